@@ -1,0 +1,1 @@
+"""Sub-commands of `hotline` (see hotline/cli.py for the contract)."""

@@ -1,0 +1,56 @@
+"""Where the PBX is and how Hotline talks to it."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from hotline.config.common import Strict
+
+
+class AmiSettings(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(5038, ge=1, le=65535)
+    username: str = "hotline"
+    # Only from the environment (HOTLINE_PBX__AMI__SECRET): the loader refuses it in the file.
+    secret: SecretStr | None = None
+    action_timeout_seconds: float = Field(5.0, gt=0)
+    ping_interval_seconds: float = Field(5.0, gt=0)
+    ping_timeout_seconds: float = Field(3.0, gt=0)
+    reconnect_min_seconds: float = Field(0.5, gt=0)
+    reconnect_max_seconds: float = Field(30.0, gt=0)
+
+
+class FastAgiSettings(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(4573, ge=1, le=65535)
+    # The host Asterisk uses to reach us (dialplan: AGI(agi://<advertised>:<port>/ivr)).
+    advertised_host: str = "127.0.0.1"
+
+
+class DialplanContract(Strict):
+    """Names both Hotline and deploy/asterisk/extensions.conf must agree on."""
+
+    inbound_context: str = "hotline-inbound"
+    connect_context: str = "hotline-connect"
+    callback_context: str = "hotline-callback"
+    spy_context: str = "hotline-spy"
+    followup_context: str = "hotline-followup"
+    holding_queue_prefix: str = "hold-"
+    # How an agent's phone is dialled; {extension} is the agent's extension.
+    agent_endpoint: str = "PJSIP/{extension}"
+
+
+class PbxSettings(Strict):
+    kind: str = Field("asterisk", pattern="^(asterisk|twilio)$")
+    ami: AmiSettings = AmiSettings()
+    fastagi: FastAgiSettings = FastAgiSettings()
+    dialplan: DialplanContract = DialplanContract()
+
+
+class TwilioSettings(Strict):
+    enabled: bool = False
+    account_sid: str = ""
+    # Only from the environment (HOTLINE_TWILIO__AUTH_TOKEN).
+    auth_token: SecretStr | None = None
+    # Signatures are computed over the public URL Twilio called, not the one a proxy forwards.
+    public_base_url: str = "http://127.0.0.1:8080"
