@@ -32,16 +32,15 @@ class ConfigError(Exception):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems))
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{source}: invalid configuration\n{lines}")
 
 
 def default_config_path() -> Path:
     return Path(os.environ.get("HOTLINE_CONFIG", "config.yaml"))
 
 
-def load_settings(
-    path: str | Path | None = None, env: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     source = Path(path) if path is not None else default_config_path()
     env = os.environ if env is None else env
     try:
@@ -78,7 +77,7 @@ def apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> list[st
     for name in sorted(env):
         if not name.startswith(ENV_PREFIX) or name in _NOT_KEYS:
             continue
-        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__")]
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__")]
         if not all(keys):
             problems.append(f"{name}: malformed override (empty key between '__')")
             continue
