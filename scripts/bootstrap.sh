@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One-time set-up of a machine for Hotline's demo and tests, idempotent and quick
+# when already done: Debian packages, the Python environment, the Asterisk sandbox root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  redis-server          # event bus backend tests (Redis Streams)
+  postgresql            # database tests on PostgreSQL (server binaries)
+  debootstrap           # builds the Debian sid root that carries Asterisk 22
+  espeak-ng sox         # renders IVR prompts into Asterisk-playable audio
+  chromium              # browser tests of the agent desktop and wallboard
+  fonts-noto-cjk        # Chinese text in the browser screenshots
+  ca-certificates make
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.hotline-deps
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: installing Python dependencies"
+  .venv/bin/python -m pip install -q --upgrade pip uv
+  .venv/bin/uv pip install -q --python .venv/bin/python -e '.[dev]'
+  touch "$stamp"
+fi
+
+# The Asterisk 22 sandbox root (cached under ~/.cache/hotline; ~1 minute the first time).
+.venv/bin/hotline sandbox build
