@@ -1,0 +1,70 @@
+"""Domain events the CTI bridge publishes on the bus (topic "call").
+
+This is the contract between cti/ and everyone downstream (call log, routing, live
+stats, screen-pops). Each event is a flat JSON object:
+
+    {"type": "call.answered", "call_id": "<linkedid>", "seq": 7, "at": "<iso UTC>",
+     ..., "call": {<CallSnapshot fields>}}
+
+`seq` increases per call, so consumers can drop duplicates (at-least-once delivery)
+and restore order; `call` is the call aggregate after the event, so a consumer never
+needs to replay history to know the state of a call.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+TOPIC_CALL = "call"
+
+
+class CallEventType(StrEnum):
+    STARTED = "call.started"
+    IVR_STEP = "call.ivr_step"
+    IVR_COMPLETED = "call.ivr_completed"
+    QUEUED = "call.queued"
+    OFFERED = "call.offered"
+    AGENT_NO_ANSWER = "call.agent_no_answer"
+    ANSWERED = "call.answered"
+    HELD = "call.held"
+    RESUMED = "call.resumed"
+    TRANSFERRED = "call.transferred"
+    CALLBACK_REQUESTED = "call.callback_requested"
+    OVERFLOWED = "call.overflowed"
+    MERGED = "call.merged"
+    ENDED = "call.ended"
+
+
+class Disposition(StrEnum):
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    ABANDONED_IVR = "abandoned_ivr"
+    ABANDONED_QUEUE = "abandoned_queue"
+    SELF_SERVICE = "self_service"
+    CALLBACK_REQUESTED = "callback_requested"
+    OVERFLOWED = "overflowed"
+    FAILED = "failed"
+
+
+class Direction(StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+    INTERNAL = "internal"
+
+
+# UserEvents the dialplan and the IVR raise (UserEvent(<name>,Key: value,...)).
+# Must be kept in sync with deploy/asterisk/extensions.conf and ivr/.
+USER_IVR_STEP = "HotlineIvrStep"  # Node, Input
+USER_IVR_RESULT = "HotlineIvrResult"  # Outcome, Skill, Priority, CustomerId, Tier, Language, Path
+USER_CALLBACK = "HotlineCallbackRequested"  # Skill, Number
+USER_OVERFLOW = "HotlineOverflow"  # Queue, Reason
+USER_OFFER = "HotlineOffer"  # Agent, Extension (raised by the connect context)
+
+# Uniqueid prefixes Hotline gives the channels it originates (Originate ChannelId), so
+# the tracker knows their purpose without extra state. Kept in sync with cti/commands.
+ORIGINATE_PREFIXES: dict[str, Direction] = {
+    "hlcb-": Direction.OUTBOUND,  # callback to a customer
+    "hlfu-": Direction.OUTBOUND,  # follow-up / survey call
+    "hlob-": Direction.OUTBOUND,  # other outbound
+    "hlsp-": Direction.INTERNAL,  # supervisor spy leg
+}

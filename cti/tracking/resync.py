@@ -1,0 +1,148 @@
+"""Rebuild live call state after a (re)login, from CoreShowChannels and QueueStatus.
+
+Whatever happened while the AMI link was down is reconciled, so every call still ends
+in exactly one record: legs we tracked that Asterisk no longer has ended during the
+gap (their end time is the resync time, the best we know); channels we never saw
+started during the gap (their start is now minus their age); waiting callers and
+bridged agents are restored. Pure: frames in, domain events out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from cti.ami.frames import Frame
+from cti.tracking.model import extension_of
+from cti.tracking.tracker import CallTracker, DomainEvent
+
+LINK_LOST = "ended while the AMI link was down"
+
+
+def parse_duration(text: str | None) -> float:
+    """'01:02:03' -> 3723.0; anything unreadable counts as 0."""
+    if not text:
+        return 0.0
+    try:
+        seconds = 0.0
+        for part in text.split(":"):
+            seconds = seconds * 60 + float(part)
+        return seconds
+    except ValueError:
+        return 0.0
+
+
+def resync(
+    tracker: CallTracker, channels: list[Frame], queue_entries: list[Frame], at: float
+) -> list[DomainEvent]:
+    live = {f["Uniqueid"]: f for f in channels if f.get("Uniqueid")}
+    events: list[DomainEvent] = []
+
+    for call in list(tracker.calls.values()):
+        call.resynced = True
+        for uniqueid in list(call.legs):
+            if uniqueid not in live:
+                events += tracker.handle(
+                    _frame(
+                        "Hangup",
+                        uniqueid,
+                        call.call_id,
+                        at,
+                        **{"Cause": "0", "Cause-txt": LINK_LOST},
+                    )
+                )
+
+    # Oldest first, so a call's root leg is created before its other legs.
+    for f in sorted(live.values(), key=lambda c: -parse_duration(c.get("Duration"))):
+        uniqueid = f["Uniqueid"]
+        if uniqueid in tracker.leg_index:
+            continue
+        started = at - parse_duration(f.get("Duration"))
+        events += tracker.handle(
+            _frame(
+                "Newchannel",
+                uniqueid,
+                f.get("Linkedid") or uniqueid,
+                started,
+                **_copy(f, "Channel", "CallerIDNum", "CallerIDName", "Context", "Exten"),
+            )
+        )
+        call_id = tracker.leg_index.get(uniqueid)
+        if call_id is not None:
+            tracker.calls[call_id].resynced = True
+
+    for entry in queue_entries:
+        call_id = tracker.leg_index.get(entry.get("Uniqueid", ""))
+        if call_id is None or tracker.calls[call_id].queued_at is not None:
+            continue
+        joined = at - parse_duration(entry.get("Wait"))
+        events += tracker.handle(
+            _frame(
+                "QueueCallerJoin",
+                entry["Uniqueid"],
+                call_id,
+                joined,
+                Queue=entry.get("Queue", ""),
+                Position=entry.get("Position", "0"),
+            )
+        )
+
+    # Channels sharing a bridge with the caller: an agent is already talking.
+    by_bridge: dict[str, list[Frame]] = defaultdict(list)
+    for f in live.values():
+        if f.get("BridgeId"):
+            by_bridge[f["BridgeId"]].append(f)
+    for members in by_bridge.values():
+        events += _restore_bridge(tracker, members, at)
+    return events
+
+
+def _restore_bridge(tracker: CallTracker, members: list[Frame], at: float) -> list[DomainEvent]:
+    events: list[DomainEvent] = []
+    for f in members:
+        call_id = tracker.leg_index.get(f["Uniqueid"])
+        if call_id is None:
+            continue
+        call = tracker.calls[call_id]
+        leg = call.legs[f["Uniqueid"]]
+        if leg.role == "caller" or f["Uniqueid"] in call.answered_legs:
+            continue
+        if not any(
+            tracker.leg_index.get(o["Uniqueid"]) == call_id
+            and call.legs[o["Uniqueid"]].role == "caller"
+            for o in members
+            if o is not f
+        ):
+            continue
+        answered = at - parse_duration(f.get("Duration"))
+        ext = extension_of(f.get("Channel", ""))
+        leg.role, leg.agent = "agent", ext
+        events += tracker.handle(
+            _frame(
+                "DialEnd",
+                call.call_id,
+                call.call_id,
+                answered,
+                DestUniqueid=f["Uniqueid"],
+                DestChannel=f.get("Channel", ""),
+                DialStatus="ANSWER",
+            )
+        )
+    return events
+
+
+def _frame(event: str, uniqueid: str, linkedid: str, at: float, **headers: str) -> Frame:
+    frame: Frame = {
+        "Event": event,
+        "Uniqueid": uniqueid,
+        "Linkedid": linkedid,
+        "Timestamp": f"{at:.6f}",
+    }
+    frame.update(headers)
+    return frame
+
+
+def _copy(f: Frame, *keys: str) -> dict[str, str]:
+    out = {k: f[k] for k in keys if k in f}
+    if "Exten" not in out and "Extension" in f:
+        out["Exten"] = f["Extension"]  # CoreShowChannel calls it Extension
+    return out

@@ -1,0 +1,420 @@
+"""Raw AMI events -> call aggregates keyed by Linkedid -> domain events. Pure.
+
+`CallTracker.handle(frame)` returns the domain events that frame caused (often none).
+Handlers are registered in one table that reads like a routing map. The tracker never
+does I/O; the bridge (cti/bridge.py) feeds it and publishes what it returns.
+
+Times come from the frame's `Timestamp` header (manager.conf timestampevents=yes) so a
+replayed trace gives the same durations; the clock is only a fallback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cti.ami.frames import Frame
+from cti.events import (
+    ORIGINATE_PREFIXES,
+    USER_CALLBACK,
+    USER_IVR_RESULT,
+    USER_IVR_STEP,
+    USER_OFFER,
+    USER_OVERFLOW,
+    CallEventType,
+    Direction,
+)
+from cti.tracking.model import Call, Leg, extension_of
+
+DomainEvent = dict[str, Any]
+_NO_ANSWER = {"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"}
+ENDED_CALLS_KEPT = 2_000  # recently ended calls kept to absorb late/duplicate events
+
+
+class CallTracker:
+    """`holding_queue_prefix` and `inbound_context` come from the dialplan contract."""
+
+    def __init__(
+        self,
+        *,
+        holding_queue_prefix: str = "hold-",
+        inbound_context: str = "hotline-inbound",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.calls: dict[str, Call] = {}
+        self.leg_index: dict[str, str] = {}  # uniqueid -> call_id
+        self._ended: dict[str, None] = {}  # ordered set of recently ended call ids
+        self._hold_prefix = holding_queue_prefix
+        self._inbound_context = inbound_context
+        self._clock = clock
+        self._side_events: list[DomainEvent] = []  # merges noticed while handling a frame
+        self._handlers: dict[str, Callable[[Frame, float], list[DomainEvent]]] = {
+            "Newchannel": self._on_newchannel,
+            "NewCallerid": self._on_callerid,
+            "Hangup": self._on_hangup,
+            "UserEvent": self._on_user_event,
+            "QueueCallerJoin": self._on_queue_join,
+            "QueueCallerAbandon": self._on_queue_abandon,
+            "DialBegin": self._on_dial_begin,
+            "DialEnd": self._on_dial_end,
+            "AgentCalled": self._on_agent_called,
+            "AgentConnect": self._on_agent_connect,
+            "AgentRingNoAnswer": self._on_agent_ring_no_answer,
+            "Hold": self._on_hold,
+            "Unhold": self._on_unhold,
+            "BlindTransfer": self._on_transfer,
+            "AttendedTransfer": self._on_transfer,
+        }
+
+    @property
+    def wanted_events(self) -> set[str]:
+        """Event names worth parsing at all (the frame parser skips the rest)."""
+        return set(self._handlers) | {"FullyBooted", "Shutdown"}
+
+    def handle(self, frame: Frame) -> list[DomainEvent]:
+        handler = self._handlers.get(frame.get("Event", ""))
+        if handler is None:
+            return []
+        at = _timestamp(frame) or self._clock()
+        self._side_events = []
+        try:
+            events = handler(frame, at)
+        except (KeyError, ValueError, TypeError):
+            events = []  # a malformed frame must not take other calls down
+        if self._side_events:
+            events = self._side_events + events
+        return events
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _call_of(self, frame: Frame, at: float) -> Call | None:
+        """The live call a frame belongs to, merging calls whose Linkedid changed."""
+        uniqueid = frame.get("Uniqueid", "")
+        linkedid = frame.get("Linkedid", "")
+        call_id = self.leg_index.get(uniqueid)
+        if call_id is None:
+            call = self.calls.get(linkedid)
+            return call
+        call = self.calls.get(call_id)
+        if call is not None and linkedid and linkedid != call_id and linkedid in self.calls:
+            self._side_events.append(self._merge(into=self.calls[linkedid], other=call, at=at))
+            return self.calls[linkedid]
+        return call
+
+    def _event(self, call: Call, kind: CallEventType, at: float, **extra: Any) -> DomainEvent:
+        call.seq += 1
+        event: DomainEvent = {"type": kind.value, "call_id": call.call_id, "seq": call.seq}
+        event["at"] = at
+        event.update(extra)
+        event["call"] = call.snapshot()
+        return event
+
+    def _merge(self, *, into: Call, other: Call, at: float) -> DomainEvent:
+        # Asterisk gives bridged channels the oldest Linkedid: the younger call's legs
+        # now belong to the older one; its history is folded in, it ends as merged.
+        for uniqueid, leg in other.legs.items():
+            into.legs[uniqueid] = leg
+            self.leg_index[uniqueid] = into.call_id
+        into.ivr_path += [p for p in other.ivr_path if p not in into.ivr_path]
+        for agent in other.agents:
+            if agent not in into.agents:
+                into.agents.append(agent)
+        into.agent = into.agent or other.agent
+        into.transfers += other.transfers
+        del self.calls[other.call_id]
+        self._remember_ended(other.call_id)
+        return self._event(into, CallEventType.MERGED, at, merged_call_id=other.call_id)
+
+    def _remember_ended(self, call_id: str) -> None:
+        self._ended[call_id] = None
+        if len(self._ended) > ENDED_CALLS_KEPT:
+            self._ended.pop(next(iter(self._ended)))
+
+    # -- channel lifecycle -----------------------------------------------------
+
+    def _on_newchannel(self, f: Frame, at: float) -> list[DomainEvent]:
+        uniqueid, linkedid = f["Uniqueid"], f.get("Linkedid") or f["Uniqueid"]
+        if uniqueid in self.leg_index or linkedid in self._ended:
+            return []
+        call = self.calls.get(linkedid)
+        events: list[DomainEvent] = []
+        if call is None:
+            call = Call(call_id=linkedid, started_at=at)
+            call.direction = _direction(uniqueid)
+            call.caller_number = _clean(f.get("CallerIDNum"))
+            call.caller_name = _clean(f.get("CallerIDName"))
+            self.calls[linkedid] = call
+            role = "caller"
+            events.append(self._event(call, CallEventType.STARTED, at))
+        else:
+            role = "other"
+        call.legs[uniqueid] = Leg(uniqueid, f.get("Channel", ""), role)
+        self.leg_index[uniqueid] = linkedid
+        if f.get("Context") == self._inbound_context and not call.dialed_number:
+            call.dialed_number = f.get("Exten", "")
+        if not call.caller_number:
+            call.caller_number = _clean(f.get("CallerIDNum"))
+            call.caller_name = call.caller_name or _clean(f.get("CallerIDName"))
+        return events
+
+    def _on_callerid(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is not None:
+            leg = call.legs.get(f.get("Uniqueid", ""))
+            if leg is not None and leg.role == "caller":
+                call.caller_number = _clean(f.get("CallerIDNum")) or call.caller_number
+                call.caller_name = _clean(f.get("CallerIDName")) or call.caller_name
+        return []
+
+    def _on_hangup(self, f: Frame, at: float) -> list[DomainEvent]:
+        uniqueid = f.get("Uniqueid", "")
+        call = self._call_of(f, at)
+        if call is None or uniqueid not in call.legs:
+            return []
+        leg = call.legs.pop(uniqueid)
+        del self.leg_index[uniqueid]
+        cause, cause_txt = f.get("Cause"), f.get("Cause-txt")
+        if leg.role == "caller" or call.hangup_cause is None:
+            call.hangup_cause, call.hangup_cause_txt = cause, cause_txt
+        events: list[DomainEvent] = []
+        if (
+            leg.role == "agent"
+            and call.connected_since is not None
+            and uniqueid in call.answered_legs
+        ):
+            self._stop_talk(call, at)
+        if not call.legs:
+            events.append(self.end_call(call, at))
+        return events
+
+    def end_call(self, call: Call, at: float) -> DomainEvent:
+        if call.hold_since is not None:
+            call.hold_seconds += at - call.hold_since
+            call.hold_since = None
+        if call.connected_since is not None:
+            self._stop_talk(call, at)
+        if call.queued_at is not None and not call.agents and not call.callback_requested:
+            call.abandoned_in_queue = True
+        call.ended_at = at
+        call.disposition = call.final_disposition()
+        for uniqueid in list(call.legs):
+            self.leg_index.pop(uniqueid, None)
+        call.legs.clear()
+        del self.calls[call.call_id]
+        self._remember_ended(call.call_id)
+        return self._event(call, CallEventType.ENDED, at)
+
+    # -- IVR and dialplan signals ----------------------------------------------
+
+    def _on_user_event(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is None:
+            return []
+        name = f.get("UserEvent", "")
+        if name == USER_IVR_STEP:
+            node = f.get("Node", "")
+            call.ivr_path.append(node)
+            return [
+                self._event(call, CallEventType.IVR_STEP, at, node=node, input=f.get("Input", ""))
+            ]
+        if name == USER_IVR_RESULT:
+            call.ivr_ended_at = at
+            call.ivr_outcome = f.get("Outcome") or None
+            call.skill = f.get("Skill") or call.skill
+            call.priority = _int(f.get("Priority"), call.priority)
+            call.customer_id = f.get("CustomerId") or None
+            call.tier = f.get("Tier") or None
+            call.language = f.get("Language") or None
+            if f.get("Path") and not call.ivr_path:
+                call.ivr_path = f["Path"].split("/")
+            return [self._event(call, CallEventType.IVR_COMPLETED, at)]
+        if name == USER_CALLBACK:
+            call.callback_requested = True
+            return [
+                self._event(call, CallEventType.CALLBACK_REQUESTED, at, number=f.get("Number", ""))
+            ]
+        if name == USER_OVERFLOW:
+            call.overflowed = True
+            return [self._event(call, CallEventType.OVERFLOWED, at, reason=f.get("Reason", ""))]
+        if name == USER_OFFER:
+            return self._offer(call, at, f.get("Extension", ""), f.get("Agent"))
+        return []
+
+    # -- queues and agents -----------------------------------------------------
+
+    def _on_queue_join(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is None:
+            return []
+        queue = f.get("Queue", "")
+        skill = queue.removeprefix(self._hold_prefix)
+        if call.queued_at is None:
+            call.queued_at = at
+        call.skill = call.skill or skill
+        return [
+            self._event(
+                call, CallEventType.QUEUED, at, queue=queue, position=_int(f.get("Position"), 0)
+            )
+        ]
+
+    def _on_queue_abandon(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is not None:
+            call.abandoned_in_queue = True
+        return []
+
+    def _offer(self, call: Call, at: float, extension: str, agent: str | None) -> list[DomainEvent]:
+        call.offers += 1
+        if call.offered_at is None:
+            call.offered_at = at
+        return [self._event(call, CallEventType.OFFERED, at, agent=extension, agent_id=agent)]
+
+    def _on_dial_begin(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at) or self.calls.get(f.get("DestLinkedid", ""))
+        dest = f.get("DestUniqueid", "")
+        if call is None or not dest:
+            return []
+        ext = extension_of(f.get("DestChannel", ""))
+        leg = call.legs.get(dest)
+        if leg is None:
+            leg = call.legs[dest] = Leg(dest, f.get("DestChannel", ""))
+            self.leg_index[dest] = call.call_id
+        leg.role, leg.agent = "agent", ext
+        return self._offer(call, at, ext, None)
+
+    def _on_dial_end(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at) or self.calls.get(f.get("DestLinkedid", ""))
+        dest = f.get("DestUniqueid", "")
+        if call is None or not dest:
+            return []
+        status = f.get("DialStatus", "")
+        ext = extension_of(f.get("DestChannel", ""))
+        if status == "ANSWER":
+            return self._answered(call, at, dest, ext)
+        if status in _NO_ANSWER:
+            call.no_answers += 1
+            return [self._event(call, CallEventType.AGENT_NO_ANSWER, at, agent=ext, status=status)]
+        return []
+
+    def _on_agent_called(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is None:
+            return []
+        return self._offer(
+            call, at, extension_of(f.get("Interface") or f.get("DestChannel", "")), None
+        )
+
+    def _on_agent_connect(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is None:
+            return []
+        dest = f.get("DestUniqueid", "") or f.get("Interface", "")
+        return self._answered(
+            call, at, dest, extension_of(f.get("Interface") or f.get("DestChannel", ""))
+        )
+
+    def _on_agent_ring_no_answer(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is None:
+            return []
+        call.no_answers += 1
+        ext = extension_of(f.get("Interface") or f.get("DestChannel", ""))
+        return [
+            self._event(call, CallEventType.AGENT_NO_ANSWER, at, agent=ext, status="RINGNOANSWER")
+        ]
+
+    def _answered(self, call: Call, at: float, leg_id: str, ext: str) -> list[DomainEvent]:
+        if leg_id in call.answered_legs:
+            return []  # app_queue reports both DialEnd and AgentConnect
+        call.answered_legs.add(leg_id)
+        events: list[DomainEvent] = []
+        if call.agents and ext != call.agents[-1] and not call.transfer_pending:
+            # A second agent without a transfer event: the router moved the caller.
+            call.transfers += 1
+            events.append(
+                self._event(
+                    call, CallEventType.TRANSFERRED, at, to_agent=ext, transfer_kind="redirect"
+                )
+            )
+        call.transfer_pending = False
+        if call.connected_since is not None:
+            self._stop_talk(call, at)
+        if call.answered_at is None:
+            call.answered_at = at
+            call.agent = ext
+        if ext not in call.agents:
+            call.agents.append(ext)
+        call.connected_since = at
+        events.append(self._event(call, CallEventType.ANSWERED, at, agent=ext))
+        return events
+
+    def _stop_talk(self, call: Call, at: float) -> None:
+        if call.connected_since is not None:
+            call.talk_seconds += max(0.0, at - call.connected_since)
+            call.connected_since = None
+
+    # -- mid-call --------------------------------------------------------------
+
+    def _on_hold(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is None or call.hold_since is not None:
+            return []
+        call.hold_since = at
+        self._stop_talk(call, at)
+        return [self._event(call, CallEventType.HELD, at)]
+
+    def _on_unhold(self, f: Frame, at: float) -> list[DomainEvent]:
+        call = self._call_of(f, at)
+        if call is None or call.hold_since is None:
+            return []
+        call.hold_seconds += at - call.hold_since
+        call.hold_since = None
+        if call.agents:
+            call.connected_since = at
+        return [self._event(call, CallEventType.RESUMED, at)]
+
+    def _on_transfer(self, f: Frame, at: float) -> list[DomainEvent]:
+        ids = [
+            f.get(k, "")
+            for k in ("TransfererUniqueid", "OrigTransfererUniqueid", "TransfereeUniqueid")
+        ]
+        call = next((self.calls[self.leg_index[i]] for i in ids if i in self.leg_index), None)
+        if call is None or f.get("Result", "Success") != "Success":
+            return []
+        call.transfers += 1
+        call.transfer_pending = True
+        kind = "blind" if f.get("Event") == "BlindTransfer" else "attended"
+        target = f.get("Extension") or extension_of(f.get("SecondTransfererChannel", ""))
+        return [
+            self._event(call, CallEventType.TRANSFERRED, at, to_agent=target, transfer_kind=kind)
+        ]
+
+
+def _timestamp(frame: Frame) -> float | None:
+    value = frame.get("Timestamp")
+    if value:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _direction(uniqueid: str) -> Direction:
+    for prefix, direction in ORIGINATE_PREFIXES.items():
+        if uniqueid.startswith(prefix):
+            return direction
+    return Direction.INBOUND
+
+
+def _clean(value: str | None) -> str:
+    # Asterisk writes "<unknown>" for an absent caller id.
+    return "" if value in (None, "<unknown>") else value.strip()
+
+
+def _int(value: str | None, default: Any) -> Any:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default

@@ -1,0 +1,75 @@
+"""After a reconnect, the snapshot closes what ended and adopts what began meanwhile."""
+
+from __future__ import annotations
+
+from cti.tracking.resync import LINK_LOST, parse_duration, resync
+from tests.unit.cti.scenario import T0, ended, run
+
+
+def test_parse_duration() -> None:
+    assert parse_duration("01:02:03") == 3723
+    assert parse_duration("00:00:07") == 7
+    assert parse_duration("garbage") == 0
+    assert parse_duration(None) == 0
+
+
+def test_given_calls_ended_while_link_down_then_they_are_closed_once() -> None:
+    tracker, _ = run(
+        """
+        0 Newchannel c1 c1 CallerIDNum=1380 Context=hotline-inbound Exten=95777
+        2 QueueCallerJoin c1 c1 Queue=hold-billing Position=1
+        0 Newchannel c2 c2 CallerIDNum=1390 Context=hotline-inbound Exten=95777
+        """
+    )
+    channels = [
+        {"Uniqueid": "c2", "Linkedid": "c2", "Channel": "PJSIP/t-2", "Duration": "00:00:30"}
+    ]
+    events = resync(tracker, channels, [], at=T0 + 30)
+    (call,) = ended(events)
+    assert call["call_id"] == "c1"
+    assert call["disposition"] == "abandoned_queue"
+    assert call["hangup_cause_txt"] == LINK_LOST
+    assert call["resynced"] is True
+    assert set(tracker.calls) == {"c2"}
+    assert resync(tracker, channels, [], at=T0 + 31) == []  # idempotent
+
+
+def test_given_calls_started_while_link_down_then_they_are_adopted_with_state() -> None:
+    tracker, _ = run("")
+    now = T0 + 100
+    channels = [
+        {
+            "Uniqueid": "d1",
+            "Linkedid": "d1",
+            "Channel": "PJSIP/trunk-9",
+            "CallerIDNum": "13700000000",
+            "Context": "hotline-inbound",
+            "Extension": "95777",
+            "Duration": "00:01:00",
+            "BridgeId": "b1",
+        },
+        {
+            "Uniqueid": "d2",
+            "Linkedid": "d1",
+            "Channel": "PJSIP/1003-0000000c",
+            "Duration": "00:00:20",
+            "BridgeId": "b1",
+        },
+        {
+            "Uniqueid": "e1",
+            "Linkedid": "e1",
+            "Channel": "PJSIP/trunk-10",
+            "CallerIDNum": "13600000000",
+            "Duration": "00:00:40",
+        },
+    ]
+    entries = [{"Uniqueid": "e1", "Queue": "hold-repair", "Position": "1", "Wait": "25"}]
+    events = resync(tracker, channels, entries, at=now)
+    d1, e1 = tracker.calls["d1"], tracker.calls["e1"]
+    assert d1.started_at == now - 60
+    assert d1.dialed_number == "95777"
+    assert d1.agent == "1003"
+    assert d1.answered_at == now - 20
+    assert e1.queued_at == now - 25
+    assert e1.skill == "repair"
+    assert {e["type"] for e in events} >= {"call.started", "call.answered", "call.queued"}
