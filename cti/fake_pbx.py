@@ -32,7 +32,7 @@ class FakePbx:
     live: list[ChannelInfo] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
-    def _record(self, name: str, channel: str | None = None, **args: Any) -> None:
+    def _record(self, command: str, channel: str | None = None, **args: Any) -> None:
         if self.fail_next is not None:
             exc, self.fail_next = self.fail_next, None
             raise exc
@@ -40,7 +40,7 @@ class FakePbx:
             raise ChannelNotFound(f"No such channel: {channel}")
         if channel is not None:
             args["channel"] = channel
-        self.commands.append((name, args))
+        self.commands.append((command, args))
 
     def names(self) -> list[str]:
         return [name for name, _ in self.commands]
@@ -100,11 +100,11 @@ class FakePbx:
         self._record("hangup", channel, cause=cause)
 
     async def set_var(self, channel: str, name: str, value: str) -> None:
-        self._record("set_var", channel, name=name, value=value)
+        self._record("set_var", channel, variable=name, value=value)
         self.variables[(channel, name)] = value
 
     async def get_var(self, channel: str, name: str) -> str:
-        self._record("get_var", channel, name=name)
+        self._record("get_var", channel, variable=name)
         return self.variables.get((channel, name), "")
 
     async def start_recording(self, channel: str, path: str, *, options: str = "b") -> None:
@@ -153,4 +153,4 @@ class FakePbx:
         return list(self.live)
 
     async def user_event(self, name: str, headers: Mapping[str, str]) -> None:
-        self._record("user_event", name=name, headers=dict(headers))
+        self._record("user_event", event=name, headers=dict(headers))
