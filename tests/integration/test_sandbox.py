@@ -1,0 +1,317 @@
+"""The sandbox Asterisk 22 and Hotline's dialplan contract, against the real server.
+
+No FastAGI server runs here, so every call takes the dialplan's "backend away" path:
+that is exactly what must never drop a caller. The AMI side is a deliberately small raw
+asyncio reader (the product's client is cti/'s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import time
+from collections.abc import Callable
+
+import pytest
+
+from hotline.devservices.asterisk import AsteriskInstance, ensure_root
+from hotline.devservices.asterisk_render import DEPLOY_DIR
+from hotline.devservices.asterisk_root import pids_in_root
+from tests.harness.asterisk import start_test_instance
+
+pytestmark = pytest.mark.integration
+
+Event = dict[str, str]
+
+
+class RawAmi:
+    """Login, actions with ActionID, and every event kept in order."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.events: list[Event] = []
+        self._pending: dict[str, asyncio.Future[Event]] = {}
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._read())
+
+    @classmethod
+    async def connect(cls, pbx: AsteriskInstance, secret: str | None = None) -> RawAmi:
+        reader, writer = await asyncio.open_connection(pbx.ami_host, pbx.ami_port)
+        banner = await asyncio.wait_for(reader.readline(), 5)
+        assert banner.startswith(b"Asterisk Call Manager/")
+        ami = cls(reader, writer)
+        reply = await ami.action(
+            "Login", Username=pbx.ami_username, Secret=secret or pbx.ami_secret
+        )
+        if reply.get("Response") != "Success":
+            await ami.close()
+            raise PermissionError(reply.get("Message", "login refused"))
+        return ami
+
+    async def _read(self) -> None:
+        buf = b""
+        while chunk := await self.reader.read(65536):
+            buf += chunk
+            while b"\r\n\r\n" in buf:
+                raw, buf = buf.split(b"\r\n\r\n", 1)
+                msg: Event = {}
+                for line in raw.decode("utf-8").split("\r\n"):  # whole message: no split chars
+                    key, sep, value = line.partition(": ")
+                    if sep:
+                        msg.setdefault(key, value)
+                future = self._pending.pop(msg.get("ActionID", ""), None)
+                if "Event" not in msg and future is not None:
+                    future.set_result(msg)
+                else:
+                    self.events.append(msg)
+                    self._changed.set()
+
+    async def action(self, name: str, **headers: str) -> Event:
+        action_id = f"t{next(self._ids)}"
+        future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+        self._pending[action_id] = future
+        lines = [f"Action: {name}", f"ActionID: {action_id}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        return await asyncio.wait_for(future, 5)
+
+    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 10) -> Event:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for event in self.events[seen:]:
+                if predicate(event):
+                    return event
+            seen = len(self.events)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                names = [e.get("Event") for e in self.events[-30:]]
+                raise AssertionError(f"no matching AMI event in {timeout}s; last: {names}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def close(self) -> None:
+        self.writer.close()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await self._task
+
+
+def event(name: str, **headers: str) -> Callable[[Event], bool]:
+    return lambda e: e.get("Event") == name and all(e.get(k) == v for k, v in headers.items())
+
+
+async def call_in(ami: RawAmi, number: str = "95777", **variables: str) -> Event:
+    """A Local-channel test caller dials the hotline; returns its queue join event."""
+    channel_id = f"caller-{time.monotonic_ns()}"
+    headers = {
+        "Channel": f"Local/{number}@hotline-inbound",
+        "Context": "hotline-test-caller",
+        "Exten": "s",
+        "Priority": "1",
+        "CallerID": '"张三" <13800000001>',
+        "ChannelId": channel_id,
+        "OtherChannelId": f"{channel_id}-2",
+        "Async": "true",
+    }
+    if variables:
+        headers["Variable"] = ",".join(f"{k}={v}" for k, v in variables.items())
+    reply = await ami.action("Originate", **headers)
+    assert reply["Response"] == "Success", reply
+    return await ami.wait_for(event("QueueCallerJoin", Uniqueid=f"{channel_id}-2"))
+
+
+async def test_login_as_hotline_with_least_privilege(asterisk: AsteriskInstance) -> None:
+    ami = await RawAmi.connect(asterisk)
+    try:
+        booted = await ami.wait_for(event("FullyBooted"), 5)
+        assert booted["Status"] == "Fully Booted"
+        # No `command` write class: the CLI is not reachable through Hotline's account.
+        denied = await ami.action("Command", Command="core show version")
+        assert denied["Response"] == "Error"
+        assert "Permission denied" in denied.get("Message", "")
+        pong = await ami.action("Ping")
+        assert pong["Response"] == "Success"
+    finally:
+        await ami.close()
+    with pytest.raises(PermissionError):
+        await RawAmi.connect(asterisk, secret="wrong-secret")
+
+
+async def test_caller_waits_in_holding_queue_when_backend_is_away(
+    asterisk: AsteriskInstance,
+) -> None:
+    ami = await RawAmi.connect(asterisk)
+    try:
+        joined = await call_in(ami)
+        # The IVR (FastAGI) was unreachable: default queue, and the bridge is told so.
+        assert joined["Queue"] == "hold-general"
+        assert joined["CallerIDName"] == "张三"
+        linkedid = joined["Linkedid"]
+        failed = await ami.wait_for(event("UserEvent", UserEvent="HotlineIvrFailed"))
+        assert failed["Queue"] == "hold-general"
+        assert failed["Linkedid"] == linkedid
+        news = [e for e in ami.events if e.get("Event") == "Newchannel"]
+        legs = [e for e in news if e["Linkedid"] == linkedid]
+        assert {e["Channel"].rsplit(";", 1)[-1] for e in legs} == {"1", "2"}
+        assert "hold-general" in asterisk.cli("queue show hold-general")
+        assert "1 call" in asterisk.cli("queue show hold-general")
+        # The caller hangs up: both legs end, every event carries the same Linkedid.
+        caller_leg = next(e["Channel"] for e in legs if e["Channel"].endswith(";1"))
+        await ami.action("Hangup", Channel=caller_leg)
+        await ami.wait_for(event("QueueCallerAbandon", Linkedid=linkedid))
+        for leg in legs:
+            await ami.wait_for(event("Hangup", Uniqueid=leg["Uniqueid"]))
+        call = [e for e in ami.events if e.get("Linkedid") == linkedid]
+        names = [e["Event"] for e in call]
+        assert names.index("Newchannel") < names.index("QueueCallerJoin") < names.index("Hangup")
+        # manager.conf's advanced event filter drops the callers' Local device states.
+        assert not [
+            e
+            for e in ami.events
+            if e.get("Event") == "DeviceStateChange" and "hotline-inbound" in e.get("Device", "")
+        ]
+    finally:
+        await ami.close()
+
+
+async def test_router_connects_caller_to_local_test_agent(asterisk: AsteriskInstance) -> None:
+    ami = await RawAmi.connect(asterisk)
+    try:
+        joined = await call_in(ami)
+        caller = joined["Channel"]
+        # What the router does: AMI Redirect of the waiting caller to hotline-connect.
+        reply = await ami.action(
+            "Redirect", Channel=caller, Context="hotline-connect", Exten="1001", Priority="1"
+        )
+        assert reply["Response"] == "Success", reply
+        await ami.wait_for(event("QueueCallerLeave", Channel=caller))
+        begin = await ami.wait_for(event("DialBegin", Channel=caller))
+        assert begin["DestChannel"].startswith("Local/1001@hotline-test-agent-")
+        end = await ami.wait_for(event("DialEnd", Channel=caller))
+        assert end["DialStatus"] == "ANSWER"
+        bridged = await ami.wait_for(event("BridgeEnter", Channel=caller))
+        await ami.wait_for(
+            lambda e: (
+                e.get("Event") == "BridgeEnter"
+                and e.get("BridgeUniqueid") == bridged["BridgeUniqueid"]
+                and e.get("Channel") == begin["DestChannel"]
+            )
+        )
+        assert begin["DestLinkedid"] == joined["Linkedid"]
+        await ami.action("Hangup", Channel=caller)
+        await ami.wait_for(event("Hangup", Channel=begin["DestChannel"]))
+    finally:
+        await ami.close()
+
+
+async def test_unanswered_offer_returns_caller_to_head_of_queue(
+    asterisk: AsteriskInstance,
+) -> None:
+    ami = await RawAmi.connect(asterisk)
+    try:
+        # Agent 1002 never answers (per-extension global, as a test would set it).
+        await ami.action("Setvar", Variable="HOTLINE_TEST_1002_NO_ANSWER", Value="1")
+        first = await call_in(ami)
+        joined = await call_in(ami, HOTLINE_PRIORITY="20")
+        caller = joined["Channel"]
+        await ami.action("Setvar", Channel=caller, Variable="HOTLINE_OFFER_TIMEOUT", Value="1")
+        await ami.action(
+            "Redirect", Channel=caller, Context="hotline-connect", Exten="1002", Priority="1"
+        )
+        end = await ami.wait_for(event("DialEnd", Channel=caller))
+        assert end["DialStatus"] == "NOANSWER"
+        failed = await ami.wait_for(
+            event("UserEvent", UserEvent="HotlineOfferFailed", Channel=caller)
+        )
+        assert failed["Status"] == "NOANSWER"
+        rejoined = await ami.wait_for(
+            lambda e: e is not joined and event("QueueCallerJoin", Channel=caller)(e)
+        )
+        assert rejoined["Queue"] == "hold-general"
+        assert rejoined["Position"] == "1"
+        prio = await ami.action("Getvar", Channel=caller, Variable="QUEUE_PRIO")
+        assert prio["Value"] == "1001"  # above tiers and emergencies (config.yaml)
+        for waiting in (caller, first["Channel"]):
+            await ami.action("Hangup", Channel=waiting)
+            await ami.wait_for(event("Hangup", Channel=waiting))
+    finally:
+        await ami.action("Setvar", Variable="HOTLINE_TEST_1002_NO_ANSWER", Value="")
+        await ami.close()
+
+
+async def test_max_wait_leads_to_fallback_and_callback_capture(
+    asterisk: AsteriskInstance,
+) -> None:
+    ami = await RawAmi.connect(asterisk)
+    try:
+        joined = await call_in(ami, HOTLINE_MAX_WAIT="1")
+        fallback = await ami.wait_for(
+            event("UserEvent", UserEvent="HotlineFallback", Linkedid=joined["Linkedid"])
+        )
+        assert fallback["Reason"] == "TIMEOUT"
+        request = await ami.wait_for(
+            event("UserEvent", UserEvent="HotlineCallbackRequest", Linkedid=joined["Linkedid"]),
+            timeout=20,
+        )
+        assert request["Number"] == "13800000001"
+        assert request["Queue"] == "hold-general"
+        # Kept in AstDB too, for a backend that was away when it happened.
+        stored = await ami.action("DBGet", Family="hotline", Key=f"callback/{joined['Uniqueid']}")
+        assert stored["Response"] == "Success", stored
+        row = await ami.wait_for(event("DBGetResponse", Key=f"callback/{joined['Uniqueid']}"))
+        assert row["Val"].startswith("13800000001,general,0,")
+        await ami.wait_for(event("Hangup", Channel=joined["Channel"]), timeout=20)
+    finally:
+        await ami.close()
+
+
+async def test_sipp_agent_phone_calls_the_hotline(asterisk: AsteriskInstance) -> None:
+    """Real SIP: endpoint 1001 authenticates (digest) and its call reaches the queue."""
+    scenario = DEPLOY_DIR / "sipp" / "hotline-call.xml"
+    ami = await RawAmi.connect(asterisk)
+    try:
+        sipp = asyncio.create_task(
+            asyncio.to_thread(
+                asterisk.sipp,
+                *("-sf", scenario.name, "-s", "95777", "-set", "agent", "1001"),
+                *("-au", "1001", "-ap", asterisk.sip_password, "-m", "1", "-d", "3000"),
+                *("-timeout", "30", "-timeout_error"),
+                files=[scenario],
+            )
+        )
+        joined = await ami.wait_for(
+            lambda e: (
+                event("QueueCallerJoin", Queue="hold-general")(e)
+                and e["Channel"].startswith("PJSIP/1001-")
+            )
+        )
+        assert joined["CallerIDNum"] == "1001"
+        done = await sipp
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        await ami.wait_for(event("Hangup", Channel=joined["Channel"]))
+    finally:
+        await ami.close()
+
+
+def test_instance_stops_cleanly_and_restarts_fast_from_cache() -> None:
+    started = time.monotonic()
+    root = ensure_root()
+    assert time.monotonic() - started < 2, "the cached root should be reused, not rebuilt"
+    name = f"test-{os.getpid()}-restart"
+    for _ in range(2):
+        pbx = start_test_instance(name)
+        assert pbx.started_seconds < 10
+        assert "Asterisk 22" in pbx.cli("core show version")
+        pid = pbx.pid
+        began = time.monotonic()
+        pbx.stop()
+        assert time.monotonic() - began < 10
+        assert not pbx.running
+        if root.path is not None:
+            assert pid not in pids_in_root(root.path)
+        pbx.stop()  # idempotent
