@@ -10,15 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from hotline.devservices.asterisk import AsteriskInstance, ensure_root
+from hotline.config import load_settings
+from hotline.devservices.asterisk import AsteriskInstance, ensure_root, free_udp_port
 from hotline.devservices.asterisk_render import DEPLOY_DIR
 from hotline.devservices.asterisk_root import pids_in_root
+from hotline.devservices.net import free_port
 from tests.harness.asterisk import start_test_instance
 
 pytestmark = pytest.mark.integration
@@ -265,7 +269,9 @@ async def test_max_wait_leads_to_fallback_and_callback_capture(
         assert stored["Response"] == "Success", stored
         row = await ami.wait_for(event("DBGetResponse", Key=f"callback/{joined['Uniqueid']}"))
         assert row["Val"].startswith("13800000001,general,0,")
-        await ami.wait_for(event("Hangup", Channel=joined["Channel"]), timeout=20)
+        # (The caller would now hear "we will call you back" and goodbye.)
+        await ami.action("Hangup", Channel=joined["Channel"])
+        await ami.wait_for(event("Hangup", Channel=joined["Channel"]))
     finally:
         await ami.close()
 
@@ -307,6 +313,14 @@ def test_instance_stops_cleanly_and_restarts_fast_from_cache() -> None:
         pbx = start_test_instance(name)
         assert pbx.started_seconds < 10
         assert "Asterisk 22" in pbx.cli("core show version")
+        # Settings change -> re-render + reload: a new hotline number is dialable.
+        assert "95888" not in pbx.cli("dialplan show hotline-inbound")
+        more = load_settings(
+            DEPLOY_DIR.parents[1] / "config.yaml",
+            env={"HOTLINE_CENTER__HOTLINE_NUMBERS": '["95777", "95888"]'},
+        )
+        pbx.reload(more)
+        assert "'95888' =>" in pbx.cli("dialplan show hotline-inbound")
         pid = pbx.pid
         began = time.monotonic()
         pbx.stop()
@@ -315,3 +329,25 @@ def test_instance_stops_cleanly_and_restarts_fast_from_cache() -> None:
         if root.path is not None:
             assert pid not in pids_in_root(root.path)
         pbx.stop()  # idempotent
+
+
+def test_sandbox_command_starts_reports_and_stops_an_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hotline.cli import main
+
+    monkeypatch.chdir(tmp_path)  # var/sandbox/<name>.json is written here
+    monkeypatch.setenv("HOTLINE_PBX__AMI__PORT", str(free_port()))
+    monkeypatch.setenv("HOTLINE_PBX__FASTAGI__PORT", str(free_port()))
+    config = ["--config", str(DEPLOY_DIR.parents[1] / "config.yaml"), "sandbox"]
+    name = ["--name", f"test-{os.getpid()}-cli"]
+    try:
+        assert main([*config, "start", *name, "--sip-port", str(free_udp_port())]) == 0
+        state = json.loads((tmp_path / "var" / "sandbox" / f"{name[1]}.json").read_text())
+        assert state["env"]["HOTLINE_PBX__AMI__PORT"] == os.environ["HOTLINE_PBX__AMI__PORT"]
+        assert main([*config, "status", *name]) == 0
+        assert main([*config, "cli", *name, "queue show hold-billing"]) == 0
+        assert "hold-billing has 0 calls" in capsys.readouterr().out
+    finally:
+        assert main([*config, "stop", *name]) == 0
+    assert main([*config, "status", *name]) == 3

@@ -177,3 +177,24 @@ def test_rendering_is_repeatable(settings: Settings) -> None:
     once = render_config(settings, RenderParams())
     twice = render_config(settings, RenderParams(), once)
     assert once == twice
+
+
+def test_sandbox_config_command_writes_files_for_your_own_asterisk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotline.cli import main
+
+    monkeypatch.setenv("HOTLINE_PBX__AMI__SECRET", "from-the-env")
+    out = tmp_path / "etc-asterisk"
+    code = main(
+        [
+            *("--config", str(REPO / "config.yaml"), "sandbox", "config", "--out", str(out)),
+            *("--sip-bind", "0.0.0.0", "--sip-password", "agents-pw"),
+        ]
+    )
+    assert code == 0
+    assert "secret = from-the-env" in (out / "manager.conf").read_text()
+    assert "bind = 0.0.0.0:5060" in (out / "pjsip.conf").read_text()
+    assert "password = agents-pw" in (out / "pjsip.conf").read_text()
+    assert not (out / TEST_CONTEXTS_FILE).exists()
+    assert (out / "manager.conf").stat().st_mode & 0o777 == 0o640
