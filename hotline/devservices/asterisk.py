@@ -26,13 +26,13 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from hotline.config import Settings
-from hotline.devservices.asterisk_probe import fully_booted
+from hotline.devservices.asterisk_probe import AmiAuthError, fully_booted
 from hotline.devservices.asterisk_render import (
     Directories,
     params_from_settings,
@@ -54,6 +54,7 @@ __all__ = [
     "attach_instance",
     "ensure_root",
     "free_udp_port",
+    "pid_alive",
     "remove_stale_instances",
     "start_instance",
 ]
@@ -304,9 +305,18 @@ def attach_instance(name: str, *, root: AsteriskRoot | None = None) -> AsteriskI
     return AsteriskInstance(root=root, **data)
 
 
-def remove_stale_instances(prefix: str, *, root: AsteriskRoot | None = None) -> list[str]:
+def remove_stale_instances(
+    prefix: str,
+    *,
+    root: AsteriskRoot | None = None,
+    orphaned: Callable[[str], bool] | None = None,
+) -> list[str]:
     """Delete the directories of stopped instances whose name starts with `prefix`
-    (test runs name theirs test-<pid>; the last ones are kept for post-mortems)."""
+    (test runs name theirs test-<pid>; the last ones are kept for post-mortems).
+
+    `orphaned(name)` says whether a still-running instance lost its owner (e.g. a test
+    run killed before its teardown); those are stopped first, then deleted too.
+    """
     root = root or ensure_root()
     removed: list[str] = []
     base = root.host_path(root.instances_base())
@@ -316,9 +326,12 @@ def remove_stale_instances(prefix: str, *, root: AsteriskRoot | None = None) -> 
         if not d.name.startswith(prefix):
             continue
         inst = attach_instance(d.name, root=root)
-        if inst is None or not inst.running:
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(d.name)
+        if inst is not None and inst.running:
+            if orphaned is None or not orphaned(d.name):
+                continue
+            inst.stop()
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d.name)
     return removed
 
 
@@ -414,13 +427,18 @@ def _wait_ready(instance: AsteriskInstance, timeout: float) -> None:
                 f"asterisk {instance.name!r} not fully booted with AMI on port "
                 f"{instance.ami_port} after {timeout:.0f}s; log tail:\n{instance.log_tail()}"
             )
-        if fully_booted(
-            instance.ami_host,
-            instance.ami_port,
-            instance.ami_username,
-            instance.ami_secret,
-            timeout=min(2.0, remaining),
-        ):
+        try:
+            booted = fully_booted(
+                instance.ami_host,
+                instance.ami_port,
+                instance.ami_username,
+                instance.ami_secret,
+                timeout=min(2.0, remaining),
+            )
+        except AmiAuthError as exc:  # e.g. another server owns the AMI port
+            instance.stop()
+            raise AsteriskStartError(f"{exc} on port {instance.ami_port}") from exc
+        if booted:
             return
         time.sleep(0.05)
 

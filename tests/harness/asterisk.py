@@ -11,6 +11,7 @@ points a backend at this instance (feed it to load_settings(env=...)).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from hotline.devservices.asterisk import (
     AsteriskInstance,
     ensure_root,
     free_udp_port,
+    pid_alive,
     remove_stale_instances,
     start_instance,
 )
@@ -55,11 +57,17 @@ def start_test_instance(name: str, settings: Settings | None = None) -> Asterisk
     )
 
 
+def _owner_gone(name: str) -> bool:
+    match = re.match(r"test-(\d+)", name)
+    return match is not None and not pid_alive(int(match.group(1)))
+
+
 @pytest.fixture(scope="session")
 def asterisk() -> Iterator[AsteriskInstance]:
     root = ensure_root()
-    # Directories of earlier runs are kept for post-mortems until the next run.
-    remove_stale_instances("test-", root=root)
+    # Directories of earlier runs are kept for post-mortems until the next run; an
+    # instance whose test run was killed before its teardown is stopped here.
+    remove_stale_instances("test-", root=root, orphaned=_owner_gone)
     instance = start_test_instance(f"test-{os.getpid()}")
     try:
         yield instance
