@@ -183,6 +183,56 @@ async def test_caller_waits_in_holding_queue_when_backend_is_away(
         await ami.close()
 
 
+async def test_ivr_result_puts_caller_in_its_skill_queue(asterisk: AsteriskInstance) -> None:
+    """The FastAGI contract: route `ivr`, the dialled number as argument, keys from the
+    test caller, HOTLINE_* variables back -> hold-<skill> with QUEUE_PRIO."""
+    seen: dict[str, str] = {}
+    replies: list[str] = []
+
+    async def ivr(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (line := (await reader.readline()).decode().strip()) != "":
+            key, _, value = line.partition(": ")
+            seen[key] = value
+
+        async def command(text: str) -> None:
+            writer.write(f"{text}\n".encode())
+            replies.append((await reader.readline()).decode().strip())
+
+        await command("WAIT FOR DIGIT 5000")  # the test caller presses DTMF=7
+        for name, value in (
+            ("HOTLINE_ACTION", "queue"),
+            ("HOTLINE_SKILL", "billing"),
+            ("HOTLINE_PRIORITY", "30"),
+            ("HOTLINE_CUSTOMER_ID", "C-1"),
+            ("HOTLINE_TIER", "A"),
+        ):
+            await command(f"SET VARIABLE {name} {value}")
+        writer.close()
+
+    server = await asyncio.start_server(ivr, "127.0.0.1", asterisk.fastagi_port)
+    ami = await RawAmi.connect(asterisk)
+    try:
+        joined = await call_in(ami, DTMF="7")
+        assert joined["Queue"] == "hold-billing"
+        assert seen["agi_network_script"] == "ivr"
+        assert seen["agi_arg_1"] == "95777"
+        assert seen["agi_callerid"] == "13800000001"
+        assert replies[0] == f"200 result={ord('7')}"
+        prio = await ami.action("Getvar", Channel=joined["Channel"], Variable="QUEUE_PRIO")
+        assert prio["Value"] == "30"
+        await ami.action("Hangup", Channel=joined["Channel"])
+        await ami.wait_for(event("Hangup", Channel=joined["Channel"]))
+        assert not [
+            e
+            for e in ami.events
+            if e.get("UserEvent") == "HotlineIvrFailed" and e.get("Linkedid") == joined["Linkedid"]
+        ]
+    finally:
+        await ami.close()
+        server.close()
+        await server.wait_closed()
+
+
 async def test_router_connects_caller_to_local_test_agent(asterisk: AsteriskInstance) -> None:
     ami = await RawAmi.connect(asterisk)
     try:
@@ -209,6 +259,19 @@ async def test_router_connects_caller_to_local_test_agent(asterisk: AsteriskInst
         assert begin["DestLinkedid"] == joined["Linkedid"]
         await ami.action("Hangup", Channel=caller)
         await ami.wait_for(event("Hangup", Channel=begin["DestChannel"]))
+        # Exten `s`: any dial string the router chose, set on the caller's channel first.
+        joined = await call_in(ami)
+        caller = joined["Channel"]
+        agent = "Local/1003@hotline-test-agent"
+        await ami.action("Setvar", Channel=caller, Variable="HOTLINE_AGENT_ENDPOINT", Value=agent)
+        await ami.action(
+            "Redirect", Channel=caller, Context="hotline-connect", Exten="s", Priority="1"
+        )
+        end = await ami.wait_for(event("DialEnd", Channel=caller))
+        assert end["DestChannel"].startswith(agent + "-")
+        assert end["DialStatus"] == "ANSWER"
+        await ami.action("Hangup", Channel=caller)
+        await ami.wait_for(event("Hangup", Channel=end["DestChannel"]))
     finally:
         await ami.close()
 
