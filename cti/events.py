@@ -54,11 +54,12 @@ class Direction(StrEnum):
 
 # UserEvents the dialplan and the IVR raise (UserEvent(<name>,Key: value,...)).
 # Must be kept in sync with deploy/asterisk/extensions.conf and ivr/.
-USER_IVR_STEP = "HotlineIvrStep"  # Node, Input
+USER_IVR_STEP = "HotlineIvrStep"  # Node, Input (ivr/)
 USER_IVR_RESULT = "HotlineIvrResult"  # Outcome, Skill, Priority, CustomerId, Tier, Language, Path
-USER_CALLBACK = "HotlineCallbackRequested"  # Skill, Number
-USER_OVERFLOW = "HotlineOverflow"  # Queue, Reason
-USER_OFFER = "HotlineOffer"  # Agent, Extension (raised by the connect context)
+USER_IVR_FAILED = "HotlineIvrFailed"  # AgiStatus, Queue (hotline-ivr: backend away)
+USER_CALLBACK = "HotlineCallbackRequest"  # Number, Queue, Priority, CustomerId, Reason
+USER_OVERFLOW = "HotlineFallback"  # Queue, Reason, Priority (hotline-fallback)
+USER_OFFER = "HotlineOffer"  # Agent, Extension (optional: the router may raise it)
 
 # Uniqueid prefixes Hotline gives the channels it originates (Originate ChannelId), so
 # the tracker knows their purpose without extra state. Kept in sync with cti/commands.

@@ -18,6 +18,7 @@ from cti.ami.frames import Frame
 from cti.events import (
     ORIGINATE_PREFIXES,
     USER_CALLBACK,
+    USER_IVR_FAILED,
     USER_IVR_RESULT,
     USER_IVR_STEP,
     USER_OFFER,
@@ -228,6 +229,13 @@ class CallTracker:
             call.language = f.get("Language") or None
             if f.get("Path") and not call.ivr_path:
                 call.ivr_path = f["Path"].split("/")
+            return [self._event(call, CallEventType.IVR_COMPLETED, at)]
+        if name == USER_IVR_FAILED:
+            # The dialplan sent the caller to the default queue without the IVR.
+            call.ivr_ended_at = at
+            call.ivr_outcome = "backend_away"
+            call.skill = f.get("Queue", "").removeprefix(self._hold_prefix) or call.skill
+            call.priority = 0
             return [self._event(call, CallEventType.IVR_COMPLETED, at)]
         if name == USER_CALLBACK:
             call.callback_requested = True

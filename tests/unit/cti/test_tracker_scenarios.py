@@ -149,8 +149,8 @@ def test_given_two_simultaneous_calls_from_same_number_then_two_records() -> Non
     ("signal", "disposition"),
     [
         ("UserEvent=HotlineIvrResult Outcome=self_service", "self_service"),
-        ("UserEvent=HotlineCallbackRequested Number=13800138000", "callback_requested"),
-        ("UserEvent=HotlineOverflow Reason=timeout", "overflowed"),
+        ("UserEvent=HotlineCallbackRequest Number=13800138000", "callback_requested"),
+        ("UserEvent=HotlineFallback Reason=TIMEOUT", "overflowed"),
     ],
 )
 def test_given_ivr_or_dialplan_signal_then_disposition(signal: str, disposition: str) -> None:
