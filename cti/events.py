@@ -53,12 +53,15 @@ class Direction(StrEnum):
 
 
 # UserEvents the dialplan and the IVR raise (UserEvent(<name>,Key: value,...)).
-# Must be kept in sync with deploy/asterisk/extensions.conf and ivr/.
+# Must be kept in sync with deploy/asterisk/extensions.conf and ivr/. Keys never reuse a
+# channel-snapshot header name (Priority, Language, Exten, Context, ... are already in
+# every channel event), hence CallPriority and CallLanguage.
 USER_IVR_STEP = "HotlineIvrStep"  # Node, Input (ivr/)
-USER_IVR_RESULT = "HotlineIvrResult"  # Outcome, Skill, Priority, CustomerId, Tier, Language, Path
+USER_IVR_RESULT = "HotlineIvrResult"  # Outcome, Skill, CallPriority, CustomerId, Tier,
+#                                       CallLanguage, Path (a/b/c), Facts (k=v;k=v)
 USER_IVR_FAILED = "HotlineIvrFailed"  # AgiStatus, Queue (hotline-ivr: backend away)
-USER_CALLBACK = "HotlineCallbackRequest"  # Number, Queue, Priority, CustomerId, Reason
-USER_OVERFLOW = "HotlineFallback"  # Queue, Reason, Priority (hotline-fallback)
+USER_CALLBACK = "HotlineCallbackRequest"  # Number, Queue, CallPriority, CustomerId, Reason
+USER_OVERFLOW = "HotlineFallback"  # Queue, Reason, CallPriority (hotline-fallback)
 USER_OFFER = "HotlineOffer"  # Agent, Extension (optional: the router may raise it)
 
 # Uniqueid prefixes Hotline gives the channels it originates (Originate ChannelId), so

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.harness.redis",
     "tests.harness.database",
     "tests.harness.asterisk",
+    "tests.harness.cti",
 ]

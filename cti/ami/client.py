@@ -83,6 +83,8 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
+        if self._client.tap is not None:
+            self._client.tap(data)
         self._client._on_frames(self.parser.feed(data))
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -134,6 +136,8 @@ class AmiClient:
         self._tasks: list[asyncio.Task[None]] = []
         self.stats = AmiStats()
         self.version: str | None = None
+        # Sees every TCP read as received (trace recording, see cti/ami/trace.py).
+        self.tap: Callable[[bytes], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------
 

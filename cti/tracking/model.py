@@ -36,6 +36,7 @@ class Call:
     dialed_number: str = ""
     ivr_path: list[str] = field(default_factory=list)
     ivr_outcome: str | None = None
+    ivr_facts: str = ""  # what self-service told the caller, e.g. "balance=-312.40;notices=1"
     ivr_ended_at: float | None = None
     skill: str | None = None
     priority: int | None = None
@@ -90,6 +91,7 @@ class Call:
             "ended_at": self.ended_at,
             "ivr_path": list(self.ivr_path),
             "ivr_outcome": self.ivr_outcome,
+            "ivr_facts": self.ivr_facts,
             "skill": self.skill,
             "priority": self.priority,
             "customer_id": self.customer_id,

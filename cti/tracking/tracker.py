@@ -79,6 +79,7 @@ class CallTracker:
             return []
         at = _timestamp(frame) or self._clock()
         self._side_events = []
+        self._fill_caller_id(frame)
         try:
             events = handler(frame, at)
         except (KeyError, ValueError, TypeError):
@@ -88,6 +89,20 @@ class CallTracker:
         return events
 
     # -- helpers ---------------------------------------------------------------
+
+    def _fill_caller_id(self, f: Frame) -> None:
+        # A Local-channel or trunk caller may get its caller id after Newchannel
+        # (NewCallerid, or just the next event of its leg): take the first real one.
+        call_id = self.leg_index.get(f.get("Uniqueid", ""))
+        if call_id is None:
+            return
+        call = self.calls.get(call_id)
+        if call is None or call.caller_number:
+            return
+        number = _clean(f.get("CallerIDNum"))
+        if number:
+            call.caller_number = number
+            call.caller_name = _clean(f.get("CallerIDName")) or call.caller_name
 
     def _call_of(self, frame: Frame, at: float) -> Call | None:
         """The live call a frame belongs to, merging calls whose Linkedid changed."""
@@ -223,10 +238,11 @@ class CallTracker:
             call.ivr_ended_at = at
             call.ivr_outcome = f.get("Outcome") or None
             call.skill = f.get("Skill") or call.skill
-            call.priority = _int(f.get("Priority"), call.priority)
+            call.priority = _int(f.get("CallPriority"), call.priority)
             call.customer_id = f.get("CustomerId") or None
             call.tier = f.get("Tier") or None
-            call.language = f.get("Language") or None
+            call.language = f.get("CallLanguage") or None
+            call.ivr_facts = f.get("Facts") or call.ivr_facts
             if f.get("Path") and not call.ivr_path:
                 call.ivr_path = f["Path"].split("/")
             return [self._event(call, CallEventType.IVR_COMPLETED, at)]
@@ -279,7 +295,11 @@ class CallTracker:
         return [self._event(call, CallEventType.OFFERED, at, agent=extension, agent_id=agent)]
 
     def _on_dial_begin(self, f: Frame, at: float) -> list[DomainEvent]:
-        call = self._call_of(f, at) or self.calls.get(f.get("DestLinkedid", ""))
+        # Only a channel of a tracked call dialling someone is an offer; Originate's own
+        # dial has no calling channel (no Uniqueid) and is not an agent being offered.
+        if f.get("Uniqueid", "") not in self.leg_index:
+            return []
+        call = self._call_of(f, at)
         dest = f.get("DestUniqueid", "")
         if call is None or not dest:
             return []
@@ -292,7 +312,9 @@ class CallTracker:
         return self._offer(call, at, ext, None)
 
     def _on_dial_end(self, f: Frame, at: float) -> list[DomainEvent]:
-        call = self._call_of(f, at) or self.calls.get(f.get("DestLinkedid", ""))
+        if f.get("Uniqueid", "") not in self.leg_index:
+            return []
+        call = self._call_of(f, at)
         dest = f.get("DestUniqueid", "")
         if call is None or not dest:
             return []

@@ -82,6 +82,9 @@ class CallBase(SQLModel):
         sa_column_args=[sa.ForeignKey("recordings.id", use_alter=True)],
     )
     first_contact_resolution: bool | None = None  # derived from ticket links; None = unknown
+    # seq of the newest tracker event applied (cti.events): an older or repeated event,
+    # redelivered by the bus, never overwrites a newer state.
+    last_seq: int = 0
 
 
 class Call(CallBase, table=True):
@@ -107,10 +110,15 @@ class CallEvent(SQLModel, table=True):
     """One step of a call's timeline (IVR step, queued, offered, answered, held, ...)."""
 
     __tablename__ = "call_events"
-    __table_args__ = (sa.Index("ix_call_events_call_id_at", "call_id", "at"),)
+    __table_args__ = (
+        sa.Index("ix_call_events_call_id_at", "call_id", "at"),
+        # One row per tracker event: a redelivered event is not written twice.
+        sa.Index("uq_call_events_call_id_seq", "call_id", "seq", unique=True),
+    )
 
     id: int | None = big_id_field()
     call_id: int = Field(foreign_key="calls.id", sa_type=BigId, nullable=False)
+    seq: int | None = None  # the tracker's per-call sequence number; None for other sources
     at: dt.datetime = at_field(nullable=False)
     kind: str = Field(max_length=40)
     data: dict[str, Any] = json_field(dict)

@@ -293,6 +293,18 @@ def _sandbox_includes(_: Settings, p: RenderParams) -> Iterator[str]:
         yield f'#include "{TEST_CONTEXTS_FILE}"'
 
 
+def _sandbox_manager_users(_: Settings, p: RenderParams) -> Iterator[str]:
+    # Sandbox only: a listen-only account that sees everything (VarSet, Newexten, ...), to
+    # record realistic AMI traces for tests and benchmarks (scripts/record_ami_traces.py).
+    if p.include_test_contexts:
+        yield "[hotline-trace]"
+        yield f"secret = {p.ami_secret}"
+        yield "deny = 0.0.0.0/0.0.0.0"
+        yield "permit = 127.0.0.1/255.255.255.255"
+        yield "read = all"
+        yield "write = system"
+
+
 def _holding_queues(s: Settings, _: RenderParams) -> Iterator[str]:
     for n, q in enumerate(s.queues):
         if n:
@@ -334,6 +346,7 @@ _BLOCKS: dict[str, Callable[[Settings, RenderParams], Iterator[str]]] = {
     "spy-target": _spy_target,
     "agent-extensions": _agent_extensions,
     "sandbox-includes": _sandbox_includes,
+    "sandbox-manager-users": _sandbox_manager_users,
     "holding-queues": _holding_queues,
     "transport": _transport,
     "agents": _agents,

@@ -112,7 +112,7 @@ async def test_given_unacked_group_events_when_consumer_dies_then_they_are_redel
     with pytest.raises(BusClosed):
         await c1.get(timeout=1)
     c2 = await bus.subscribe("call", group="calllog", consumer="w1")
-    redelivered = sorted(m["n"] for m in await _collect(c2, 4))
+    redelivered = sorted(int(str(m["n"])) for m in await _collect(c2, 4))
     assert redelivered == [1, 2, 3, 4]
 
 

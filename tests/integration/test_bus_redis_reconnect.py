@@ -22,7 +22,7 @@ async def test_given_connections_killed_when_events_published_then_subscriber_ge
         group = await bus.subscribe("call", group="calllog")
         for i in range(10):
             await bus.publish("call", {"n": i})
-        await admin.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        await admin.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")  # type: ignore[no-untyped-call]
         for i in range(10, 20):
             await bus.publish("call", {"n": i})
         fan = [(await sub.get(timeout=10)).data["n"] for _ in range(20)]

@@ -29,7 +29,7 @@ def test_given_caller_abandons_in_queue_then_abandoned_queue_with_wait() -> None
     _, events = run(
         INBOUND
         + """
-        3  UserEvent        c1 c1 UserEvent=HotlineIvrResult Outcome=queue Skill=billing Priority=30 CustomerId=42 Tier=A Language=zh
+        3  UserEvent        c1 c1 UserEvent=HotlineIvrResult Outcome=queue Skill=billing CallPriority=30 CustomerId=42 Tier=A CallLanguage=zh
         3  QueueCallerJoin  c1 c1 Queue=hold-billing Position=1
         20 QueueCallerAbandon c1 c1 Queue=hold-billing
         20 Hangup c1 c1 Cause=16
@@ -45,7 +45,7 @@ def test_given_caller_abandons_in_queue_then_abandoned_queue_with_wait() -> None
 ANSWERED = (
     INBOUND
     + """
-    3  UserEvent       c1 c1 UserEvent=HotlineIvrResult Outcome=queue Skill=billing Priority=10
+    3  UserEvent       c1 c1 UserEvent=HotlineIvrResult Outcome=queue Skill=billing CallPriority=10
     3  QueueCallerJoin c1 c1 Queue=hold-billing Position=1
     8  Newchannel      a1 c1 Channel=PJSIP/1001-00000001
     8  DialBegin       c1 c1 DestUniqueid=a1 DestLinkedid=c1 DestChannel=PJSIP/1001-00000001
@@ -141,7 +141,7 @@ def test_given_two_simultaneous_calls_from_same_number_then_two_records() -> Non
         """
     )
     calls = ended(events)
-    assert sorted(c["call_id"] for c in calls) == ["x1", "y1"]
+    assert sorted(str(c["call_id"]) for c in calls) == ["x1", "y1"]
     assert all(c["caller_number"] == "13900000000" for c in calls)
 
 

@@ -1,0 +1,1 @@
+"""The call log: one row per call, written from the tracker's domain events."""

@@ -1,0 +1,193 @@
+"""Writes the call log from the bus: group "calllog" on topic "call".
+
+Exactly one row per call ((pbx_node, linkedid) unique, upserted), a live row from the
+first event on (disposition in_progress, so live calls are queryable), finished by
+call.ended. Delivery is at least once, so every write is idempotent: a snapshot older
+than the row's `last_seq` is ignored and timeline rows are unique per (call, seq).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cti.calllog.mapping import call_row_values, customer_ref, timeline_data
+from cti.events import TOPIC_CALL
+from db.models import Customer, User, metadata
+from hotline.bus.port import BusClosed, EventBus
+from hotline.clock import from_timestamp
+
+log = logging.getLogger(__name__)
+GROUP = "calllog"
+CALLS: sa.Table = metadata.tables["calls"]
+CALL_EVENTS: sa.Table = metadata.tables["call_events"]
+
+
+def _insert(dialect: str, table: Any) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def ensure_call(
+    session: AsyncSession,
+    linkedid: str,
+    *,
+    pbx_node: str = "default",
+    started_at: float | None = None,
+) -> int:
+    """The id of the call row for a Linkedid, creating a minimal one if the call log has
+    not written it yet (the IVR links a ticket to a call that is still in progress)."""
+    conn = await session.connection()  # Core statements: SQLModel's execute() warns
+    stmt = (
+        _insert(conn.dialect.name, CALLS)
+        .values(
+            pbx_node=pbx_node,
+            linkedid=linkedid,
+            started_at=from_timestamp(started_at or time.time()),
+            ivr_path=[],
+            agents=[],
+            updated_at=from_timestamp(time.time()),
+        )
+        .on_conflict_do_nothing(index_elements=["pbx_node", "linkedid"])
+    )
+    await conn.execute(stmt)
+    row = await conn.execute(
+        sa.select(CALLS.c.id).where(CALLS.c.pbx_node == pbx_node, CALLS.c.linkedid == linkedid)
+    )
+    return int(row.scalar_one())
+
+
+class CallLogWriter:
+    def __init__(
+        self,
+        bus: EventBus,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        pbx_node: str = "default",
+    ) -> None:
+        self._bus = bus
+        self._sessions = sessions
+        self._node = pbx_node
+        self._agents: dict[str, int | None] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.applied = 0
+
+    async def start(self) -> None:
+        sub = await self._bus.subscribe(TOPIC_CALL, group=GROUP, consumer=f"calllog-{self._node}")
+        self._task = asyncio.create_task(self._run(sub), name="calllog-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, sub: Any) -> None:
+        try:
+            while True:
+                try:
+                    msg = await sub.get()
+                except BusClosed:
+                    return
+                while True:
+                    try:
+                        await self.apply(msg.data)
+                        break
+                    except Exception:
+                        # The database is away or busy: keep the event (unacknowledged)
+                        # and retry, rather than lose a call record.
+                        log.exception("call log write failed; retrying")
+                        await asyncio.sleep(1.0)
+                await sub.ack(msg)
+        finally:
+            await sub.close()
+
+    async def apply(self, event: dict[str, Any]) -> None:
+        snapshot = event.get("call")
+        if not isinstance(snapshot, dict) or "call_id" not in event:
+            if event.get("type") == "call.wrapped":
+                await self._apply_wrap(event)
+            return
+        seq = int(event.get("seq") or 0)
+        async with self._sessions() as session:
+            customer_id = await self._customer(session, snapshot.get("customer_id"))
+            agent_id = await self._agent(session, snapshot.get("agent"))
+            conn = await session.connection()
+            values = call_row_values(snapshot, seq=seq, customer_id=customer_id, agent_id=agent_id)
+            values.update(
+                pbx_node=self._node,
+                linkedid=event["call_id"],
+                updated_at=from_timestamp(time.time()),
+            )
+            table = CALLS
+            dialect = conn.dialect.name
+            stmt = _insert(dialect, table).values(**values)
+            update = {k: stmt.excluded[k] for k in values if k not in ("pbx_node", "linkedid")}
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["pbx_node", "linkedid"],
+                set_=update,
+                where=table.c.last_seq < stmt.excluded.last_seq,
+            )
+            await conn.execute(stmt)
+            call_id = (
+                await conn.execute(
+                    sa.select(table.c.id).where(
+                        table.c.pbx_node == self._node, table.c.linkedid == event["call_id"]
+                    )
+                )
+            ).scalar_one()
+            ev = (
+                _insert(dialect, CALL_EVENTS)
+                .values(
+                    call_id=call_id,
+                    seq=seq,
+                    kind=str(event.get("type", ""))[:40],
+                    at=from_timestamp(float(event.get("at") or time.time())),
+                    data=timeline_data(event),
+                )
+                .on_conflict_do_nothing()
+            )
+            await conn.execute(ev)
+            await session.commit()
+        self.applied += 1
+
+    async def _apply_wrap(self, event: dict[str, Any]) -> None:
+        linkedid = event.get("linkedid") or event.get("call_ref")
+        if not linkedid:
+            return
+        async with self._sessions() as session:
+            table = CALLS
+            conn = await session.connection()
+            await conn.execute(
+                sa.update(table)
+                .where(table.c.pbx_node == self._node, table.c.linkedid == linkedid)
+                .values(
+                    wrap_seconds=float(event.get("wrap_seconds") or 0),
+                    wrap_code=(event.get("wrap_code") or None),
+                )
+            )
+            await session.commit()
+
+    async def _customer(self, session: AsyncSession, value: Any) -> int | None:
+        ref = customer_ref(value)
+        if ref is None:
+            return None
+        found = await session.get(Customer, ref)
+        return ref if found is not None else None
+
+    async def _agent(self, session: AsyncSession, extension: Any) -> int | None:
+        if not extension:
+            return None
+        ext = str(extension)
+        if ext not in self._agents:
+            row = await session.exec(select(User.id).where(User.extension == ext))
+            self._agents[ext] = row.first()
+        return self._agents[ext]
