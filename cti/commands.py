@@ -187,8 +187,9 @@ class AmiPbxCommands:
             return (await self._ami.send(action, headers)).frame
         except AmiActionFailed as exc:
             msg = exc.message
-            if "No such channel" in msg or (
-                "not found" in msg.lower() and "channel" in msg.lower()
+            low = msg.lower()
+            if "no such channel" in low or (
+                "channel" in low and ("not found" in low or "does not exist" in low)
             ):
                 raise ChannelNotFound(msg) from exc
             raise PbxRejected(msg or f"{action} refused") from exc

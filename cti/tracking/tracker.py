@@ -151,7 +151,7 @@ class CallTracker:
 
     def _on_newchannel(self, f: Frame, at: float) -> list[DomainEvent]:
         uniqueid, linkedid = f["Uniqueid"], f.get("Linkedid") or f["Uniqueid"]
-        if uniqueid in self.leg_index or linkedid in self._ended:
+        if not uniqueid or uniqueid in self.leg_index or linkedid in self._ended:
             return []
         call = self.calls.get(linkedid)
         events: list[DomainEvent] = []
