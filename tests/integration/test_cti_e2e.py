@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from tests.harness.cti import CtiStack
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -17,6 +18,12 @@ async def test_given_backend_away_when_caller_dials_and_hangs_up_then_one_call_r
 ) -> None:
     before = dt.datetime.now(dt.UTC)
     linkedid = await cti_stack.call(caller="13912345678", name="张伟（燃气）", hangup_after=2)
+
+    async def live() -> bool:  # queryable while in progress, before it ends
+        row = await cti_stack.call_row(linkedid)
+        return row is not None and row["disposition"] == "in_progress"
+
+    await eventually(live, 5, "the live call row")
     row = await cti_stack.wait_ended(linkedid)
     assert row["linkedid"] == linkedid
     assert row["caller_number"] == "13912345678"
