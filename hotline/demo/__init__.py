@@ -1,0 +1,1 @@
+"""`hotline demo`: a running center on one machine, with simulated callers and agents."""
