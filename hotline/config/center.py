@@ -116,8 +116,39 @@ class TierSettings(Strict):
     priority: int = Field(ge=0, le=1000)
 
 
+class CallbackSettings(Strict):
+    """Virtual hold: how Hotline calls a customer back when their turn comes."""
+
+    max_attempts: int = Field(3, ge=1, le=10)
+    retry_interval_seconds: int = Field(300, gt=0)
+    # How long the customer's phone rings per attempt (Originate timeout).
+    ring_seconds: int = Field(30, gt=0, le=300)
+    # A callback that stays unreachable becomes a ticket of this category.
+    ticket_category: Name = "inquiry"
+    # Number shown to the customer; None = the hotline's first number.
+    caller_id: str | None = None
+
+
 class RoutingSettings(Strict):
     emergency_priority: int = Field(1000, ge=0)
+    # Calls of these queues get emergency_priority: above every customer tier.
+    emergency_queues: list[Name] = []
     offer_timeout_seconds: int = Field(15, gt=0)
+    # How long the router waits for the agent desktop to show the screen-pop (offer.delivered)
+    # before it rings the agent's phone anyway; 0 = do not wait.
+    offer_ack_timeout_ms: int = Field(300, ge=0, le=5000)
     max_no_answer_before_pause: int = Field(2, ge=1)
     not_ready_reasons: list[Name] = ["break", "lunch", "training", "meeting", "no_answer"]
+    # Handle time (talk + wrap-up) assumed for the wait estimate until calls are measured.
+    default_handle_seconds: int = Field(180, gt=0)
+    # Announce the estimated wait to callers entering a holding queue (when >= 1 minute).
+    announce_wait: bool = True
+    # Overflow action voicemail_ticket: the ticket's category.
+    voicemail_ticket_category: Name = "inquiry"
+    callback: CallbackSettings = CallbackSettings()
+
+    @model_validator(mode="after")
+    def _no_answer_is_a_reason(self) -> RoutingSettings:
+        if "no_answer" not in self.not_ready_reasons:
+            raise ValueError("not_ready_reasons must include 'no_answer' (set by the router)")
+        return self

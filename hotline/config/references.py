@@ -37,6 +37,13 @@ def check_references(s: Settings) -> None:
                 unknown(path, "skill", name, skills)
     if missing := {"A", "B", "C"} - set(s.tiers):
         problems.append(f"tiers: missing tier(s) {', '.join(sorted(missing))}")
+    categories = {c.name for c in s.tickets.categories}
+    for i, name in enumerate(s.routing.emergency_queues):
+        unknown(f"routing.emergency_queues[{i}]", "queue", name, queues)
+    r = s.routing
+    unknown("routing.callback.ticket_category", "category", r.callback.ticket_category, categories)
+    voicemail = r.voicemail_ticket_category
+    unknown("routing.voicemail_ticket_category", "category", voicemail, categories)
     for i, c in enumerate(s.tickets.categories):
         unknown(f"tickets.categories[{i}].department", "department", c.department, departments)
     for i, name in enumerate(s.recording.queues):
