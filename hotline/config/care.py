@@ -53,3 +53,14 @@ class RecordingSettings(Strict):
     asterisk_root: str | None = None
     format: Literal["wav", "gsm"] = "wav"
     retention_days: int = Field(180, ge=1)
+    # Agents may play back and download recordings of their own calls (supervisors, QA
+    # and admins always may).
+    agents_play_own: bool = False
+
+
+class ReportSettings(Strict):
+    """Reports and the live view share these (reports/metrics.py states the definitions)."""
+
+    # A caller who hangs up in the queue sooner than this is a short abandon: reported
+    # apart, left out of abandoned and of the service level.
+    short_abandon_seconds: int = Field(5, ge=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from hotline.config.care import RecordingSettings, TicketSettings
+from hotline.config.care import RecordingSettings, ReportSettings, TicketSettings
 from hotline.config.center import (
     BusinessHours,
     CenterSettings,
@@ -51,6 +51,7 @@ class Settings(Strict):
     ivr: IvrSettings
     tickets: TicketSettings
     recording: RecordingSettings = RecordingSettings()
+    reports: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Settings:
