@@ -95,6 +95,15 @@ class Ticket(TicketBase, table=True):
     sla_response_met: bool | None = None
     sla_resolution_met: bool | None = None
     escalation_level: int = 0
+    # SLA clock bookkeeping (tickets/sla_policy.py, revision 0003): warning instants, the
+    # start of the running resolution clock (a reopen restarts it), the highest stage
+    # already reported per clock, and the next instant the SLA monitor must look.
+    response_warn_at: dt.datetime | None = at_field()
+    resolution_warn_at: dt.datetime | None = at_field()
+    resolution_started_at: dt.datetime | None = at_field()
+    sla_response_stage: int = 0
+    sla_resolution_stage: int = 0
+    sla_next_at: dt.datetime | None = at_field(index=True)
     reopen_count: int = 0
     archived: bool = False
     archived_at: dt.datetime | None = at_field()

@@ -1,0 +1,111 @@
+"""SLA clocks, pure: deadlines per category × priority and what is due at an instant.
+
+Each ticket runs two clocks: response (until someone starts working on it: state
+in_progress, or resolved straight away) and resolution (until resolved; a reopen starts
+it again). Both count business hours of the category's calendar (config
+`tickets.categories[].calendar`: business_hours or 24x7).
+
+A clock walks through numbered stages, each at an instant, never backwards:
+    stage 1  warning   at start + sla_warning_fraction × duration   (level 0)
+    stage 2  breach    at the deadline                              (level 1)
+    stage 3+ escalation at deadline + step × duration, per `sla_escalation_steps`
+             (resolution clock only)                                (level 2, 3, ...)
+When the monitor finds several stages due at once (it was down), it reports only the
+highest one: a warning after the breach is noise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from db.models.tickets import TicketPriority
+from hotline.business_calendar import WorkCalendar
+from hotline.config.care import SlaHours, TicketCategorySettings
+
+ClockName = Literal["response", "resolution"]
+_RANK = {p: i for i, p in enumerate(TicketPriority)}  # low < normal < high < urgent
+
+
+def sla_hours(category: TicketCategorySettings, priority: TicketPriority | str) -> SlaHours:
+    """The category's hours for `priority`; when it lists no such priority, the nearest
+    one it lists (ties go to the more urgent, i.e. the stricter deadline)."""
+    wanted = TicketPriority(priority)
+    if wanted.value in category.sla:
+        return category.sla[wanted.value]  # type: ignore[index]
+    configured = [TicketPriority(p) for p in category.sla]
+    best = min(configured, key=lambda p: (abs(_RANK[p] - _RANK[wanted]), -_RANK[p]))
+    return category.sla[best.value]  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class ClockPlan:
+    """When one clock warns and falls due."""
+
+    warn_at: dt.datetime
+    due_at: dt.datetime
+
+
+def plan_clock(
+    calendar: WorkCalendar, start: dt.datetime, hours: float, warning_fraction: float
+) -> ClockPlan:
+    return ClockPlan(
+        warn_at=calendar.add_business_hours(start, hours * warning_fraction),
+        due_at=calendar.add_business_hours(start, hours),
+    )
+
+
+def escalation_instants(
+    calendar: WorkCalendar, due_at: dt.datetime, hours: float, steps: list[float]
+) -> list[dt.datetime]:
+    return [calendar.add_business_hours(due_at, hours * step) for step in steps]
+
+
+@dataclass(frozen=True)
+class ClockState:
+    warn_at: dt.datetime | None
+    due_at: dt.datetime | None
+    stopped: bool  # responded / resolved: this clock no longer runs
+    stage: int  # the highest stage already reported (0: none)
+    escalations: tuple[dt.datetime, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlaAlert:
+    clock: ClockName
+    stage: int
+    level: int  # 0 warning, 1 breach, 2.. escalations
+    due_at: dt.datetime
+    instant: dt.datetime  # when this stage fell due
+
+    @property
+    def kind(self) -> Literal["sla.warning", "sla.breach"]:
+        return "sla.warning" if self.level == 0 else "sla.breach"
+
+
+def _instants(state: ClockState) -> list[dt.datetime]:
+    if state.warn_at is None or state.due_at is None:
+        return []
+    return [state.warn_at, state.due_at, *state.escalations]
+
+
+def evaluate(
+    clock: ClockName, state: ClockState, now: dt.datetime
+) -> tuple[SlaAlert | None, dt.datetime | None]:
+    """(the alert due now, if any; the next instant this clock needs a look, if any)."""
+    if state.stopped or state.due_at is None:
+        return None, None
+    alert: SlaAlert | None = None
+    for stage, instant in enumerate(_instants(state), start=1):
+        if stage <= state.stage:
+            continue
+        if instant > now:
+            return alert, instant
+        alert = SlaAlert(clock, stage, stage - 1, state.due_at, instant)
+    return alert, None
+
+
+def next_instant(*candidates: dt.datetime | None) -> dt.datetime | None:
+    present = [c for c in candidates if c is not None]
+    return min(present) if present else None
