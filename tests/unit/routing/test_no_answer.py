@@ -1,0 +1,74 @@
+"""An offer nobody answers: the call returns to the head of the line, the agent pauses."""
+
+from __future__ import annotations
+
+from routing.model import AgentState
+from tests.unit.routing.support import make_router, offers, ready_agent, states
+
+
+def test_no_answer_requeues_at_head_and_pauses_the_agent() -> None:
+    router, clock = make_router(max_no_answer=1)
+    ready_agent(router, 1, {"billing": 9})
+    router.enqueue("first", "billing", priority=10)
+    clock.advance(5)
+    router.enqueue("second", "billing", priority=30)  # higher tier, but arrived later
+    clock.advance(15)
+    events = router.offer_failed("first")
+    assert states(events) == [(1, "not_ready", "no_answer")]
+    assert [c.call_id for c in router.waiting_calls()] == ["first", "second"]
+    assert router.calls["first"].head
+    # The next free agent gets the returned call before the higher-priority one.
+    assert offers(ready_agent(router, 2, {"billing": 8})) == [("first", 2)]
+
+
+def test_below_the_pause_limit_the_agent_is_skipped_for_that_call_only() -> None:
+    router, clock = make_router(max_no_answer=2)
+    ready_agent(router, 1, {"billing": 9})
+    clock.advance(1)
+    ready_agent(router, 2, {"billing": 7})
+    router.enqueue("c1", "billing", priority=10)
+    router.enqueue("c2", "billing", priority=10)
+    # c1 -> agent 1 (best level), c2 -> agent 2.
+    assert router.offer_for("c1").agent_id == 1  # type: ignore[union-attr]
+    router.answered("c2")
+    events = router.offer_failed("c1")  # agent 1 stays available but skips c1
+    assert router.agents[1].state is AgentState.AVAILABLE
+    assert offers(events) == []
+    router.call_ended("c2")
+    clock.advance(10)
+    assert offers(router.tick()) == [("c1", 2)]
+    router.enqueue("c3", "billing", priority=10)
+    assert router.offer_for("c3").agent_id == 1  # type: ignore[union-attr]
+    assert states(router.offer_failed("c3")) == [(1, "not_ready", "no_answer")]
+
+
+def test_an_answer_resets_the_no_answer_count() -> None:
+    router, _ = make_router(max_no_answer=2)
+    ready_agent(router, 1, {"billing": 9})
+    router.enqueue("c1", "billing", priority=10)
+    router.offer_failed("c1")
+    router.enqueue("c2", "billing", priority=10)
+    router.answered("c2")
+    assert router.agents[1].no_answers == 0
+
+
+def test_caller_hanging_up_during_the_offer_frees_the_agent_without_penalty() -> None:
+    router, _ = make_router(max_no_answer=1)
+    ready_agent(router, 1, {"billing": 9})
+    router.enqueue("c1", "billing", priority=10)
+    router.enqueue("c2", "billing", priority=10)
+    events = router.call_ended("c1")
+    assert offers(events) == [("c2", 1)]
+    assert router.agents[1].no_answers == 0
+    assert "c1" not in router.calls
+
+
+def test_pbx_failure_requeues_and_suspension_holds_offers_until_resumed() -> None:
+    router, _ = make_router()
+    ready_agent(router, 1, {"billing": 9})
+    router.enqueue("c1", "billing", priority=10)
+    router.suspend()
+    assert offers(router.offer_cancelled("c1", requeue=True)) == []
+    assert router.agents[1].state is AgentState.AVAILABLE
+    assert offers(router.enqueue("c2", "billing", priority=10)) == []
+    assert offers(router.resume()) == [("c1", 1)]
