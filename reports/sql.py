@@ -1,0 +1,348 @@
+"""Report aggregates computed in the database: one GROUP BY (bucket, key) per source.
+
+The bucket is the local (center time zone) interval start of a UTC timestamp:
+- PostgreSQL: date_trunc / date_bin over `ts AT TIME ZONE <zone>`;
+- SQLite: integer arithmetic on strftime('%s', ts) plus the zone's UTC offset (a CASE
+  over the offset segments of the range, see reports.intervals.offset_segments), and
+  strftime('%Y-%m', ts, '<offset> seconds') for months.
+Each SELECT mirrors a function of reports/metrics.py (`call_aggregates`, ...); the
+integration tests check that both give the same numbers on both databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from db.models import metadata
+from reports.intervals import FIXED_SECONDS, Interval, ReportRange, offset_segments
+from reports.metrics import (
+    ABANDONED_QUEUE,
+    BUSY_STATES,
+    CALLBACK_REQUESTED,
+    LOGGED_OUT,
+    OVERFLOWED,
+    Aggregates,
+    Thresholds,
+)
+
+CALLS = metadata.tables["calls"]
+SURVEYS = metadata.tables["surveys"]
+TICKETS = metadata.tables["tickets"]
+TICKET_CALLS = metadata.tables["ticket_calls"]
+STATES = metadata.tables["agent_state_history"]
+EPOCH = dt.datetime(1970, 1, 1)
+_NO_KEY: ColumnElement[str] = sa.literal_column(
+    "''"
+)  # inline: PostgreSQL cannot group by a parameter
+
+
+class Dimension(StrEnum):
+    TOTAL = "total"
+    QUEUE = "queue"
+    SKILL = "skill"
+    AGENT = "agent"
+    CATEGORY = "category"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    range: ReportRange
+    interval: Interval
+    dimension: Dimension = Dimension.TOTAL
+    queues: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    agent_ids: tuple[int, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+Key = tuple[dt.datetime, str]  # (naive local bucket start, dimension key)
+
+
+# -- buckets ---------------------------------------------------------------------------
+
+
+def bucket_sql(col: Any, q: ReportQuery, dialect: str) -> ColumnElement[Any]:
+    zone = q.range.timezone
+    if dialect == "postgresql":
+        local = sa.func.timezone(zone, col)  # = col AT TIME ZONE zone (naive local)
+        if q.interval is Interval.MIN15:
+            return sa.func.date_bin(
+                sa.text("interval '15 minutes'"), local, sa.text("timestamp '2000-01-01'")
+            )
+        unit = {Interval.HOUR: "hour", Interval.DAY: "day", Interval.MONTH: "month"}[q.interval]
+        return sa.func.date_trunc(unit, local)
+    offset = _sqlite_offset(col, q)
+    if q.interval is Interval.MONTH:
+        modifier = sa.func.printf("%d seconds", offset)
+        return sa.func.strftime("%Y-%m", col, modifier)
+    seconds = sa.cast(sa.func.strftime("%s", col), sa.Integer) + offset
+    return sa.cast(seconds / FIXED_SECONDS[q.interval], sa.Integer)
+
+
+def _sqlite_offset(col: Any, q: ReportQuery) -> ColumnElement[Any]:
+    segments = offset_segments(q.range.start_utc, q.range.end_utc, q.range.zone)
+    if len(segments) == 1:
+        return sa.literal(segments[0][1])
+    whens = [(col < segments[i + 1][0], segments[i][1]) for i in range(len(segments) - 1)]
+    return sa.case(*whens, else_=segments[-1][1])
+
+
+def bucket_value(value: Any, interval: Interval) -> dt.datetime:
+    """What bucket_sql returned -> the naive local bucket start."""
+    if isinstance(value, dt.datetime):  # PostgreSQL
+        return value.replace(tzinfo=None)
+    if isinstance(value, str):  # SQLite month 'YYYY-MM'
+        year, month = value.split("-")
+        return dt.datetime(int(year), int(month), 1)
+    return EPOCH + dt.timedelta(seconds=int(value) * FIXED_SECONDS[interval])
+
+
+def _key(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _in_range(col: Any, q: ReportQuery) -> ColumnElement[bool]:
+    return sa.and_(col >= q.range.start_utc, col < q.range.end_utc)
+
+
+# -- calls -----------------------------------------------------------------------------
+
+
+def calls_statement(q: ReportQuery, thresholds: Thresholds, dialect: str) -> sa.Select[Any]:
+    c = CALLS.c
+    bucket = bucket_sql(c.started_at, q, dialect).label("bucket")
+    source: Any = CALLS
+    key: Any
+    if q.dimension is Dimension.CATEGORY:
+        source = CALLS.join(TICKET_CALLS, TICKET_CALLS.c.call_id == c.id).join(
+            TICKETS, TICKETS.c.id == TICKET_CALLS.c.ticket_id
+        )
+        key = TICKETS.c.category
+    else:
+        key = _call_key(q.dimension)
+    queued = c.queued_at.is_not(None)
+    answered = sa.and_(queued, c.answered_at.is_not(None))
+    sl_seconds = sa.case(
+        {name: seconds for name, seconds in thresholds.service_seconds},
+        value=c.queue,
+        else_=thresholds.default_service_seconds,
+    )
+    abandoned = sa.and_(queued, c.answered_at.is_(None), c.disposition == ABANDONED_QUEUE)
+    short = c.wait_seconds < thresholds.short_abandon_seconds
+    fcr = c.first_contact_resolution
+    columns = [
+        sa.func.count().filter(queued).label("offered"),
+        sa.func.count().filter(answered).label("answered"),
+        sa.func.count().filter(answered, c.wait_seconds <= sl_seconds).label("answered_in_sl"),
+        sa.func.count().filter(abandoned, sa.not_(short)).label("abandoned"),
+        sa.func.count().filter(abandoned, short).label("short_abandoned"),
+        sa.func.count().filter(c.disposition == CALLBACK_REQUESTED).label("callbacks"),
+        sa.func.count().filter(c.disposition == OVERFLOWED).label("overflowed"),
+        sa.func.sum(c.wait_seconds).filter(answered).label("wait_answered_seconds"),
+        sa.func.sum(c.talk_seconds).filter(answered).label("talk_seconds"),
+        sa.func.sum(c.hold_seconds).filter(answered).label("hold_seconds"),
+        sa.func.sum(c.wrap_seconds).filter(answered).label("wrap_seconds"),
+        sa.func.sum(c.transfers).label("transfers"),
+        sa.func.count().filter(answered, fcr.is_not(None)).label("fcr_known"),
+        sa.func.count().filter(answered, fcr == sa.true()).label("fcr_resolved"),
+    ]
+    stmt = (
+        sa.select(bucket, key.label("key"), *columns)
+        .select_from(source)
+        .where(_in_range(c.started_at, q), *_call_filters(q))
+        .group_by(sa.text("1"), sa.text("2"))
+    )
+    return stmt
+
+
+def _call_key(dimension: Dimension) -> Any:
+    c = CALLS.c
+    return {
+        Dimension.TOTAL: _NO_KEY,
+        Dimension.QUEUE: c.queue,
+        Dimension.SKILL: c.skill,
+        Dimension.AGENT: c.agent_id,
+    }[dimension]
+
+
+def _call_filters(q: ReportQuery) -> list[ColumnElement[bool]]:
+    c = CALLS.c
+    where: list[ColumnElement[bool]] = []
+    if q.queues:
+        where.append(c.queue.in_(q.queues))
+    if q.skills:
+        where.append(c.skill.in_(q.skills))
+    if q.agent_ids:
+        where.append(c.agent_id.in_(q.agent_ids))
+    if q.categories:
+        if q.dimension is Dimension.CATEGORY:
+            where.append(TICKETS.c.category.in_(q.categories))
+        else:
+            linked = (
+                sa.select(TICKET_CALLS.c.call_id)
+                .join(TICKETS, TICKETS.c.id == TICKET_CALLS.c.ticket_id)
+                .where(TICKETS.c.category.in_(q.categories))
+            )
+            where.append(c.id.in_(linked))
+    return where
+
+
+# -- surveys and tickets ---------------------------------------------------------------
+
+
+def surveys_statement(q: ReportQuery, dialect: str) -> sa.Select[Any]:
+    s = SURVEYS.c
+    source: Any = SURVEYS
+    needs_call = q.dimension in (Dimension.QUEUE, Dimension.SKILL) or q.queues or q.skills
+    needs_ticket = q.dimension is Dimension.CATEGORY or q.categories
+    if needs_call:
+        source = source.join(CALLS, CALLS.c.id == s.call_id)
+    if needs_ticket:
+        source = source.join(TICKETS, TICKETS.c.id == s.ticket_id)
+    key: Any = {
+        Dimension.TOTAL: _NO_KEY,
+        Dimension.QUEUE: CALLS.c.queue,
+        Dimension.SKILL: CALLS.c.skill,
+        Dimension.AGENT: s.agent_id,
+        Dimension.CATEGORY: TICKETS.c.category,
+    }[q.dimension]
+    where = [_in_range(s.at, q), s.rating.is_not(None)]
+    if q.queues:
+        where.append(CALLS.c.queue.in_(q.queues))
+    if q.skills:
+        where.append(CALLS.c.skill.in_(q.skills))
+    if q.agent_ids:
+        where.append(s.agent_id.in_(q.agent_ids))
+    if q.categories:
+        where.append(TICKETS.c.category.in_(q.categories))
+    return (
+        sa.select(
+            bucket_sql(s.at, q, dialect).label("bucket"),
+            key.label("key"),
+            sa.func.count().label("surveys_rated"),
+            sa.func.sum(s.rating).label("rating_sum"),
+            sa.func.count().filter(s.rating >= 4).label("surveys_satisfied"),
+        )
+        .select_from(source)
+        .where(*where)
+        .group_by(sa.text("1"), sa.text("2"))
+    )
+
+
+def tickets_statement(q: ReportQuery, dialect: str) -> sa.Select[Any] | None:
+    """None when the query cannot concern tickets (tickets have no queue or skill)."""
+    if q.dimension in (Dimension.QUEUE, Dimension.SKILL) or q.queues or q.skills:
+        return None
+    t = TICKETS.c
+    key: Any = {
+        Dimension.TOTAL: _NO_KEY,
+        Dimension.AGENT: t.created_by_id,
+        Dimension.CATEGORY: t.category,
+    }[q.dimension]
+    where = [_in_range(t.created_at, q)]
+    if q.agent_ids:
+        where.append(t.created_by_id.in_(q.agent_ids))
+    if q.categories:
+        where.append(t.category.in_(q.categories))
+    return (
+        sa.select(
+            bucket_sql(t.created_at, q, dialect).label("bucket"),
+            key.label("key"),
+            sa.func.count().label("tickets"),
+            sa.func.count().filter(t.sla_response_met == sa.true()).label("sla_response_met"),
+            sa.func.count().filter(t.sla_response_met == sa.false()).label("sla_response_breached"),
+            sa.func.count().filter(t.sla_resolution_met == sa.true()).label("sla_resolution_met"),
+            sa.func.count()
+            .filter(t.sla_resolution_met == sa.false())
+            .label("sla_resolution_breached"),
+        )
+        .where(*where)
+        .group_by(sa.text("1"), sa.text("2"))
+    )
+
+
+# -- agent time ------------------------------------------------------------------------
+
+
+def states_applicable(q: ReportQuery) -> bool:
+    return q.dimension in (Dimension.TOTAL, Dimension.AGENT) and not (
+        q.queues or q.skills or q.categories
+    )
+
+
+def _state_key(q: ReportQuery) -> Any:
+    return STATES.c.user_id if q.dimension is Dimension.AGENT else _NO_KEY
+
+
+def _seconds_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return sa.extract("epoch", end - start)
+    return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
+
+
+def states_inside_statement(q: ReportQuery, dialect: str) -> sa.Select[Any]:
+    """Stretches that start and end in one bucket of the range: summed in SQL."""
+    s = STATES.c
+    start_bucket = bucket_sql(s.started_at, q, dialect)
+    where = [
+        _in_range(s.started_at, q),
+        s.ended_at.is_not(None),
+        s.ended_at <= q.range.end_utc,
+        start_bucket == bucket_sql(s.ended_at, q, dialect),
+        s.state != LOGGED_OUT,
+    ]
+    if q.agent_ids:
+        where.append(s.user_id.in_(q.agent_ids))
+    busy = s.state.in_(tuple(BUSY_STATES))
+    seconds = _seconds_between(s.started_at, s.ended_at, dialect)
+    return (
+        sa.select(
+            start_bucket.label("bucket"),
+            _state_key(q).label("key"),
+            sa.func.sum(seconds).filter(busy).label("busy_seconds"),
+            sa.func.sum(seconds).label("logged_in_seconds"),
+        )
+        .where(*where)
+        .group_by(sa.text("1"), sa.text("2"))
+    )
+
+
+def states_crossing_statement(q: ReportQuery, dialect: str) -> sa.Select[Any]:
+    """The other stretches overlapping the range (split in Python, see intervals)."""
+    s = STATES.c
+    inside = sa.and_(
+        s.started_at >= q.range.start_utc,
+        s.ended_at.is_not(None),
+        s.ended_at <= q.range.end_utc,
+        bucket_sql(s.started_at, q, dialect) == bucket_sql(s.ended_at, q, dialect),
+    )
+    where = [
+        s.started_at < q.range.end_utc,
+        sa.or_(s.ended_at.is_(None), s.ended_at > q.range.start_utc),
+        sa.not_(inside),
+        s.state != LOGGED_OUT,
+    ]
+    if q.agent_ids:
+        where.append(s.user_id.in_(q.agent_ids))
+    return sa.select(_state_key(q).label("key"), s.state, s.started_at, s.ended_at).where(*where)
+
+
+def aggregates_of(row: Any) -> Aggregates:
+    """A result row of the statements above -> Aggregates (NULL sums are zero)."""
+    values = {k: v for k, v in row._mapping.items() if k not in ("bucket", "key")}
+    fields: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            value = 0
+        fields[name] = float(value) if name.endswith("_seconds") else int(value)
+    return Aggregates(**fields)
+
+
+def row_key(row: Any, interval: Interval) -> Key:
+    return bucket_value(row.bucket, interval), _key(row.key)
