@@ -39,6 +39,10 @@ class WorkCalendar(Protocol):
         """Opening time between two instants (0 if end <= start)."""
         ...
 
+    def next_open(self, at: dt.datetime) -> dt.datetime:
+        """`at` if open then, else the next opening instant."""
+        ...
+
 
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
@@ -48,6 +52,9 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 class AlwaysOpen:
     """24x7: a business hour is an hour."""
+
+    def next_open(self, at: dt.datetime) -> dt.datetime:
+        return _aware(at).astimezone(dt.UTC)
 
     def add_business_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
         return _aware(start).astimezone(dt.UTC) + dt.timedelta(hours=hours)
@@ -82,6 +89,15 @@ class BusinessCalendar:
     def is_open(self, at: dt.datetime) -> bool:
         local_day = _aware(at).astimezone(self._zone).date()
         return any(s <= at < e for s, e in self.open_intervals(local_day))
+
+    def next_open(self, at: dt.datetime) -> dt.datetime:
+        """`at` if the center is open then, else its next opening instant."""
+        at = _aware(at).astimezone(dt.UTC)
+        for day in self._days_from(at):
+            for opens, closes in self.open_intervals(day):
+                if closes > at:
+                    return max(opens, at)
+        raise ValueError(f"business hours are never open within {MAX_DAYS} days")
 
     def _days_from(self, at: dt.datetime) -> list[dt.date]:
         first = at.astimezone(self._zone).date() - dt.timedelta(days=1)  # ranges near midnight

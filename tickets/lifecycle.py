@@ -1,9 +1,8 @@
 """The work-order lifecycle as a pure state machine.
 
-    new ──assign──> assigned ──start──> in_progress ──resolve──> resolved ──inform──> informed ──close──> closed
-     │                 │                     │                      │  └────────close──────────────────────┘
-     └──── resolve (first-contact) ──────────┘                      └──< reopen (from resolved, informed, closed)
-    transfer (new, assigned, in_progress) -> new in the receiving department
+  new -assign-> assigned -start-> in_progress -resolve-> resolved -inform-> informed -close-> closed
+    resolve also from new / assigned (first-contact resolution); close also from resolved;
+    reopen from resolved / informed / closed; transfer from any open state -> new.
 
 - `assign` from new moves to assigned; re-assigning keeps assigned / in_progress.
 - `unassign` sends an assigned ticket back to new (nobody has it).

@@ -33,10 +33,10 @@ def sla_hours(category: TicketCategorySettings, priority: TicketPriority | str) 
     one it lists (ties go to the more urgent, i.e. the stricter deadline)."""
     wanted = TicketPriority(priority)
     if wanted.value in category.sla:
-        return category.sla[wanted.value]  # type: ignore[index]
+        return category.sla[wanted.value]
     configured = [TicketPriority(p) for p in category.sla]
     best = min(configured, key=lambda p: (abs(_RANK[p] - _RANK[wanted]), -_RANK[p]))
-    return category.sla[best.value]  # type: ignore[index]
+    return category.sla[best.value]
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,16 @@ def evaluate(
 def next_instant(*candidates: dt.datetime | None) -> dt.datetime | None:
     present = [c for c in candidates if c is not None]
     return min(present) if present else None
+
+
+def first_pending(state: ClockState) -> dt.datetime | None:
+    """The instant of the first stage not yet reported (past or future), if the clock runs."""
+    if state.stopped:
+        return None
+    instants = _instants(state)
+    return instants[state.stage] if state.stage < len(instants) else None
+
+
+def level_of(stage: int) -> int:
+    """Escalation level reached at a stage (stage 1 = warning = level 0)."""
+    return max(0, stage - 1)

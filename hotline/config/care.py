@@ -38,10 +38,85 @@ class TicketCategorySettings(Strict):
     follow_up: bool = False
 
 
+class FollowUpSettings(Strict):
+    """回访: calling the customer back once a follow_up category ticket is resolved."""
+
+    # auto_call: Hotline dials and runs the keypad survey; agent: queued for an agent.
+    method: Literal["auto_call", "agent"] = "auto_call"
+    delay_minutes: float = Field(30, ge=0)
+    business_hours_only: bool = True  # never ring customers at night or on holidays
+    max_attempts: int = Field(3, ge=1)
+    retry_minutes: float = Field(60, gt=0)
+    ring_seconds: int = Field(30, gt=0)
+    caller_id: str | None = None  # e.g. the hotline number; None: the PBX default
+    # Seconds to wait for each keypad answer in the survey.
+    answer_timeout_seconds: float = Field(8, gt=0)
+
+
+class WebhookSettings(Strict):
+    """An external system (billing, repair dispatch, office automation) told about ticket
+    events by signed HTTP POSTs, and optionally allowed to update tickets."""
+
+    name: Name
+    url: str = Field(pattern=r"^https?://")
+    # Event types ("ticket.created", "ticket.resolved", ...) or patterns ("ticket.*").
+    events: list[str] = ["ticket.*"]
+    categories: list[Name] = []  # only tickets of these categories; empty: all
+    # Name of the environment variable holding the shared HMAC secret (never the secret).
+    secret_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    inbound: bool = False  # may POST updates to /integrations/{name}/tickets/...
+    timeout_seconds: float = Field(10, gt=0)
+    max_attempts: int = Field(10, ge=1)
+    backoff_seconds: float = Field(2, gt=0)  # first retry; doubles each time
+    backoff_max_seconds: float = Field(3600, gt=0)
+
+
+class KnowledgeCategory(Strict):
+    """A knowledge-base category and what makes it relevant on a screen pop."""
+
+    name: Name
+    label: Label
+    skills: list[Name] = []
+    ticket_categories: list[Name] = []
+    ivr_nodes: list[Name] = []
+
+
 class TicketSettings(Strict):
     departments: list[DepartmentSettings] = Field(min_length=1)
     categories: list[TicketCategorySettings] = Field(min_length=1)
     sla_warning_fraction: float = Field(0.8, gt=0, lt=1)
+    # Escalation levels after a resolution breach, as fractions of the resolution time
+    # past the deadline (level 2 at the first, level 3 at the second, ...).
+    sla_escalation_steps: list[float] = [0.5, 1.0]
+    follow_up: FollowUpSettings = FollowUpSettings()
+    webhooks: list[WebhookSettings] = []
+    knowledge_categories: list[KnowledgeCategory] = []
+
+    @model_validator(mode="after")
+    def _steps_increase(self) -> TicketSettings:
+        steps = self.sla_escalation_steps
+        if any(s <= 0 for s in steps) or steps != sorted(set(steps)):
+            raise ValueError("sla_escalation_steps must be positive and increasing")
+        known = {c.name for c in self.categories}
+        problems = [
+            f"webhooks[{i}].categories: unknown category {name!r}"
+            for i, hook in enumerate(self.webhooks)
+            for name in hook.categories
+            if name not in known
+        ]
+        problems += [
+            f"knowledge_categories[{i}].ticket_categories: unknown category {name!r}"
+            for i, kc in enumerate(self.knowledge_categories)
+            for name in kc.ticket_categories
+            if name not in known
+        ]
+        names = [hook.name for hook in self.webhooks]
+        problems += [
+            f"webhooks: {n!r} is defined twice" for n in sorted(set(names)) if names.count(n) > 1
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class RecordingSettings(Strict):

@@ -111,3 +111,9 @@ def test_adding_then_measuring_gives_the_same_duration(start: dt.datetime, minut
     assert abs(CAL.business_seconds_between(start, due) - minutes * 60) < 1e-3
     if minutes:
         assert CAL.is_open(due - dt.timedelta(seconds=1))
+
+
+def test_next_open() -> None:
+    assert CAL.next_open(local("2026-11-18 10:00")) == local("2026-11-18 10:00")
+    assert CAL.next_open(local("2026-11-21 18:00")) == local("2026-11-23 08:00")  # Sat evening
+    assert CAL.next_open(local("2026-09-30 21:00")) == local("2026-10-03 09:00")  # holidays
