@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from db.models import TicketPriority, TicketState
 from hotline.clock import FakeClock
 from hotline.services import Services
-from tests.integration.tickets_support import START, add_user, local, make_services
+from tests.integration.tickets_support import START, add_user, local, make_services, tid
 from tickets.errors import IllegalTransition, InvalidTicket
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_TICKET, Actor, TicketDraft
@@ -59,25 +59,25 @@ async def test_given_a_complaint_when_it_goes_the_whole_loop_then_each_step_is_a
     assert t.resolution_due_at == local("2026-11-20 09:00")  # 11 h Wed, 12 h Thu, 1 h Fri
 
     clock(services).advance(600)
-    t = await svc.assign(t.id, clerk.id, agent)
+    t = await svc.assign(tid(t), clerk.id, agent)
     assert t.state == TicketState.ASSIGNED
     assert t.assignee_id == clerk.id
     clock(services).advance(600)
-    t = await svc.transition(t.id, Action.START, clerk)
+    t = await svc.transition(tid(t), Action.START, clerk)
     assert t.state == TicketState.IN_PROGRESS
     assert t.responded_at == START + dt.timedelta(seconds=1200)
     assert t.sla_response_met is True
     clock(services).advance(3600)
-    t = await svc.transition(t.id, "resolved", clerk, resolution="已约谈抄表员并向客户致歉")
+    t = await svc.transition(tid(t), "resolved", clerk, resolution="已约谈抄表员并向客户致歉")
     assert t.state == TicketState.RESOLVED
     assert t.sla_resolution_met is True
-    t = await svc.transition(t.id, Action.INFORM, agent, note="电话告知客户处理结果")
-    t = await svc.transition(t.id, Action.CLOSE, agent)
+    t = await svc.transition(tid(t), Action.INFORM, agent, note="电话告知客户处理结果")
+    t = await svc.transition(tid(t), Action.CLOSE, agent)
     assert t.state == TicketState.CLOSED
     assert t.closed_at is not None
     assert t.sla_next_at is None  # no clock runs any more
 
-    trail = await svc.history(t.id)
+    trail = await svc.history(tid(t))
     assert [(e.action, e.field, e.from_value, e.to_value) for e in trail] == [
         ("created", "state", None, "new"),
         ("assigned", "assignee_id", None, str(clerk.id)),
@@ -118,12 +118,12 @@ async def test_given_a_ticket_when_an_illegal_transition_is_asked_then_it_raises
     agent = await add_user(services, "agent01")
     t = (await svc.create(DRAFT, agent)).ticket
     for step in steps:
-        t = await svc.transition(t.id, step, agent, resolution="已处理")
-    before = await svc.history(t.id)
+        t = await svc.transition(tid(t), step, agent, resolution="已处理")
+    before = await svc.history(tid(t))
     with pytest.raises(IllegalTransition):
-        await svc.transition(t.id, illegal, agent, resolution="已处理")
-    assert len(await svc.history(t.id)) == len(before)
-    assert (await svc.get(t.id)).state == t.state
+        await svc.transition(tid(t), illegal, agent, resolution="已处理")
+    assert len(await svc.history(tid(t))) == len(before)
+    assert (await svc.get(tid(t))).state == t.state
 
 
 async def test_given_a_ticket_when_transferred_then_the_reason_is_kept_and_nobody_holds_it(
@@ -133,17 +133,17 @@ async def test_given_a_ticket_when_transferred_then_the_reason_is_kept_and_nobod
     agent = await add_user(services, "agent01")
     clerk = await add_user(services, "clerk01")
     t = (await svc.create(DRAFT, agent)).ticket
-    await svc.assign(t.id, clerk.id, agent)
-    await svc.transition(t.id, Action.START, clerk)
+    await svc.assign(tid(t), clerk.id, agent)
+    await svc.transition(tid(t), Action.START, clerk)
 
     with pytest.raises(InvalidTicket, match="reason"):
-        await svc.transfer(t.id, "business_office", "  ", clerk)
+        await svc.transfer(tid(t), "business_office", "  ", clerk)
     with pytest.raises(InvalidTicket, match="unknown department"):
-        await svc.transfer(t.id, "moon_base", "错派", clerk)
-    t = await svc.transfer(t.id, "business_office", "涉及收费争议，转营业科处理", clerk)
+        await svc.transfer(tid(t), "moon_base", "错派", clerk)
+    t = await svc.transfer(tid(t), "business_office", "涉及收费争议，转营业科处理", clerk)
 
     assert (t.department, t.assignee_id, t.state) == ("business_office", None, TicketState.NEW)
-    last = (await svc.history(t.id))[-1]
+    last = (await svc.history(tid(t)))[-1]
     assert (last.action, last.from_value, last.to_value) == (
         "transferred",
         "service_center",
@@ -160,19 +160,19 @@ async def test_given_edits_when_priority_rises_then_deadlines_move_and_each_fiel
     svc = TicketService(services)
     agent = await add_user(services, "agent01")
     t = (await svc.create(DRAFT, agent)).ticket
-    t = await svc.update(t.id, agent, priority="high", subject="抄表员态度恶劣（二次投诉）")
+    t = await svc.update(tid(t), agent, priority="high", subject="抄表员态度恶劣（二次投诉）")
     assert t.priority == TicketPriority.HIGH
     assert t.response_due_at == local("2026-11-18 11:00")  # high: 2 h
     assert t.resolution_due_at == local("2026-11-18 17:00")  # high: 8 h
-    changes = [(e.field, e.from_value, e.to_value) for e in await svc.history(t.id)][1:]
+    changes = [(e.field, e.from_value, e.to_value) for e in await svc.history(tid(t))][1:]
     assert changes == [
         ("priority", "normal", "high"),
         ("subject", "抄表员态度恶劣", "抄表员态度恶劣（二次投诉）"),
     ]
     with pytest.raises(InvalidTicket):
-        await svc.update(t.id, agent, number="X")
+        await svc.update(tid(t), agent, number="X")
     with pytest.raises(InvalidTicket):
-        await svc.update(t.id, agent, category="nonsense")
+        await svc.update(tid(t), agent, category="nonsense")
 
 
 async def test_given_a_resolved_ticket_when_reopened_then_the_resolution_clock_restarts(
@@ -181,9 +181,9 @@ async def test_given_a_resolved_ticket_when_reopened_then_the_resolution_clock_r
     svc = TicketService(services)
     agent = await add_user(services, "agent01")
     t = (await svc.create(DRAFT, agent)).ticket
-    t = await svc.transition(t.id, Action.RESOLVE, agent, resolution="已致歉")
+    t = await svc.transition(tid(t), Action.RESOLVE, agent, resolution="已致歉")
     clock(services).set(local("2026-11-19 10:00"))
-    t = await svc.transition(t.id, Action.REOPEN, Actor.system("survey"), note="客户表示未解决")
+    t = await svc.transition(tid(t), Action.REOPEN, Actor.system("survey"), note="客户表示未解决")
     assert t.state == TicketState.NEW
     assert t.reopen_count == 1
     assert t.resolved_at is None
@@ -217,11 +217,11 @@ async def test_given_an_open_ticket_when_archived_then_refused_and_closed_ones_s
     agent = await add_user(services, "agent01")
     t = (await svc.create(DRAFT, agent)).ticket
     with pytest.raises(InvalidTicket, match="closed"):
-        await svc.archive(t.id, agent)
-    await svc.transition(t.id, Action.RESOLVE, agent, resolution="已致歉")
-    await svc.transition(t.id, Action.CLOSE, agent)
-    t = await svc.archive(t.id, agent)
+        await svc.archive(tid(t), agent)
+    await svc.transition(tid(t), Action.RESOLVE, agent, resolution="已致歉")
+    await svc.transition(tid(t), Action.CLOSE, agent)
+    t = await svc.archive(tid(t), agent)
     assert t.archived
     assert t.archived_at is not None
-    assert (await svc.history(t.id))[-1].action == "archived"
+    assert (await svc.history(tid(t)))[-1].action == "archived"
     assert (await svc.get_by_number(t.number)).id == t.id

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from db.engine import async_session_factory, make_async_engine
-from db.models import Customer, CustomerPhone, Role, User
+from db.models import Customer, CustomerPhone, Role, Ticket, User
 from hotline.bus.memory import MemoryBus
 from hotline.clock import Clock, FakeClock
 from hotline.config import load_settings
@@ -83,3 +83,9 @@ async def add_customer(
             s.add(CustomerPhone(customer_id=customer.id, number=number, is_primary=i == 0))
         await s.commit()
         return customer.id
+
+
+def tid(ticket: Ticket) -> int:
+    """A stored ticket's id (typed: SQLModel ids are Optional until flushed)."""
+    assert ticket.id is not None
+    return ticket.id
