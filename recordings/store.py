@@ -1,0 +1,194 @@
+"""Recording rows and the audit trail: the database side of recordings/.
+
+Rows are never deleted (a trigger refuses it): the retention job marks them deleted.
+Every read of a recording and every change (hold, purge) writes an audit_log entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cti.calllog.writer import ensure_call
+from db.models import RecordingState, metadata
+
+RECORDINGS = metadata.tables["recordings"]
+CALLS = metadata.tables["calls"]
+USERS = metadata.tables["users"]
+AUDIT = metadata.tables["audit_log"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does something: a user (id, name, role) or the system (id None)."""
+
+    name: str = "system"
+    id: int | None = None
+    role: str | None = None
+    source: str | None = None  # client address or component
+
+
+SYSTEM = Actor()
+
+
+async def audit(
+    conn: AsyncConnection,
+    actor: Actor,
+    action: str,
+    recording_id: int | None,
+    now: dt.datetime,
+    **detail: Any,
+) -> None:
+    await conn.execute(
+        sa.insert(AUDIT).values(
+            at=now,
+            actor_id=actor.id,
+            actor_name=actor.name[:80],
+            actor_role=actor.role,
+            action=action,
+            object_type="recording",
+            object_id="" if recording_id is None else str(recording_id),
+            source=actor.source,
+            detail=detail,
+        )
+    )
+
+
+class RecordingStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], pbx_node: str = "default"):
+        self._sessions = sessions
+        self._node = pbx_node
+
+    async def agent_of(self, extension: str | None) -> tuple[int | None, str | None]:
+        """(user id, username) of the agent with this extension, if known."""
+        if not extension:
+            return None, None
+        async with self._sessions() as session:
+            conn = await session.connection()
+            row = (
+                await conn.execute(
+                    sa.select(USERS.c.id, USERS.c.username).where(USERS.c.extension == extension)
+                )
+            ).first()
+        return (int(row.id), str(row.username)) if row else (None, None)
+
+    async def count_for_call(self, linkedid: str) -> int:
+        async with self._sessions() as session:
+            conn = await session.connection()
+            n = await conn.execute(
+                sa.select(sa.func.count())
+                .select_from(RECORDINGS)
+                .where(RECORDINGS.c.pbx_node == self._node, RECORDINGS.c.linkedid == linkedid)
+            )
+            return int(n.scalar_one())
+
+    async def create(
+        self,
+        *,
+        linkedid: str,
+        path: str,
+        fmt: str,
+        agent_id: int | None,
+        started_at: dt.datetime,
+        call_started: float | None,
+    ) -> int:
+        async with self._sessions() as session:
+            call_id = await ensure_call(
+                session, linkedid, pbx_node=self._node, started_at=call_started
+            )
+            conn = await session.connection()
+            result = await conn.execute(
+                sa.insert(RECORDINGS)
+                .values(
+                    call_id=call_id,
+                    pbx_node=self._node,
+                    linkedid=linkedid,
+                    agent_id=agent_id,
+                    path=path,
+                    format=fmt,
+                    state=RecordingState.RECORDING,
+                    started_at=started_at,
+                    created_at=started_at,
+                    legal_hold=False,
+                )
+                .returning(RECORDINGS.c.id)
+            )
+            recording_id = int(result.scalar_one())
+            await session.commit()
+        return recording_id
+
+    async def set_state(self, recording_id: int, state: RecordingState) -> None:
+        await self.update(recording_id, state=state)
+
+    async def update(self, recording_id: int, **values: Any) -> None:
+        async with self._sessions() as session:
+            conn = await session.connection()
+            await conn.execute(
+                sa.update(RECORDINGS).where(RECORDINGS.c.id == recording_id).values(**values)
+            )
+            await session.commit()
+
+    async def complete(self, recording_id: int, ended_at: dt.datetime, **facts: Any) -> None:
+        """Store the file's facts and link the call to its (first) recording."""
+        async with self._sessions() as session:
+            conn = await session.connection()
+            await conn.execute(
+                sa.update(RECORDINGS)
+                .where(RECORDINGS.c.id == recording_id)
+                .values(ended_at=ended_at, **facts)
+            )
+            call_id = (
+                await conn.execute(
+                    sa.select(RECORDINGS.c.call_id).where(RECORDINGS.c.id == recording_id)
+                )
+            ).scalar_one()
+            await conn.execute(
+                sa.update(CALLS)
+                .where(CALLS.c.id == call_id, CALLS.c.recording_id.is_(None))
+                .values(recording_id=recording_id)
+            )
+            await session.commit()
+
+    async def get(self, recording_id: int) -> dict[str, Any] | None:
+        async with self._sessions() as session:
+            conn = await session.connection()
+            row = (
+                await conn.execute(sa.select(RECORDINGS).where(RECORDINGS.c.id == recording_id))
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def audit(
+        self, actor: Actor, action: str, recording_id: int | None, now: dt.datetime, **detail: Any
+    ) -> None:
+        async with self._sessions() as session:
+            conn = await session.connection()
+            await audit(conn, actor, action, recording_id, now, **detail)
+            await session.commit()
+
+    async def set_legal_hold(
+        self, recording_id: int, hold: bool, actor: Actor, reason: str | None, now: dt.datetime
+    ) -> bool:
+        """Returns False when there is no such recording."""
+        async with self._sessions() as session:
+            conn = await session.connection()
+            result = await conn.execute(
+                sa.update(RECORDINGS)
+                .where(RECORDINGS.c.id == recording_id)
+                .values(
+                    legal_hold=hold,
+                    legal_hold_reason=(reason or None) if hold else None,
+                    legal_hold_by_id=actor.id if hold else None,
+                    legal_hold_at=now if hold else None,
+                )
+            )
+            if result.rowcount == 0:
+                return False
+            action = "recording.legal_hold" if hold else "recording.legal_hold_released"
+            await audit(conn, actor, action, recording_id, now, reason=reason or "")
+            await session.commit()
+        return True
