@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "sandbox": "hotline.commands.sandbox",
     "serve": "hotline.commands.serve",
     "demo": "hotline.commands.demo",
+    "recordings": "recordings.cli",
 }
 
 # One-line descriptions, kept here so `hotline --help` needs no imports.
@@ -26,6 +27,7 @@ SUMMARIES: dict[str, str] = {
     "sandbox": "build, start or stop the sandbox Asterisk 22 on loopback",
     "serve": "run the backend (AMI bridge, FastAGI, HTTP API)",
     "demo": "sandbox Asterisk + backend + simulated callers and agents",
+    "recordings": "recordings: purge files past recording.retention_days [--dry-run]",
 }
 
 
