@@ -21,7 +21,8 @@ from hotline.config.settings import Settings
 
 ENV_PREFIX = "HOTLINE_"
 # Key paths that must never be written in the file (it is committed, shared, backed up).
-SECRET_PATHS = (("pbx", "ami", "secret"), ("twilio", "auth_token"))
+SECRET_PATHS = (("pbx", "ami", "secret"), ("twilio", "auth_token"), ("auth", "secret_key"))
+_SECRET_KEYS = ("secret", "auth_token", "password", "secret_key")
 # Environment variables with the prefix that are not config keys.
 _NOT_KEYS = {"HOTLINE_CONFIG", "HOTLINE_CACHE", "HOTLINE_TEST_PG", "HOTLINE_TEST_REDIS"}
 
@@ -85,7 +86,7 @@ def apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> list[st
             value = yaml.safe_load(env[name]) if env[name] != "" else ""
         except yaml.YAMLError:
             value = env[name]
-        if keys[-1] in ("secret", "auth_token", "password"):
+        if keys[-1] in _SECRET_KEYS:
             value = env[name]  # secrets are strings as given, never parsed
         node: Any = data
         for key in keys[:-1]:
@@ -115,7 +116,12 @@ def format_validation_error(exc: ValidationError) -> list[str]:
             lines.extend(msg.splitlines())  # cross-reference problems carry their own paths
             continue
         got = err.get("input")
-        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
+        secret = bool(err["loc"]) and err["loc"][-1] in _SECRET_KEYS  # never echo a secret
+        if (
+            err["type"] not in ("missing", "extra_forbidden")
+            and not isinstance(got, dict | list)
+            and not secret
+        ):
             msg = f"{msg} (got {got!r})"
         lines.append(f"{path or '(top level)'}: {msg}")
     return lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from hotline.config.auth import AuthSettings, DeskSettings
 from hotline.config.care import RecordingSettings, ReportSettings, TicketSettings
 from hotline.config.center import (
     BusinessHours,
@@ -23,7 +24,6 @@ class HttpSettings(Strict):
     port: int = Field(8080, ge=1, le=65535)
     # Browsers allowed to open the websockets (Origin header); empty = same host only.
     allowed_origins: list[str] = []
-    token_minutes: int = Field(60, ge=1, le=24 * 60)
 
 
 class DatabaseSettings(Strict):
@@ -41,6 +41,8 @@ class Settings(Strict):
     pbx: PbxSettings = PbxSettings()
     twilio: TwilioSettings = TwilioSettings()
     http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
+    desk: DeskSettings = DeskSettings()
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     skills: list[SkillSettings] = Field(min_length=1)
