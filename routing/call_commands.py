@@ -20,6 +20,7 @@ class CallCommands(RouterCore):
         kind: CallKind = CallKind.LIVE,
         head: bool = False,
         predicted_wait: float | None = None,
+        may_overflow: bool = True,
     ) -> list[RouterEvent]:
         plan = self.plan.queue(queue)
 
@@ -37,6 +38,7 @@ class CallCommands(RouterCore):
                 seq=self._seq,
                 kind=kind,
                 head=head,
+                may_overflow=may_overflow,
                 predicted_wait=predicted_wait,
             )
             self.calls[call_id] = call
@@ -119,15 +121,20 @@ class CallCommands(RouterCore):
 
         return self._run(run)
 
-    def offer_cancelled(self, call_id: str, *, requeue: bool) -> list[RouterEvent]:
+    def offer_cancelled(
+        self, call_id: str, *, requeue: bool, decline: bool = False
+    ) -> list[RouterEvent]:
         """The offer could not go on without the agent being at fault: the caller hung
-        up while it rang (requeue=False), or the PBX could not connect (requeue=True)."""
+        up while it rang (requeue=False), or the PBX could not connect (requeue=True;
+        decline=True: not to this agent again, e.g. its phone cannot be reached)."""
 
         def run() -> None:
             agent = self._offered(call_id)
             call = self.calls[call_id]
             del self.offers[call_id]
             self._release(agent)
+            if decline:
+                call.declined = call.declined | {agent.agent_id}
             if requeue:
                 self._place(call)
             else:

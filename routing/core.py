@@ -94,7 +94,7 @@ class RouterCore:
         call.waiting = True
         call.step = q.step_at(self._at - call.step_base)
         if call.step >= len(q.steps):
-            if call.kind is not CallKind.CALLBACK:
+            if call.may_overflow and call.kind is not CallKind.CALLBACK:
                 self._overflow(call)
                 return
             call.step = len(q.steps) - 1
@@ -115,7 +115,7 @@ class RouterCore:
             return
         steps = self.plan.queues[call.queue].steps
         if call.step + 1 >= len(steps):
-            if call.kind is not CallKind.CALLBACK:
+            if call.may_overflow and call.kind is not CallKind.CALLBACK:
                 self._overflow(call)
             return
         call.step += 1

@@ -132,6 +132,7 @@ class WaitingCall:
     seq: int  # arrival counter: the final tie-break
     kind: CallKind = CallKind.LIVE
     head: bool = False  # back after an unanswered offer: head of the line
+    may_overflow: bool = True  # False once its overflow action ran (or for callbacks)
     step: int = 0
     declined: frozenset[int] = frozenset()  # agents that did not answer it
     predicted_wait: float | None = None

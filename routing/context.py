@@ -1,0 +1,73 @@
+"""What the routing adapter's parts share (intake, dispatcher, callbacks, announcer).
+
+Built by routing/service.py. `run(events)` is the one way router decisions reach the
+outside: every part that calls the routing core hands the returned events to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from cti.commands import PbxCommands
+from hotline.bus.port import EventBus
+from hotline.clock import Clock
+from hotline.config import Settings
+from routing.callback_store import CallbackStore
+from routing.live import LiveCalls
+from routing.model import RouterEvent, RoutingError
+from routing.router import Router
+from routing.store import RoutingStore
+
+log = logging.getLogger("routing")
+
+TOPIC_CALL = "call"
+TOPIC_PBX = "pbx"
+TOPIC_AGENT = "agent"
+TOPIC_OFFER = "offer"
+# extensions.conf contexts that are not part of DialplanContract (routing owns them).
+QUEUE_CONTEXT = "hotline-queue"
+FALLBACK_CONTEXT = "hotline-fallback"
+
+
+@dataclass
+class RoutingContext:
+    settings: Settings
+    router: Router
+    bus: EventBus
+    pbx: PbxCommands
+    clock: Clock
+    store: RoutingStore
+    callbacks_db: CallbackStore
+    live: LiveCalls = field(default_factory=LiveCalls)
+    apply: Callable[[list[RouterEvent]], Awaitable[None]] | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def run(
+        self, request: Callable[..., list[RouterEvent]], /, *args: Any, **kwargs: Any
+    ) -> None:
+        """Ask the routing core something (`request(*args, **kwargs)`) and carry out what
+        it decided. A refused request still hands over the deadlines it handled first."""
+        try:
+            events = request(*args, **kwargs)
+        except RoutingError:
+            if self.apply is not None:
+                await self.apply(self.router.tick())
+            raise
+        if self.apply is not None:
+            await self.apply(events)
+        self.wake.set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("routing task %s failed", task.get_name(), exc_info=task.exception())

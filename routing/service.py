@@ -1,0 +1,230 @@
+"""RoutingService: the router on Asterisk, as one component for the composition root.
+
+    service = RoutingService(services)      # needs services.pbx (the CTI bridge's commands)
+    await service.start()                   # agents from the DB, callbacks, bus consumer
+    await service.ready(agent_id)           # what the agent API calls
+    service.waiting_calls(); service.queues()
+    await service.stop()
+
+Registers itself as services.extras["routing"]. Run exactly one per Asterisk (where the
+CTI bridge runs): two routers would offer the same callers twice.
+
+Bus: consumes "call", "pbx", "offer" (routing/intake.py); publishes "agent"
+(agent.state), "offer" (offer) and "call" (call.wrapped) (routing/dispatcher.py).
+Domain errors (routing.model: IllegalTransition, UnknownAgent, UnknownCall,
+UnknownReason, UnknownQueue) are for the agent API to map to HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hotline.bus.port import BusClosed, Subscription
+from hotline.services import Services
+from routing.announcer import WaitAnnouncer
+from routing.callback_store import CallbackStore
+from routing.callbacks import Callbacks
+from routing.context import TOPIC_CALL, TOPIC_OFFER, TOPIC_PBX, RoutingContext
+from routing.dispatcher import Dispatcher
+from routing.intake import Intake
+from routing.model import AgentState, UnknownAgent, UnknownCall
+from routing.plan import RoutingPlan
+from routing.router import Router
+from routing.store import RoutingStore
+from routing.views import agent_view, call_view, queue_view
+
+log = logging.getLogger("routing")
+
+
+class RoutingService:
+    def __init__(self, services: Services) -> None:
+        if services.pbx is None:
+            raise RuntimeError("routing needs the PBX link (services.pbx): run it with the bridge")
+        s = services.settings
+        self.services = services
+        self.router = Router(RoutingPlan.from_settings(s), services.clock)
+        self.store = RoutingStore(services.sessions)
+        self.ctx = RoutingContext(
+            s,
+            self.router,
+            services.bus,
+            services.pbx,
+            services.clock,
+            self.store,
+            CallbackStore(services.sessions, s),
+        )
+        self.callbacks = Callbacks(self.ctx)
+        self.dispatcher = Dispatcher(self.ctx, self.callbacks)
+        self.ctx.apply = self.dispatcher.apply
+        self.intake = Intake(self.ctx, self.dispatcher, self.callbacks)
+        self.announcer = WaitAnnouncer(self.ctx, self.dispatcher)
+        self._sub: Subscription | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        services.extras["routing"] = self
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.store.start()
+        # Subscribe first: nothing that happens while agents load is missed.
+        self._sub = await self.ctx.bus.subscribe(TOPIC_CALL, TOPIC_PBX, TOPIC_OFFER)
+        await self.reload_agents()
+        await self.callbacks.load()
+        await self.announcer.refresh()
+        self._tasks = [
+            asyncio.create_task(self._consume(self._sub), name="routing-intake"),
+            asyncio.create_task(self._deadlines(), name="routing-deadlines"),
+            asyncio.create_task(self.announcer.run(), name="routing-announcer"),
+        ]
+        self.ctx.spawn(self.intake.rebuild(), "routing-rebuild")  # the bridge may be up already
+
+    async def stop(self) -> None:
+        self.callbacks.stop()
+        for task in [*self._tasks, *self.ctx.tasks]:
+            task.cancel()
+        for task in [*self._tasks, *self.ctx.tasks]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._sub is not None:
+            await self._sub.close()
+            self._sub = None
+        await self.store.stop()
+
+    async def _consume(self, sub: Subscription) -> None:
+        while True:
+            try:
+                msg = await sub.get()
+            except BusClosed:
+                return
+            try:
+                await self.intake.handle(msg.topic, msg.data)
+            except Exception:
+                log.exception("routing could not handle %s %s", msg.topic, msg.data.get("type"))
+
+    async def _deadlines(self) -> None:
+        """Step timeouts and wrap-up ends, on time."""
+        router, clock, wake = self.router, self.ctx.clock, self.ctx.wake
+        while True:
+            deadline = router.next_deadline()
+            delay = None if deadline is None else max(0.0, deadline - clock.timestamp())
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), delay)
+            try:
+                await self.dispatcher.apply(router.tick())
+            except Exception:
+                log.exception("routing deadlines failed")
+
+    async def reload_agents(self) -> None:
+        """(Re)read agents and skills from the DB; a restarted backend restores each
+        agent's last recorded state (busy ones come back available)."""
+        default = [self.ctx.settings.center.default_language]
+        for rec in await self.store.load_agents():
+            languages = rec.languages or default
+            known = rec.agent_id in self.router.agents
+            await self.ctx.run(
+                self.router.add_agent, rec.agent_id, rec.extension, rec.skills, languages
+            )
+            if known or rec.state in (None, AgentState.LOGGED_OUT.value):
+                continue
+            if rec.state == AgentState.NOT_READY.value:
+                await self.ctx.run(self.router.login, rec.agent_id)
+                if rec.reason in self.router.plan.not_ready_reasons:
+                    reason = rec.reason
+                    await self.ctx.run(self.router.not_ready, rec.agent_id, reason)
+            else:
+                await self.ctx.run(self.router.login, rec.agent_id, ready=True)
+
+    # -- agent commands (the agent API calls these) -----------------------------------------------
+
+    async def login(self, agent_id: int, *, ready: bool = False) -> None:
+        await self.ctx.run(self.router.login, agent_id, ready=ready)
+
+    async def ready(self, agent_id: int) -> None:
+        await self.ctx.run(self.router.ready, agent_id)
+
+    async def not_ready(self, agent_id: int, reason: str) -> None:
+        await self.ctx.run(self.router.not_ready, agent_id, reason)
+
+    async def wrap_done(self, agent_id: int, code: str | None = None) -> None:
+        await self.ctx.run(self.router.wrap_done, agent_id, code)
+
+    async def logout(self, agent_id: int) -> None:
+        await self.ctx.run(self.router.logout, agent_id)
+
+    async def set_skills(
+        self,
+        agent_id: int,
+        skills: Mapping[str, int],
+        languages: Iterable[str] | None = None,
+        *,
+        persist: bool = True,
+    ) -> None:
+        """Live: the next decision uses them; stored in agent_skills unless persist=False."""
+        unknown = set(skills) - self.ctx.settings.skill_names()
+        if unknown:
+            raise ValueError(f"unknown skill(s): {', '.join(sorted(unknown))}")
+        await self.ctx.run(self.router.set_skills, agent_id, skills, languages)
+        if persist:
+            await self.store.save_skills(agent_id, skills)
+
+    async def set_call_priority(self, call_id: str, priority: int) -> None:
+        """A supervisor raises (or lowers) a waiting call; call_id is its Linkedid."""
+        await self.ctx.run(self.router.set_priority, self.ctx.live.core_id(call_id), priority)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def agents(self) -> list[dict[str, Any]]:
+        now = self.ctx.clock.timestamp()
+        return [agent_view(a, now) for a in sorted(self.router.agents.values(), key=_agent_id)]
+
+    def agent(self, agent_id: int) -> dict[str, Any]:
+        agent = self.router.agents.get(agent_id)
+        if agent is None:
+            raise UnknownAgent(str(agent_id))
+        return agent_view(agent, self.ctx.clock.timestamp())
+
+    def waiting_calls(self, queue: str | None = None) -> list[dict[str, Any]]:
+        """Waiting calls in line order, each with its own estimated remaining wait."""
+        from routing.ewt import estimate
+
+        now, router = self.ctx.clock.timestamp(), self.router
+        names = [queue] if queue else [q.name for q in router.plan.queues]
+        estimates: dict[str, float | None] = {}
+        for name in names:
+            estimates.update(estimate(router, name).callers)
+        return [
+            call_view(c, router.plan.queues[c.queue].name, self.ctx.live, estimates, now)
+            for c in router.waiting_calls(queue)
+        ]
+
+    def waiting_call(self, call_id: str) -> dict[str, Any]:
+        core = self.ctx.live.core_id(call_id)
+        for view in self.waiting_calls():
+            if view["core_id"] == core:
+                return view
+        raise UnknownCall(call_id)
+
+    def queues(self) -> list[dict[str, Any]]:
+        """Per queue: waiting, agents, estimated wait for a new caller, service level."""
+        from routing.ewt import estimate_all
+
+        estimates = estimate_all(self.router)
+        return [
+            queue_view(q, self.router.stats[q.index], estimates[q.name])
+            for q in self.router.plan.queues
+        ]
+
+    def estimated_wait(self, queue: str) -> float | None:
+        from routing.ewt import estimate
+
+        return estimate(self.router, queue).new_caller_seconds
+
+
+def _agent_id(agent: Any) -> int:
+    return int(agent.agent_id)
