@@ -1,0 +1,158 @@
+"""Serving recordings: access rule, file check, audit, alerts. HTTP-free (api.py maps).
+
+Every request is audited (granted or denied). Before any byte is served the file is
+checked against the row: it must exist and match its sha256 (the check is cached per
+file size and mtime, so a browser player's many Range requests hash once). A missing
+or corrupted file marks the row, raises an alert on topic "alert", and is never served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import RecordingState
+from hotline.bus.port import EventBus
+from hotline.clock import Clock, SystemClock
+from hotline.config.care import RecordingSettings
+from recordings.access import (
+    ByteRange,
+    Viewer,
+    if_range_allows,
+    may_play,
+    parse_range,
+)
+from recordings.errors import (
+    AccessDenied,
+    RecordingDeleted,
+    RecordingNotFound,
+    RecordingUnavailable,
+)
+from recordings.media import sha256_of
+from recordings.policy import host_path
+from recordings.store import Actor, RecordingStore
+
+TOPIC_ALERT = "alert"
+CONTENT_TYPES = {"wav": "audio/wav", "gsm": "audio/x-gsm"}
+_VERIFIED_KEPT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    path: Path
+    size: int
+    byte_range: ByteRange | None  # None: the whole file
+    etag: str
+    content_type: str
+    filename: str
+
+
+class RecordingPlayback:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: RecordingSettings,
+        bus: EventBus,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = RecordingStore(sessions)
+        self._settings = settings
+        self._bus = bus
+        self._clock = clock or SystemClock()
+        self._verified: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+
+    async def open(
+        self,
+        recording_id: int,
+        viewer: Viewer,
+        *,
+        download: bool = False,
+        range_header: str | None = None,
+        if_range: str | None = None,
+        source: str | None = None,
+    ) -> Served:
+        """Raises RecordingNotFound, AccessDenied, RecordingDeleted, RecordingUnavailable,
+        access.RangeNotSatisfiable."""
+        now = self._clock.now()
+        actor = Actor(viewer.name, viewer.id, viewer.role, source)
+        row = await self.store.get(recording_id)
+        if row is None:
+            raise RecordingNotFound(f"no recording {recording_id}")
+        if not may_play(viewer, row["agent_id"], self._settings.agents_play_own):
+            await self.store.audit(actor, "recording.denied", recording_id, now)
+            raise AccessDenied(f"{viewer.name} may not play recording {recording_id}")
+        action = "recording.download" if download else "recording.play"
+        if row["deleted_at"] is not None:
+            await self.store.audit(actor, action, recording_id, now, outcome="deleted")
+            raise RecordingDeleted(
+                f"recording {recording_id} was deleted on {row['deleted_at']:%Y-%m-%d} "
+                f"({row['deletion_reason'] or row['deleted_by']})"
+            )
+        path = host_path(self._settings, row["path"])
+        problem = await self._check(path, row)
+        if problem is not None:
+            state, message = problem
+            await self.store.update(recording_id, state=state)
+            await self.store.audit(actor, action, recording_id, now, outcome=state.value)
+            await self._alert(recording_id, row["path"], state, message)
+            raise RecordingUnavailable(recording_id, state.value, message)
+        size = int(row["size_bytes"])
+        etag = f'"{row["sha256"]}"'
+        byte_range = parse_range(range_header, size) if if_range_allows(if_range, etag) else None
+        detail: dict[str, Any] = {"outcome": "served"}
+        if byte_range is not None:
+            detail["range"] = byte_range.content_range(size)
+        await self.store.audit(actor, action, recording_id, now, **detail)
+        return Served(
+            path=path,
+            size=size,
+            byte_range=byte_range,
+            etag=etag,
+            content_type=CONTENT_TYPES.get(row["format"], "application/octet-stream"),
+            filename=f"recording-{recording_id}.{row['format']}",
+        )
+
+    async def _check(self, path: Path, row: dict[str, Any]) -> tuple[RecordingState, str] | None:
+        if row["sha256"] is None or row["size_bytes"] is None:
+            return RecordingState.MISSING, "the recording was never completed (no file facts)"
+        try:
+            stat = await asyncio.to_thread(path.stat)
+        except FileNotFoundError:
+            return RecordingState.MISSING, f"the file {row['path']} is missing"
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        digest = self._verified.get(key)
+        if digest is None:
+            digest = await asyncio.to_thread(sha256_of, path)
+            self._verified[key] = digest
+            while len(self._verified) > _VERIFIED_KEPT:
+                self._verified.popitem(last=False)
+        if stat.st_size != row["size_bytes"] or digest != row["sha256"]:
+            return (
+                RecordingState.CORRUPTED,
+                f"the file {row['path']} no longer matches its checksum (sha256)",
+            )
+        return None
+
+    async def _alert(self, recording_id: int, path: str, state: RecordingState, msg: str) -> None:
+        await self._bus.publish(
+            TOPIC_ALERT,
+            {
+                "type": f"recording.{state.value}",
+                "recording_id": recording_id,
+                "path": path,
+                "message": msg,
+                "at": self._clock.timestamp(),
+            },
+        )
+
+    async def set_legal_hold(
+        self, recording_id: int, hold: bool, viewer: Viewer, reason: str | None, source: str | None
+    ) -> bool:
+        actor = Actor(viewer.name, viewer.id, viewer.role, source)
+        return await self.store.set_legal_hold(recording_id, hold, actor, reason, self._clock.now())
