@@ -231,8 +231,14 @@ def _ratio(num: float, den: float, digits: int = RATIO_DIGITS) -> float | None:
     return round(num / den, digits) if den else None
 
 
+def _ms(seconds: float) -> float:
+    """Sums are rounded to the millisecond first: SQL and Python add floats in different
+    orders, and the last bits must not tip a rounded average the other way."""
+    return round(seconds, 3)
+
+
 def derive(a: Aggregates) -> Metrics:
-    handle = a.talk_seconds + a.hold_seconds + a.wrap_seconds
+    handle = _ms(a.talk_seconds + a.hold_seconds + a.wrap_seconds)
     return Metrics(
         offered=a.offered,
         answered=a.answered,
@@ -243,9 +249,9 @@ def derive(a: Aggregates) -> Metrics:
         service_level=_ratio(a.answered_in_sl, a.answered),
         service_level_offered=_ratio(a.answered_in_sl, a.answered + a.abandoned),
         abandon_rate=_ratio(a.abandoned, a.offered - a.short_abandoned),
-        asa_seconds=_ratio(a.wait_answered_seconds, a.answered, SECONDS_DIGITS),
+        asa_seconds=_ratio(_ms(a.wait_answered_seconds), a.answered, SECONDS_DIGITS),
         aht_seconds=_ratio(handle, a.answered, SECONDS_DIGITS),
-        occupancy=_ratio(a.busy_seconds, a.logged_in_seconds),
+        occupancy=_ratio(_ms(a.busy_seconds), _ms(a.logged_in_seconds)),
         transfers=a.transfers,
         first_contact_resolution=_ratio(a.fcr_resolved, a.fcr_known),
         surveys=a.surveys_rated,
