@@ -9,6 +9,7 @@ APT_PACKAGES=(
   postgresql            # database tests on PostgreSQL (server binaries)
   debootstrap           # builds the Debian sid root that carries Asterisk 22
   espeak-ng sox         # renders IVR prompts into Asterisk-playable audio
+  librsvg2-bin          # rsvg-convert: report charts as PNG (reports/png.py)
   chromium              # browser tests of the agent desktop and wallboard
   fonts-noto-cjk        # Chinese text in the browser screenshots
   ca-certificates make
