@@ -2,8 +2,8 @@
 callback becomes when the customer stays unreachable (or a voicemail overflow leaves).
 
 The IVR's callback node may already have written the row for a call (it raises
-call.callback_requested after writing): a row for the same origin call that is still
-active is reused, never duplicated.
+call.callback_requested after writing), and AstDB keeps what the dialplan captured (see
+routing/astdb.py): a row for the same origin call is reused, never duplicated.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class CallbackRecord:
     attempts: int
     next_attempt_at: float | None
     origin_call_id: int | None
+    finished: bool = False  # completed, failed or cancelled: nothing left to do
 
 
 def _record(row: CallbackRequest) -> CallbackRecord:
@@ -54,6 +55,7 @@ def _record(row: CallbackRequest) -> CallbackRecord:
         row.attempts,
         row.next_attempt_at.timestamp() if row.next_attempt_at else None,
         row.origin_call_id,
+        row.state not in ACTIVE,
     )
 
 
@@ -76,12 +78,12 @@ class CallbackStore:
         async with self._sessions() as session:
             origin = await ensure_call(session, linkedid) if linkedid else None
             if origin is not None:
+                # One callback per origin call, whoever noticed the request first.
                 found = (
                     await session.exec(
-                        select(CallbackRequest).where(
-                            CallbackRequest.origin_call_id == origin,
-                            col(CallbackRequest.state).in_(ACTIVE),
-                        )
+                        select(CallbackRequest)
+                        .where(CallbackRequest.origin_call_id == origin)
+                        .order_by(col(CallbackRequest.id).desc())
                     )
                 ).first()
                 if found is not None:

@@ -73,6 +73,7 @@ class Callbacks:
     async def requested(self, linkedid: str, number: str, call: dict[str, Any], at: float) -> None:
         if linkedid in self.origins:
             return
+        self.origins[linkedid] = ""  # taken: a concurrent report of it waits for nothing
         number = "".join(
             ch for ch in (number or str(call.get("caller_number") or "")) if ch.isdigit()
         )
@@ -91,9 +92,11 @@ class Callbacks:
             customer_id=int(customer) if customer.isdigit() else None,
             enqueued_at=float(call.get("queued_at") or at),
         )
-        self.origins[linkedid] = f"cb-{record.id}"
         await self.ctx.run(self.ctx.router.remove_call, linkedid)
-        await self._track(record, when=None)
+        if record.finished:
+            return  # handled before (e.g. seen live, then found again in AstDB)
+        self.origins[linkedid] = f"cb-{record.id}"
+        await self._track(record, when=record.next_attempt_at)
 
     async def _track(self, record: CallbackRecord, when: float | None) -> None:
         core_id = f"cb-{record.id}"
@@ -195,7 +198,7 @@ class Callbacks:
             )
         except PbxUnavailable:
             entry.attempts -= 1
-            await self.ctx.run(router.suspend)
+            await d.pbx_away()
             await self.ctx.run(router.offer_cancelled, e.call_id, requeue=True)
             return
         except PbxError as exc:

@@ -42,6 +42,9 @@ class RoutingContext:
     clock: Clock
     store: RoutingStore
     callbacks_db: CallbackStore
+    # The raw AMI link (the CTI bridge's client), for what PbxCommands does not offer
+    # (AstDB); None where the bridge is not in this process.
+    ami: Any = None
     live: LiveCalls = field(default_factory=LiveCalls)
     apply: Callable[[list[RouterEvent]], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)

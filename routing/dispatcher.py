@@ -34,6 +34,7 @@ from routing.store import StateChange
 
 log = logging.getLogger("routing")
 WATCHDOG_MARGIN = 10.0  # seconds past the dialplan's offer timeout before the router gives up
+RESUME_RETRY_SECONDS = 5.0
 
 
 class Dispatcher:
@@ -167,8 +168,7 @@ class Dispatcher:
             except ChannelNotFound:
                 continue  # renamed (masquerade) or gone: look again once
             except PbxUnavailable:
-                log.warning("PBX unavailable: routing paused until it is back")
-                await self.ctx.run(router.suspend)
+                await self.pbx_away()
                 await self.ctx.run(router.offer_cancelled, e.call_id, requeue=True)
                 return
             except PbxError as exc:
@@ -179,6 +179,19 @@ class Dispatcher:
             return
         if self.current(e, token):
             await self.ctx.run(router.offer_cancelled, e.call_id, requeue=False)
+
+    async def pbx_away(self) -> None:
+        """No offers while the PBX cannot carry them out. pbx.connected resumes (after a
+        rebuild); so does a retry a few seconds later, for a link that never dropped."""
+        log.warning("PBX unavailable: routing paused")
+        await self.ctx.run(self.ctx.router.suspend)
+
+        async def retry() -> None:
+            await asyncio.sleep(RESUME_RETRY_SECONDS)
+            if not self.ctx.router.dispatching:
+                await self.ctx.run(self.ctx.router.resume)
+
+        self.ctx.spawn(retry(), "routing-resume")
 
     async def channel(self, linkedid: str, *, fresh: bool = False) -> str | None:
         """The caller's channel: from call.queued, else Asterisk's channel list."""

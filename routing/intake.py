@@ -12,11 +12,14 @@ Events of a callback attempt (Linkedid hlcb-...) go to routing/callbacks.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cti.commands import PbxError
+from routing.astdb import forget as forget_astdb
+from routing.astdb import recover_callbacks
 from routing.callbacks import Callbacks
 from routing.context import TOPIC_CALL, TOPIC_OFFER, TOPIC_PBX, RoutingContext
 from routing.dispatcher import Dispatcher
@@ -43,6 +46,7 @@ class Intake:
         contract = ctx.settings.pbx.dialplan
         self.devices = DeviceMap(contract.agent_endpoint)
         self.prefix = contract.holding_queue_prefix
+        self._rebuilding = asyncio.Lock()
         self.handlers: dict[tuple[str, str], Handler] = {
             (TOPIC_CALL, "call.queued"): self._queued,
             (TOPIC_CALL, "call.agent_no_answer"): self._no_answer,
@@ -144,9 +148,16 @@ class Intake:
         if linkedid.startswith("hlcb-"):
             return  # a callback's own call: nothing new to call back
         at = float(e.get("at") or self.ctx.clock.timestamp())
-        await self.callbacks.requested(
-            linkedid, str(e.get("number") or ""), e.get("call") or {}, at
-        )
+        number = str(e.get("number") or "")
+        await self.callbacks.requested(linkedid, number, e.get("call") or {}, at)
+        if self.ctx.ami is not None:
+            self.ctx.spawn(self._forget_astdb(linkedid), "routing-astdb")
+
+    async def _forget_astdb(self, linkedid: str) -> None:
+        try:
+            await forget_astdb(self.ctx.ami, linkedid)
+        except Exception as exc:  # harmless: recovery finds the row and skips it
+            log.debug("AstDB copy of %s not removed: %s", linkedid, exc)
 
     async def _overflowed(self, e: dict[str, Any]) -> None:
         # The dialplan's fallback took the caller (maximum wait, or the backend was away).
@@ -174,6 +185,15 @@ class Intake:
     async def _connected(self, e: dict[str, Any]) -> None:
         self.ctx.spawn(self.rebuild(), "routing-rebuild")
 
+    async def recover(self) -> None:
+        """Callback requests the dialplan kept in AstDB while nobody listened."""
+        if self.ctx.ami is None:
+            return
+        try:
+            await recover_callbacks(self.ctx.ami, self.callbacks)
+        except Exception as exc:  # AMI errors and unreadable values alike: retried next time
+            log.warning("recovering callbacks from AstDB failed: %s", exc)
+
     async def _delivered(self, e: dict[str, Any]) -> None:
         try:
             self.dispatcher.acked(int(e["agent_id"]), str(e["call_id"]))
@@ -182,6 +202,10 @@ class Intake:
 
     async def rebuild(self) -> None:
         """After (re)connecting to Asterisk: its holding queues are the truth."""
+        async with self._rebuilding:  # start and pbx.connected may both ask for one
+            await self._rebuild()
+
+    async def _rebuild(self) -> None:
         router, pbx = self.ctx.router, self.ctx.pbx
         try:
             entries = await pbx.queue_entries()
@@ -220,3 +244,4 @@ class Intake:
             if call.waiting and call.kind is CallKind.LIVE and call.call_id not in seen:
                 await self.ctx.run(router.remove_call, call.call_id)
         await self.ctx.run(router.resume)
+        await self.recover()

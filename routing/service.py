@@ -56,6 +56,7 @@ class RoutingService:
             services.clock,
             self.store,
             CallbackStore(services.sessions, s),
+            ami=getattr(services.extras.get("bridge"), "client", None),
         )
         self.callbacks = Callbacks(self.ctx)
         self.dispatcher = Dispatcher(self.ctx, self.callbacks)

@@ -57,7 +57,7 @@ async def test_ten_callers_three_agents_served_in_order_by_eligible_agents(
 ) -> None:
     async with routing_stack(cti_stack, asterisk, AGENTS, settings=settings) as stack:
         for ext in AGENTS:
-            stack.global_var(f"HOTLINE_TEST_{ext}_TALK_TIME", "1")
+            await stack.global_var(f"HOTLINE_TEST_{ext}_TALK_TIME", "1")
         try:
             svc, ids = stack.service, stack.agents
             for ext in AGENTS:
@@ -119,4 +119,4 @@ async def test_ten_callers_three_agents_served_in_order_by_eligible_agents(
                 assert row["agent_id"] == ids[ext]
         finally:
             for ext in AGENTS:
-                stack.global_var(f"HOTLINE_TEST_{ext}_TALK_TIME", '""')
+                await stack.global_var(f"HOTLINE_TEST_{ext}_TALK_TIME", "")

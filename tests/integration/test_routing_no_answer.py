@@ -1,0 +1,72 @@
+"""An agent whose phone rings unanswered on the real Asterisk: the caller goes back to
+the head of the line (ahead of a higher tier that arrived meanwhile), the agent is set
+not-ready with reason no_answer, and the next eligible agent takes the call."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.config import Settings
+from hotline.devservices.asterisk import AsteriskInstance
+from tests.harness.cti import CtiStack
+from tests.integration.routing_stack import queue, routing_stack, with_routing
+from tests.support import eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]
+
+AGENTS = {"1001": {"repair": 6}, "1002": {"repair": 9}}
+
+
+def settings(s: Settings) -> Settings:
+    return with_routing(
+        s,
+        [queue("repair", [("repair >= 6", 600), ("repair", None)], wrap_up_seconds=0)],
+        max_no_answer_before_pause=1,
+    )
+
+
+async def test_unanswered_offer_skips_and_pauses_the_agent(
+    cti_stack: CtiStack, asterisk: AsteriskInstance
+) -> None:
+    async with routing_stack(cti_stack, asterisk, AGENTS, settings=settings) as stack:
+        await stack.global_var("HOTLINE_TEST_1002_NO_ANSWER", "1")
+        await stack.global_var("HOTLINE_TEST_1001_TALK_TIME", "1")
+        await stack.global_var("HOTLINE_OFFER_TIMEOUT", "3")
+        try:
+            svc, ids, rec = stack.service, stack.agents, stack.recorder
+            await svc.login(ids["1001"])
+            await svc.login(ids["1002"], ready=True)
+            first = await stack.caller(skill="repair", tier="C", number="13900000001")
+            # 1002 (the higher level) is offered the call; its phone rings, nobody answers.
+            await eventually(
+                lambda: bool(rec.of("call", "call.offered", call_id=first, agent="1002")),
+                10,
+                "1002 rings",
+            )
+            second = await stack.caller(skill="repair", tier="A", number="13900000002")
+            await eventually(
+                lambda: svc.agent(ids["1002"])["state"] == "not_ready", 15, "1002 paused"
+            )
+            assert svc.agent(ids["1002"])["reason"] == "no_answer"
+            (no_answer,) = rec.of("call", "call.agent_no_answer", call_id=first)
+            assert (no_answer["agent"], no_answer["status"]) == ("1002", "NOANSWER")
+            paused = rec.of("agent", "agent.state", agent_id=ids["1002"], state="not_ready")
+            assert paused[-1]["reason"] == "no_answer"
+            # Back at the head of the line, ahead of the tier-A caller.
+            line = svc.waiting_calls("repair")
+            assert [(c["call_id"], c["head_of_line"]) for c in line] == [
+                (first, True),
+                (second, False),
+            ]
+            await svc.ready(ids["1001"])
+            await eventually(lambda: len(stack.answered()) == 2, 30, "both answered by 1001")
+            assert stack.answered() == [("1001", first), ("1001", second)]
+            row = await stack.cti.wait_ended(first)
+            assert row["no_answers"] == 1
+            assert row["agents"] == ["1001"]
+        finally:
+            await stack.global_var("HOTLINE_TEST_1002_NO_ANSWER", "")
+            await stack.global_var("HOTLINE_TEST_1001_TALK_TIME", "")
+            await stack.global_var(
+                "HOTLINE_OFFER_TIMEOUT", str(cti_stack.settings.routing.offer_timeout_seconds)
+            )
