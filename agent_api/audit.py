@@ -1,0 +1,126 @@
+"""Sensitive reads and sign-ins go to audit_log (append-only, see db/models/audit.py).
+
+Two ways in:
+- `audit(...)` inside the request, before the data is returned: the REST reads (a
+  customer file, a search) are recorded or not served at all;
+- `AuditQueue.put(...)` for the screen-pop hot path: rows are batched and written by one
+  task, so a pop is never delayed by a database write. The queue is bounded; when full,
+  put() waits (backpressure on the pop lane), it never drops a row.
+Other features (recordings: `recording.play`) call `audit(...)` the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from agent_api.auth import Principal
+from db.models import metadata
+from hotline.clock import Clock
+
+log = logging.getLogger("hotline.api.audit")
+AUDIT: sa.Table = metadata.tables["audit_log"]
+
+
+def audit_row(
+    *,
+    actor: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    source: str | None,
+    detail: dict[str, Any] | None,
+    clock: Clock,
+) -> dict[str, Any]:
+    return {
+        "at": clock.now(),
+        "actor_id": actor.id if actor else None,
+        "actor_name": (actor.username if actor else "system")[:80],
+        "actor_role": actor.role.value if actor else None,
+        "action": action[:60],
+        "object_type": object_type[:40],
+        "object_id": str(object_id)[:64],
+        "source": (source or "")[:64] or None,
+        "detail": detail or {},
+    }
+
+
+async def audit(
+    session: AsyncSession,
+    *,
+    actor: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: str | int = "",
+    source: str | None = None,
+    detail: dict[str, Any] | None = None,
+    clock: Clock,
+) -> None:
+    """Insert one audit row in `session`'s transaction and commit it."""
+    row = audit_row(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        source=source,
+        detail=detail,
+        clock=clock,
+    )
+    await (await session.connection()).execute(AUDIT.insert(), [row])
+    await session.commit()
+
+
+class AuditQueue:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, size: int = 10_000, batch: int = 200
+    ) -> None:
+        self._sessions = sessions
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(size)
+        self._batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    async def put(self, row: dict[str, Any]) -> None:
+        await self._queue.put(row)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        await self.flush()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def flush(self) -> None:
+        """Wait until every queued row is written (tests, shutdown)."""
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            rows = [await self._queue.get()]
+            while len(rows) < self._batch and not self._queue.empty():
+                rows.append(self._queue.get_nowait())
+            delay = 0.5
+            while True:  # an audit row is never dropped: retry the batch until written
+                try:
+                    await self._write(rows)
+                    break
+                except Exception:
+                    log.exception("audit rows not written yet; retrying in %.1fs", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+            for _ in rows:
+                self._queue.task_done()
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        async with self._sessions() as session:
+            await (await session.connection()).execute(AUDIT.insert(), rows)
+            await session.commit()

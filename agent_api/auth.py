@@ -1,0 +1,144 @@
+"""Who is calling: bearer-token authentication and role checks, as FastAPI dependencies.
+
+Other features' routers use these (nothing else):
+
+    from agent_api.auth import CurrentUser, Principal, require_roles
+    from db.models import Role
+
+    @router.get("/x")
+    async def x(user: Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]): ...
+
+    @router.get("/y")
+    async def y(user: CurrentUser): ...  # any signed-in user
+
+No token, a malformed, expired or revoked token: 401 with WWW-Authenticate: Bearer.
+A valid token with a role not in the list: 403. Roles come from the token (issued at
+sign-in from users.role); tokens are short-lived, so a role change applies within
+auth.token_minutes, and signing out revokes the token at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from agent_api.errors import AccessDenied, unauthenticated
+from agent_api.passwords import Passwords
+from agent_api.ratelimit import LoginLimiter
+from agent_api.tokens import Purpose, Revocations, TokenClaims, TokenError, TokenIssuer
+from db.models import Role
+
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    extension: str | None
+    token_id: str
+    expires_at: float
+
+    @classmethod
+    def of(cls, claims: TokenClaims) -> Principal:
+        return cls(
+            id=claims.user_id,
+            username=claims.username,
+            display_name=claims.display_name,
+            role=Role(claims.role),
+            extension=claims.extension,
+            token_id=claims.jti,
+            expires_at=claims.expires_at,
+        )
+
+    def is_staff(self) -> bool:
+        """Supervisors and administrators see every agent's calls."""
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+@dataclass
+class AuthContext:
+    """The authentication parts one app shares (built by create_app)."""
+
+    issuer: TokenIssuer
+    revocations: Revocations
+    limiter: LoginLimiter
+    passwords: Passwords = field(default_factory=Passwords)
+
+    async def principal(self, token: str, purpose: Purpose = "access") -> Principal:
+        """The user of a token; TokenError when it is invalid, expired or revoked.
+        A websocket ticket is single-use and stands for its parent access token."""
+        claims = self.issuer.decode(token, purpose)
+        if await self.revocations.is_revoked(claims.jti):
+            if purpose == "ws":
+                raise TokenError("revoked", "this websocket ticket was already used")
+            raise TokenError("revoked", "the token was signed out: sign in again")
+        if claims.parent_jti is not None:
+            if await self.revocations.is_revoked(claims.parent_jti):
+                raise TokenError("revoked", "the token was signed out: sign in again")
+            await self.revocations.revoke(claims.jti, claims.expires_at)  # single use
+            claims = replace(
+                claims,
+                jti=claims.parent_jti,
+                expires_at=claims.parent_expires_at or claims.expires_at,
+            )
+        try:
+            return Principal.of(claims)
+        except ValueError as exc:  # a role this version does not know
+            raise TokenError("invalid", "the token is not valid: sign in again") from exc
+
+    def claims_of(self, user: Principal) -> TokenClaims:
+        return TokenClaims(
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role.value,
+            extension=user.extension,
+            jti=user.token_id,
+            issued_at=0.0,
+            expires_at=user.expires_at,
+        )
+
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
+
+
+def auth_context(request: Request) -> AuthContext:
+    ctx: AuthContext = request.app.state.auth
+    return ctx
+
+
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise unauthenticated("sign in first: send the header Authorization: Bearer <token>")
+    try:
+        return await auth_context(request).principal(credentials.credentials)
+    except TokenError as exc:
+        raise unauthenticated(str(exc)) from None
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require_roles(*roles: Role | str) -> Any:
+    """A dependency giving the Principal when its role is one of `roles` (else 403)."""
+    allowed = frozenset(Role(r) for r in roles)
+    if not allowed:
+        raise ValueError("require_roles needs at least one role")
+    names = ", ".join(sorted(r.value for r in allowed))
+
+    async def check(user: CurrentUser) -> Principal:
+        if user.role not in allowed:
+            raise AccessDenied(f"this needs one of the roles {names}; you are {user.role.value}")
+        return user
+
+    check.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the role tests
+    return Depends(check)

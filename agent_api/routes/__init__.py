@@ -1,0 +1,1 @@
+"""The agent API's HTTP and websocket routes, one module per resource."""

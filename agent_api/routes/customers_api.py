@@ -1,0 +1,111 @@
+"""Customer search and the 360° file; every read is audited before it is served."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from agent_api.access import can_search, check_file_access
+from agent_api.audit import audit
+from agent_api.auth import Principal, require_roles
+from agent_api.deps import HubDep, ServicesDep, SessionDep, client_address
+from agent_api.errors import AccessDenied, error_responses
+from customers import file as files
+from customers.search import search
+from customers.views import CallSummary, CustomerFile, CustomerSummary
+from db.models import Role
+
+router = APIRouter(prefix="/api/customers", tags=["customers"])
+Reader = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]
+CustomerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get(
+    "",
+    response_model=list[CustomerSummary],
+    responses=error_responses(401, 403, 422),
+    summary="Search by phone, account or meter number, or name (Chinese substring)",
+)
+async def search_customers(
+    user: Reader,
+    request: Request,
+    session: SessionDep,
+    services: ServicesDep,
+    q: Annotated[str, Query(min_length=1, max_length=60)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[CustomerSummary]:
+    if not can_search(user, services):
+        raise AccessDenied("customer search is not open to agents here: use the screen-pop")
+    hits = await search(session, q, limit)
+    await audit(
+        session,
+        actor=user,
+        action="customer.search",
+        object_type="customer",
+        source=client_address(request),
+        detail={"q": q, "hits": [h.id for h in hits]},
+        clock=services.clock,
+    )
+    return hits
+
+
+@router.get(
+    "/{customer_id}",
+    response_model=CustomerFile,
+    responses=error_responses(401, 403, 404, 422),
+    summary="The 360° file: details, tier, balance and arrears, calls, tickets, surveys",
+)
+async def customer_file(
+    customer_id: CustomerId,
+    user: Reader,
+    request: Request,
+    session: SessionDep,
+    services: ServicesDep,
+    hub: HubDep,
+) -> CustomerFile:
+    via = await check_file_access(session, user, customer_id, hub, services)
+    result = await files.customer_file(session, customer_id)
+    await audit(
+        session,
+        actor=user,
+        action="customer.read",
+        object_type="customer",
+        object_id=customer_id,
+        source=client_address(request),
+        detail={"via": via},
+        clock=services.clock,
+    )
+    return result
+
+
+@router.get(
+    "/{customer_id}/calls",
+    response_model=list[CallSummary],
+    responses=error_responses(401, 403, 404, 422),
+    summary="The customer's call history, newest first",
+)
+async def customer_calls(
+    customer_id: CustomerId,
+    user: Reader,
+    request: Request,
+    session: SessionDep,
+    services: ServicesDep,
+    hub: HubDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> list[CallSummary]:
+    via = await check_file_access(session, user, customer_id, hub, services)
+    await files.get_customer(session, customer_id)
+    calls = await files.recent_calls(session, customer_id=customer_id, limit=limit, offset=offset)
+    await audit(
+        session,
+        actor=user,
+        action="customer.calls",
+        object_type="customer",
+        object_id=customer_id,
+        source=client_address(request),
+        detail={"via": via},
+        clock=services.clock,
+    )
+    return calls
