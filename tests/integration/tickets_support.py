@@ -4,6 +4,7 @@ with an in-process bus and a FakeClock, and a few rows to act with."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -89,3 +90,7 @@ def tid(ticket: Ticket) -> int:
     """A stored ticket's id (typed: SQLModel ids are Optional until flushed)."""
     assert ticket.id is not None
     return ticket.id
+
+
+# `async with services_for(db_url, ...) as services:` inside a test.
+services_for = contextlib.asynccontextmanager(make_services)
