@@ -1,0 +1,176 @@
+"""Exactly one AMI bridge per Asterisk: leader election among backend processes.
+
+Several backend processes may run the `pbx` role (for failover); if each opened its own
+AMI session, every call would be logged and routed twice. So the bridge runs only in the
+process holding a lock in Redis:
+
+- key   hotline:leader:ami:<ami host>:<ami port>  (one lock per Asterisk)
+- value this process's node id; set with SET NX PX <ttl>
+- the holder renews it every `renew_every` seconds (compare-and-PEXPIRE in one Lua call);
+  a renewal that finds another value (the lock expired and was taken) stops the bridge;
+- if Redis cannot be reached, the holder stops its bridge once `step_down_after` of the
+  TTL has passed since its last renewal, i.e. before any other process can take the lock
+  (so two bridges never overlap, provided stopping takes less than the rest of the TTL);
+- stop() releases the lock (compare-and-DEL), so a clean shutdown fails over at once; a
+  crashed holder is replaced after the TTL.
+With the in-process bus (no Redis URL) there is one process: it is always the leader.
+API workers never run the bridge; they get call events over the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hotline.services import Services
+
+log = logging.getLogger("hotline.leader")
+
+Hook = Callable[[], Awaitable[None]]
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class LeaderElection:
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        *,
+        start: Hook,
+        stop: Hook,
+        ttl: float = 10.0,
+        renew_every: float = 2.0,
+        step_down_after: float = 0.7,
+        node: str | None = None,
+    ) -> None:
+        if renew_every >= ttl * step_down_after:
+            raise ValueError("renew_every must be well below the TTL")
+        self.key = key
+        self.node = node or uuid.uuid4().hex
+        self._client: Any = aioredis.Redis.from_url(
+            url, socket_timeout=renew_every, socket_connect_timeout=renew_every
+        )
+        self._start, self._stop = start, stop
+        self._ttl_ms = int(ttl * 1000)
+        self._renew_every = renew_every
+        self._deadline = ttl * step_down_after
+        self._task: asyncio.Task[None] | None = None
+        self.is_leader = False
+        self.terms = 0  # how many times this process became leader
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"leader-{self.key}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.is_leader:
+            await self._step_down("shutting down")
+            with contextlib.suppress(RedisError, OSError):
+                await self._client.eval(_RELEASE, 1, self.key, self.node)
+        await self._client.aclose()
+
+    async def _run(self) -> None:
+        last_renewal = 0.0
+        while True:
+            if not self.is_leader:
+                if await self._try(self._client.set(self.key, self.node, nx=True, px=self._ttl_ms)):
+                    last_renewal = time.monotonic()
+                    await self._become_leader()
+                    continue
+                await asyncio.sleep(self._renew_every)
+                continue
+            await asyncio.sleep(self._renew_every)
+            renewed = await self._try(
+                self._client.eval(_RENEW, 1, self.key, self.node, self._ttl_ms)
+            )
+            if renewed is None:  # Redis unreachable: the lock may lapse without us knowing
+                if time.monotonic() - last_renewal >= self._deadline:
+                    await self._step_down("Redis unreachable, the lock may have expired")
+            elif renewed:
+                last_renewal = time.monotonic()
+            else:
+                await self._step_down("the lock was lost to another process")
+
+    async def _try(self, call: Awaitable[Any]) -> Any:
+        try:
+            return await call
+        except (RedisError, OSError) as exc:
+            log.warning("leader election on %s: Redis error %s", self.key, exc)
+            return None
+
+    async def _become_leader(self) -> None:
+        self.is_leader = True
+        self.terms += 1
+        log.info("%s: this process (%s) is the leader", self.key, self.node[:8])
+        try:
+            await self._start()
+        except Exception:
+            log.exception("%s: starting as leader failed; giving the lock back", self.key)
+            self.is_leader = False
+            await self._try(self._client.eval(_RELEASE, 1, self.key, self.node))
+            await asyncio.sleep(self._renew_every)
+
+    async def _step_down(self, why: str) -> None:
+        log.warning("%s: stepping down (%s)", self.key, why)
+        self.is_leader = False
+        try:
+            await self._stop()
+        except Exception:
+            log.exception("%s: stopping after losing the lead failed", self.key)
+
+
+class AlwaysLeader:
+    """One process, in-process bus: nobody to compete with."""
+
+    def __init__(self, start: Hook, stop: Hook) -> None:
+        self._start, self._stop = start, stop
+        self.is_leader = False
+
+    async def start(self) -> None:
+        await self._start()
+        self.is_leader = True
+
+    async def stop(self) -> None:
+        if self.is_leader:
+            self.is_leader = False
+            await self._stop()
+
+
+async def run_when_leader(
+    services: Services, *, start: Hook, stop: Hook
+) -> LeaderElection | AlwaysLeader:
+    """Run start() while this process leads for the configured Asterisk, stop() when it
+    no longer does (hotline/wiring.py calls this for the AMI bridge)."""
+    s = services.settings
+    leader: LeaderElection | AlwaysLeader
+    if s.redis.url is None or s.redis.url.startswith("memory://"):
+        leader = AlwaysLeader(start, stop)
+    else:
+        key = f"hotline:leader:ami:{s.pbx.ami.host}:{s.pbx.ami.port}"
+        leader = LeaderElection(s.redis.url, key, start=start, stop=stop)
+    await leader.start()
+    return leader
