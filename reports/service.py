@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.config import Settings
@@ -82,6 +82,11 @@ class ReportResult:
         return total
 
 
+_PG_REPORT_SETTINGS = sa.text(
+    "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
+)
+
+
 class ReportService:
     """Runs each source's statement on its own connection, concurrently: PostgreSQL
     uses both cores for calls and agent time; SQLite readers run in parallel (WAL)."""
@@ -105,56 +110,53 @@ class ReportService:
             jobs.append(self._fetch(states_statement(query, dialect)))
         results = await asyncio.gather(*jobs)
         result = ReportResult(query)
-        reader = _RowReader(query.interval)
-        for rows in results[: len(statements)]:
+        reader = _RowReader(query.interval, query.range.zone)
+        for names, rows in results[: len(statements)]:
+            fields = names[2:]  # after bucket, key: Aggregates field names
             for row in rows:
-                result.add(*reader.cell(row))
+                values = {name: row[i] or 0 for i, name in enumerate(fields, start=2)}
+                result.add(reader.key(row[0], row[1]), Aggregates(**values))
         if states_applicable(query):
-            _add_states(result, reader, results[-1], now or dt.datetime.now(dt.UTC))
+            _add_states(result, reader, results[-1][1], now or dt.datetime.now(dt.UTC))
         return result
 
-    async def _fetch(self, stmt: Any) -> list[Row[Any]]:
+    async def _fetch(self, stmt: Any) -> tuple[tuple[str, ...], list[Any]]:
         async with self._engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 # JIT compiling costs more than it saves on these one-pass aggregates; the
                 # GROUP BY sorts fit in memory instead of spilling to disk.
-                await conn.execute(sa.text("SET LOCAL jit = off"))
-                await conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
-            return list((await conn.execute(stmt)).all())
+                await conn.execute(_PG_REPORT_SETTINGS)
+            result = await conn.execute(stmt)
+            return tuple(result.keys()), list(result.all())
 
 
 class _RowReader:
-    """Result rows -> (key, Aggregates), memoizing bucket and key conversion."""
+    """Bucket values of result rows -> cell keys, memoized (thousands of rows, few buckets)."""
 
-    def __init__(self, interval: Interval) -> None:
+    def __init__(self, interval: Interval, zone: ZoneInfo) -> None:
         self._interval = interval
+        self._zone = zone
         self._buckets: dict[Any, dt.datetime] = {}
-        self._fields: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    def key(self, row: Row[Any]) -> Key:
-        bucket = self._buckets.get(row.bucket)
+    def key(self, bucket_raw: Any, key: Any) -> Key:
+        bucket = self._buckets.get(bucket_raw)
         if bucket is None:
-            bucket = self._buckets[row.bucket] = bucket_value(row.bucket, self._interval)
-        return bucket, "" if row.key is None else str(row.key)
-
-    def cell(self, row: Row[Any]) -> tuple[Key, Aggregates]:
-        names = row._fields
-        fields = self._fields.get(names)
-        if fields is None:
-            fields = self._fields[names] = names[2:]
-        tail: tuple[Any, ...] = tuple(row[2:])
-        values = {name: tail[i] or 0 for i, name in enumerate(fields)}
-        return self.key(row), Aggregates(**values)
+            bucket = bucket_value(bucket_raw, self._interval, self._zone)
+            self._buckets[bucket_raw] = bucket
+        return bucket, "" if key is None else str(key)
 
 
 def _add_states(
-    result: ReportResult, reader: _RowReader, rows: list[Row[Any]], now: dt.datetime
+    result: ReportResult, reader: _RowReader, rows: list[Any], now: dt.datetime
 ) -> None:
     q = result.query
     for row in rows:
         if row.split_id is None:
             busy, logged_in = float(row.busy_seconds or 0), float(row.logged_in_seconds or 0)
-            result.add(reader.key(row), Aggregates(busy_seconds=busy, logged_in_seconds=logged_in))
+            result.add(
+                reader.key(row.bucket, row.key),
+                Aggregates(busy_seconds=busy, logged_in_seconds=logged_in),
+            )
             continue
         key = "" if row.key is None else str(row.key)
         for bucket, seconds in _clip(q, row.started_at, row.ended_at, now):

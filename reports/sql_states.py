@@ -29,7 +29,7 @@ def states_applicable(q: ReportQuery) -> bool:
 
 def _seconds_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
-        return sa.extract("epoch", end - start)
+        return sa.func.date_part("epoch", end - start)  # double; extract() is numeric
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 
