@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from agent_api.tokens import TokenIssuer
 from db.engine import async_session_factory, make_async_engine
@@ -174,7 +178,7 @@ async def api_server(app: FastAPI) -> AsyncIterator[str]:
     """The app under a real uvicorn on a free loopback port; yields http://127.0.0.1:port."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets"
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -201,3 +205,61 @@ async def login(client: httpx.AsyncClient, username: str, password: str = PASSWO
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+class Desk:
+    """A desktop's websocket, as the page uses it (tests/integration/test_api_ws*)."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.hello: dict[str, Any] = {}
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        frame: dict[str, Any] = json.loads(raw)
+        return frame
+
+    async def next_of(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await self.next(max(0.01, deadline - time.monotonic()))
+            if frame.get("type") == kind:
+                return frame
+
+    async def closed(self, timeout: float = 5.0) -> tuple[int, str]:
+        """Wait for the server to close; (code, reason). Frames before it are skipped."""
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(self.ws.recv(), timeout)
+        assert self.ws.close_code is not None
+        return self.ws.close_code, self.ws.close_reason or ""
+
+
+@contextlib.asynccontextmanager
+async def desk(
+    base: str,
+    *,
+    token: str | None = None,
+    first: dict[str, Any] | None = None,
+    query: str = "",
+    origin: str | None = None,
+    resume: dict[str, Any] | None = None,
+    expect_hello: bool = True,
+) -> AsyncIterator[Desk]:
+    """Open /ws/agent; with `token`, authenticate by the first message (and resume)."""
+    url = base.replace("http://", "ws://") + "/ws/agent" + query
+    headers = {"Origin": origin} if origin else None
+    async with connect(url, additional_headers=headers, proxy=None, open_timeout=5) as ws:
+        d = Desk(ws)
+        message: dict[str, Any] | None = first
+        if message is None and token is not None:
+            message = {"type": "auth", "token": token}
+            if resume is not None:
+                message["resume"] = resume
+        if message is not None:
+            with contextlib.suppress(ConnectionClosed):  # refused before reading it
+                await ws.send(json.dumps(message))
+        if expect_hello and (token is not None or "ticket=" in query):
+            d.hello = await d.next()
+            assert d.hello["type"] == "hello", d.hello
+        yield d
