@@ -198,14 +198,14 @@ class Callbacks:
             )
         except PbxUnavailable:
             entry.attempts -= 1
-            await d.pbx_away()
+            await d.connector.pbx_away()
             await self.ctx.run(router.offer_cancelled, e.call_id, requeue=True)
             return
         except PbxError as exc:
             await self.ctx.run(router.offer_cancelled, e.call_id, requeue=False)
             await self._failed(e.call_id, f"originate refused: {exc}")
             return
-        d.watch(e, token)
+        d.connector.watch(e, token)
 
     # -- what happens to an attempt (events of its Linkedid) ---------------------------------
 

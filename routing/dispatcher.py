@@ -5,11 +5,11 @@ An offer, in this order (the screen-pop must be on the desktop before the phone 
 1. the agent is reserved (the core did it) and agent.state "reserved" is published;
 2. {"type": "offer", ...} goes out on topic "offer"; the agent API pushes the screen-pop
    and answers {"type": "offer.delivered", "agent_id", "call_id"};
-3. after that answer (or routing.offer_ack_timeout_ms), AMI Redirect of the caller's
-   channel to <connect_context>,<agent extension>,1: the dialplan dials
-   pbx.dialplan.agent_endpoint for routing.offer_timeout_seconds (extensions.conf
-   [hotline-connect]); not answered -> DialEnd NOANSWER (call.agent_no_answer) and the
-   caller goes back to its holding queue with HOTLINE_REQUEUED=1 (head of the line).
+3. after that answer (or routing.offer_ack_timeout_ms), the caller is connected
+   (routing/connector.py): the dialplan dials pbx.dialplan.agent_endpoint for
+   routing.offer_timeout_seconds (extensions.conf [hotline-connect]); not answered ->
+   DialEnd NOANSWER (call.agent_no_answer) and the caller goes back to its holding queue
+   with HOTLINE_REQUEUED=1 (head of the line).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import contextlib
 import logging
 from typing import Any
 
-from cti.commands import ChannelNotFound, PbxError, PbxUnavailable
+from cti.commands import PbxError
 from routing.callbacks import Callbacks
+from routing.connector import Connector
 from routing.context import (
     FALLBACK_CONTEXT,
     QUEUE_CONTEXT,
@@ -33,8 +34,6 @@ from routing.model import AgentChanged, CallKind, Offer, Overflowed, RouterEvent
 from routing.store import StateChange
 
 log = logging.getLogger("routing")
-WATCHDOG_MARGIN = 10.0  # seconds past the dialplan's offer timeout before the router gives up
-RESUME_RETRY_SECONDS = 5.0
 
 
 class Dispatcher:
@@ -43,8 +42,8 @@ class Dispatcher:
         self.callbacks = callbacks
         self.estimates: dict[str, float | None] = {}  # queue -> new caller wait (announcer)
         self._acks: dict[tuple[int, str], asyncio.Event] = {}
-        self._watchdogs: dict[str, asyncio.TimerHandle] = {}
         self._tokens: dict[str, object] = {}  # core call id -> the offer being carried out
+        self.connector = Connector(ctx, self)
         self.overflowed: set[str] = set()  # linkedids whose overflow already ran
 
     async def apply(self, events: list[RouterEvent]) -> None:
@@ -55,7 +54,7 @@ class Dispatcher:
                 if e.kind is CallKind.CALLBACK and self.callbacks.dials(e.call_id):
                     await self.callbacks.offer(e, self)
                 else:
-                    await self.offer_live(e)
+                    await self.connector.offer(e)
             elif isinstance(e, WrapUpEnded):
                 await self._wrapped(e)
             elif isinstance(e, Overflowed):
@@ -130,14 +129,7 @@ class Dispatcher:
         finally:
             self._acks.pop((agent_id, linkedid), None)
 
-    # -- connecting a live caller ----------------------------------------------------------
-
-    async def offer_live(self, e: Offer) -> None:
-        linkedid = self.ctx.live.linkedid(e.call_id)
-        live = self.ctx.live.get(linkedid)
-        token = self.track(e)
-        await self.publish_offer(e, linkedid, live.snapshot)
-        self.ctx.spawn(self._connect(e, linkedid, token), f"connect-{linkedid}")
+    # -- offer bookkeeping (shared by live connects and callbacks) ------------------------
 
     def track(self, e: Offer) -> object:
         """A token for this offer: later steps check it is still the one going on."""
@@ -152,91 +144,12 @@ class Dispatcher:
             and self._tokens.get(e.call_id) is token
         )
 
-    async def _connect(self, e: Offer, linkedid: str, token: object) -> None:
-        await self.wait_ack(e.agent_id, linkedid)
-        if not self.current(e, token):
-            return  # the caller hung up meanwhile
-        router, contract = self.ctx.router, self.ctx.settings.pbx.dialplan
-        for attempt in (1, 2):
-            channel = await self.channel(linkedid, fresh=attempt == 2)
-            if channel is None:
-                break
-            try:
-                await self.ctx.pbx.redirect(
-                    channel, context=contract.connect_context, exten=e.extension
-                )
-            except ChannelNotFound:
-                continue  # renamed (masquerade) or gone: look again once
-            except PbxUnavailable:
-                await self.pbx_away()
-                await self.ctx.run(router.offer_cancelled, e.call_id, requeue=True)
-                return
-            except PbxError as exc:
-                log.warning("redirect of %s to %s refused: %s", linkedid, e.extension, exc)
-                await self.ctx.run(router.offer_cancelled, e.call_id, requeue=True, decline=True)
-                return
-            self.watch(e, token)
-            return
-        if self.current(e, token):
-            await self.ctx.run(router.offer_cancelled, e.call_id, requeue=False)
-
-    async def pbx_away(self) -> None:
-        """No offers while the PBX cannot carry them out. pbx.connected resumes (after a
-        rebuild); so does a retry a few seconds later, for a link that never dropped."""
-        log.warning("PBX unavailable: routing paused")
-        await self.ctx.run(self.ctx.router.suspend)
-
-        async def retry() -> None:
-            await asyncio.sleep(RESUME_RETRY_SECONDS)
-            if not self.ctx.router.dispatching:
-                await self.ctx.run(self.ctx.router.resume)
-
-        self.ctx.spawn(retry(), "routing-resume")
-
-    async def channel(self, linkedid: str, *, fresh: bool = False) -> str | None:
-        """The caller's channel: from call.queued, else Asterisk's channel list."""
-        live = self.ctx.live.get(linkedid)
-        if live.channel and not fresh:
-            return live.channel
-        try:
-            channels = await self.ctx.pbx.channels()
-        except PbxError:
-            return None
-        mine = [c for c in channels if c.linkedid == linkedid or c.uniqueid == live.uniqueid]
-        best = next((c for c in mine if c.uniqueid == live.uniqueid), None) or next(
-            (c for c in mine if c.application == "Queue"), None
-        )
-        live.channel = best.channel if best else None
-        return live.channel
-
-    def watch(self, e: Offer, token: object) -> None:
-        """If Asterisk never reports how the offer ended, give up after the ring time."""
-        delay = self.ctx.settings.routing.offer_timeout_seconds + WATCHDOG_MARGIN
-        if e.kind is CallKind.CALLBACK:
-            delay += self.ctx.settings.routing.callback.ring_seconds
-        loop = asyncio.get_running_loop()
-
-        def expire() -> None:
-            if self.current(e, token):
-                log.warning("offer of %s to agent %s: no outcome, requeued", e.call_id, e.agent_id)
-                self.ctx.spawn(
-                    self.ctx.run(self.ctx.router.offer_failed, e.call_id), "offer-expired"
-                )
-
-        self.resolved(e.call_id)
-        self._watchdogs[e.call_id] = loop.call_later(delay, expire)
-
-    def resolved(self, call_id: str) -> None:
-        handle = self._watchdogs.pop(call_id, None)
-        if handle is not None:
-            handle.cancel()
-
     # -- overflow --------------------------------------------------------------------------
 
     async def _overflow(self, e: Overflowed) -> None:
         linkedid = self.ctx.live.linkedid(e.call_id)
         self.overflowed.add(linkedid)
-        channel = await self.channel(linkedid)
+        channel = await self.connector.channel(linkedid)
         if channel is None:
             return
         pbx, live = self.ctx.pbx, self.ctx.live.get(linkedid)

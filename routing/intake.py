@@ -1,8 +1,9 @@
 """Bus events in, routing-core requests out: the router's view of the PBX.
 
 Consumed (one ordered fan-out subscription):
-- "call": call.queued (a caller entered hold-<queue>: the snapshot gives skill, priority,
-  customer, tier, language), call.agent_no_answer (DialEnd NOANSWER/BUSY/... of an offer),
+- "call": call.ivr_completed (the IVR chose a queue: the router may pre-route while the
+  IVR still talks), call.queued (a caller entered hold-<queue>: the snapshot gives skill,
+  priority, customer, tier, language), call.agent_no_answer (DialEnd NOANSWER/BUSY/... of an offer),
   call.answered, call.ended, call.callback_requested, call.overflowed (dialplan fallback);
 - "pbx": device.state (agent presence), queue.left, pbx.connected (rebuild the waiting
   calls from Asterisk's holding queues, then decide again);
@@ -48,6 +49,7 @@ class Intake:
         self.prefix = contract.holding_queue_prefix
         self._rebuilding = asyncio.Lock()
         self.handlers: dict[tuple[str, str], Handler] = {
+            (TOPIC_CALL, "call.ivr_completed"): self._ivr_completed,
             (TOPIC_CALL, "call.queued"): self._queued,
             (TOPIC_CALL, "call.agent_no_answer"): self._no_answer,
             (TOPIC_CALL, "call.answered"): self._answered,
@@ -83,23 +85,48 @@ class Intake:
         live.channel = e.get("channel") or live.channel
         live.uniqueid = e.get("uniqueid") or live.uniqueid
         core, router = self.ctx.live.core_id(linkedid), self.ctx.router
-        if core in router.calls or core in router.talking:
-            return  # back after an unanswered offer (already requeued), or a duplicate
-        now = self.ctx.clock.timestamp()
-        joined = float(e.get("at") or now)
+        if core in router.talking:
+            return
+        known = router.calls.get(core)
+        if known is not None:
+            if not known.waiting or router.plan.queues[known.queue].name == queue:
+                # Pre-routed (the caller got here before the Setvar: redirect it), back
+                # after an unanswered offer (already requeued), or a duplicate.
+                self.dispatcher.connector.queued(core)
+                return
+            await self.ctx.run(router.remove_call, core)  # the dialplan chose another queue
+        at = float(e.get("at") or self.ctx.clock.timestamp())
+        await self._enqueue(linkedid, queue, call, at)
+
+    async def _ivr_completed(self, e: dict[str, Any]) -> None:
+        """Pre-routing: the router may choose an agent while the IVR still talks."""
+        call = e.get("call") or {}
+        if call.get("ivr_outcome") not in ("queue", "backend_away"):
+            return
+        plan, skill = self.ctx.router.plan, str(call.get("skill") or "")
+        queue = skill if skill in plan.by_name else None
+        if queue is None:
+            found = self.ctx.settings.queue_for_skill(skill)
+            queue = found.name if found else None
+        linkedid = str(e["call_id"])
+        if queue is None or self.ctx.live.core_id(linkedid) in self.ctx.router.calls:
+            return
+        self.ctx.live.get(linkedid).snapshot = call
+        at = float(e.get("at") or self.ctx.clock.timestamp())
+        await self._enqueue(linkedid, queue, call, at)
+
+    async def _enqueue(self, linkedid: str, queue: str, call: dict[str, Any], at: float) -> None:
+        router = self.ctx.router
         await self.ctx.run(
-            lambda: router.enqueue(
-                core,
-                queue,
-                priority=router.plan.priority(
-                    queue, tier=call.get("tier"), given=call.get("priority")
-                ),
-                language=call.get("language") or None,
-                enqueued_at=float(call.get("queued_at") or joined),  # first entry: the place
-                step_base=joined,  # steps count from entering this queue
-                predicted_wait=self.dispatcher.estimates.get(queue),
-                may_overflow=linkedid not in self.dispatcher.overflowed,
-            )
+            router.enqueue,
+            self.ctx.live.core_id(linkedid),
+            queue,
+            priority=router.plan.priority(queue, tier=call.get("tier"), given=call.get("priority")),
+            language=call.get("language") or None,
+            enqueued_at=float(call.get("queued_at") or at),  # first entry: the place in line
+            step_base=at,  # steps count from entering this queue
+            predicted_wait=self.dispatcher.estimates.get(queue),
+            may_overflow=linkedid not in self.dispatcher.overflowed,
         )
 
     def _offered_to(self, core: str, extension: str) -> bool:
@@ -111,10 +138,10 @@ class Intake:
         core = self.ctx.live.core_id(linkedid)
         if core in self.callbacks.entries:
             if self._offered_to(core, ext):
-                self.dispatcher.resolved(core)
+                self.dispatcher.connector.resolved(core)
             await self.callbacks.agent_no_answer(core, ext)
         elif self._offered_to(core, ext):
-            self.dispatcher.resolved(core)
+            self.dispatcher.connector.resolved(core)
             await self.ctx.run(self.ctx.router.offer_failed, core)
 
     async def _answered(self, e: dict[str, Any]) -> None:
@@ -122,10 +149,10 @@ class Intake:
         core = self.ctx.live.core_id(linkedid)
         if core in self.callbacks.entries:
             if self._offered_to(core, ext):
-                self.dispatcher.resolved(core)
+                self.dispatcher.connector.resolved(core)
             await self.callbacks.answered(core, ext)
         elif self._offered_to(core, ext):
-            self.dispatcher.resolved(core)
+            self.dispatcher.connector.resolved(core)
             await self.ctx.run(self.ctx.router.answered, core)
             pending = self.callbacks.origins.get(linkedid)
             if pending is not None:
@@ -134,7 +161,7 @@ class Intake:
     async def _ended(self, e: dict[str, Any]) -> None:
         linkedid = str(e["call_id"])
         core = self.ctx.live.core_id(linkedid)
-        self.dispatcher.resolved(core)
+        self.dispatcher.connector.resolved(core)
         if core in self.callbacks.entries:
             await self.callbacks.ended(core, linkedid)
         else:

@@ -125,6 +125,62 @@ class RoutingStack:
         await self.cti.bridge.commands.set_var("", name, value)
 
 
+async def _prompting_session(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    script: IvrScript,
+    prompt_seconds: float,
+) -> None:
+    """Like tests/stub_agi.py, but the IVR keeps talking after its result (the "please
+    hold, transferring you" prompt), as a real IVR does; route "bench" runs only that
+    prompt (a caller for app_queue). Ends with UserEvent BenchIvrEnd (a timing mark)."""
+
+    async def agi(line: str) -> None:
+        writer.write(line.encode() + b"\n")
+        await writer.drain()
+        await reader.readline()
+
+    try:
+        env = {}
+        while line := (await reader.readline()).decode().strip():
+            key, _, value = line.partition(": ")
+            env[key] = value
+        if env.get("agi_network_script") == "ivr":
+            for name, value in (
+                ("HOTLINE_SKILL", script.skill),
+                ("HOTLINE_PRIORITY", str(script.priority)),
+                ("HOTLINE_ACTION", "queue"),
+            ):
+                await agi(f'SET VARIABLE {name} "{value}"')
+            await agi(
+                f'EXEC UserEvent "HotlineIvrResult,Outcome: queue,Skill: {script.skill},'
+                f"CallPriority: {script.priority},CustomerId: ,Tier: {script.tier},"
+                f'CallLanguage: zh,Path: main"'
+            )
+        await agi(f"WAIT FOR DIGIT {int(prompt_seconds * 1000)}")
+        await agi('EXEC UserEvent "BenchIvrEnd,Mark: 1"')
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def prompting_ivr(
+    port: int, script: IvrScript, prompt_seconds: float
+) -> AsyncIterator[IvrScript]:
+    server = await asyncio.start_server(
+        lambda r, w: _prompting_session(r, w, script, prompt_seconds), "127.0.0.1", port
+    )
+    try:
+        yield script
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 async def add_agents(cti: CtiStack, agents: dict[str, dict[str, int]]) -> dict[str, int]:
     ids: dict[str, int] = {}
     async with cti.sessions() as session:
@@ -178,7 +234,9 @@ async def routing_stack(
     *,
     settings: Callable[[Settings], Settings] | None = None,
     desktop_delay: float = 0.0,
+    prompt_seconds: float | None = None,
 ) -> AsyncIterator[RoutingStack]:
+    """prompt_seconds: the IVR talks that long after its result (see prompting_ivr)."""
     ids = await add_agents(cti, agents)
     s = settings(cti.settings) if settings else cti.settings
     services = Services(
@@ -202,7 +260,13 @@ async def routing_stack(
         await cti.bridge.client.send("DBDelTree", {"Family": "hotline/callback"})
     service = RoutingService(services)
     await service.start()
-    async with stub_ivr(asterisk.fastagi_port, IvrScript(linger=0.1)) as script:
+    script = IvrScript(linger=0.1)
+    ivr = (
+        stub_ivr(asterisk.fastagi_port, script)
+        if prompt_seconds is None
+        else prompting_ivr(asterisk.fastagi_port, script, prompt_seconds)
+    )
+    async with ivr:
         stack = RoutingStack(cti, asterisk, service, recorder, ids, script, tasks)
         try:
             yield stack

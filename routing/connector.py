@@ -1,0 +1,185 @@
+"""Connecting a caller to the agent the router reserved for it (after the screen-pop).
+
+Both ways end in extensions.conf [hotline-connect], which dials the agent:
+- the caller waits in hold-<queue> (call.queued gave its channel): AMI Redirect to
+  <connect_context>,<agent extension>,1;
+- pre-routing: the router decided while the IVR was still talking to the caller
+  (call.ivr_completed comes before the caller reaches its holding queue): AMI Setvar
+  HOTLINE_AGENT_ENDPOINT=<agent dial string> on the caller's channel, and [hotline-queue]
+  sends the caller straight to [hotline-connect] exten s, never queueing. A caller that
+  reached the queue first (call.queued) is redirected instead.
+A watchdog gives the offer up if Asterisk never reports how it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cti.commands import ChannelInfo, ChannelNotFound, PbxError, PbxUnavailable
+from routing.context import QUEUE_CONTEXT, RoutingContext
+from routing.model import CallKind, Offer
+
+if TYPE_CHECKING:
+    from routing.dispatcher import Dispatcher
+
+log = logging.getLogger("routing")
+WATCHDOG_MARGIN = 10.0  # seconds past the dialplan's offer timeout before the router gives up
+PREROUTE_MARGIN = 60.0  # the IVR may still talk a while after its result
+RESUME_RETRY_SECONDS = 5.0
+IVR_CONTEXT = "hotline-ivr"  # extensions.conf: where the IVR talks to the caller
+
+
+def _caller_rank(c: ChannelInfo, linkedid: str, uniqueid: str | None) -> int | None:
+    """How surely a channel is the caller's leg we may move (lower is surer)."""
+    if uniqueid and c.uniqueid == uniqueid:
+        return 0
+    if c.linkedid != linkedid:
+        return None
+    if c.application == "Queue":
+        return 1
+    if c.context in (IVR_CONTEXT, QUEUE_CONTEXT):
+        return 2  # in the IVR (AGI, or a command it runs) or on its way to the queue
+    return 3 if c.application == "AGI" else None
+
+
+@dataclass
+class _Preset:
+    offer: Offer
+    linkedid: str
+    token: object
+    redirected: bool = False
+
+
+class Connector:
+    def __init__(self, ctx: RoutingContext, dispatcher: Dispatcher) -> None:
+        self.ctx = ctx
+        self.d = dispatcher
+        self._watchdogs: dict[str, asyncio.TimerHandle] = {}
+        self._presets: dict[str, _Preset] = {}  # core call id -> pre-routed offer
+
+    async def offer(self, e: Offer) -> None:
+        linkedid = self.ctx.live.linkedid(e.call_id)
+        token = self.d.track(e)
+        await self.d.publish_offer(e, linkedid, self.ctx.live.get(linkedid).snapshot)
+        self.ctx.spawn(self._connect(e, linkedid, token), f"connect-{linkedid}")
+
+    async def _connect(self, e: Offer, linkedid: str, token: object) -> None:
+        await self.d.wait_ack(e.agent_id, linkedid)
+        if not self.d.current(e, token):
+            return  # the caller hung up meanwhile
+        if self.ctx.live.get(linkedid).queue is None and e.kind is CallKind.LIVE:
+            await self._preroute(e, linkedid, token)
+        else:
+            await self.redirect(e, linkedid, token)
+
+    async def _preroute(self, e: Offer, linkedid: str, token: object) -> None:
+        preset = self._presets[e.call_id] = _Preset(e, linkedid, token)
+        channel = await self.channel(linkedid, fresh=True)
+        if channel is not None and self.d.current(e, token):
+            endpoint = self.ctx.settings.pbx.dialplan.agent_endpoint
+            try:
+                await self.ctx.pbx.set_var(
+                    channel, "HOTLINE_AGENT_ENDPOINT", endpoint.replace("{extension}", e.extension)
+                )
+            except PbxError as exc:
+                log.debug("pre-routing %s: %s (the holding queue will do)", linkedid, exc)
+        # Without a channel (or a variable) the caller still reaches its holding queue,
+        # and call.queued brings it here again.
+        self.watch(e, token, extra=PREROUTE_MARGIN)
+        if self.ctx.live.get(linkedid).queue is not None and not preset.redirected:
+            self.queued(e.call_id)
+
+    def queued(self, core_id: str) -> None:
+        """The caller of a pre-routed offer entered its holding queue: redirect it."""
+        preset = self._presets.get(core_id)
+        if preset is None or preset.redirected:
+            return
+        preset.redirected = True
+        if self.d.current(preset.offer, preset.token):
+            self.ctx.spawn(
+                self.redirect(preset.offer, preset.linkedid, preset.token), "routing-redirect"
+            )
+
+    async def redirect(self, e: Offer, linkedid: str, token: object) -> None:
+        router, contract = self.ctx.router, self.ctx.settings.pbx.dialplan
+        for attempt in (1, 2):
+            channel = await self.channel(linkedid, fresh=attempt == 2)
+            if channel is None:
+                break
+            try:
+                await self.ctx.pbx.redirect(
+                    channel, context=contract.connect_context, exten=e.extension
+                )
+            except ChannelNotFound:
+                continue  # renamed (masquerade) or gone: look again once
+            except PbxUnavailable:
+                await self.pbx_away()
+                await self.ctx.run(router.offer_cancelled, e.call_id, requeue=True)
+                return
+            except PbxError as exc:
+                log.warning("redirect of %s to %s refused: %s", linkedid, e.extension, exc)
+                await self.ctx.run(router.offer_cancelled, e.call_id, requeue=True, decline=True)
+                return
+            self.watch(e, token)
+            return
+        if self.d.current(e, token):
+            await self.ctx.run(router.offer_cancelled, e.call_id, requeue=False)
+
+    async def channel(self, linkedid: str, *, fresh: bool = False) -> str | None:
+        """The caller's channel: from call.queued, else Asterisk's channel list (the leg
+        in a holding queue, else the one in the IVR)."""
+        live = self.ctx.live.get(linkedid)
+        if live.channel and not fresh:
+            return live.channel
+        try:
+            channels = await self.ctx.pbx.channels()
+        except PbxError:
+            return None
+        ranked = sorted(
+            (rank, i)
+            for i, c in enumerate(channels)
+            if (rank := _caller_rank(c, linkedid, live.uniqueid)) is not None
+        )
+        live.channel = channels[ranked[0][1]].channel if ranked else None
+        return live.channel
+
+    async def pbx_away(self) -> None:
+        """No offers while the PBX cannot carry them out. pbx.connected resumes (after a
+        rebuild); so does a retry a few seconds later, for a link that never dropped."""
+        log.warning("PBX unavailable: routing paused")
+        await self.ctx.run(self.ctx.router.suspend)
+
+        async def retry() -> None:
+            await asyncio.sleep(RESUME_RETRY_SECONDS)
+            if not self.ctx.router.dispatching:
+                await self.ctx.run(self.ctx.router.resume)
+
+        self.ctx.spawn(retry(), "routing-resume")
+
+    def watch(self, e: Offer, token: object, *, extra: float = 0.0) -> None:
+        """If Asterisk never reports how the offer ended, give up after the ring time."""
+        delay = self.ctx.settings.routing.offer_timeout_seconds + WATCHDOG_MARGIN + extra
+        if e.kind is CallKind.CALLBACK:
+            delay += self.ctx.settings.routing.callback.ring_seconds
+        loop = asyncio.get_running_loop()
+
+        def expire() -> None:
+            if self.d.current(e, token):
+                log.warning("offer of %s to agent %s: no outcome, requeued", e.call_id, e.agent_id)
+                self.ctx.spawn(
+                    self.ctx.run(self.ctx.router.offer_failed, e.call_id), "offer-expired"
+                )
+
+        self.resolved(e.call_id, keep_preset=True)
+        self._watchdogs[e.call_id] = loop.call_later(delay, expire)
+
+    def resolved(self, call_id: str, *, keep_preset: bool = False) -> None:
+        """Asterisk said how the offer ended (answered, not answered, hung up)."""
+        handle = self._watchdogs.pop(call_id, None)
+        if handle is not None:
+            handle.cancel()
+        if not keep_preset:
+            self._presets.pop(call_id, None)
