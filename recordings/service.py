@@ -64,6 +64,8 @@ class RecordingService:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._consumer: asyncio.Task[None] | None = None
         self._sub: Subscription | None = None
+        # recordings/api.py controls live calls through this instance.
+        services.extras["recordings"] = self
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -221,6 +223,12 @@ class RecordingService:
         if live is None or live.active is None:
             raise NoActiveRecording(f"call {call_id} is not being recorded")
         return live, live.active
+
+    def agent_of(self, call_id: str) -> str | None:
+        """Extension of the agent on a live call (the API lets agents control their own)."""
+        live = self._calls.get(call_id)
+        agent = live.snapshot.get("agent") if live else None
+        return str(agent) if agent else None
 
     def active_recording(self, call_id: str) -> int | None:
         live = self._calls.get(call_id)
