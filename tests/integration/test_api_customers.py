@@ -1,0 +1,161 @@
+"""Customer search (phone, account, Chinese and Latin names) and the 360° file, with
+every read audited; agents' access follows auth.agent_customer_access."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from agent_api.app import create_app
+from agent_api.audit import AUDIT
+from db.models import Disposition, Role, Survey, SurveyMethod, Ticket, TicketState
+from hotline.services import Services
+from tests.integration.api_support import (
+    add_call,
+    add_customer,
+    add_user,
+    api_client,
+    api_services,
+    bearer,
+    login,
+)
+
+World = tuple[Services, httpx.AsyncClient, dict[str, int]]
+
+
+@pytest.fixture
+async def world(db_url: str) -> AsyncIterator[World]:
+    async with api_services(db_url) as services:
+        await add_user(services, "agent01", Role.AGENT, "1001")
+        await add_user(services, "supervisor", Role.SUPERVISOR, "1901")
+        zhang = await add_customer(
+            services, "张伟", "13912345678", account="1000000018", tier="A", arrears="312.40"
+        )
+        wang = await add_customer(services, "王伟明", "02161234567", account="1000000026")
+        smith = await add_customer(services, "John Smith", "13800001111", account="2000000001")
+        family = await add_customer(services, "李雷", "13912345678", account="1000000034")
+        assert None not in (zhang.id, wang.id, smith.id, family.id)
+        assert zhang.id is not None
+        assert wang.id is not None
+        assert smith.id is not None
+        async with services.sessions() as s:
+            for state in (TicketState.IN_PROGRESS, TicketState.CLOSED):
+                s.add(
+                    Ticket(
+                        number=f"GD20260101-00000{len(state)}",
+                        category="repair",
+                        department="repair_crew",
+                        customer_id=zhang.id,
+                        subject=f"燃气表 {state.value}",
+                        state=state,
+                    )
+                )
+            s.add(Survey(customer_id=zhang.id, method=SurveyMethod.IVR, rating=4))
+            s.add(Survey(customer_id=zhang.id, method=SurveyMethod.PHONE, rating=5))
+            await s.commit()
+        now = services.clock.now()
+        for i in range(3):
+            await add_call(
+                services,
+                f"17000000{i}.1",
+                customer_id=zhang.id,
+                started=now - dt.timedelta(days=i + 1),
+                disposition=Disposition.ANSWERED,
+            )
+        async with api_client(create_app(services)) as client:
+            yield services, client, {"zhang": zhang.id, "wang": wang.id, "smith": smith.id}
+
+
+@pytest.mark.parametrize(
+    ("q", "names"),
+    [
+        ("13912345678", ["张伟", "李雷"]),  # a shared family number: both
+        ("+86 139 1234 5678", ["张伟", "李雷"]),
+        ("5678", ["张伟", "李雷"]),  # the end of a number
+        ("021-6123", ["王伟明"]),  # a landline's beginning
+        ("1000000018", ["张伟"]),  # account number
+        ("20000", ["John Smith"]),  # account number prefix
+        ("伟", ["张伟", "王伟明"]),  # a Chinese substring
+        ("smith", ["John Smith"]),  # Latin, any case
+        ("100%", []),  # LIKE wildcards are literal
+    ],
+)
+async def test_given_customers_when_searching_then_the_right_ones(
+    world: World, q: str, names: list[str]
+) -> None:
+    _, client, _ = world
+    token = await login(client, "agent01")
+    r = await client.get("/api/customers", params={"q": q}, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    assert sorted(c["name"] for c in r.json()) == sorted(names)
+
+
+async def test_given_too_few_digits_when_searching_then_422_with_a_message(world: World) -> None:
+    _, client, _ = world
+    token = await login(client, "agent01")
+    r = await client.get("/api/customers", params={"q": "13"}, headers=bearer(token))
+    assert r.status_code == 422
+    assert r.json()["message"] == "type at least 4 digits of a phone or account number"
+
+
+async def test_given_a_customer_when_reading_the_file_then_360_view_and_an_audit_row(
+    world: World,
+) -> None:
+    services, client, ids = world
+    token = await login(client, "supervisor")
+    r = await client.get(f"/api/customers/{ids['zhang']}", headers=bearer(token))
+    assert r.status_code == 200
+    file = r.json()
+    assert file["customer"]["name"] == "张伟"
+    assert file["customer"]["tier"] == "A"
+    assert file["customer"]["arrears"] == "312.40"
+    assert file["customer"]["phones"][0]["number"] == "13912345678"
+    assert [t["state"] for t in file["open_tickets"]] == ["in_progress"]
+    assert len(file["recent_tickets"]) == 2
+    assert [c["linkedid"] for c in file["recent_calls"]] == [
+        "170000000.1",
+        "170000001.1",
+        "170000002.1",
+    ]
+    assert file["average_rating"] == 4.5
+    calls = await client.get(f"/api/customers/{ids['zhang']}/calls?limit=2", headers=bearer(token))
+    assert len(calls.json()) == 2
+    async with services.engine.connect() as conn:
+        rows = (
+            await conn.execute(sa.select(AUDIT.c.action, AUDIT.c.object_id, AUDIT.c.detail))
+        ).all()
+    reads = [
+        (r.action, r.object_id, r.detail.get("via"))
+        for r in rows
+        if r.action.startswith("customer")
+    ]
+    assert reads == [
+        ("customer.read", str(ids["zhang"]), "role"),
+        ("customer.calls", str(ids["zhang"]), "role"),
+    ]
+
+
+async def test_given_no_such_customer_then_404_with_a_message(world: World) -> None:
+    _, client, _ = world
+    token = await login(client, "supervisor")
+    r = await client.get("/api/customers/999999", headers=bearer(token))
+    assert r.status_code == 404
+    assert r.json() == {"error": "not_found", "message": "customer 999999 not found"}
+
+
+async def test_given_an_agent_searching_then_the_search_is_audited_with_its_query(
+    world: World,
+) -> None:
+    services, client, _ = world
+    token = await login(client, "agent01")
+    await client.get("/api/customers", params={"q": "伟"}, headers=bearer(token))
+    async with services.engine.connect() as conn:
+        row = (
+            await conn.execute(sa.select(AUDIT.c.detail).where(AUDIT.c.action == "customer.search"))
+        ).one()
+    assert row.detail["q"] == "伟"
+    assert len(row.detail["hits"]) == 2
