@@ -37,6 +37,7 @@ MAX_CONCURRENT = 64
 CHANNEL_ATTEMPTS = 40  # x CHANNEL_RETRY seconds: the bridge forms just after the answer
 CHANNEL_RETRY = 0.05
 FILE_TIMEOUT = 15.0  # seconds MixMonitor may take to close a file after the hangup
+MAX_LIVE = 5_000  # calls followed at once; older unrecorded ones are forgotten past this
 
 
 @dataclass
@@ -110,10 +111,22 @@ class RecordingService:
             if live is not None:  # a start under way holds the lock: _finish waits for it
                 self._spawn(self._finish(live, snapshot, reason="call.ended"))
             return
-        live = self._calls.setdefault(call_id, LiveCall(snapshot))
+        live = self._calls.get(call_id)
+        if live is None:
+            self._forget_stale()
+            live = self._calls[call_id] = LiveCall(snapshot)
         live.snapshot = snapshot
         if kind == "call.answered" and live.active is None:
             self._spawn(self._auto_start(call_id, live))
+
+    def _forget_stale(self) -> None:
+        """A call.ended lost while the bridge was away must not keep a call forever."""
+        if len(self._calls) < MAX_LIVE:
+            return
+        for call_id in [c for c, live in self._calls.items() if live.active is None]:
+            del self._calls[call_id]
+            if len(self._calls) < MAX_LIVE // 2:
+                return
 
     def _spawn(self, work: Any) -> None:
         async def bounded() -> None:
