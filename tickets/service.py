@@ -10,23 +10,16 @@ after the commit publishes the events on bus topic "ticket".
 
 from __future__ import annotations
 
-import zoneinfo
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from sqlmodel import col, select
-
-from db.models import Call, Ticket, TicketEvent, TicketPriority, TicketSource, TicketState, User
+from db.models import Ticket, TicketPriority, TicketState, User
 from db.phones import normalize_phone
-from db.ticket_numbers import next_ticket_number
-from hotline.services import Services
-from tickets import followup_tasks, links, queries
-from tickets.clocks import SlaClocks
-from tickets.errors import InvalidTicket, TicketNotFound
+from tickets import followup_tasks, links
+from tickets.errors import InvalidTicket
 from tickets.lifecycle import Action, action_for, apply
-from tickets.records import TOPIC_TICKET, Actor, CreateResult, TicketDraft, TicketQuery
+from tickets.records import Actor
+from tickets.service_create import TicketCreation
 from tickets.trail import Trail
-from tickets.unit_of_work import retry_locked
 
 PAST = {
     Action.ASSIGN: "assigned",
@@ -50,121 +43,9 @@ EDITABLE = (
 )
 
 
-class TicketService:
-    def __init__(self, services: Services) -> None:
-        self._services = services
-        self._sessions = services.sessions
-        self._clock = services.clock
-        self.clocks = SlaClocks(services.settings)
-        self._departments = {d.name for d in services.settings.tickets.departments}
-        self._zone = zoneinfo.ZoneInfo(services.settings.center.timezone)
-
-    # --- creating --------------------------------------------------------------------
-
-    async def create(
-        self,
-        draft: TicketDraft,
-        actor: Actor,
-        *,
-        linkedid: str | None = None,
-        call_id: int | None = None,
-        detect_repeat: bool = True,
-    ) -> CreateResult:
-        """A new ticket, linked to the call it came from; or, for a repeat contact about
-        an open ticket of the same customer and category, that ticket with the call
-        linked as a repeat (detect_repeat=False forces a new ticket)."""
-        category = self.clocks.category(draft.category)
-        department = draft.department or category.department
-        self._check_department(department)
-        if not draft.subject.strip():
-            raise InvalidTicket("a ticket needs a subject")
-        contact = normalize_phone(draft.contact_number) if draft.contact_number else None
-
-        async def work() -> tuple[Ticket, bool, list[dict[str, Any]]]:
-            now = self._clock.now()
-            async with self._sessions() as session:
-                call = await links.call_id_for(session, linkedid=linkedid, call_id=call_id)
-                if detect_repeat:
-                    existing = await links.find_open_duplicate(
-                        session,
-                        category=draft.category,
-                        customer_id=draft.customer_id,
-                        contact_number=contact,
-                    )
-                    if existing is not None:
-                        trail = Trail(session, existing, actor, now, self._hooks)
-                        trail.record(
-                            "repeat_contact",
-                            note=draft.description or draft.subject,
-                            data={"call_id": call},
-                        )
-                        if call is not None:
-                            await links.link(session, existing.id, call, "repeat_call", actor.id)  # type: ignore[arg-type]
-                        return await self._finish(trail, fcr=True), False, trail.messages
-                number = await next_ticket_number(session, now.astimezone(self._zone).date())
-                t = Ticket(
-                    number=number,
-                    category=draft.category,
-                    priority=TicketPriority(draft.priority),
-                    department=department,
-                    assignee_id=draft.assignee_id,
-                    customer_id=draft.customer_id,
-                    contact_number=contact,
-                    contact_name=draft.contact_name,
-                    subject=draft.subject.strip()[:200],
-                    description=draft.description,
-                    source=draft.source,
-                    external_ref=draft.external_ref,
-                    created_by_id=actor.id,
-                    created_at=now,
-                    updated_at=now,
-                    state=TicketState.ASSIGNED if draft.assignee_id else TicketState.NEW,
-                )
-                self.clocks.plan_response(t)
-                self.clocks.plan_resolution(t, now)
-                trail = Trail(session, t, actor, now, self._hooks)
-                trail.record(
-                    "created",
-                    field="state",
-                    new=t.state,
-                    data={"source": TicketSource(draft.source).value, "call_id": call},
-                )
-                session.add(t)
-                await session.flush()  # the ticket's id, for the link
-                if call is not None:
-                    await links.link(session, t.id, call, "created_from", actor.id)  # type: ignore[arg-type]
-                return await self._finish(trail, fcr=call is not None), True, trail.messages
-
-        ticket, created, messages = await retry_locked(work)
-        await self._publish(messages)
-        return CreateResult(ticket, created)
-
-    async def create_fault_ticket(
-        self,
-        *,
-        linkedid: str,
-        caller_number: str,
-        customer_id: int | None = None,
-        category: str = "repair",
-        priority: str = "normal",
-        description: str = "",
-        facts: Mapping[str, str] | None = None,
-    ) -> CreateResult:
-        """The IVR's self-service fault report (no agent involved): a ticket from the call
-        `linkedid`, or the caller's open ticket of that category with the call linked."""
-        label = self.clocks.category(category).label.zh
-        details = "；".join(f"{k}={v}" for k, v in (facts or {}).items())
-        text = "\n".join(x for x in (description, details) if x)
-        draft = TicketDraft(
-            category=category,
-            subject=f"自助报修：{label}",
-            description=text or f"来电 {caller_number} 通过自助语音报修",
-            priority=priority,
-            customer_id=customer_id,
-            contact_number=caller_number,
-            source=TicketSource.IVR,
-        )
-        return await self.create(draft, Actor.system("ivr"), linkedid=linkedid)
+class TicketService(TicketCreation):
+    """Every change to a work order (see the module docstring); reading methods and the
+    transaction plumbing come from TicketServiceBase."""
 
     # --- changing --------------------------------------------------------------------
 
@@ -371,99 +252,18 @@ class TicketService:
 
         return await self._mutate(ticket_id, actor, change)
 
-    # --- reading ---------------------------------------------------------------------
-
-    async def get(self, ticket_id: int) -> Ticket:
-        async with self._sessions() as session:
-            t = await session.get(Ticket, ticket_id)
-        if t is None:
-            raise TicketNotFound(ticket_id)
-        return t
-
-    async def get_by_number(self, number: str) -> Ticket:
-        async with self._sessions() as session:
-            found = await session.exec(select(Ticket).where(Ticket.number == number.upper()))
-            t = found.first()
-        if t is None:
-            raise TicketNotFound(number)
-        return t
-
-    async def history(self, ticket_id: int) -> list[TicketEvent]:
-        async with self._sessions() as session:
-            rows = await session.exec(
-                select(TicketEvent)
-                .where(TicketEvent.ticket_id == ticket_id)
-                .order_by(col(TicketEvent.at), col(TicketEvent.id))
-            )
-            return list(rows.all())
-
-    async def search(self, query: TicketQuery) -> list[Ticket]:
-        async with self._sessions() as session:
-            return await queries.search(session, query)
-
-    async def calls(self, ticket_id: int) -> list[tuple[Call, str]]:
-        async with self._sessions() as session:
-            return await links.calls_of(session, ticket_id)
-
-    async def tickets_for_call(self, linkedid: str) -> list[Ticket]:
-        async with self._sessions() as session:
-            rows = await session.exec(
-                select(Ticket)
-                .join(links.TICKET_CALLS, links.TICKET_CALLS.c.ticket_id == Ticket.id)
-                .join(Call, col(Call.id) == links.TICKET_CALLS.c.call_id)
-                .where(Call.linkedid == linkedid)
-                .order_by(col(Ticket.id))
-            )
-            return list(rows.all())
-
-    # --- plumbing --------------------------------------------------------------------
-
-    @property
-    def _hooks(self) -> list[Any]:
-        return list(self._services.settings.tickets.webhooks)
-
-    def _check_department(self, name: str) -> None:
-        if name not in self._departments:
-            known = ", ".join(sorted(self._departments))
-            raise InvalidTicket(f"unknown department {name!r} (known: {known})")
-
-    async def _mutate(
+    async def annotate(
         self,
         ticket_id: int,
         actor: Actor,
-        change: Callable[[Trail], Awaitable[None]],
+        action: str,
         *,
-        fcr: bool = False,
+        note: str | None = None,
+        data: dict[str, Any] | None = None,
     ) -> Ticket:
-        async def work() -> tuple[Ticket, list[dict[str, Any]]]:
-            async with self._sessions() as session:
-                found = await session.exec(
-                    select(Ticket).where(Ticket.id == ticket_id).with_for_update()
-                )
-                t = found.first()
-                if t is None:
-                    raise TicketNotFound(ticket_id)
-                trail = Trail(session, t, actor, self._clock.now(), self._hooks)
-                await change(trail)
-                if not trail.events:
-                    return t, []
-                return await self._finish(trail, fcr=fcr), trail.messages
+        """A trail entry from another feature (e.g. "surveyed"); published as ticket.<action>."""
 
-        ticket, messages = await retry_locked(work)
-        await self._publish(messages)
-        return ticket
+        async def change(trail: Trail) -> None:
+            trail.record(action, note=note, data=data)
 
-    async def _finish(self, trail: Trail, *, fcr: bool) -> Ticket:
-        """Clocks, trail, search index and FCR, then commit (inside the transaction)."""
-        t, session = trail.ticket, trail.session
-        self.clocks.refresh(t)
-        await trail.flush()
-        await queries.reindex(session, t)
-        if fcr:
-            await links.refresh_fcr(session, [t.id])  # type: ignore[list-item]
-        await session.commit()
-        return t
-
-    async def _publish(self, messages: list[dict[str, Any]]) -> None:
-        for message in messages:
-            await self._services.bus.publish(TOPIC_TICKET, message)
+        return await self._mutate(ticket_id, actor, change)
