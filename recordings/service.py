@@ -67,6 +67,7 @@ class RecordingService:
         self._sub: Subscription | None = None
         # recordings/api.py controls live calls through this instance.
         services.extras["recordings"] = self
+        self.file_timeout = FILE_TIMEOUT
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ class RecordingService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=FILE_TIMEOUT + 5)
+            await asyncio.wait(list(self._tasks), timeout=self.file_timeout + 5)
         for task in list(self._tasks):
             task.cancel()
 
@@ -116,8 +117,27 @@ class RecordingService:
             self._forget_stale()
             live = self._calls[call_id] = LiveCall(snapshot)
         live.snapshot = snapshot
+        if kind == "call.merged":
+            self._merge(live, event.get("merged_call_id"), snapshot)
         if kind == "call.answered" and live.active is None:
             self._spawn(self._auto_start(call_id, live))
+
+    def _merge(self, live: LiveCall, merged: Any, snapshot: dict[str, Any]) -> None:
+        """Asterisk folded another call into this one (cti tracker: call.merged): its
+        recording goes on under this call, or finishes if this one has its own."""
+        other = self._calls.pop(str(merged), None) if merged else None
+        if other is None or other.active is None:
+            return
+        if live.active is None:
+            live.active = other.active
+        else:
+            self._spawn(self._stop_and_finish(other, snapshot))
+
+    async def _stop_and_finish(self, live: LiveCall, snapshot: dict[str, Any]) -> None:
+        if live.active is not None and self._services.pbx is not None:
+            with contextlib.suppress(PbxError):
+                await self._services.pbx.stop_recording(live.active.channel)
+        await self._finish(live, snapshot, reason="call.merged")
 
     def _forget_stale(self) -> None:
         """A call.ended lost while the bridge was away must not keep a call forever."""
@@ -256,7 +276,7 @@ class RecordingService:
             return
         path = host_path(self._settings, active.relative)
         fmt = self._settings.format
-        done = await asyncio.to_thread(wait_finished, path, fmt, FILE_TIMEOUT)
+        done = await asyncio.to_thread(wait_finished, path, fmt, self.file_timeout)
         ended = snapshot.get("ended_at")
         ended_at = from_timestamp(ended) if ended else self._services.clock.now()
         if not path.exists():
@@ -269,7 +289,7 @@ class RecordingService:
             )
             return
         if not done:
-            log.warning("recordings: %s not closed after %ss", path, FILE_TIMEOUT)
+            log.warning("recordings: %s not closed after %ss", path, self.file_timeout)
         try:
             facts = await asyncio.to_thread(facts_of, path, fmt)
         except MediaError as exc:
