@@ -35,7 +35,7 @@ from recordings.playback import RecordingPlayback, Served
 router = APIRouter(prefix="/api/recordings", tags=["recordings"])
 Anyone = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN)]
 Holder = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
-RecordingId = Annotated[int, Path(ge=1)]
+RecordingId = Annotated[int, Path(ge=1, le=2**53)]  # fits BIGINT and SQLite INTEGER
 CHUNK = 64 * 1024
 
 

@@ -35,6 +35,7 @@ from reports.svg import render_svg
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 Reader = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.QA, Role.ADMIN)]
 # Longest range per interval: keeps a response to at most a few thousand buckets.
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 MAX_DAYS = {Interval.MIN15: 31, Interval.HOUR: 92, Interval.DAY: 732, Interval.MONTH: 3660}
 
 
@@ -51,6 +52,8 @@ def _query(
 ) -> ReportQuery:
     if last < first:
         raise ApiError(422, "invalid_range", f"'to' ({last}) is before 'from' ({first})")
+    if first < EARLIEST or last > LATEST:
+        raise ApiError(422, "invalid_range", f"dates must lie between {EARLIEST} and {LATEST}")
     days = (last - first).days + 1
     if days > MAX_DAYS[interval]:
         raise ApiError(
