@@ -141,6 +141,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         phrase = HTTPStatus(exc.status_code).phrase
         message = str(exc.detail) if exc.detail and exc.detail != phrase else ""
+        if message == "There was an error parsing the body":  # FastAPI's words
+            message = "the request body is not valid JSON (UTF-8)"
         if not message:
             template = _PLAIN.get(exc.status_code, "{phrase}")
             message = template.format(

@@ -20,7 +20,7 @@ from db.models import Role
 
 router = APIRouter(prefix="/api/agent", tags=["agent state"])
 Agent = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR)]
-ERRORS = error_responses(401, 403, 409, 422, 503)
+ERRORS = error_responses(400, 401, 403, 409, 422, 503)
 
 
 class StateOut(BaseModel):

@@ -71,7 +71,7 @@ def _issue(ctx: AuthContext, p: Principal | User) -> TokenOut:
 @router.post(
     "/login",
     response_model=TokenOut,
-    responses=error_responses(401, 422, 429),
+    responses=error_responses(400, 401, 422, 429),
     summary="Sign in with username and password",
 )
 async def login(

@@ -105,7 +105,7 @@ async def call_tickets(
     "/{linkedid}/tickets",
     response_model=TicketOut,
     status_code=201,
-    responses=error_responses(401, 403, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
     summary="Create a ticket from this call (linked to it)",
 )
 async def create_from_call(
@@ -140,7 +140,7 @@ async def create_from_call(
 @router.patch(
     "/{linkedid}/tickets/{ticket_id}",
     response_model=TicketOut,
-    responses=error_responses(401, 403, 404, 409, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 409, 422, 503),
     summary="Change a ticket linked to this call",
 )
 async def update_from_call(
