@@ -117,15 +117,16 @@ class FastAgiServer:
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self._host, self._port)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        for task in list(self._sessions):
-            task.cancel()
-        for task in list(self._sessions):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._sessions:  # let calls in progress finish writing their results
+            _done, late = await asyncio.wait(list(self._sessions), timeout=grace)
+            for task in late:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

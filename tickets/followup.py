@@ -36,6 +36,7 @@ from db.models import FollowUp, FollowUpMethod, FollowUpState, metadata
 from hotline.bus.port import BusClosed, Subscription
 from hotline.business_calendar import BusinessCalendar
 from hotline.services import Services
+from tickets.background import stop_tasks
 from tickets.records import TOPIC_TICKET, Actor
 from tickets.service import TicketService
 
@@ -59,29 +60,24 @@ class FollowUpDialer:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._subs: list[Subscription] = []
         self._max_sleep = max_sleep
         self.dialled = 0
 
     async def start(self) -> None:
-        subs = (
-            await self._services.bus.subscribe(TOPIC_TICKET),
-            await self._services.bus.subscribe("call"),
-        )
+        bus = self._services.bus
+        self._subs = [await bus.subscribe(TOPIC_TICKET), await bus.subscribe("call")]
         self._tasks = [
-            asyncio.create_task(self._listen(subs[0]), name="followup-wake"),
-            asyncio.create_task(self._listen(subs[1]), name="followup-calls"),
+            asyncio.create_task(self._listen(self._subs[0]), name="followup-wake"),
+            asyncio.create_task(self._listen(self._subs[1]), name="followup-calls"),
             asyncio.create_task(self._run(), name="followup-dialer"),
         ]
 
     async def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await stop_tasks(self._tasks, self._subs)
+        self._tasks, self._subs = [], []
 
     def poke(self) -> None:
         self._wake.set()

@@ -143,7 +143,10 @@ class TicketService(TicketCreation):
             if action in (Action.ASSIGN, Action.UNASSIGN, Action.TRANSFER):
                 raise InvalidTicket(f"use {action.value} for that")
             new_state = apply(state, action, has_assignee=t.assignee_id is not None)
-            if action is Action.START and t.assignee_id is None and actor.id is not None:
+            # Whoever starts or resolves an unassigned ticket holds it from then on (and
+            # is the agent its follow-up survey rates); components (id None) do not.
+            starts = action in (Action.START, Action.RESOLVE)
+            if starts and t.assignee_id is None and actor.id is not None:
                 t.assignee_id = actor.id
                 trail.record("assigned", field="assignee_id", new=actor.id)
             if action is Action.RESOLVE:

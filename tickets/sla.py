@@ -30,6 +30,7 @@ from sqlmodel import col, func, select
 from db.models import Role, Ticket, User
 from hotline.bus.port import BusClosed, Subscription
 from hotline.services import Services
+from tickets.background import stop_tasks
 from tickets.clocks import SlaClocks
 from tickets.records import TOPIC_ALERT, TOPIC_TICKET, Actor
 from tickets.sla_policy import SlaAlert, evaluate
@@ -57,27 +58,22 @@ class SlaMonitor:
         self._max_sleep = max_sleep
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._subs: list[Subscription] = []
         self._stopping = asyncio.Event()
         self.reported = 0
 
     async def start(self) -> None:
-        sub = await self._services.bus.subscribe(TOPIC_TICKET)
+        self._subs = [await self._services.bus.subscribe(TOPIC_TICKET)]
         self._tasks = [
-            asyncio.create_task(self._listen(sub), name="sla-wake"),
+            asyncio.create_task(self._listen(self._subs[0]), name="sla-wake"),
             asyncio.create_task(self._run(), name="sla-monitor"),
         ]
 
     async def stop(self) -> None:
-        # The flag as well as the cancel: a cancel that lands inside a database call can
-        # be absorbed by the driver's cleanup, and the loop must still end.
         self._stopping.set()
         self._wake.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await stop_tasks(self._tasks, self._subs)
+        self._tasks, self._subs = [], []
 
     def poke(self) -> None:
         """Look again now (the clock moved, or something changed)."""
@@ -134,9 +130,13 @@ class SlaMonitor:
                         _action(alert),
                         field=f"sla_{alert.clock}",
                         new=alert.level,
-                        data={"clock": alert.clock, "level": alert.level, "stage": alert.stage,
-                              "due_at": alert.due_at.isoformat()},
-                    )  # fmt: skip
+                        data={
+                            "clock": alert.clock,
+                            "level": alert.level,
+                            "stage": alert.stage,
+                            "due_at": alert.due_at.isoformat(),
+                        },
+                    )
                     alerts.append(await self._alert(session, t, alert, now))
                 self.clocks.refresh(t)
                 if trail.events:

@@ -34,6 +34,7 @@ from db.models import DeliveryState, WebhookAttempt, WebhookDelivery, metadata
 from hotline.bus.port import BusClosed, Subscription
 from hotline.config.care import WebhookSettings
 from hotline.services import Services
+from tickets.background import stop_tasks
 from tickets.records import TOPIC_TICKET
 from tickets.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 
@@ -81,15 +82,16 @@ class WebhookGateway:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._subs: list[Subscription] = []
         self._max_sleep = max_sleep
         self.delivered = 0
 
     async def start(self) -> None:
         self._secrets = resolve_secrets(list(self._hooks.values()), self._environ)
         self._client = httpx.AsyncClient(follow_redirects=False)
-        sub = await self._services.bus.subscribe(TOPIC_TICKET)
+        self._subs = [await self._services.bus.subscribe(TOPIC_TICKET)]
         self._tasks = [
-            asyncio.create_task(self._listen(sub), name="webhooks-wake"),
+            asyncio.create_task(self._listen(self._subs[0]), name="webhooks-wake"),
             asyncio.create_task(self._run(), name="webhooks"),
         ]
 
@@ -97,17 +99,8 @@ class WebhookGateway:
         """Finish the attempts in flight (their result is logged), then stop."""
         self._stopping.set()
         self._wake.set()
-        listen, run = self._tasks or (None, None)
-        if listen is not None:
-            listen.cancel()
-        if run is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(run), timeout=grace_seconds)
-            run.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await stop_tasks(self._tasks, self._subs, grace_seconds)
+        self._tasks, self._subs = [], []
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -184,7 +184,8 @@ async def test_given_a_resolved_ticket_when_reopened_then_the_resolution_clock_r
     t = await svc.transition(tid(t), Action.RESOLVE, agent, resolution="已致歉")
     clock(services).set(local("2026-11-19 10:00"))
     t = await svc.transition(tid(t), Action.REOPEN, Actor.system("survey"), note="客户表示未解决")
-    assert t.state == TicketState.NEW
+    assert t.state == TicketState.ASSIGNED  # back to the agent who resolved it
+    assert t.assignee_id == agent.id
     assert t.reopen_count == 1
     assert t.resolved_at is None
     assert t.sla_resolution_met is None
