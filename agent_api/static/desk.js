@@ -1,0 +1,437 @@
+// The agent desktop: sign-in, state buttons, the screen-pop, a ticket from the call,
+// knowledge-base and customer search. Plain ES modules, no build step. Everything the
+// server sends is inserted as text (textContent), never as HTML.
+import { ApiError, DeskSocket, Session } from "./api.js";
+import { applyWords, label, t } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, text, cls) => {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+};
+
+const desk = {
+  lang: localStorage.getItem("hotline.lang") || "zh",
+  config: null,
+  pop: null,        // the pop object of the current call
+  callId: null,
+  state: "logged_out",
+  lastPopAt: null,  // Date.now() when the latest pop was drawn (tests read it)
+};
+window.hotlineDesk = desk;
+
+const session = new Session(() => showSignIn(t(desk.lang, "expired")));
+const socket = new DeskSocket(session, onFrame, (up) => {
+  const link = $("link");
+  link.dataset.state = up ? "on" : "off";
+  link.textContent = t(desk.lang, up ? "link_on" : "link_retry");
+});
+
+// -- language ---------------------------------------------------------------------------
+
+function setLang(lang) {
+  desk.lang = lang;
+  localStorage.setItem("hotline.lang", lang);
+  applyWords(lang);
+  $("lang").textContent = lang === "zh" ? "English" : "中文";
+  if (desk.config) {
+    $("center-name").textContent = label(lang, desk.config.center, "Hotline");
+    fillSelects();
+  }
+  showState(desk.state, desk.reason);
+  if (desk.pop) renderPop(desk.pop, false);
+}
+
+// -- sign-in ----------------------------------------------------------------------------
+
+function showSignIn(message = "") {
+  socket.stop();
+  $("desk").hidden = true;
+  $("logout").hidden = true;
+  $("me").hidden = true;
+  $("state-badge").hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message;
+  $("username").focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  $("signin-error").textContent = "";
+  try {
+    await session.login($("username").value.trim(), $("password").value);
+    $("password").value = "";
+    await enterDesk();
+  } catch (err) {
+    $("signin-error").textContent = err.message;
+  }
+}
+
+async function enterDesk() {
+  desk.config = await session.call("GET", "/api/desk/config");
+  $("signin").hidden = true;
+  $("desk").hidden = false;
+  $("logout").hidden = false;
+  const me = $("me");
+  me.hidden = false;
+  me.textContent = `${session.user.display_name} · ${session.user.extension || "-"}`;
+  $("center-name").textContent = label(desk.lang, desk.config.center, "Hotline");
+  fillSelects();
+  try {
+    const status = await session.call("GET", "/api/agent/state");
+    showState(status.state, status.reason);
+  } catch (err) {
+    $("state-error").textContent = err.message;
+  }
+  socket.start();
+  $("main").focus();
+}
+
+function fillSelects() {
+  const lang = desk.lang;
+  const reason = $("reason");
+  const keepReason = reason.value;
+  reason.replaceChildren(
+    ...desk.config.not_ready_reasons
+      .filter((r) => r !== "no_answer")
+      .map((r) => option(r, t(lang, `r_${r}`))),
+  );
+  if (keepReason) reason.value = keepReason;
+  const wrap = $("wrap-code");
+  const keepWrap = wrap.value;
+  wrap.replaceChildren(option("", "—"), ...desk.config.wrap_up_codes.map((c) => option(c.name, label(lang, c.label, c.name))));
+  wrap.value = keepWrap;
+  const cat = $("t-category");
+  const keepCat = cat.value;
+  cat.replaceChildren(...desk.config.ticket_categories.map((c) => option(c.name, label(lang, c.label, c.name))));
+  if (keepCat) cat.value = keepCat;
+  limitPriorities();
+}
+
+function option(value, text) {
+  const o = el("option", text);
+  o.value = value;
+  return o;
+}
+
+// -- agent state ------------------------------------------------------------------------
+
+function showState(state, reason) {
+  desk.state = state;
+  desk.reason = reason;
+  const badge = $("state-badge");
+  if (!session.token) return;
+  badge.hidden = false;
+  badge.dataset.state = state;
+  const why = reason ? ` · ${t(desk.lang, `r_${reason}`)}` : "";
+  badge.textContent = t(desk.lang, `st_${state}`) + why;
+  $("wrap-done").disabled = state !== "wrap_up";
+}
+
+async function command(path, body) {
+  $("state-error").textContent = "";
+  try {
+    const status = await session.call("POST", path, body);
+    showState(status.state, status.reason);
+  } catch (err) {
+    $("state-error").textContent = err.message;
+  }
+}
+
+// -- frames from the socket -------------------------------------------------------------
+
+function onFrame(frame) {
+  if (frame.type === "pop") {
+    renderPop(frame.pop, true);
+  } else if (frame.type === "call") {
+    onCallEvent(frame);
+  } else if (frame.type === "agent") {
+    showState(frame.state, frame.reason);
+  }
+}
+
+const CALL_STATES = {
+  "call.offered": "ringing",
+  "call.answered": "answered",
+  "call.agent_no_answer": "no_answer",
+  "call.ended": "ended",
+};
+
+function onCallEvent(frame) {
+  if (frame.call_id !== desk.callId) return;
+  const state = CALL_STATES[frame.event];
+  if (state) {
+    const badge = $("call-state");
+    badge.dataset.state = state;
+    badge.textContent = t(desk.lang, `call_${state}`);
+  }
+}
+
+// -- the pop ------------------------------------------------------------------------------
+
+function renderPop(pop, fresh) {
+  const lang = desk.lang;
+  desk.pop = pop;
+  desk.callId = pop.call_id;
+  const card = $("pop");
+  card.dataset.callId = pop.call_id;
+  card.classList.toggle("urgent", pop.skill === "emergency");
+  $("pop-empty").hidden = true;
+  $("pop-body").hidden = false;
+  if (fresh) {
+    const badge = $("call-state");
+    badge.dataset.state = "ringing";
+    badge.textContent = t(lang, "call_ringing");
+  }
+  const skill = label(lang, pop.skill_label, pop.skill || "");
+  const waited = pop.wait_seconds != null ? t(lang, "waited", { s: Math.round(pop.wait_seconds) }) : "";
+  $("pop-wait").textContent = [skill, waited].filter(Boolean).join(" · ");
+
+  const c = pop.customer;
+  $("pop-customer").textContent = c ? c.name : `${t(lang, "unknown_caller")} ${pop.caller.number}`;
+  const details = $("pop-details");
+  details.replaceChildren();
+  const add = (key, value, cls) => {
+    if (value === null || value === undefined || value === "") return;
+    details.append(el("dt", t(lang, key)), el("dd", value, cls));
+  };
+  add("caller", pop.caller.number);
+  if (pop.tier) add("tier", `${pop.tier.code} · ${label(lang, pop.tier.label)}`);
+  if (c) {
+    add("account", c.account_number);
+    add("address", c.address);
+    add("district", c.district);
+    add("balance", `¥${c.balance}`);
+    if (Number(c.arrears) > 0) add("arrears", `¥${c.arrears}`, "arrears");
+    add("meter", c.meter_number);
+    add("phones", c.phones.map((p) => p.number).join(", "));
+  } else if (pop.candidates && pop.candidates.length) {
+    add("candidates", pop.candidates.map((x) => `${x.name} (${x.account_number})`).join("; "));
+  }
+  if (pop.partial) details.append(el("dd", t(lang, "partial"), "error"));
+
+  $("pop-ivr").replaceChildren(...pop.ivr.steps.map((s) => el("li", label(lang, s.label, s.node))));
+  const facts = pop.ivr.facts.map((f) => el("li", label(lang, f.text, `${f.key}=${f.value}`)));
+  if (pop.ivr.outcome_label) facts.push(el("li", label(lang, pop.ivr.outcome_label)));
+  $("pop-facts").replaceChildren(...facts);
+  const tickets = pop.open_tickets.map((x) => el("li", `${x.number} · ${x.subject} · ${x.state}`));
+  $("pop-tickets").replaceChildren(...(tickets.length ? tickets : [el("li", t(lang, "none"), "hint")]));
+  const calls = pop.recent_calls.map((x) =>
+    el("li", `${fmtTime(x.started_at)} · ${skillName(x.skill)} · ${disposition(x.disposition)}`));
+  $("pop-calls").replaceChildren(...(calls.length ? calls : [el("li", t(lang, "none"), "hint")]));
+
+  if (fresh) {
+    prefillTicket(pop);
+    loadHistory(pop);
+    desk.lastPopAt = Date.now();
+    const active = document.activeElement;
+    const typing = active && ["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName);
+    if (!typing) $("pop-title").focus();
+  }
+}
+
+function skillName(skill) {
+  return skill ? label(desk.lang, desk.config.skills[skill], skill) : "";
+}
+
+function disposition(d) {
+  return t(desk.lang, `d_${d}`);
+}
+
+function fmtTime(iso) {
+  const d = new Date(iso);
+  return d.toLocaleString(desk.lang === "zh" ? "zh-CN" : "en-GB", { dateStyle: "short", timeStyle: "short" });
+}
+
+// -- the ticket from the call -----------------------------------------------------------
+
+const CATEGORY_FOR_SKILL = {
+  emergency: "repair", repair: "repair", billing: "billing_dispute", complaint: "complaint",
+  business: "business_request",
+};
+
+function prefillTicket(pop) {
+  const lang = desk.lang;
+  const names = desk.config.ticket_categories.map((c) => c.name);
+  const wanted = CATEGORY_FOR_SKILL[pop.skill] || "inquiry";
+  $("t-category").value = names.includes(wanted) ? wanted : names[0];
+  limitPriorities();
+  const urgent = pop.skill === "emergency" || pop.ivr.facts.some((f) => f.value === "gas_leak");
+  setPriority(urgent ? "urgent" : "normal");
+  const who = pop.customer ? pop.customer.name : pop.caller.number;
+  const firstFact = pop.ivr.facts.length ? label(lang, pop.ivr.facts[0].text) : "";
+  const skill = label(lang, pop.skill_label, pop.skill || "");
+  $("t-subject").value = [skill, who, firstFact].filter(Boolean).join(" · ").slice(0, 200);
+  const lines = pop.ivr.facts.map((f) => `- ${label(lang, f.text)}`);
+  const path = pop.ivr.steps.map((s) => label(lang, s.label, s.node)).join(" > ");
+  if (path) lines.unshift(`${t(lang, "self_service")}: ${path}`);
+  $("t-description").value = lines.join("\n");
+  $("t-contact").value = pop.caller.number || "";
+  $("ticket-result").textContent = "";
+  $("ticket-error").textContent = "";
+  $("ticket-create").disabled = false;
+}
+
+function limitPriorities() {
+  const cat = desk.config.ticket_categories.find((c) => c.name === $("t-category").value);
+  const allowed = new Set(cat ? cat.priorities : ["normal"]);
+  for (const o of $("t-priority").options) o.disabled = !allowed.has(o.value);
+  if (!allowed.has($("t-priority").value)) setPriority("normal");
+}
+
+function setPriority(value) {
+  const select = $("t-priority");
+  const o = [...select.options].find((x) => x.value === value && !x.disabled);
+  select.value = o ? value : ([...select.options].find((x) => !x.disabled) || select.options[0]).value;
+}
+
+async function createTicket(event) {
+  event.preventDefault();
+  if (!desk.callId) return;
+  $("ticket-error").textContent = "";
+  const body = {
+    category: $("t-category").value,
+    priority: $("t-priority").value,
+    subject: $("t-subject").value.trim(),
+    description: $("t-description").value,
+    contact_number: $("t-contact").value.trim() || null,
+  };
+  if (desk.pop && desk.pop.customer) body.customer_id = desk.pop.customer.id;
+  $("ticket-create").disabled = true;
+  try {
+    const ticket = await session.call("POST", `/api/calls/${encodeURIComponent(desk.callId)}/tickets`, body);
+    const key = ticket.created ? "ticket_created" : "ticket_linked";
+    const result = $("ticket-result");
+    result.textContent = t(desk.lang, key, { n: ticket.number });
+    result.dataset.ticketId = ticket.id;
+    result.dataset.number = ticket.number;
+    $("wrap-code").value = "ticket_created";
+  } catch (err) {
+    $("ticket-error").textContent = err.message;
+  } finally {
+    $("ticket-create").disabled = false;
+  }
+}
+
+// -- knowledge base -----------------------------------------------------------------------
+
+async function searchKb(event) {
+  event.preventDefault();
+  const q = $("kb-q").value.trim();
+  const list = $("kb-results");
+  try {
+    const articles = await session.call("GET", `/api/kb?q=${encodeURIComponent(q)}&language=${desk.lang}`);
+    list.replaceChildren(...articles.map(articleItem));
+    if (!articles.length) list.append(el("li", t(desk.lang, "no_results"), "hint"));
+  } catch (err) {
+    list.replaceChildren(el("li", err.message, "error"));
+  }
+}
+
+function articleItem(a) {
+  const li = el("li");
+  const button = el("button", a.title, "link-like");
+  button.type = "button";
+  button.setAttribute("aria-expanded", "false");
+  const body = el("div", a.body, "kb-body");
+  body.hidden = true;
+  button.addEventListener("click", () => {
+    body.hidden = !body.hidden;
+    button.setAttribute("aria-expanded", String(!body.hidden));
+  });
+  li.append(button, body);
+  return li;
+}
+
+// -- customers and call history ---------------------------------------------------------
+
+async function searchCustomers(event) {
+  event.preventDefault();
+  $("cust-error").textContent = "";
+  const list = $("cust-results");
+  try {
+    const hits = await session.call("GET", `/api/customers?q=${encodeURIComponent($("cust-q").value.trim())}`);
+    list.replaceChildren(...hits.map((c) => {
+      const li = el("li");
+      const b = el("button", `${c.name} · ${c.account_number} · ${c.phones.join(", ")}`, "link-like");
+      b.type = "button";
+      b.addEventListener("click", () => loadHistory({ customer: c, caller: { number: "" } }));
+      li.append(b);
+      return li;
+    }));
+    if (!hits.length) list.append(el("li", t(desk.lang, "no_results"), "hint"));
+  } catch (err) {
+    $("cust-error").textContent = err.message;
+  }
+}
+
+async function loadHistory(pop) {
+  const body = $("history").tBodies[0];
+  try {
+    const calls = pop.customer
+      ? await session.call("GET", `/api/customers/${pop.customer.id}/calls?limit=20`)
+      : await session.call("GET", `/api/calls?number=${encodeURIComponent(pop.caller.number || "")}&limit=20`);
+    body.replaceChildren(...calls.map((c) => {
+      const tr = el("tr");
+      const wrap = desk.config.wrap_up_codes.find((w) => w.name === c.wrap_code);
+      tr.append(
+        el("td", fmtTime(c.started_at)),
+        el("td", skillName(c.skill)),
+        el("td", disposition(c.disposition)),
+        el("td", wrap ? label(desk.lang, wrap.label) : c.wrap_code || ""),
+      );
+      return tr;
+    }));
+  } catch (err) {
+    body.replaceChildren();
+    $("cust-error").textContent = err instanceof ApiError ? err.message : String(err);
+  }
+}
+
+// -- wiring -------------------------------------------------------------------------------
+
+const SHORTCUTS = { i: "phone-in", r: "ready", n: "not-ready", w: "wrap-done", t: "ticket-create" };
+
+function onKey(event) {
+  if (!event.altKey || event.ctrlKey || event.metaKey || $("desk").hidden) return;
+  const key = event.key.toLowerCase();
+  if (key === "k") {
+    event.preventDefault();
+    $("kb-q").focus();
+    return;
+  }
+  const id = SHORTCUTS[key];
+  if (id && !$(id).disabled) {
+    event.preventDefault();
+    $(id).click();
+  }
+}
+
+function main() {
+  setLang(desk.lang);
+  $("lang").addEventListener("click", () => setLang(desk.lang === "zh" ? "en" : "zh"));
+  $("signin-form").addEventListener("submit", signIn);
+  $("logout").addEventListener("click", async () => {
+    await session.logout().catch(() => {});
+    showSignIn();
+  });
+  $("phone-in").addEventListener("click", () => command("/api/agent/sign-in", {}));
+  $("ready").addEventListener("click", () => command("/api/agent/ready"));
+  $("not-ready").addEventListener("click", () => command("/api/agent/not-ready", { reason: $("reason").value }));
+  $("phone-out").addEventListener("click", () => command("/api/agent/sign-out"));
+  $("wrap-done").addEventListener("click", () => command("/api/agent/wrap-up", { code: $("wrap-code").value || null }));
+  $("t-category").addEventListener("change", limitPriorities);
+  $("ticket-form").addEventListener("submit", createTicket);
+  $("kb-form").addEventListener("submit", searchKb);
+  $("cust-form").addEventListener("submit", searchCustomers);
+  document.addEventListener("keydown", onKey);
+  if (session.token) {
+    enterDesk().catch(() => showSignIn());
+  } else {
+    showSignIn();
+  }
+}
+
+main();
