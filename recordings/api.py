@@ -36,7 +36,7 @@ router = APIRouter(prefix="/api/recordings", tags=["recordings"])
 Anyone = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN)]
 Holder = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
 RecordingId = Annotated[int, Path(ge=1, le=2**53)]  # fits BIGINT and SQLite INTEGER
-CHUNK = 64 * 1024
+CHUNK = 256 * 1024
 
 
 class LegalHold(BaseModel):
@@ -143,18 +143,21 @@ def _response(served: Served, download: bool) -> Response:
 
 
 async def _chunks(path: FsPath, start: int, length: int) -> AsyncIterator[bytes]:
-    handle = await asyncio.to_thread(path.open, "rb")
-    try:
-        await asyncio.to_thread(handle.seek, start)
-        left = length
-        while left > 0:
-            data = await asyncio.to_thread(handle.read, min(CHUNK, left))
-            if not data:
-                break
-            left -= len(data)
-            yield data
-    finally:
-        await asyncio.to_thread(handle.close)
+    # Each chunk opens, reads and closes the file in a worker thread: no handle stays
+    # open when the player drops the connection mid-stream (it does, seeking).
+    offset, end = start, start + length
+    while offset < end:
+        data = await asyncio.to_thread(_read_at, path, offset, min(CHUNK, end - offset))
+        if not data:
+            break
+        offset += len(data)
+        yield data
+
+
+def _read_at(path: FsPath, offset: int, size: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(offset)
+        return f.read(size)
 
 
 _PLAY_ERRORS = error_responses(401, 403, 404, 409, 410, 416)
