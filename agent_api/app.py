@@ -3,9 +3,8 @@
 Built per process by the composition root (hotline/wiring.py runs it under uvicorn).
 Everything the routes use lives on app.state, set here:
 - services: the shared Services; auth: AuthContext (tokens, revocations, login limiter);
-- agent_state: AgentStatePort = services.extras["agent_state"] when the composition root
-  wired one (the routing service's, or agent_api.agent_state.bus.BusAgentState in an
-  API-only worker), else an InMemoryAgentState of this process;
+- agent_state: AgentStatePort, see agent_state_port() (the routing service's when it runs
+  in this process, the bus in an API-only worker, a stand-in before routing exists);
 - tickets: services.extras["tickets"] or a tickets.service.TicketService;
 - hub: AgentHub (bus -> desktops), started and stopped with the app (lifespan).
 Routers of other features are included when their module exists (OPTIONAL_ROUTERS).
@@ -25,7 +24,10 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from agent_api.agent_state.bus import BusAgentState
 from agent_api.agent_state.memory import InMemoryAgentState
+from agent_api.agent_state.port import AgentStatePort
+from agent_api.agent_state.routing_port import RoutingAgentState
 from agent_api.audit import AuditQueue
 from agent_api.auth import AuthContext
 from agent_api.errors import install_error_handlers
@@ -106,11 +108,26 @@ def _tickets(services: Services) -> Any:
     return None
 
 
-def create_app(services: Services) -> FastAPI:
-    auth = _auth_context(services)  # refuses a missing secret outside dev mode
-    agent_state = services.extras.get("agent_state") or InMemoryAgentState(
+def agent_state_port(services: Services) -> AgentStatePort:
+    """Who answers the agents' state commands, in this order: what the composition root
+    wired (extras["agent_state"]); the routing service of this process; with Redis (the
+    router runs in another process) the bus, answered there by an AgentCommandServer;
+    else (nothing to route with yet) a stand-in machine of this process."""
+    if "agent_state" in services.extras:
+        port: AgentStatePort = services.extras["agent_state"]
+        return port
+    if "routing" in services.extras:
+        return RoutingAgentState(services.extras["routing"])
+    if services.settings.redis.url:
+        return BusAgentState(services.bus, services.clock)
+    return InMemoryAgentState(
         services.bus, services.clock, services.settings.routing.not_ready_reasons
     )
+
+
+def create_app(services: Services) -> FastAPI:
+    auth = _auth_context(services)  # refuses a missing secret outside dev mode
+    agent_state = agent_state_port(services)
     audit_queue = AuditQueue(services.sessions)
     builder = PopBuilder(services.settings, services.sessions, services.clock)
     hub = AgentHub(services, builder, audit_queue)

@@ -19,6 +19,7 @@ const desk = {
   callId: null,
   state: "logged_out",
   lastPopAt: null,  // Date.now() when the latest pop was drawn (tests read it)
+  wrapPending: false,  // the last call ended and its wrap-up code is not given yet
 };
 window.hotlineDesk = desk;
 
@@ -127,13 +128,15 @@ function showState(state, reason) {
   badge.dataset.state = state;
   const why = reason ? ` · ${t(desk.lang, `r_${reason}`)}` : "";
   badge.textContent = t(desk.lang, `st_${state}`) + why;
-  $("wrap-done").disabled = state !== "wrap_up";
+  // After the wrap-up timer ran out the code can still be given for the last call.
+  $("wrap-done").disabled = state !== "wrap_up" && !desk.wrapPending;
 }
 
 async function command(path, body) {
   $("state-error").textContent = "";
   try {
     const status = await session.call("POST", path, body);
+    if (path.endsWith("/wrap-up")) desk.wrapPending = false;
     showState(status.state, status.reason);
   } catch (err) {
     $("state-error").textContent = err.message;
@@ -162,6 +165,10 @@ const CALL_STATES = {
 function onCallEvent(frame) {
   if (frame.call_id !== desk.callId) return;
   const state = CALL_STATES[frame.event];
+  if (frame.event === "call.ended") {
+    desk.wrapPending = true;
+    showState(desk.state, desk.reason);
+  }
   if (state) {
     const badge = $("call-state");
     badge.dataset.state = state;
