@@ -82,7 +82,7 @@ def bucket_sql(col: Any, q: ReportQuery, dialect: str) -> ColumnElement[Any]:
         modifier = sa.func.printf("%d seconds", offset)
         return sa.func.strftime("%Y-%m", col, modifier)
     seconds = _unixepoch(col) + offset
-    return sa.cast(seconds / FIXED_SECONDS[q.interval], sa.Integer)
+    return seconds // FIXED_SECONDS[q.interval]  # integer division: floor for epoch >= 0
 
 
 def _unixepoch(col: Any) -> ColumnElement[Any]:
@@ -141,29 +141,36 @@ def calls_statement(q: ReportQuery, thresholds: Thresholds, dialect: str) -> sa.
     abandoned = sa.and_(queued, c.answered_at.is_(None), c.disposition == ABANDONED_QUEUE)
     short = c.wait_seconds < thresholds.short_abandon_seconds
     fcr = c.first_contact_resolution
-    columns = [
-        sa.func.count().filter(queued).label("offered"),
-        sa.func.count().filter(answered).label("answered"),
-        sa.func.count().filter(answered, c.wait_seconds <= sl_seconds).label("answered_in_sl"),
-        sa.func.count().filter(abandoned, sa.not_(short)).label("abandoned"),
-        sa.func.count().filter(abandoned, short).label("short_abandoned"),
-        sa.func.count().filter(c.disposition == CALLBACK_REQUESTED).label("callbacks"),
-        sa.func.count().filter(c.disposition == OVERFLOWED).label("overflowed"),
-        sa.func.sum(c.wait_seconds).filter(answered).label("wait_answered_seconds"),
-        sa.func.sum(c.talk_seconds).filter(answered).label("talk_seconds"),
-        sa.func.sum(c.hold_seconds).filter(answered).label("hold_seconds"),
-        sa.func.sum(c.wrap_seconds).filter(answered).label("wrap_seconds"),
-        sa.func.sum(c.transfers).label("transfers"),
-        sa.func.count().filter(answered, fcr.is_not(None)).label("fcr_known"),
-        sa.func.count().filter(answered, fcr == sa.true()).label("fcr_resolved"),
+    # (Aggregates field, condition or None, summed value or None = count)
+    specs: list[tuple[str, Any, Any]] = [
+        ("offered", queued, None),
+        ("answered", answered, None),
+        ("answered_in_sl", sa.and_(answered, c.wait_seconds <= sl_seconds), None),
+        ("abandoned", sa.and_(abandoned, sa.not_(short)), None),
+        ("short_abandoned", sa.and_(abandoned, short), None),
+        ("callbacks", c.disposition == CALLBACK_REQUESTED, None),
+        ("overflowed", c.disposition == OVERFLOWED, None),
+        ("wait_answered_seconds", answered, c.wait_seconds),
+        ("talk_seconds", answered, c.talk_seconds),
+        ("hold_seconds", answered, c.hold_seconds),
+        ("wrap_seconds", answered, c.wrap_seconds),
+        ("transfers", None, c.transfers),
+        ("fcr_known", sa.and_(answered, fcr.is_not(None)), None),
+        ("fcr_resolved", sa.and_(answered, fcr == sa.true()), None),
     ]
-    stmt = (
+    where = [in_range(c.started_at, q), *_call_filters(q)]
+    columns = [
+        (sa.func.count() if value is None else sa.func.sum(value))
+        .filter(*([] if condition is None else [condition]))
+        .label(name)
+        for name, condition, value in specs
+    ]
+    return (
         sa.select(bucket, key.label("key"), *columns)
         .select_from(source)
-        .where(in_range(c.started_at, q), *_call_filters(q))
+        .where(*where)
         .group_by(sa.text("1"), sa.text("2"))
     )
-    return stmt
 
 
 def _call_key(dimension: Dimension) -> Any:
