@@ -91,6 +91,9 @@ class NoticeService:
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise InvalidTicket(f"cannot edit {', '.join(sorted(unknown))}")
+        nullable = {"district", "valid_to"}  # None: city-wide / until withdrawn
+        if any(v is None for k, v in changes.items() if k not in nullable):
+            raise InvalidTicket("only district and valid_to may be set to null")
         notice = await self.get(notice_id)
         for name, value in changes.items():
             setattr(notice, name, NoticeKind(value) if name == "kind" else value)
@@ -123,7 +126,9 @@ class NoticeService:
             col(Notice.withdrawn_at).is_(None),
         )
         if district:
-            stmt = stmt.where(sa.or_(col(Notice.district).is_(None), col(Notice.district) == district))
+            stmt = stmt.where(
+                sa.or_(col(Notice.district).is_(None), col(Notice.district) == district)
+            )
         async with self._services.sessions() as session:
             found = list((await session.exec(stmt.limit(200))).all())
         return sorted(found, key=lambda n: (KIND_ORDER[n.kind], -n.valid_from.timestamp()))

@@ -1,0 +1,238 @@
+"""HTTP API of the knowledge base (full text, suggestions, editing), notices
+(management; the agent API serves the ones in force at GET /api/notices) and the
+customer CSV import.
+
+    GET  /api/knowledge/search?q=燃气          full text (two-character Chinese words work)
+    GET  /api/knowledge/suggest?skill=&ivr_path=a/b&category=   for the screen pop
+    POST /api/knowledge/articles  PATCH /api/knowledge/articles/{id}  (supervisor, admin, qa)
+    GET  /api/notices/manage  POST /api/notices  PATCH /api/notices/{id}
+    POST /api/notices/{id}/withdraw                                 (supervisor, admin)
+    POST /api/customer-imports  (body: the CSV file) -> 202 {id};  GET .../{id}
+    GET  /api/customer-imports/{id}/errors.csv                      (admin)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from agent_api.auth import CurrentUser, Principal, require_roles
+from agent_api.errors import error_responses
+from customers.importer import CustomerImporter, ImportFormatError, ImportProgress, ImportReport
+from customers.notices import NoticeNotFound, NoticeService
+from db.models import Role
+from hotline.services import Services
+from tickets.knowledge import KnowledgeBase
+from tickets.records import Actor
+from tickets.schemas import (
+    ArticleChange,
+    ArticleHitOut,
+    ArticleIn,
+    ArticleOut,
+    ImportJobOut,
+    NoticeChange,
+    NoticeIn,
+    NoticeOut,
+)
+
+# Every route documents the error bodies it can give ({error, message}).
+ERRORS = error_responses(400, 401, 403, 404, 409, 422)
+router = APIRouter()
+Editor = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN, Role.QA)]
+Staff = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
+Admin = Annotated[Principal, require_roles(Role.ADMIN)]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _actor(user: Principal) -> Actor:
+    return Actor(user.id, user.display_name or user.username, user.role.value)
+
+
+@router.get(
+    "/api/knowledge/search",
+    response_model=list[ArticleHitOut],
+    tags=["knowledge"],
+    responses=ERRORS,
+)
+async def kb_search(
+    request: Request,
+    user: CurrentUser,
+    q: Annotated[str, Query(min_length=1, max_length=100)],
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    language: Annotated[str | None, Query(pattern="^(zh|en)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[ArticleHitOut]:
+    hits = await KnowledgeBase(_services(request)).search(
+        q, category=category, language=language, limit=limit
+    )
+    return [ArticleHitOut(article=ArticleOut.of(h.article), rank=h.rank) for h in hits]
+
+
+@router.get(
+    "/api/knowledge/suggest", response_model=list[ArticleOut], tags=["knowledge"], responses=ERRORS
+)
+async def kb_suggest(
+    request: Request,
+    user: CurrentUser,
+    skill: Annotated[str | None, Query(max_length=40)] = None,
+    ivr_path: Annotated[str | None, Query(max_length=400, description="a/b/c")] = None,
+    category: Annotated[list[str] | None, Query(description="open tickets' categories")] = None,
+    language: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+) -> list[ArticleOut]:
+    kb = KnowledgeBase(_services(request))
+    articles = await kb.suggest(skill, ivr_path, category or [], language=language)
+    return [ArticleOut.of(a) for a in articles]
+
+
+@router.post(
+    "/api/knowledge/articles",
+    response_model=ArticleOut,
+    status_code=201,
+    tags=["knowledge"],
+    responses=ERRORS,
+)
+async def kb_create(request: Request, body: ArticleIn, user: Editor) -> ArticleOut:
+    kb = KnowledgeBase(_services(request))
+    return ArticleOut.of(await kb.create_article(_actor(user), **body.model_dump()))
+
+
+@router.patch(
+    "/api/knowledge/articles/{article_id}",
+    response_model=ArticleOut,
+    tags=["knowledge"],
+    responses=ERRORS,
+)
+async def kb_update(
+    request: Request, article_id: RowId, body: ArticleChange, user: Editor
+) -> ArticleOut:
+    kb = KnowledgeBase(_services(request))
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    return ArticleOut.of(await kb.update_article(article_id, _actor(user), **changes))
+
+
+@router.get(
+    "/api/notices/manage", response_model=list[NoticeOut], tags=["notices"], responses=ERRORS
+)
+async def notices_manage(
+    request: Request, user: Staff, include_past: bool = False
+) -> list[NoticeOut]:
+    notices = await NoticeService(_services(request)).listing(include_past=include_past)
+    return [NoticeOut.of(n) for n in notices]
+
+
+@router.post(
+    "/api/notices", response_model=NoticeOut, status_code=201, tags=["notices"], responses=ERRORS
+)
+async def notice_create(request: Request, body: NoticeIn, user: Staff) -> NoticeOut:
+    notice = await NoticeService(_services(request)).create(_actor(user), **body.model_dump())
+    return NoticeOut.of(notice)
+
+
+@router.patch(
+    "/api/notices/{notice_id}", response_model=NoticeOut, tags=["notices"], responses=ERRORS
+)
+async def notice_update(
+    request: Request, notice_id: RowId, body: NoticeChange, user: Staff
+) -> NoticeOut:
+    try:
+        notice = await NoticeService(_services(request)).update(
+            notice_id, _actor(user), **body.model_dump(exclude_unset=True)
+        )
+    except NoticeNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return NoticeOut.of(notice)
+
+
+@router.post(
+    "/api/notices/{notice_id}/withdraw",
+    response_model=NoticeOut,
+    tags=["notices"],
+    responses=ERRORS,
+)
+async def notice_withdraw(request: Request, notice_id: RowId, user: Staff) -> NoticeOut:
+    try:
+        notice = await NoticeService(_services(request)).withdraw(notice_id, _actor(user))
+    except NoticeNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return NoticeOut.of(notice)
+
+
+def _jobs(services: Services) -> dict[str, ImportJobOut]:
+    jobs: dict[str, ImportJobOut] = services.extras.setdefault("customer_import_jobs", {})
+    return jobs
+
+
+@router.post(
+    "/api/customer-imports",
+    response_model=ImportJobOut,
+    status_code=202,
+    tags=["customers"],
+    responses=ERRORS,
+)
+async def import_customers(request: Request, user: Admin) -> ImportJobOut:
+    """Upload the billing export as the request body (text/csv); poll the job."""
+    data = await request.body()
+    if not data or len(data) > MAX_IMPORT_BYTES:
+        raise HTTPException(422, "send the CSV file as the request body (at most 200 MB)")
+    services = _services(request)
+    job = ImportJobOut(id=uuid.uuid4().hex[:12], state="running")
+    _jobs(services)[job.id] = job
+    reports: dict[str, ImportReport] = services.extras.setdefault("customer_import_reports", {})
+
+    def progress(p: ImportProgress) -> None:
+        job.rows_done, job.rows_total = p.rows_done, p.rows_total
+        job.created, job.updated, job.failed = p.created, p.updated, p.failed
+
+    async def run() -> None:
+        try:
+            report = await CustomerImporter(services).import_csv(
+                data, _actor(user), progress=progress
+            )
+        except ImportFormatError as exc:
+            job.state, job.error = "failed", str(exc)
+            return
+        except Exception as exc:
+            job.state, job.error = "failed", f"import failed: {type(exc).__name__}: {exc}"
+            raise
+        reports[job.id] = report
+        job.tier_changes = report.tier_changes
+        job.errors = [e.__dict__ for e in report.errors[:1000]]
+        job.state = "done"
+
+    tasks: set[asyncio.Task[None]] = services.extras.setdefault("customer_import_tasks", set())
+    task = asyncio.create_task(run(), name=f"customer-import-{job.id}")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return job
+
+
+@router.get(
+    "/api/customer-imports/{job_id}",
+    response_model=ImportJobOut,
+    tags=["customers"],
+    responses=ERRORS,
+)
+async def import_status(request: Request, job_id: str, user: Admin) -> ImportJobOut:
+    job = _jobs(_services(request)).get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no import job {job_id}")
+    return job
+
+
+@router.get("/api/customer-imports/{job_id}/errors.csv", tags=["customers"], responses=ERRORS)
+async def import_errors(request: Request, job_id: str, user: Admin) -> PlainTextResponse:
+    reports: dict[str, ImportReport] = _services(request).extras.get("customer_import_reports", {})
+    report = reports.get(job_id)
+    if report is None:
+        raise HTTPException(404, f"no finished import job {job_id}")
+    return PlainTextResponse("\ufeff" + report.errors_csv(), media_type="text/csv; charset=utf-8")
