@@ -51,6 +51,7 @@ class Intake:
         self.handlers: dict[tuple[str, str], Handler] = {
             (TOPIC_CALL, "call.ivr_completed"): self._ivr_completed,
             (TOPIC_CALL, "call.queued"): self._queued,
+            (TOPIC_CALL, "call.offered"): self._offered,
             (TOPIC_CALL, "call.agent_no_answer"): self._no_answer,
             (TOPIC_CALL, "call.answered"): self._answered,
             (TOPIC_CALL, "call.ended"): self._ended,
@@ -133,6 +134,23 @@ class Intake:
         agent = self.ctx.router.offer_for(core)
         return agent is not None and agent.extension == extension
 
+    async def _offered(self, e: dict[str, Any]) -> None:
+        live = self.ctx.live.calls.get(str(e["call_id"]))
+        if live is not None and e.get("agent"):
+            live.rang_at[str(e["agent"])] = float(e.get("at") or self.ctx.clock.timestamp())
+
+    def _rang_long_enough(self, linkedid: str, ext: str, e: dict[str, Any]) -> bool:
+        """A NOANSWER long before the offer timeout is no agent's fault: the caller hung
+        up (or was moved) just as the phone began to ring."""
+        if e.get("status") != "NOANSWER":
+            return True  # BUSY, CHANUNAVAIL, CONGESTION: the agent's phone said no
+        live = self.ctx.live.calls.get(linkedid)
+        began = live.rang_at.get(ext) if live is not None else None
+        if began is None:
+            return True
+        rang = float(e.get("at") or self.ctx.clock.timestamp()) - began
+        return rang >= self.ctx.settings.routing.offer_timeout_seconds / 2
+
     async def _no_answer(self, e: dict[str, Any]) -> None:
         linkedid, ext = str(e["call_id"]), str(e.get("agent") or "")
         core = self.ctx.live.core_id(linkedid)
@@ -142,7 +160,10 @@ class Intake:
             await self.callbacks.agent_no_answer(core, ext)
         elif self._offered_to(core, ext):
             self.dispatcher.connector.resolved(core)
-            await self.ctx.run(self.ctx.router.offer_failed, core)
+            if self._rang_long_enough(linkedid, ext, e):
+                await self.ctx.run(self.ctx.router.offer_failed, core)
+            else:
+                await self.ctx.run(self.ctx.router.offer_cancelled, core, requeue=True)
 
     async def _answered(self, e: dict[str, Any]) -> None:
         linkedid, ext = str(e["call_id"]), str(e.get("agent") or "")

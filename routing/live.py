@@ -19,6 +19,7 @@ class LiveCall:
     uniqueid: str | None = None
     queue: str | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
+    rang_at: dict[str, float] = field(default_factory=dict)  # extension -> dial began
 
 
 class LiveCalls:

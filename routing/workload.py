@@ -74,6 +74,7 @@ class Workload:
             load.router.add_agent(agent_id, str(10000 + agent_id), levels, languages)
             load.apply(load.router.login(agent_id, ready=True))
         while load.waiting() < waiting:
+            clock.advance(0.01)  # arrivals spread over time, not one instant
             load.apply(load.arrive()())
             load.answer_all()
         return load
@@ -135,5 +136,10 @@ class Workload:
         if self.paused and rng.random() < 0.2:
             agent_id = self.paused.pop(0)
             return "agent_ready", lambda: self.router.ready(agent_id)
-        self.clock.advance(rng.uniform(0.0, 2.0))
-        return "tick", self.router.tick
+        # Time passes up to the next deadline: one step timeout or wrap-up end per event.
+        now, deadline = self.clock.timestamp(), self.router.next_deadline()
+        if deadline is not None and deadline - now < 2.0:
+            self.clock.set(max(now, deadline))
+        else:
+            self.clock.advance(rng.uniform(0.0, 2.0))
+        return "deadline", self.router.tick

@@ -133,7 +133,8 @@ async def _prompting_session(
 ) -> None:
     """Like tests/stub_agi.py, but the IVR keeps talking after its result (the "please
     hold, transferring you" prompt), as a real IVR does; route "bench" runs only that
-    prompt (a caller for app_queue). Ends with UserEvent BenchIvrEnd (a timing mark)."""
+    prompt, without the HotlineIvrResult the router listens to (a caller for app_queue).
+    Ends with UserEvent BenchIvrEnd (a timing mark)."""
 
     async def agi(line: str) -> None:
         writer.write(line.encode() + b"\n")
@@ -145,13 +146,13 @@ async def _prompting_session(
         while line := (await reader.readline()).decode().strip():
             key, _, value = line.partition(": ")
             env[key] = value
+        for name, value in (
+            ("HOTLINE_SKILL", script.skill),
+            ("HOTLINE_PRIORITY", str(script.priority)),
+            ("HOTLINE_ACTION", "queue"),
+        ):
+            await agi(f'SET VARIABLE {name} "{value}"')
         if env.get("agi_network_script") == "ivr":
-            for name, value in (
-                ("HOTLINE_SKILL", script.skill),
-                ("HOTLINE_PRIORITY", str(script.priority)),
-                ("HOTLINE_ACTION", "queue"),
-            ):
-                await agi(f'SET VARIABLE {name} "{value}"')
             await agi(
                 f'EXEC UserEvent "HotlineIvrResult,Outcome: queue,Skill: {script.skill},'
                 f"CallPriority: {script.priority},CustomerId: ,Tier: {script.tier},"

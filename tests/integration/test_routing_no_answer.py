@@ -22,6 +22,7 @@ def settings(s: Settings) -> Settings:
         s,
         [queue("repair", [("repair >= 6", 600), ("repair", None)], wrap_up_seconds=0)],
         max_no_answer_before_pause=1,
+        offer_timeout_seconds=3,  # = the dialplan global HOTLINE_OFFER_TIMEOUT set below
     )
 
 
