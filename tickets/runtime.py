@@ -1,0 +1,85 @@
+"""TicketsRuntime: the tickets feature as one component for the composition root
+(hotline/wiring.py `tickets` -> TicketsRuntime(services), started with the pbx/all roles).
+
+It registers on services.extras, for the other features:
+- "tickets": the TicketService (agent API, IVR fault reports via create_fault_ticket);
+- "knowledge": the KnowledgeBase (suggest() on the screen pop);
+- "survey_agi": SurveyAgi, whose handle_followup / handle_post_call are the FastAGI
+  routes `followup` and `survey` (the IVR's FastAGI server routes to them);
+and runs: the SLA monitor, the follow-up dialer (needs services.pbx), the webhook
+gateway (when tickets.webhooks are configured) and, only when no IVR FastAGI server
+exists in this build (module ivr.fastagi), a FastAGI server of its own on
+pbx.fastagi.host:port serving the two survey routes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Protocol
+
+from hotline.services import Services
+from tickets.agi import FastAgiServer
+from tickets.followup import FollowUpDialer
+from tickets.knowledge import KnowledgeBase
+from tickets.service import TicketService
+from tickets.sla import SlaMonitor
+from tickets.survey_agi import SurveyAgi
+from tickets.webhooks import WebhookGateway
+
+log = logging.getLogger(__name__)
+
+
+class _Component(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def _ivr_fastagi_present() -> bool:
+    try:
+        return importlib.util.find_spec("ivr.fastagi") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class TicketsRuntime:
+    def __init__(self, services: Services, *, own_fastagi: bool | None = None) -> None:
+        self.tickets = TicketService(services)
+        self.knowledge = KnowledgeBase(services)
+        self.surveys = SurveyAgi(services)
+        services.extras.setdefault("tickets", self.tickets)
+        services.extras.setdefault("knowledge", self.knowledge)
+        services.extras.setdefault("survey_agi", self.surveys)
+        self.sla = SlaMonitor(services)
+        self.followups = FollowUpDialer(services)
+        self.components: list[_Component] = [self.sla, self.followups]
+        if services.settings.tickets.webhooks:
+            self.components.append(WebhookGateway(services))
+        if own_fastagi is None:
+            own_fastagi = not _ivr_fastagi_present()
+        if own_fastagi:
+            agi = services.settings.pbx.fastagi
+            routes = {
+                "followup": self.surveys.handle_followup,
+                "survey": self.surveys.handle_post_call,
+            }
+            self.components.append(FastAgiServer(routes, agi.host, agi.port))
+        self._started: list[_Component] = []
+
+    async def start(self) -> None:
+        try:
+            for component in self.components:
+                await component.start()
+                self._started.append(component)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        while self._started:
+            component = self._started.pop()
+            try:
+                await component.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(component).__name__)
