@@ -51,7 +51,10 @@ def parse_reply(line: str) -> AgiReply:
 
 
 class AgiSession(Protocol):
-    env: Mapping[str, str]  # agi_* variables (agi_uniqueid, agi_arg_1, ...)
+    @property
+    def env(self) -> Mapping[str, str]:
+        """agi_* variables (agi_uniqueid, agi_arg_1, ...)."""
+        ...
 
     async def command(self, line: str) -> AgiReply: ...
 
