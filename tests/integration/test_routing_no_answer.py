@@ -20,7 +20,7 @@ AGENTS = {"1001": {"repair": 6}, "1002": {"repair": 9}}
 def settings(s: Settings) -> Settings:
     return with_routing(
         s,
-        [queue("repair", [("repair >= 6", 600), ("repair", None)], wrap_up_seconds=0)],
+        [queue("repair", [("repair >= 6", 600), ("repair", None)], wrap_up_seconds=60)],
         max_no_answer_before_pause=1,
         offer_timeout_seconds=3,  # = the dialplan global HOTLINE_OFFER_TIMEOUT set below
     )
@@ -60,11 +60,29 @@ async def test_unanswered_offer_skips_and_pauses_the_agent(
                 (second, False),
             ]
             await svc.ready(ids["1001"])
-            await eventually(lambda: len(stack.answered()) == 2, 30, "both answered by 1001")
+            await eventually(lambda: len(stack.answered()) == 1, 30, "1001 answers")
+            assert stack.answered() == [("1001", first)]
+            # Wrap-up (60 s for repair) is respected: the next caller waits for it...
+            await eventually(
+                lambda: svc.agent(ids["1001"])["state"] == "wrap_up", 10, "1001 wraps up"
+            )
+            assert [c["call_id"] for c in svc.waiting_calls()] == [second]
+            # ...until the agent says it is done (with a wrap-up code for the call log).
+            await svc.wrap_done(ids["1001"], "fixed")
+            await eventually(lambda: len(stack.answered()) == 2, 30, "1001 answers again")
             assert stack.answered() == [("1001", first), ("1001", second)]
+            (wrapped,) = rec.of("call", "call.wrapped", linkedid=first)
+            assert wrapped["wrap_code"] == "fixed"
+            assert 0 <= wrapped["wrap_seconds"] < 60
             row = await stack.cti.wait_ended(first)
             assert row["no_answers"] == 1
             assert row["agents"] == ["1001"]
+
+            async def logged_wrap() -> bool:
+                row = await stack.cti.call_row(first)
+                return row is not None and row["wrap_code"] == "fixed"
+
+            await eventually(logged_wrap, 10, "the wrap-up code in the call log")
         finally:
             await stack.global_var("HOTLINE_TEST_1002_NO_ANSWER", "")
             await stack.global_var("HOTLINE_TEST_1001_TALK_TIME", "")

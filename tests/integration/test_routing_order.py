@@ -6,7 +6,9 @@ screen-pop always goes out before the agent's phone is dialled."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from db.models import AgentStateHistory
 from hotline.config import Settings
 from hotline.devservices.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
@@ -74,6 +76,16 @@ async def test_ten_callers_three_agents_served_in_order_by_eligible_agents(
             # Phase 1: agents with disjoint eligible sets at the same time.
             await svc.ready(ids["1002"])
             await svc.ready(ids["1003"])
+            # Wait estimates: callers get theirs, new callers hear the queue's (global
+            # HOTLINE_EWT_<queue> = "<minutes>,<epoch>", read by [hotline-queue]).
+            await svc.announcer.refresh()
+            general = next(q for q in svc.queues() if q["queue"] == "general")
+            assert general["agents"] == 2  # 1003, and 1002 from step 2 on; 1001 is not ready
+            assert general["estimated_wait_minutes"] >= 1
+            for q in svc.queues():
+                ewt = await stack.cti.bridge.commands.get_var("", f"HOTLINE_EWT_{q['queue']}")
+                minutes = q["estimated_wait_minutes"]
+                assert ewt.split(",")[0] == ("" if minutes is None else str(minutes))
             await eventually(lambda: len(stack.answered()) >= 7, 60, "7 calls answered")
             await eventually(lambda: len(svc.waiting_calls()) == 3, 10, "3 billing calls left")
             # Phase 2: the billing specialist.
@@ -111,6 +123,27 @@ async def test_ten_callers_three_agents_served_in_order_by_eligible_agents(
                 return all(r is not None and r["disposition"] == "answered" for r in rows)
 
             await eventually(logged, 30, "ten answered calls in the call log")
+            # Every state change is in agent_state_history, the current one still open.
+            table = AgentStateHistory.__table__  # type: ignore[attr-defined]
+            async with stack.cti.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(table.c.state, table.c.ended_at)
+                        .where(table.c.user_id == ids["1002"])
+                        .order_by(table.c.id)
+                    )
+                ).all()
+            assert [r[0] for r in rows][:5] == [
+                "not_ready",
+                "available",
+                "reserved",
+                "on_call",
+                "wrap_up",
+            ]
+            assert [r[1] is None for r in rows].count(True) == 1
+            assert rows[-1][1] is None
+            served = {q["queue"]: q["answered"] for q in svc.queues()}
+            assert served == {"billing": 3, "repair": 2, "complaint": 2, "general": 3}
             for linkedid, name in label.items():
                 row = await stack.cti.call_row(linkedid)
                 assert row is not None
