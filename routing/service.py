@@ -158,6 +158,13 @@ class RoutingService:
     async def logout(self, agent_id: int) -> None:
         await self.ctx.run(self.router.logout, agent_id)
 
+    async def demo_sign_in(self, extension: str) -> None:
+        """Sign the agent of an extension in, ready (the demo's simulated agents)."""
+        agent = self.router.by_extension.get(extension)
+        if agent is None:
+            raise UnknownAgent(f"no agent with extension {extension}")
+        await self.login(agent.agent_id, ready=True)
+
     async def set_skills(
         self,
         agent_id: int,
