@@ -112,11 +112,15 @@ class RoutingStore:
     def start(self) -> None:
         self._task = asyncio.create_task(self._write_loop(), name="routing-state-history")
 
-    async def stop(self) -> None:
-        """Write what is buffered, then stop."""
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Write what is buffered (for at most `timeout` seconds: a database that is
+        away must not keep the process from stopping), then stop."""
         if self._task is None:
             return
-        await self._queue.join()
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+        except TimeoutError:
+            log.warning("agent state history: %d change(s) not written", self._queue.qsize())
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
