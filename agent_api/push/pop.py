@@ -72,8 +72,14 @@ class PopBuilder:
         self.load_timeout = load_timeout
         self._cache: OrderedDict[Key, tuple[float, CallerContext]] = OrderedDict()
         self._loading: dict[Key, asyncio.Task[CallerContext]] = {}
-        self._tiers = {name: t for name, t in settings.tiers.items()}
-        self._skills = {s.name: s.label for s in settings.skills}
+        self.hits = self.misses = 0  # pops rendered from the prefetch vs. waiting for it
+        # Labels as plain dicts once, not per pop (the pop path runs cold, keep it short).
+        self._tiers = {
+            name: {"label": t.label.model_dump(), "priority": t.priority}
+            for name, t in settings.tiers.items()
+        }
+        self._skills = {s.name: s.label.model_dump() for s in settings.skills}
+        self._ivr: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 
     # -- the cache ------------------------------------------------------------------------
 
@@ -85,6 +91,15 @@ class PopBuilder:
         if hit is None or hit[0] < self._clock.timestamp():
             return None
         return hit[1]
+
+    def lookup(self, call: dict[str, Any]) -> CallerContext | None:
+        """`cached`, counted as a hit or a miss (for the pop path's metrics)."""
+        ctx = self.cached(call)
+        if ctx is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return ctx
 
     def prefetch(self, call: dict[str, Any]) -> None:
         key = caller_key(call)
@@ -171,6 +186,16 @@ class PopBuilder:
             return round(max(0.0, self._clock.timestamp() - float(call["queued_at"])), 1)
         return None
 
+    def _ivr_summary(self, call: dict[str, Any]) -> dict[str, Any]:
+        """ivr_summary, remembered: callers take the same few paths through the menu."""
+        key = (tuple(call.get("ivr_path") or ()), call.get("ivr_outcome"), call.get("ivr_facts"))
+        summary = self._ivr.get(key)
+        if summary is None:
+            summary = self._ivr[key] = ivr_summary(self._settings, call)
+            while len(self._ivr) > 1000:
+                self._ivr.popitem(last=False)
+        return summary
+
     def render(self, offer: dict[str, Any], ctx: CallerContext) -> dict[str, Any]:
         call: dict[str, Any] = offer.get("call") or {}
         call_id = str(offer.get("call_id") or call.get("call_id") or "")
@@ -178,13 +203,12 @@ class PopBuilder:
         tier_code = (customer or {}).get("tier") or call.get("tier")
         tier = self._tiers.get(str(tier_code)) if tier_code else None
         skill = offer.get("skill") or call.get("skill")
-        label = self._skills.get(str(skill))
         recent = [c for c in ctx.recent_calls if c.get("linkedid") != call_id]
         return {
             "call_id": call_id,
             "kind": offer.get("kind", "inbound"),
             "skill": skill,
-            "skill_label": label.model_dump() if label else None,
+            "skill_label": self._skills.get(str(skill)),
             "priority": offer.get("priority", call.get("priority")),
             "language": call.get("language"),
             "caller": {
@@ -194,12 +218,8 @@ class PopBuilder:
             },
             "customer": customer,
             "candidates": ctx.candidates,
-            "tier": (
-                {"code": tier_code, "label": tier.label.model_dump(), "priority": tier.priority}
-                if tier
-                else None
-            ),
-            "ivr": ivr_summary(self._settings, call),
+            "tier": {"code": tier_code, **tier} if tier else None,
+            "ivr": self._ivr_summary(call),
             "open_tickets": ctx.open_tickets,
             "recent_calls": recent[: self._settings.desk.pop_recent_calls],
             "wait_seconds": self._waited(offer, call),
