@@ -276,9 +276,16 @@ class CallTracker:
         if call.queued_at is None:
             call.queued_at = at
         call.skill = call.skill or skill
+        # channel/uniqueid: the waiting leg, which the router redirects to an agent.
         return [
             self._event(
-                call, CallEventType.QUEUED, at, queue=queue, position=_int(f.get("Position"), 0)
+                call,
+                CallEventType.QUEUED,
+                at,
+                queue=queue,
+                position=_int(f.get("Position"), 0),
+                channel=f.get("Channel", ""),
+                uniqueid=f.get("Uniqueid", ""),
             )
         ]
 
