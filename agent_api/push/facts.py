@@ -34,6 +34,18 @@ _OUTCOMES: dict[str, Text] = {
 }
 
 
+# How the pop names a step by the kind of IVR node (config.yaml ivr.nodes).
+_NODE_KINDS: dict[str, Text] = {
+    "identify": {"zh": "身份识别", "en": "identification"},
+    "balance": {"zh": "查询余额", "en": "balance"},
+    "notices": {"zh": "停气/停水公告", "en": "outage notices"},
+    "fault": {"zh": "故障报修", "en": "fault report"},
+    "callback": {"zh": "预约回电", "en": "callback request"},
+    "language": {"zh": "选择语言", "en": "language"},
+    "operator": {"zh": "转人工", "en": "to an agent"},
+}
+
+
 def parse_facts(raw: str | None) -> list[tuple[str, str]]:
     out = []
     for part in (raw or "").split(";"):
@@ -91,8 +103,10 @@ def ivr_summary(settings: Settings, call: dict[str, Any]) -> dict[str, Any]:
         if isinstance(node, TransferNode) and node.skill in skills:
             skill = skills[node.skill]
             label = {"zh": f"选择：{skill.zh}", "en": f"chose: {skill.en}"}
-        elif node_id == settings.ivr.entry:
+        elif node_id in ("main", settings.ivr.entry) and node is not None and node.type == "menu":
             label = {"zh": "主菜单", "en": "main menu"}
+        elif node_id == "operator" or (node is not None and node.type in _NODE_KINDS):
+            label = _NODE_KINDS[node.type if node is not None else "operator"]
         steps.append({"node": node_id, "label": label})
     outcome = call.get("ivr_outcome")
     pairs = parse_facts(call.get("ivr_facts"))

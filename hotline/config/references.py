@@ -48,9 +48,22 @@ def check_references(s: Settings) -> None:
         unknown(f"tickets.categories[{i}].department", "department", c.department, departments)
     for i, name in enumerate(s.recording.queues):
         unknown(f"recording.queues[{i}]", "queue", name, queues)
-    known = {"node": set(s.ivr.nodes), "skill": skills, "prompt": set(s.ivr.prompts)}
+    # An IVR "skill" is where the caller waits: a queue (hold-<name> on Asterisk).
+    known = {
+        "node": set(s.ivr.nodes),
+        "skill": queues,
+        "prompt": set(s.ivr.prompts),
+        "ticket_category": categories,
+    }
     for path, kind, name in s.ivr.references():
         unknown(path, kind, name, known[kind])
+    for node_id, node in s.ivr.nodes.items():
+        ref: str = getattr(node, "identify", "")
+        kind = s.ivr.nodes[ref].type if ref in s.ivr.nodes else "identify"
+        if node.type == "balance" and kind != "identify":
+            problems.append(
+                f"ivr.nodes.{node_id}.identify: {ref!r} is a {kind} node, not an identify node"
+            )
     if problems:
         raise ValueError("\n".join(problems))
 

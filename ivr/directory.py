@@ -1,0 +1,121 @@
+"""The IVR's lookups against Hotline's database: customers, notices, fault tickets, hours.
+
+    directory = DbDirectory(services)
+    answer = await directory.answer(Query(QueryKind.CUSTOMER_BY_PHONE, (("number", n),)), call)
+
+Customer lookups are single indexed selects (customer_phones.number, customers.
+account_number); a fault ticket goes through the tickets feature (TicketService.
+create_fault_ticket), so repeat reports link to the caller's open ticket instead of
+duplicating it. Every call is bounded by the driver's deadline (ivr/driver.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from customers.notices import NoticeService
+from db.models import Customer, CustomerPhone
+from db.phones import normalize_phone
+from hotline.business_calendar import BusinessCalendar
+from hotline.services import Services
+from ivr.driver import CallContext
+from ivr.script import Answer, CustomerInfo, NoticeInfo, Query, QueryKind, TicketInfo
+
+
+class DbDirectory:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        s = services.settings
+        self._calendar = BusinessCalendar(s.business_hours, s.center.timezone)
+        self._notices = NoticeService(services)
+        self._tickets: Any = None
+
+    async def answer(self, query: Query, call: CallContext) -> Answer:
+        kind = query.kind
+        if kind is QueryKind.CUSTOMER_BY_PHONE:
+            return await self.customer_by_phone(query.arg("number"))
+        if kind is QueryKind.CUSTOMER_BY_ACCOUNT:
+            return await self.customer_by_account(query.arg("account"))
+        if kind is QueryKind.NOTICES:
+            return await self.notices(query.arg("district"), query.arg("language", "zh"))
+        if kind is QueryKind.FAULT_TICKET:
+            return await self.fault_ticket(query, call)
+        if kind is QueryKind.IS_OPEN:
+            return self._calendar.is_open(self._services.clock.now())
+        raise ValueError(f"unknown IVR query {kind}")
+
+    async def customer_by_phone(self, number: str) -> CustomerInfo | None:
+        phone = normalize_phone(number)
+        if not phone:
+            return None
+        stmt = (
+            select(Customer)
+            .join(CustomerPhone, col(CustomerPhone.customer_id) == col(Customer.id))
+            .where(CustomerPhone.number == phone)
+            .order_by(col(CustomerPhone.is_primary).desc(), col(Customer.id))
+            .limit(1)
+        )
+        async with self._services.sessions() as session:
+            found = (await session.exec(stmt)).first()
+        return _info(found) if found else None
+
+    async def customer_by_account(self, account: str) -> CustomerInfo | None:
+        if not account:
+            return None
+        stmt = select(Customer).where(Customer.account_number == account).limit(1)
+        async with self._services.sessions() as session:
+            found = (await session.exec(stmt)).first()
+        return _info(found) if found else None
+
+    async def notices(self, district: str, language: str) -> tuple[NoticeInfo, ...]:
+        found = await self._notices.active(district or None)
+        english = language == "en"
+        return tuple(
+            NoticeInfo(
+                title=(n.title_en if english and n.title_en else n.title_zh),
+                body=(n.body_en if english and n.body_en else n.body_zh),
+            )
+            for n in found[:5]  # a caller listens to five at most
+        )
+
+    async def fault_ticket(self, query: Query, call: CallContext) -> TicketInfo:
+        customer = query.arg("customer_id")
+        result = await self._ticket_service().create_fault_ticket(
+            linkedid=call.call_id,
+            caller_number=call.caller_number,
+            customer_id=int(customer) if customer.isdigit() else None,
+            category=query.arg("category", "repair"),
+            priority=query.arg("priority", "normal"),
+            description=query.arg("label"),
+            facts={"报修类型": query.arg("label")},
+        )
+        ticket = result.ticket
+        assert ticket.id is not None
+        return TicketInfo(id=ticket.id, number=ticket.number)
+
+    def _ticket_service(self) -> Any:
+        if self._tickets is None:
+            self._tickets = self._services.extras.get("tickets")
+        if self._tickets is None:  # no tickets runtime in this process: our own service
+            from tickets.service import TicketService
+
+            self._tickets = TicketService(self._services)
+        return self._tickets
+
+
+def _info(c: Customer) -> CustomerInfo:
+    assert c.id is not None
+    return CustomerInfo(
+        id=c.id,
+        name=c.name,
+        account_number=c.account_number,
+        tier=c.tier.value,
+        language=c.language.value,
+        district=c.district,
+        balance=c.balance,
+        arrears=c.arrears,
+        last_payment_on=c.last_payment_on,
+        last_payment_amount=c.last_payment_amount,
+    )
