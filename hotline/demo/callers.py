@@ -31,14 +31,20 @@ class Scenario:
     weight: float
 
 
-# Keyed to the IVR menu in config.yaml; "w" pauses let each prompt start first.
+# Keyed to the IVR menu in config.yaml (main: 1 balance, 2 fault, 3 notices, 4 callback,
+# 5 business, 6 complaint, 0 agent). "w" = half a second: the first key falls while the
+# main menu is being read (the IVR takes keys during its prompts).
+_MENU = "w" * 8
 SCENARIOS: list[Scenario] = [
-    Scenario("billing enquiry", "wwww1", (40, 120), 4),
-    Scenario("repair report", "wwww3", (40, 120), 3),
-    Scenario("gas leak", "wwww2", (60, 150), 1),
-    Scenario("new connection", "wwww4", (30, 90), 1),
-    Scenario("complaint", "wwww5", (30, 90), 1),
-    Scenario("operator", "wwww0", (30, 90), 2),
+    Scenario("hears the balance (self-service)", f"{_MENU}1", (60, 120), 3),
+    Scenario("balance, then an agent", f"{_MENU}1{'w' * 24}1", (60, 150), 2),
+    Scenario("gas leak", f"{_MENU}2www1", (60, 150), 1),
+    Scenario("faulty meter report", f"{_MENU}2www3", (40, 90), 2),
+    Scenario("outage notices", f"{_MENU}3", (40, 90), 1),
+    Scenario("asks for a callback", f"{_MENU}4", (20, 40), 1),
+    Scenario("new connection", f"{_MENU}5", (30, 90), 1),
+    Scenario("complaint", f"{_MENU}6", (30, 90), 1),
+    Scenario("operator", f"{_MENU}0", (30, 90), 2),
     Scenario("hangs up in the menu", "", (3, 8), 1),
 ]
 
