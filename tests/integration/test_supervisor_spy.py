@@ -1,0 +1,301 @@
+"""Listen, whisper, barge on the real Asterisk 22: a supervisor's (Local channel) phone
+spies on a live agent call through [hotline-spy], switches listen -> whisper -> barge
+without ringing again, and hangs up; the ChanSpy options each time are read from the AMI
+events of the sandbox-only `hotline-trace` account (Newexten AppData, VarSet). Then the
+same through the HTTP API: the action answers 201 and leaves an audit row; refusals
+(agent not on a call, another's extension) are audited too; roles are enforced."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from agent_api.agent_state.memory import InMemoryAgentState
+from agent_api.app import create_app
+from agent_api.auth import Principal
+from cti.ami.client import AmiClient
+from cti.ami.frames import Frame
+from cti.commands import SpyMode
+from db.models import Role, metadata
+from hotline.clock import SystemClock
+from hotline.devservices.asterisk import AsteriskInstance
+from hotline.services import Services
+from supervisor.actions import SupervisorActions
+from supervisor.actions_errors import ActionRefused
+from tests.harness.cti import CtiStack, stack_settings
+from tests.integration.api_support import add_user, api_client, bearer, login, secret
+from tests.stub_agi import IvrScript, stub_ivr
+from tests.support import eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]
+AUDIT = metadata.tables["audit_log"]
+AGENT_EXT, BOSS_EXT = "1003", "1901"
+AGENT_PREFIX = f"Local/{AGENT_EXT}@hotline-test-agent-"
+
+
+@dataclass
+class Trace:
+    """Every AMI event the read=all sandbox account sees."""
+
+    frames: list[Frame] = field(default_factory=list)
+
+    def of(self, event: str, **match: str) -> list[Frame]:
+        return [
+            f
+            for f in self.frames
+            if f.get("Event") == event and all(f.get(k) == v for k, v in match.items())
+        ]
+
+    def spy_starts(self, session_id: str) -> list[Frame]:
+        return self.of("ChanSpyStart", SpyerUniqueid=session_id)
+
+    def spy_stops(self, session_id: str) -> list[Frame]:
+        return self.of("ChanSpyStop", SpyerUniqueid=session_id)
+
+    def chanspy_data(self, session_id: str) -> list[str]:
+        """The ChanSpy(...) argument each time the supervisor's channel ran it."""
+        return [
+            f.get("AppData", "")
+            for f in self.of("Newexten", Uniqueid=session_id, Application="ChanSpy")
+        ]
+
+
+@pytest.fixture
+async def trace(asterisk: AsteriskInstance) -> AsyncIterator[Trace]:
+    found = Trace()
+    listener = AmiClient(
+        host="127.0.0.1",
+        port=asterisk.ami_port,
+        username="hotline-trace",
+        secret=asterisk.ami_secret,
+        on_event=found.frames.append,
+        wanted_events={"ChanSpyStart", "ChanSpyStop", "Newexten", "VarSet", "Hangup"},
+    )
+    listener.start()
+    await listener.wait_ready(15)
+    try:
+        yield found
+    finally:
+        await listener.close()
+
+
+@pytest.fixture
+async def services(cti_stack: CtiStack, asterisk: AsteriskInstance, db_url: str) -> Services:
+    settings = stack_settings(asterisk, db_url, HOTLINE_AUTH__SECRET_KEY=secret())
+    return Services(
+        settings=settings,
+        bus=cti_stack.bus,
+        engine=cti_stack.engine,
+        sessions=cti_stack.sessions,
+        pbx=cti_stack.bridge.commands,
+        clock=SystemClock(),
+    )
+
+
+async def agent_call(stack: CtiStack) -> str:
+    """A caller through the stub IVR, connected to agent 1003; its Linkedid."""
+    linkedid = await stack.call(hangup_after=120)
+    box: dict[str, str] = {}
+
+    async def waiting() -> bool:
+        for e in await stack.bridge.commands.queue_entries():
+            if e.uniqueid.startswith(linkedid):
+                box["channel"] = e.channel
+                return True
+        return False
+
+    await eventually(waiting, 30, f"{linkedid} waiting in the holding queue")
+    await stack.bridge.commands.redirect(box["channel"], context="hotline-connect", exten=AGENT_EXT)
+
+    async def bridged() -> bool:
+        return any(
+            c.channel.startswith(AGENT_PREFIX) and c.bridge_id
+            for c in await stack.bridge.commands.channels()
+        )
+
+    await eventually(bridged, 30, "the agent's leg in a bridge with the caller")
+    return linkedid
+
+
+async def hang_up_all(stack: CtiStack) -> None:
+    pbx = stack.bridge.commands
+    for channel in await pbx.channels():
+        with contextlib.suppress(Exception):
+            await pbx.hangup(channel.channel)
+
+    async def idle() -> bool:
+        return not await pbx.channels()
+
+    await eventually(idle, 30, "no channels left")
+
+
+async def audit_rows(services: Services, action_prefix: str = "supervisor.") -> list[Any]:
+    async with services.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(AUDIT).where(AUDIT.c.action.startswith(action_prefix)).order_by(AUDIT.c.id)
+        )
+        return list(rows)
+
+
+async def test_listen_then_whisper_then_barge_on_a_live_call(
+    cti_stack: CtiStack, asterisk: AsteriskInstance, services: Services, trace: Trace
+) -> None:
+    agent = await add_user(services, "agent03", Role.AGENT, AGENT_EXT, display_name="王芳")
+    boss = await add_user(services, "boss", Role.SUPERVISOR, BOSS_EXT, display_name="陈主管")
+    assert agent.id is not None
+    assert boss.id is not None
+    actor = Principal(boss.id, "boss", "陈主管", Role.SUPERVISOR, BOSS_EXT, "t", 0.0)
+    state = InMemoryAgentState(services.bus, services.clock, ["break", "no_answer"])
+    actions = SupervisorActions(services, state)
+    try:
+        async with stub_ivr(asterisk.fastagi_port, IvrScript(skill="general")):
+            linkedid = await agent_call(cti_stack)
+            session = await actions.spy(actor, agent.id, SpyMode.LISTEN)
+            sid = session.session_id
+            assert sid.startswith("hlsp-")
+
+            await eventually(lambda: bool(trace.spy_starts(sid)), 30, "ChanSpyStart (listen)")
+            (start,) = trace.spy_starts(sid)
+            assert start["SpyeeChannel"].startswith(AGENT_PREFIX)
+            assert start["SpyeeChannel"].endswith(";1")  # `b`: the leg bridged with the caller
+            assert start["SpyerChannel"].startswith(f"Local/{BOSS_EXT}@hotline-test-agent-")
+            assert start["SpyeeLinkedid"] == linkedid
+            assert trace.chanspy_data(sid) == [f"{AGENT_PREFIX},qEb"]
+            (live,) = await actions.spy_sessions()
+            assert (live.session_id, live.mode, live.active) == (sid, SpyMode.LISTEN, True)
+            assert (live.agent_extension, live.supervisor) == (AGENT_EXT, "boss")
+
+            await actions.switch_spy(actor, sid, SpyMode.WHISPER)
+            await eventually(lambda: len(trace.spy_starts(sid)) == 2, 30, "ChanSpyStart (whisper)")
+            assert len(trace.spy_stops(sid)) >= 1  # the listening spy ended first
+            assert trace.chanspy_data(sid)[-1] == f"{AGENT_PREFIX},qEwb"
+
+            await actions.switch_spy(actor, sid, SpyMode.BARGE)
+            await eventually(lambda: len(trace.spy_starts(sid)) == 3, 30, "ChanSpyStart (barge)")
+            assert trace.chanspy_data(sid) == [
+                f"{AGENT_PREFIX},qEb",
+                f"{AGENT_PREFIX},qEwb",
+                f"{AGENT_PREFIX},qEBb",
+            ]
+            option_sets = [
+                f["Value"] for f in trace.of("VarSet", Uniqueid=sid, Variable="HOTLINE_SPY_OPTIONS")
+            ]
+            assert option_sets == ["qEb", "qEwb", "qEBb"]
+            # One phone call for the whole session: the supervisor's leg never hung up.
+            assert not trace.of("Hangup", Uniqueid=sid)
+            (live,) = await actions.spy_sessions()
+            assert live.mode is SpyMode.BARGE
+
+            await actions.stop_spy(actor, sid)
+            await eventually(lambda: bool(trace.of("Hangup", Uniqueid=sid)), 30, "spy leg hung up")
+            assert len(trace.spy_stops(sid)) == 3
+            # The agent's call goes on without the supervisor.
+            channels = await cti_stack.bridge.commands.channels()
+            assert any(c.channel.startswith(AGENT_PREFIX) and c.bridge_id for c in channels)
+            assert await actions.spy_sessions() == []
+    finally:
+        await hang_up_all(cti_stack)
+
+    rows = await audit_rows(services)
+    assert [(r.action, r.detail["outcome"], r.detail["mode"]) for r in rows[:3]] == [
+        ("supervisor.listen", "done", "listen"),
+        ("supervisor.spy_mode", "done", "whisper"),
+        ("supervisor.spy_mode", "done", "barge"),
+    ]
+    assert [r.detail.get("previous") for r in rows[1:3]] == ["listen", "whisper"]
+    assert rows[3].action == "supervisor.spy_stop"
+    assert {r.actor_name for r in rows} == {"boss"}
+    assert rows[0].object_type == "agent"
+    assert rows[0].object_id == str(agent.id)
+    assert rows[0].detail["session_id"] == sid
+    assert {r.object_id for r in rows[1:]} == {sid}
+
+
+async def test_spy_over_http_is_audited_refusals_too_and_needs_a_supervisor(
+    cti_stack: CtiStack, asterisk: AsteriskInstance, services: Services, trace: Trace
+) -> None:
+    agent = await add_user(services, "agent03", Role.AGENT, AGENT_EXT, display_name="王芳")
+    await add_user(services, "boss", Role.SUPERVISOR, BOSS_EXT, display_name="陈主管")
+    url = f"/api/supervisor/agents/{agent.id}/spy"
+    try:
+        async with api_client(create_app(services)) as client:
+            boss = bearer(await login(client, "boss"))
+            # Not on a call yet: refused, and the refusal is audited.
+            r = await client.post(url, headers=boss, json={"mode": "listen"})
+            assert r.status_code == 409, r.text
+            assert r.json()["error"] == "not_on_call"
+            assert AGENT_EXT in r.json()["message"]
+
+            async with stub_ivr(asterisk.fastagi_port, IvrScript(skill="general")):
+                await agent_call(cti_stack)
+                r = await client.post(url, json={"mode": "listen"})
+                assert r.status_code == 401
+                a = bearer(await login(client, "agent03"))
+                r = await client.post(url, headers=a, json={"mode": "barge"})
+                assert r.status_code == 403
+                assert r.json()["error"] == "forbidden"
+                r = await client.post(url, headers=boss, json={"mode": "shout"})
+                assert r.status_code == 422
+                assert r.json()["error"] == "invalid_request"
+                # A supervisor rings only their own phone.
+                r = await client.post(
+                    url, headers=boss, json={"mode": "listen", "extension": "1002"}
+                )
+                assert r.status_code == 403, r.text
+
+                r = await client.post(url, headers=boss, json={"mode": "whisper"})
+                assert r.status_code == 201, r.text
+                sid = r.json()["session_id"]
+                assert r.json()["options"] == "qEwb"
+                await eventually(lambda: bool(trace.spy_starts(sid)), 30, "ChanSpyStart")
+                assert trace.chanspy_data(sid) == [f"{AGENT_PREFIX},qEwb"]
+
+                r = await client.get("/api/supervisor/spy", headers=boss)
+                assert [(s["session_id"], s["mode"]) for s in r.json()] == [(sid, "whisper")]
+                r = await client.put(
+                    f"/api/supervisor/spy/{sid}", headers=a, json={"mode": "listen"}
+                )
+                assert r.status_code == 403
+                r = await client.put(
+                    f"/api/supervisor/spy/{sid}", headers=boss, json={"mode": "barge"}
+                )
+                assert r.status_code == 200, r.text
+                await eventually(lambda: len(trace.spy_starts(sid)) == 2, 30, "barge")
+                assert trace.chanspy_data(sid)[-1] == f"{AGENT_PREFIX},qEBb"
+                r = await client.delete(f"/api/supervisor/spy/{sid}", headers=boss)
+                assert r.status_code == 204, r.text
+                await eventually(lambda: bool(trace.of("Hangup", Uniqueid=sid)), 30, "spy hung up")
+                r = await client.delete(f"/api/supervisor/spy/{sid}", headers=boss)
+                assert r.status_code == 404
+    finally:
+        await hang_up_all(cti_stack)
+
+    rows = [
+        (r.action, r.detail["outcome"], r.detail.get("error")) for r in await audit_rows(services)
+    ]
+    assert rows == [
+        ("supervisor.listen", "refused", "not_on_call"),
+        ("supervisor.listen", "refused", "forbidden"),
+        ("supervisor.whisper", "done", None),
+        ("supervisor.spy_mode", "done", None),
+        ("supervisor.spy_stop", "done", None),
+        ("supervisor.spy_stop", "refused", "not_found"),
+    ]
+
+
+async def test_refusals_raise_with_a_code(services: Services, cti_stack: CtiStack) -> None:
+    boss = await add_user(services, "boss", Role.SUPERVISOR, BOSS_EXT)
+    assert boss.id is not None
+    actor = Principal(boss.id, "boss", "boss", Role.SUPERVISOR, BOSS_EXT, "t", 0.0)
+    actions = SupervisorActions(services, InMemoryAgentState(services.bus, services.clock, []))
+    with pytest.raises(ActionRefused) as refused:
+        await actions.spy(actor, boss.id, SpyMode.LISTEN)
+    assert refused.value.code == "own_extension"
+    with pytest.raises(ActionRefused) as refused:
+        await actions.spy(actor, 99_999, SpyMode.LISTEN)
+    assert (refused.value.status, refused.value.code) == (404, "not_found")
