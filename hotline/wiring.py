@@ -114,7 +114,7 @@ class _HttpServer:
             port=s.port,
             log_level="warning",
             lifespan="on",
-            ws="websockets",
+            ws="websockets-sansio",  # the legacy implementation is deprecated
         )
         self.server = uvicorn.Server(config)
         self._task: Any = None

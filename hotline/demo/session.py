@@ -125,6 +125,10 @@ class DemoSession:
         from hotline.demo.agents import AgentSimulator
 
         agents = AgentSimulator(services)
+        if services.pbx is not None:
+            # How the simulated phones behave: ring a moment, talk 20-60 s, hang up.
+            for name, value in agents.phone_behaviour().items():
+                await services.pbx.set_var("", name, value)
         await agents.start()
         self.extras.append(agents)
         if self.args.call_every > 0:
@@ -146,7 +150,7 @@ class DemoSession:
                 [
                     "",
                     "Hotline demo is running.",
-                    f"  Agent desktop : {base}/agent        (agent01 .. agent12 / hotline-demo)",
+                    f"  Agent desktop : {base}/desk/        (agent01 .. agent12 / hotline-demo)",
                     f"  Wallboard     : {base}/wallboard",
                     f"  Supervisor    : {base}/supervisor   (supervisor / hotline-demo)",
                     f"  API docs      : {base}/docs",
