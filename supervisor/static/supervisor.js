@@ -1,0 +1,297 @@
+// The supervisor page: the agent board (polled from /api/supervisor/board), listening
+// sessions and waiting calls, with the actions of supervisor/api.py. Plain ES modules, no
+// build step; the sign-in and token refresh are the desktop's (/desk/api.js). Everything
+// the server sends is inserted as text (textContent), never as HTML.
+import { Session } from "/desk/api.js";
+import { applyWords, t } from "./supervisor-i18n.js";
+
+const POLL_MS = 2000;
+const STAFF = new Set(["supervisor", "admin"]);
+const $ = (id) => document.getElementById(id);
+const el = (tag, text, cls) => {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+};
+
+const sv = {
+  lang: localStorage.getItem("hotline.lang") || "zh",
+  board: null, spies: [], fetchedAt: 0, timer: null, editing: null,
+};
+window.hotlineSupervisor = sv;  // tests read the last board from here
+const session = new Session(() => showSignIn(t(sv.lang, "expired")));
+const say = (key, vars) => { $("status").className = "ok"; $("status").textContent = t(sv.lang, key, vars); };
+const fail = (err) => { $("status").className = "error"; $("status").textContent = err.message; };
+
+function button(key, onClick, { disabled = false, dataKey = "" } = {}) {
+  const b = el("button", t(sv.lang, key));
+  b.type = "button";
+  b.disabled = disabled;
+  b.dataset.key = dataKey || key;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function act(run, key, vars) {
+  try {
+    await run();
+    say(key, vars);
+  } catch (err) {
+    fail(err);
+  }
+  await poll();
+}
+
+// -- sign-in ----------------------------------------------------------------------------
+
+function showSignIn(message = "") {
+  clearInterval(sv.timer);
+  $("board").hidden = $("logout").hidden = $("me").hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message;
+  $("username").focus();
+}
+
+function showBoard() {
+  const user = session.user;
+  if (!user || !STAFF.has(user.role)) {
+    session.clear();
+    showSignIn(t(sv.lang, "not_staff"));
+    return;
+  }
+  $("signin").hidden = true;
+  $("board").hidden = $("logout").hidden = $("me").hidden = false;
+  $("me").textContent = user.extension ? `${user.display_name} · ${user.extension}` : user.display_name;
+  if (!$("my-ext").value) $("my-ext").value = user.extension || "";
+  poll();
+  clearInterval(sv.timer);
+  sv.timer = setInterval(poll, POLL_MS);
+}
+
+$("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await session.login($("username").value.trim(), $("password").value);
+    $("password").value = "";
+    showBoard();
+  } catch (err) {
+    $("signin-error").textContent = err.message;
+  }
+});
+$("logout").addEventListener("click", async () => { await session.logout().catch(() => {}); showSignIn(); });
+$("lang").addEventListener("click", () => setLang(sv.lang === "zh" ? "en" : "zh"));
+
+function setLang(lang) {
+  sv.lang = lang;
+  localStorage.setItem("hotline.lang", lang);
+  applyWords(lang);
+  $("lang").textContent = lang === "zh" ? "English" : "中文";
+  render();
+}
+
+// -- data -------------------------------------------------------------------------------
+
+async function poll() {
+  if (!session.token) return;
+  try {
+    sv.board = await session.call("GET", "/api/supervisor/board");
+    sv.fetchedAt = Date.now();
+    sv.spies = await session.call("GET", "/api/supervisor/spy").catch(() => []);
+    $("link").dataset.state = "on";
+    $("link").textContent = t(sv.lang, "link_on");
+  } catch (err) {
+    $("link").dataset.state = "off";
+    $("link").textContent = t(sv.lang, "link_retry");
+    if (err.status !== 401) $("status").textContent = err.message;
+  }
+  render();
+}
+
+const stateText = (a) => {
+  let text = t(sv.lang, `st_${a.state}`);
+  if (a.reason) text += ` · ${t(sv.lang, `r_${a.reason}`)}`;
+  if (a.pending_not_ready) text += t(sv.lang, "pending", { r: t(sv.lang, `r_${a.pending_not_ready}`) });
+  return text;
+};
+
+function duration(seconds) {
+  const n = Math.max(0, Math.floor(seconds));
+  return n < 60 ? t(sv.lang, "seconds", { n }) : t(sv.lang, "minutes", { m: Math.floor(n / 60), s: n % 60 });
+}
+
+function skillLabel(name) {
+  const skill = (sv.board?.skills || []).find((s) => s.name === name);
+  return skill ? skill.label[sv.lang] || name : name;
+}
+
+// -- rendering --------------------------------------------------------------------------
+
+function keepFocus(container, draw) {
+  const key = container.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  draw();
+  if (key) container.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
+}
+
+function render() {
+  if (!sv.board) return;
+  const reason = $("reason");
+  if (!reason.options.length || reason.dataset.lang !== sv.lang) {
+    const chosen = reason.value;
+    reason.replaceChildren(...sv.board.reasons.map((r) => new Option(t(sv.lang, `r_${r}`), r)));
+    if (chosen) reason.value = chosen;
+    reason.dataset.lang = sv.lang;
+  }
+  keepFocus($("agents"), renderAgents);
+  keepFocus($("spies"), renderSpies);
+  if (!$("calls").contains(document.activeElement) || document.activeElement.tagName !== "INPUT") {
+    keepFocus($("calls"), renderCalls);
+  }
+}
+
+function renderAgents() {
+  $("agents").replaceChildren(...sv.board.agents.map((a) => {
+    const row = el("tr");
+    row.dataset.agentId = a.agent_id;
+    row.dataset.state = a.state;
+    const name = a.name || a.username || `#${a.agent_id}`;
+    const badge = el("span", stateText(a), "badge");
+    badge.dataset.state = a.state;
+    const since = el("td", duration(a.seconds_in_state), "since");
+    since.dataset.seconds = a.seconds_in_state;
+    const skills = Object.entries(a.skills).map(([k, v]) => `${skillLabel(k)} ${v}`).join("，");
+    const actions = el("td", null, "actions");
+    const onCall = a.state === "on_call";
+    const id = a.agent_id;
+    for (const mode of ["listen", "whisper", "barge"]) {
+      actions.append(button(mode, () => spy(id, mode), { disabled: !onCall, dataKey: `${mode}-${id}` }));
+    }
+    actions.append(
+      button("force_not_ready", () => forceNotReady(id, name),
+        { disabled: a.state === "logged_out", dataKey: `nr-${id}` }),
+      button("force_sign_out", () => act(
+        () => session.call("POST", `/api/supervisor/agents/${id}/sign-out`), "done_sign_out", { name }),
+      { disabled: a.state === "logged_out", dataKey: `out-${id}` }),
+      button("edit_skills", () => openSkills(a, name), { dataKey: `sk-${id}` }),
+    );
+    const stateCell = el("td");
+    stateCell.append(badge);
+    row.append(
+      el("td", a.extension ? `${name} · ${a.extension}` : name), stateCell, since, el("td", a.caller_number || ""), el("td", skills, "skills-cell"), actions,
+    );
+    return row;
+  }));
+}
+
+function renderSpies() {
+  $("spy-empty").hidden = sv.spies.length > 0;
+  $("spies").replaceChildren(...sv.spies.map((s) => {
+    const item = el("li");
+    item.dataset.sessionId = s.session_id;
+    const agent = sv.board.agents.find((a) => a.extension === s.agent_extension);
+    const who = agent ? `${agent.name || agent.username} · ${s.agent_extension}` : s.agent_extension;
+    const mode = s.active ? t(sv.lang, `m_${s.mode}`) : t(sv.lang, "ringing");
+    item.append(el("span", `${who} — `), el("span", mode, "spy-mode"), el("br"));
+    for (const m of ["listen", "whisper", "barge"]) {
+      item.append(button(m, () => act(
+        () => session.call("PUT", `/api/supervisor/spy/${s.session_id}`, { mode: m }),
+        "done_mode", { mode: t(sv.lang, m) }), { disabled: !s.active || s.mode === m, dataKey: `${m}-${s.session_id}` }));
+    }
+    item.append(button("hangup", () => act(
+      () => session.call("DELETE", `/api/supervisor/spy/${s.session_id}`), "done_hangup"),
+    { dataKey: `hang-${s.session_id}` }));
+    return item;
+  }));
+}
+
+function renderCalls() {
+  const calls = sv.board.calls;
+  $("calls-empty").hidden = calls.length > 0;
+  const top = Math.max(0, ...calls.map((c) => c.priority));
+  $("calls").replaceChildren(...calls.map((c) => {
+    const row = el("tr");
+    row.dataset.callId = c.call_id;
+    const input = el("input");
+    Object.assign(input, { type: "number", min: 0, max: 100000, value: c.priority });
+    input.dataset.key = `p-${c.call_id}`;
+    input.setAttribute("aria-label", `${t(sv.lang, "h_priority")} ${c.caller_number || c.call_id}`);
+    const setTo = (p) => act(
+      () => session.call("PUT", `/api/supervisor/calls/${encodeURIComponent(c.call_id)}/priority`, { priority: p }),
+      "done_priority", { call: c.caller_number || c.call_id, p });
+    const cell = el("td", null, "actions");
+    cell.append(
+      button("set_priority", () => setTo(Number(input.value)), { dataKey: `set-${c.call_id}` }),
+      button("raise", () => setTo(top + 1), { disabled: c.priority === top && calls.length > 1, dataKey: `up-${c.call_id}` }),
+    );
+    const prio = el("td");
+    prio.append(input);
+    row.append(el("td", c.caller_number || c.call_id), el("td", c.queue),
+      el("td", duration(c.wait_seconds)), prio, cell);
+    return row;
+  }));
+}
+
+// Time in state ticks between polls.
+setInterval(() => {
+  const extra = (Date.now() - sv.fetchedAt) / 1000;
+  for (const cell of document.querySelectorAll("#agents td.since")) {
+    cell.textContent = duration(Number(cell.dataset.seconds) + extra);
+  }
+}, 1000);
+
+// -- actions ----------------------------------------------------------------------------
+
+function spy(agentId, mode) {
+  const extension = $("my-ext").value.trim();
+  const body = { mode };
+  if (extension && extension !== session.user.extension) body.extension = extension;
+  return act(() => session.call("POST", `/api/supervisor/agents/${agentId}/spy`, body),
+    "done_spy", { ext: extension || session.user.extension });
+}
+
+function forceNotReady(agentId, name) {
+  const reason = $("reason").value;
+  return act(() => session.call("POST", `/api/supervisor/agents/${agentId}/not-ready`, { reason }),
+    "done_not_ready", { name });
+}
+
+function openSkills(agent, name) {
+  sv.editing = { agent, name };
+  $("skills-title").textContent = t(sv.lang, "skills_of", { name });
+  $("skills-error").textContent = "";
+  $("skills-rows").replaceChildren(...sv.board.skills.flatMap((s) => {
+    const input = el("input");
+    Object.assign(input, { type: "number", min: 0, max: 10, id: `skill-${s.name}`, name: s.name });
+    input.value = agent.skills[s.name] || 0;
+    const lab = el("label", s.label[sv.lang] || s.name);
+    lab.htmlFor = input.id;
+    return [lab, input];
+  }));
+  for (const box of document.querySelectorAll("#skills-form input[name=lang]")) {
+    box.checked = agent.languages.includes(box.value);
+  }
+  $("skills-dialog").showModal();
+}
+
+$("skills-form").addEventListener("submit", async (event) => {
+  if (event.submitter?.value !== "save") return;  // cancel closes the dialog
+  event.preventDefault();
+  const { agent, name } = sv.editing;
+  const skills = {};
+  for (const input of $("skills-rows").querySelectorAll("input")) {
+    const level = Number(input.value);
+    if (level > 0) skills[input.name] = level;
+  }
+  const languages = [...document.querySelectorAll("#skills-form input[name=lang]:checked")].map((b) => b.value);
+  try {
+    await session.call("PUT", `/api/supervisor/agents/${agent.agent_id}/skills`, { skills, languages });
+    $("skills-dialog").close();
+    say("done_skills", { name });
+    await poll();
+  } catch (err) {
+    $("skills-error").textContent = err.message;
+  }
+});
+
+setLang(sv.lang);
+if (session.token) showBoard(); else showSignIn();
