@@ -52,4 +52,5 @@ async def board(services: Services) -> dict[str, Any]:
         "calls": routing.waiting_calls(),
         "reasons": [r for r in s.routing.not_ready_reasons if r not in ROUTER_REASONS],
         "skills": [{"name": k.name, "label": k.label.model_dump()} for k in s.skills],
+        "queues": [{"name": q.name, "label": q.label.model_dump()} for q in s.queues],
     }

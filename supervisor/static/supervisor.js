@@ -56,7 +56,7 @@ function showSignIn(message = "") {
 function showBoard() {
   const user = session.user;
   if (!user || !STAFF.has(user.role)) {
-    session.clear();
+    if (user) session.logout().catch(() => {});  // the token is no use here: revoke it
     showSignIn(t(sv.lang, "not_staff"));
     return;
   }
@@ -118,6 +118,11 @@ const stateText = (a) => {
 function duration(seconds) {
   const n = Math.max(0, Math.floor(seconds));
   return n < 60 ? t(sv.lang, "seconds", { n }) : t(sv.lang, "minutes", { m: Math.floor(n / 60), s: n % 60 });
+}
+
+function queueLabel(name) {
+  const queue = (sv.board?.queues || []).find((q) => q.name === name);
+  return queue ? queue.label[sv.lang] || name : name;
 }
 
 function skillLabel(name) {
@@ -225,7 +230,7 @@ function renderCalls() {
     );
     const prio = el("td");
     prio.append(input);
-    row.append(el("td", c.caller_number || c.call_id), el("td", c.queue),
+    row.append(el("td", c.caller_number || c.call_id), el("td", queueLabel(c.queue)),
       el("td", duration(c.wait_seconds)), prio, cell);
     return row;
   }));

@@ -234,6 +234,9 @@ async def test_the_board_names_agents_with_state_time_and_caller(world: World) -
     assert "no_answer" not in data["reasons"]
     assert "meeting" in data["reasons"]
     assert {"name": "billing", "label": {"zh": "账务缴费", "en": "Billing and payments"}} in data[
+        "queues"
+    ]
+    assert {"name": "billing", "label": {"zh": "账务缴费", "en": "Billing and payments"}} in data[
         "skills"
     ]
 
