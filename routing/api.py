@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from agent_api.audit import audit
 from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import ApiError, NotFound, error_responses
 from db.models import Role
@@ -43,6 +44,22 @@ def _routing(request: Request) -> RoutingService:
     if not isinstance(service, RoutingService):
         raise ApiError(503, "routing_unavailable", "the router does not run in this process")
     return service
+
+
+async def _audit(request: Request, user: Principal, action: str, key: str, detail: Any) -> None:
+    """Supervisor changes are audited (supervisor/api.py has the same actions, audited)."""
+    services = request.app.state.services
+    async with services.sessions() as session:
+        await audit(
+            session,
+            actor=user,
+            action=action,
+            object_type="agent" if action == "routing.skills" else "call",
+            object_id=key,
+            source="routing",
+            detail=detail,
+            clock=services.clock,
+        )
 
 
 def _domain(exc: RoutingError | ValueError) -> ApiError:
@@ -83,9 +100,11 @@ async def set_skills(
     service = _routing(request)
     try:
         await service.set_skills(agent_id, body.skills, body.languages)
-        return service.agent(agent_id)
+        view = service.agent(agent_id)
     except (RoutingError, ValueError) as exc:
         raise _domain(exc) from None
+    await _audit(request, user, "routing.skills", str(agent_id), body.model_dump())
+    return view
 
 
 @router.put("/api/routing/calls/{call_id}/priority", responses=ERRORS)
@@ -100,4 +119,5 @@ async def set_priority(
         await service.set_call_priority(call_id, body.priority)
     except RoutingError as exc:
         raise _domain(exc) from None
+    await _audit(request, user, "routing.call_priority", call_id, body.model_dump())
     return {"call_id": call_id, "priority": body.priority}
