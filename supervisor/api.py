@@ -21,6 +21,8 @@ ones too. Errors are {error, message} (agent_api/errors.py).
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -137,6 +139,23 @@ async def set_priority(
     call_id: Annotated[str, Path(max_length=64)],
 ) -> dict[str, Any]:
     return await _actions(request).set_call_priority(user, call_id, body.priority)
+
+
+# -- the live view's routes ------------------------------------------------------------------
+# agent_api/app.py includes only this module; the live view (supervisor/live*.py: websocket,
+# wallboard) joins here when one of its modules exposes `router`. Included before the
+# page routes below, so /supervisor/<name> paths of its own are not taken by the assets.
+def _include_live_routers() -> None:
+    import supervisor
+
+    for info in sorted(pkgutil.iter_modules(supervisor.__path__), key=lambda m: m.name):
+        if info.name.startswith("live"):
+            live = getattr(importlib.import_module(f"supervisor.{info.name}"), "router", None)
+            if isinstance(live, APIRouter):
+                router.include_router(live)
+
+
+_include_live_routers()
 
 
 # -- the page (no data without a token: it signs in like the desktop) ---------------------------
