@@ -40,7 +40,7 @@ from supervisor.actions_board import board as build_board
 
 router = APIRouter(tags=["supervisor"])
 Staff = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
-ERRORS = error_responses(401, 403, 404, 409, 422, 502, 503)
+ERRORS = error_responses(400, 401, 403, 404, 409, 422, 502, 503)  # 400: body not JSON
 STATIC = FsPath(__file__).parent / "static"
 _ASSET = re.compile(r"^[a-z][a-z0-9_-]{0,40}\.(js|css|html|svg)$")
 # Listed once (no file system calls on the event loop per request).
