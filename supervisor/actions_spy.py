@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cti.commands import SPY_OPTIONS as BASE_OPTIONS
-from cti.commands import ChannelInfo, OriginatePurpose, PbxCommands, SpyMode
+from cti.commands import ChannelInfo, ChannelNotFound, OriginatePurpose, PbxCommands, SpyMode
 from hotline.config.pbx import DialplanContract
 from supervisor.actions_errors import ActionRefused
 
@@ -130,7 +130,13 @@ class Spying:
         ]
 
     async def sessions(self) -> list[SpySession]:
-        return [await self._session_of(c) for c in await self._spy_channels()]
+        found = []
+        for channel in await self._spy_channels():
+            try:
+                found.append(await self._session_of(channel))
+            except ChannelNotFound:  # hung up since the listing
+                continue
+        return found
 
     async def session(self, session_id: str) -> SpySession:
         for channel in await self._spy_channels():

@@ -198,6 +198,17 @@ async def test_listen_then_whisper_then_barge_on_a_live_call(
             channels = await cti_stack.bridge.commands.channels()
             assert any(c.channel.startswith(AGENT_PREFIX) and c.bridge_id for c in channels)
             assert await actions.spy_sessions() == []
+
+            # `E`: when the agent's call ends, so does the spy (the phone hangs up).
+            again = (await actions.spy(actor, agent.id, SpyMode.LISTEN)).session_id
+            await eventually(lambda: bool(trace.spy_starts(again)), 30, "ChanSpyStart (again)")
+            caller = next(
+                c.channel
+                for c in await cti_stack.bridge.commands.channels()
+                if c.uniqueid.startswith(linkedid)
+            )
+            await cti_stack.bridge.commands.hangup(caller)
+            await eventually(lambda: bool(trace.of("Hangup", Uniqueid=again)), 30, "spy ends too")
     finally:
         await hang_up_all(cti_stack)
 
@@ -209,11 +220,12 @@ async def test_listen_then_whisper_then_barge_on_a_live_call(
     ]
     assert [r.detail.get("previous") for r in rows[1:3]] == ["listen", "whisper"]
     assert rows[3].action == "supervisor.spy_stop"
+    assert [r.action for r in rows[4:]] == ["supervisor.listen"]
     assert {r.actor_name for r in rows} == {"boss"}
     assert rows[0].object_type == "agent"
     assert rows[0].object_id == str(agent.id)
     assert rows[0].detail["session_id"] == sid
-    assert {r.object_id for r in rows[1:]} == {sid}
+    assert {r.object_id for r in rows[1:4]} == {sid}
 
 
 async def test_spy_over_http_is_audited_refusals_too_and_needs_a_supervisor(
