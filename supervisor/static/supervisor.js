@@ -212,6 +212,7 @@ function renderSpies() {
 function renderCalls() {
   const calls = sv.board.calls;
   $("calls-empty").hidden = calls.length > 0;
+  $("calls").closest("table").hidden = calls.length === 0;
   const top = Math.max(0, ...calls.map((c) => c.priority));
   $("calls").replaceChildren(...calls.map((c) => {
     const row = el("tr");

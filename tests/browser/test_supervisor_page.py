@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
 from agent_api.app import create_app
+from cti.commands import ChannelInfo
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, Role, metadata
 from hotline.services import Services
@@ -58,6 +59,10 @@ async def center(db_url: str) -> AsyncIterator[Center]:
                 yield Center(services, router, base, agent.id)
         finally:
             await router.stop()
+
+
+def channel(name: str, uid: str, context: str, *, bridge: str = "") -> ChannelInfo:
+    return ChannelInfo(uid, uid, name, context, "1002", "Up", "", bridge, "00:00:05")
 
 
 async def audit_actions(services: Services) -> list[tuple[str, str]]:
@@ -144,3 +149,53 @@ async def test_an_agent_account_is_turned_away(page: Page, center: Center) -> No
     await sign_in(page, center.base, "agent03")
     await expect(page.locator("#signin-error")).to_have_text("需要班长或管理员账号")
     await expect(page.locator("#board")).to_be_hidden()
+
+
+async def test_listen_then_whisper_then_hang_up_from_the_page(page: Page, center: Center) -> None:
+    router, pbx = center.router, center.services.pbx
+    assert isinstance(pbx, FakePbx)
+    router.ctx.live.get("c-9").snapshot = {"caller_number": "13912345678"}
+    await router.ctx.run(router.router.enqueue, "c-9", "billing", priority=10)
+    await router.ctx.run(router.router.answered, "c-9")
+    assert router.agent(center.agent_id)["state"] == "on_call"
+    pbx.live.append(channel("PJSIP/1002-00000001", "a-1", "hotline-connect", bridge="br-1"))
+
+    await sign_in(page, center.base, "boss")
+    row = page.locator(f'#agents tr[data-agent-id="{center.agent_id}"]')
+    await expect(row.locator(".badge")).to_have_text("通话中")
+    await expect(row.locator("td").nth(3)).to_have_text("13912345678")
+    await row.get_by_role("button", name="监听").click()
+    await expect(page.locator("#status")).to_have_text("正在呼叫您的分机 1901…")
+    ((_, args),) = [c for c in pbx.commands if c[0] == "originate"]
+    assert (args["endpoint"], args["context"], args["exten"]) == (
+        "PJSIP/1901",
+        "hotline-spy",
+        "1002",
+    )
+    assert args["variables"]["HOTLINE_SPY_OPTIONS"] == "qEb"
+
+    # The supervisor answers: Asterisk runs the spy context on their phone's channel.
+    sid, spy = args["uniqueid"], "PJSIP/1901-00000002"
+    pbx.live.append(channel(spy, args["uniqueid"], "hotline-spy"))
+    for var, value in args["variables"].items():
+        pbx.variables[(spy, var)] = value
+    session = page.locator(f'#spies li[data-session-id="{sid}"]')
+    await expect(session.locator(".spy-mode")).to_have_text("监听中", timeout=10_000)
+    await expect(session).to_contain_text("王芳 · 1002")
+    await page.screenshot(path=artifact("supervisor-listening.png"), full_page=True)
+    await session.get_by_role("button", name="耳语").click()
+    await expect(session.locator(".spy-mode")).to_have_text("耳语中")
+    assert (
+        "redirect",
+        {"channel": spy, "context": "hotline-spy", "exten": "1002", "extra": None},
+    ) in pbx.commands
+    assert pbx.variables[(spy, "HOTLINE_SPY_OPTIONS")] == "qEwb"
+
+    await session.get_by_role("button", name="挂断").click()
+    await expect(page.locator("#status")).to_have_text("监听已结束")
+    assert ("hangup", {"channel": spy, "cause": 16}) in pbx.commands
+    assert await audit_actions(center.services) == [
+        ("supervisor.listen", "boss"),
+        ("supervisor.spy_mode", "boss"),
+        ("supervisor.spy_stop", "boss"),
+    ]
