@@ -88,9 +88,10 @@ def spy_services(
     )
 
 
-async def agent_call(stack: CtiStack) -> str:
-    """A caller through the stub IVR, connected to agent 1003; its Linkedid."""
-    linkedid = await stack.call(hangup_after=120)
+async def agent_call(stack: CtiStack, hangup_after: float = 120) -> str:
+    """A caller through the stub IVR, connected to agent 1003; its Linkedid. The caller
+    hangs up `hangup_after` seconds after the hotline answered it (the IVR's answer)."""
+    linkedid = await stack.call(hangup_after=hangup_after)
     box: dict[str, str] = {}
 
     async def waiting() -> bool:
