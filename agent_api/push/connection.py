@@ -4,6 +4,12 @@ Overflow policy: a desktop that falls `max_queue` frames behind is disconnected 
 close code 1013 ("try again later") instead of being allowed to slow anyone else down or
 grow memory. Nothing is lost by that: the desktop reconnects with the last sequence
 number it saw and gets the rest from the agent's replay buffer (replay.py).
+
+The sender task only writes frames. `on_pop_sent` is a plain callback: what follows a pop
+(telling the router over the bus, the audit row) runs in tasks the hub owns, because the
+sender is cancelled the moment the desktop goes away, and a Redis command cancelled
+mid-flight loses the acknowledgement (redis-py may even swallow the cancellation, which
+left the sender, and with it uvicorn's shutdown, waiting forever).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -24,7 +30,8 @@ CLOSE_POLICY = 1008  # bad, expired or revoked token; wrong origin
 CLOSE_TRY_AGAIN = 1013  # too slow: reconnect and resume
 CLOSE_GOING_AWAY = 1001  # server shutting down
 
-OnPopSent = Callable[["AgentConnection", Frame], Awaitable[None]]
+OnPopSent = Callable[["AgentConnection", Frame], None]
+STOP_GRACE = 0.5  # seconds between cancellations of a sender that does not end
 
 
 class AgentConnection:
@@ -90,7 +97,7 @@ class AgentConnection:
                 await self.ws.send_text(text)
                 self.sent += 1
                 if frame.pop_call_id is not None:
-                    await self._on_pop_sent(self, frame)
+                    self._on_pop_sent(self, frame)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the peer went away mid-send
@@ -100,8 +107,13 @@ class AgentConnection:
             self.closed.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        task = self._task
+        if task is not None:
+            # Cancel until it ends: one cancellation may be swallowed by a library the
+            # sender awaited (then it would wait on the queue forever, and so would we).
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=STOP_GRACE)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
         self.closed.set()

@@ -34,6 +34,7 @@ import orjson
 import sqlalchemy as sa
 
 from agent_api.audit import AuditQueue, audit_row
+from agent_api.auth import Principal
 from agent_api.push.connection import CLOSE_GOING_AWAY, CLOSE_POLICY, AgentConnection
 from agent_api.push.pop import PopBuilder
 from agent_api.push.replay import Frame, ReplayBuffer
@@ -46,6 +47,7 @@ log = logging.getLogger("hotline.api.hub")
 TOPICS = ("offer", "call", "agent", "auth")
 PREFETCH_ON = ("call.ivr_completed", "call.queued", "call.offered")
 MAX_SOCKETS_PER_AGENT = 4
+SIDE_TASK_GRACE = 2.0  # seconds stop() waits for acknowledgements in flight
 
 
 @dataclass(slots=True)
@@ -122,6 +124,8 @@ class AgentHub:
                 conn.close(CLOSE_GOING_AWAY, "server shutting down")
         if self._sub is not None:
             await self._sub.close()
+        if self._side_tasks:  # acknowledgements and audit rows in flight: let them land
+            await asyncio.wait(set(self._side_tasks), timeout=SIDE_TASK_GRACE)
         for task in [*self._tasks, *self._lane_tasks, *self._side_tasks]:
             task.cancel()
         for task in [*self._tasks, *self._lane_tasks, *self._side_tasks]:
@@ -363,7 +367,10 @@ class AgentHub:
 
     # -- after a pop is on the screen ---------------------------------------------------
 
-    async def pop_sent(self, conn: AgentConnection, frame: Frame) -> None:
+    def pop_sent(self, conn: AgentConnection, frame: Frame) -> None:
+        """The pop is on the agent's screen: acknowledge it to the router (it rings the
+        phone then) and audit the file shown, in a task of the hub's, not the socket's:
+        the desktop may close right after the frame and that must not lose either."""
         call_id = frame.pop_call_id
         assert call_id is not None
         key = (conn.agent_id, call_id)
@@ -372,20 +379,28 @@ class AgentHub:
         self._delivered[key] = None
         while len(self._delivered) > 10_000:
             self._delivered.popitem(last=False)
-        await self._bus.publish(
-            "offer",
-            {
-                "type": "offer.delivered",
-                "agent_id": conn.agent_id,
-                "call_id": call_id,
-                "at": self._clock.timestamp(),
-            },
-        )
-        access = self._access.get(conn.agent_id, {}).get(call_id)
+        task = asyncio.create_task(self._acknowledge(conn.principal, call_id))
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _acknowledge(self, principal: Principal, call_id: str) -> None:
+        try:
+            await self._bus.publish(
+                "offer",
+                {
+                    "type": "offer.delivered",
+                    "agent_id": principal.id,
+                    "call_id": call_id,
+                    "at": self._clock.timestamp(),
+                },
+            )
+        except Exception:
+            log.exception("offer.delivered for %s/%s not published", principal.id, call_id)
+        access = self._access.get(principal.id, {}).get(call_id)
         customers = sorted(access.customer_ids) if access else []
         for customer_id in customers:  # the file was on screen: an audited read
             row = audit_row(
-                actor=conn.principal,
+                actor=principal,
                 action="customer.read",
                 object_type="customer",
                 object_id=customer_id,
@@ -393,9 +408,7 @@ class AgentHub:
                 detail={"call_id": call_id},
                 clock=self._clock,
             )
-            task = asyncio.create_task(self._audit.put(row))
-            self._side_tasks.add(task)
-            task.add_done_callback(self._side_tasks.discard)
+            await self._audit.put(row)
 
     # -- housekeeping ------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ instead of holding anyone up; what it missed stays in the replay buffer."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from agent_api.auth import Principal
 from agent_api.push.connection import CLOSE_TRY_AGAIN, AgentConnection
@@ -23,7 +24,7 @@ async def test_given_a_reading_desktop_when_frames_are_pushed_then_all_arrive_in
     ws = FakeSocket()
     sent_pops: list[str] = []
 
-    async def on_pop(conn: AgentConnection, f: Frame) -> None:
+    def on_pop(conn: AgentConnection, f: Frame) -> None:
         assert f.pop_call_id is not None
         sent_pops.append(f.pop_call_id)
 
@@ -41,7 +42,7 @@ async def test_given_a_reading_desktop_when_frames_are_pushed_then_all_arrive_in
 async def test_given_a_stalled_desktop_when_its_queue_fills_then_it_is_closed_1013() -> None:
     ws = FakeSocket(stalled=True)
 
-    async def on_pop(conn: AgentConnection, f: Frame) -> None:
+    def on_pop(conn: AgentConnection, f: Frame) -> None:
         return None
 
     conn = AgentConnection(ws, AGENT, on_pop_sent=on_pop, max_queue=3)  # type: ignore[arg-type]
@@ -55,3 +56,25 @@ async def test_given_a_stalled_desktop_when_its_queue_fills_then_it_is_closed_10
     assert ws.closed_with[0] == CLOSE_TRY_AGAIN
     assert conn.push(frame(9)) is False  # closing: nothing more is queued
     await conn.stop()
+
+
+class SwallowingSocket(FakeSocket):
+    """A send that eats one cancellation and returns, as redis-py 8 can do to a command
+    cancelled mid-flight (the sender then went back to its queue and waited forever)."""
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.sent.append(json.loads(text))
+
+
+async def test_given_a_sender_that_swallows_a_cancel_when_stopped_then_stop_still_ends() -> None:
+    ws = SwallowingSocket()
+    conn = AgentConnection(ws, AGENT, on_pop_sent=lambda c, f: None, max_queue=4)  # type: ignore[arg-type]
+    conn.start()
+    assert conn.push(frame(1))
+    await eventually(lambda: conn._queue.empty(), 1, "the sender takes frame 1")
+    await asyncio.wait_for(conn.stop(), 5)
+    assert conn.closed.is_set()
+    assert ws.sent == [{"seq": 1}]
