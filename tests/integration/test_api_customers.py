@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlmodel import select
 
 from agent_api.app import create_app
 from agent_api.audit import AUDIT
-from db.models import Disposition, Role, Survey, SurveyMethod, Ticket, TicketState
+from db.models import Call, Disposition, Role, Survey, SurveyMethod, Ticket, TicketState
 from hotline.services import Services
 from tests.integration.api_support import (
     add_call,
@@ -159,3 +160,70 @@ async def test_given_an_agent_searching_then_the_search_is_audited_with_its_quer
         ).one()
     assert row.detail["q"] == "伟"
     assert len(row.detail["hits"]) == 2
+
+
+@pytest.mark.parametrize("mode", ["on_call", "on_call_or_search"])
+async def test_given_an_agent_then_a_file_opens_on_a_call_with_that_customer_or_by_search_as_configured(
+    db_url: str, mode: str
+) -> None:
+    env = {
+        "HOTLINE_AUTH__AGENT_CUSTOMER_ACCESS": mode,
+        "HOTLINE_AUTH__ON_CALL_GRACE_SECONDS": "600",
+    }
+    async with api_services(db_url, env=env) as services:
+        agent = await add_user(services, "agent01", Role.AGENT, "1001")
+        await add_user(services, "agent02", Role.AGENT, "1002")
+        zhang = await add_customer(services, "张伟", "13912345678")
+        wang = await add_customer(services, "王伟明", "02161234567")
+        assert zhang.id is not None
+        assert wang.id is not None
+        # agent01 talks to 张伟 now (the call log: another worker's hub never saw the offer).
+        await add_call(
+            services,
+            "1900000100.1",
+            customer_id=zhang.id,
+            agent_id=agent.id,
+            agents=["1001"],
+            disposition=Disposition.IN_PROGRESS,
+        )
+        async with api_client(create_app(services)) as client:
+            mine, other = await login(client, "agent01"), await login(client, "agent02")
+            on_call = await client.get(f"/api/customers/{zhang.id}", headers=bearer(mine))
+            assert on_call.status_code == 200, on_call.text
+            # Not on a call with 王伟明, nor is agent02 with 张伟: by search only, if allowed.
+            searched = await client.get(f"/api/customers/{wang.id}", headers=bearer(mine))
+            foreign = await client.get(f"/api/customers/{zhang.id}", headers=bearer(other))
+            search = await client.get("/api/customers", params={"q": "伟"}, headers=bearer(other))
+            if mode == "on_call":
+                for r in (searched, foreign, search):
+                    assert r.status_code == 403, r.text
+                    assert r.json()["message"]
+            else:
+                assert (searched.status_code, foreign.status_code) == (200, 200)
+                assert sorted(c["name"] for c in search.json()) == ["张伟", "王伟明"]
+            # After the call plus the grace window the on-call access lapses.
+            async with services.sessions() as s:
+                call = (await s.exec(select(Call).where(Call.linkedid == "1900000100.1"))).one()
+                call.disposition = Disposition.ANSWERED
+                call.ended_at = services.clock.now() - dt.timedelta(seconds=601)
+                s.add(call)
+                await s.commit()
+            later = await client.get(f"/api/customers/{zhang.id}", headers=bearer(mine))
+            assert later.status_code == (403 if mode == "on_call" else 200)
+        async with services.engine.connect() as conn:
+            vias = [
+                (r.object_id, r.detail.get("via"))
+                for r in await conn.execute(
+                    sa.select(AUDIT.c.object_id, AUDIT.c.detail)
+                    .where(AUDIT.c.action == "customer.read")
+                    .order_by(AUDIT.c.id)
+                )
+            ]
+        expected = [(str(zhang.id), "on_call")]
+        if mode == "on_call_or_search":
+            expected += [
+                (str(wang.id), "search"),
+                (str(zhang.id), "search"),
+                (str(zhang.id), "search"),
+            ]
+        assert vias == expected
