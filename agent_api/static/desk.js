@@ -232,6 +232,7 @@ function renderPop(pop, fresh) {
   if (fresh) {
     prefillTicket(pop);
     loadHistory(pop);
+    suggestKb(pop);
     desk.lastPopAt = Date.now();
     const active = document.activeElement;
     const typing = active && ["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName);
@@ -332,6 +333,26 @@ async function searchKb(event) {
     const articles = await session.call("GET", `/api/kb?q=${encodeURIComponent(q)}&language=${desk.lang}`);
     list.replaceChildren(...articles.map(articleItem));
     if (!articles.length) list.append(el("li", t(desk.lang, "no_results"), "hint"));
+  } catch (err) {
+    list.replaceChildren(el("li", err.message, "error"));
+  }
+}
+
+// Articles for this caller: by the line they chose, the IVR menu nodes they went through
+// and their open tickets' categories (tickets.knowledge_categories in config.yaml).
+async function suggestKb(pop) {
+  const list = $("kb-suggested");
+  const params = new URLSearchParams({ language: desk.lang });
+  if (pop.skill) params.set("skill", pop.skill);
+  if (pop.ivr && pop.ivr.path && pop.ivr.path.length) params.set("ivr_path", pop.ivr.path.join("/"));
+  for (const c of new Set(pop.open_tickets.map((x) => x.category).filter(Boolean))) {
+    params.append("category", c);
+  }
+  try {
+    const articles = await session.call("GET", `/api/knowledge/suggest?${params}`);
+    if (desk.callId !== pop.call_id) return;  // another call popped meanwhile
+    list.replaceChildren(...articles.map(articleItem));
+    $("kb-suggested-title").hidden = !articles.length;
   } catch (err) {
     list.replaceChildren(el("li", err.message, "error"));
   }

@@ -135,6 +135,9 @@ async def test_given_an_offer_then_the_pop_card_shows_the_caller_and_a_ticket_li
     await expect(page.locator("#pop-facts")).to_contain_text("报告燃气泄漏")
     await expect(page.locator("#pop-facts")).to_contain_text("已收听余额：欠费 ¥312.40")
     await expect(page.locator("#pop-ivr")).to_contain_text("选择：燃气抢险")
+    # Knowledge suggested by the line and the IVR path (emergency, to_emergency: safety).
+    await expect(page.locator("#kb-suggested-title")).to_be_visible()
+    await expect(page.locator("#kb-suggested li button").first).to_have_text("闻到燃气味怎么办")
     # The ticket form is filled from the call.
     await expect(page.locator("#t-category")).to_have_value("repair")
     await expect(page.locator("#t-priority")).to_have_value("urgent")
