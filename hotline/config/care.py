@@ -139,3 +139,7 @@ class ReportSettings(Strict):
     # A caller who hangs up in the queue sooner than this is a short abandon: reported
     # apart, left out of abandoned and of the service level.
     short_abandon_seconds: int = Field(5, ge=0)
+    # Live view alerts (supervisor/live_alerts.py): a caller waiting longer than this, and
+    # a queue under its service-level target once it has answered this many calls today.
+    wait_alert_seconds: int = Field(60, gt=0)
+    service_level_alert_min_calls: int = Field(10, ge=1)

@@ -1,0 +1,203 @@
+"""Today's calls as the live view counts them: the call log, folded as it is written. Pure.
+
+Contract with the call log (cti/calllog): the same snapshot -> row mapping
+(`call_row_values`), the same "newer seq wins" rule, and call.wrapped setting
+wrap_seconds; and with the reports (reports/metrics.py): every call that *started* today
+(center time zone) is folded with `call_aggregates`, in-progress ones with their latest
+snapshot, exactly as a day report over the calls table would see them at this moment.
+Totals of ended calls are kept incrementally (a correction subtracts the old share and
+adds the new); in-progress calls, few at any time, are folded when a snapshot is taken.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cti.calllog.mapping import call_row_values
+from reports.metrics import Aggregates, CallFacts, Thresholds, call_aggregates
+
+IN_PROGRESS = "in_progress"
+# Dispositions of a call that left the line without being answered but may linger in
+# progress (a callback capture, an overflow to voicemail): not waiting any more.
+NOT_WAITING = frozenset({"callback_requested", "overflowed"})
+MAX_PENDING_WRAPS = 10_000
+
+
+def facts_from_row(row: Mapping[str, Any]) -> CallFacts:
+    """A calls row (or `call_row_values` output) -> what the metrics read."""
+    return CallFacts(
+        started_at=row["started_at"],
+        queue=row.get("queue"),
+        queued=row.get("queued_at") is not None,
+        answered=row.get("answered_at") is not None,
+        disposition=str(row.get("disposition") or IN_PROGRESS),
+        wait_seconds=float(row.get("wait_seconds") or 0),
+        talk_seconds=float(row.get("talk_seconds") or 0),
+        hold_seconds=float(row.get("hold_seconds") or 0),
+        wrap_seconds=float(row.get("wrap_seconds") or 0),
+        transfers=int(row.get("transfers") or 0),
+        first_contact_resolution=row.get("first_contact_resolution"),
+    )
+
+
+def minus(a: Aggregates, b: Aggregates) -> Aggregates:
+    return Aggregates(
+        **{f.name: getattr(a, f.name) - getattr(b, f.name) for f in dataclasses.fields(a)}
+    )
+
+
+@dataclass(slots=True)
+class CallEntry:
+    linkedid: str
+    seq: int
+    facts: CallFacts
+    ended: bool
+    queued_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    caller_number: str = ""
+    agents: list[str] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        return (
+            not self.ended
+            and self.queued_at is not None
+            and self.answered_at is None
+            and self.facts.disposition not in NOT_WAITING
+        )
+
+
+def entry_from_row(linkedid: str, row: Mapping[str, Any], seq: int) -> CallEntry:
+    disposition = str(row.get("disposition") or IN_PROGRESS)
+    return CallEntry(
+        linkedid=linkedid,
+        seq=seq,
+        facts=facts_from_row(row),
+        ended=disposition != IN_PROGRESS or row.get("ended_at") is not None,
+        queued_at=row.get("queued_at"),
+        answered_at=row.get("answered_at"),
+        caller_number=str(row.get("caller_number") or ""),
+        agents=[str(a) for a in row.get("agents") or []],
+    )
+
+
+class DayCalls:
+    """Calls that started on one local day, plus every call still in progress (a caller
+    who started waiting before midnight still waits)."""
+
+    def __init__(self, thresholds: Thresholds, day_start: dt.datetime) -> None:
+        self.thresholds = thresholds
+        self.day_start = day_start
+        self.calls: dict[str, CallEntry] = {}
+        self._ended_totals: dict[str, Aggregates] = {}  # queue ("" = none) -> sums
+        self._wraps: OrderedDict[str, float] = OrderedDict()  # wrap-ups seen before the call
+
+    # -- input ---------------------------------------------------------------------------
+
+    def load(self, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """Rows of the calls table (linkedid, row with last_seq): the state after a restart."""
+        for linkedid, row in rows:
+            self._put(entry_from_row(linkedid, row, int(row.get("last_seq") or 0)))
+
+    def apply(self, event: Mapping[str, Any]) -> bool:
+        """One "call" bus event; True if it changed anything."""
+        snapshot = event.get("call")
+        if not isinstance(snapshot, dict) or "call_id" not in event:
+            if event.get("type") == "call.wrapped":
+                return self._wrapped(event)
+            return False
+        linkedid = str(event["call_id"])
+        seq = int(event.get("seq") or 0)
+        old = self.calls.get(linkedid)
+        if old is not None and old.seq >= seq:
+            return False  # redelivered or out of order: the call log ignores it too
+        values = call_row_values(snapshot, seq=seq, customer_id=None, agent_id=None)
+        # call_row_values leaves wrap-up out: call.wrapped sets it on the row.
+        values["wrap_seconds"] = old.facts.wrap_seconds if old is not None else 0.0
+        entry = entry_from_row(linkedid, values, seq)
+        wrap = self._wraps.pop(linkedid, None)
+        if wrap is not None:
+            entry.facts = dataclasses.replace(entry.facts, wrap_seconds=wrap)
+        self._put(entry)
+        return True
+
+    def _wrapped(self, event: Mapping[str, Any]) -> bool:
+        linkedid = str(event.get("linkedid") or event.get("call_ref") or "")
+        if not linkedid:
+            return False
+        wrap = float(event.get("wrap_seconds") or 0)
+        entry = self.calls.get(linkedid)
+        if entry is None:
+            self._wraps[linkedid] = wrap
+            while len(self._wraps) > MAX_PENDING_WRAPS:
+                self._wraps.popitem(last=False)
+            return False
+        new = dataclasses.replace(entry, facts=dataclasses.replace(entry.facts, wrap_seconds=wrap))
+        self._put(new)
+        return True
+
+    def _put(self, entry: CallEntry) -> None:
+        old = self.calls.get(entry.linkedid)
+        if old is not None and old.ended and self.counts(old):
+            self._add(old, subtract=True)
+        self.calls[entry.linkedid] = entry
+        if entry.ended:
+            if self.counts(entry):
+                self._add(entry)
+            elif entry.facts.started_at < self.day_start:
+                del self.calls[entry.linkedid]  # yesterday's call, now over
+
+    def _add(self, entry: CallEntry, *, subtract: bool = False) -> None:
+        key = entry.facts.queue or ""
+        share = call_aggregates(entry.facts, self.thresholds)
+        current = self._ended_totals.get(key, Aggregates())
+        self._ended_totals[key] = minus(current, share) if subtract else current + share
+
+    def counts(self, entry: CallEntry) -> bool:
+        return entry.facts.started_at >= self.day_start
+
+    def roll_over(self, day_start: dt.datetime) -> None:
+        """A new local day: ended calls go, calls in progress stay (not counted)."""
+        self.day_start = day_start
+        self._ended_totals.clear()
+        self.calls = {k: e for k, e in self.calls.items() if not e.ended}
+
+    # -- output --------------------------------------------------------------------------
+
+    def totals(self) -> dict[str, Aggregates]:
+        """Per queue ("" = calls without one) for today: what the day report shows."""
+        out = dict(self._ended_totals)
+        for entry in self.calls.values():
+            if not entry.ended and self.counts(entry):
+                key = entry.facts.queue or ""
+                out[key] = out.get(key, Aggregates()) + call_aggregates(
+                    entry.facts, self.thresholds
+                )
+        return out
+
+    def waiting(self) -> list[CallEntry]:
+        """Callers in a queue now, longest waiting first."""
+        found = [e for e in self.calls.values() if e.waiting]
+        return sorted(found, key=lambda e: e.queued_at or e.facts.started_at)
+
+    def current_calls(self) -> dict[str, CallEntry]:
+        """Extension -> the call the agent is on (the last agent who answered it)."""
+        out: dict[str, CallEntry] = {}
+        for e in self.calls.values():
+            if not e.ended and e.answered_at is not None and e.agents:
+                out[e.agents[-1]] = e
+        return out
+
+    def handled(self) -> dict[str, int]:
+        """Extension -> today's calls the agent answered (any leg of them)."""
+        out: dict[str, int] = {}
+        for e in self.calls.values():
+            if self.counts(e) and e.answered_at is not None:
+                for ext in set(e.agents):
+                    out[ext] = out.get(ext, 0) + 1
+        return out
