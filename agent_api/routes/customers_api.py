@@ -1,4 +1,6 @@
-"""Customer search and the 360° file; every read is audited before it is served."""
+"""Customer search and the 360° file; every read is audited before it is served.
+Supervisors and administrators manage files: create, update, tier moves, phones
+(customers/manage.py; each change audited)."""
 
 from __future__ import annotations
 
@@ -10,14 +12,17 @@ from agent_api.access import can_search, check_file_access
 from agent_api.audit import audit
 from agent_api.auth import Principal, require_roles
 from agent_api.deps import HubDep, ServicesDep, SessionDep, client_address
-from agent_api.errors import AccessDenied, error_responses
+from agent_api.errors import AccessDenied, ApiError, error_responses
 from customers import file as files
+from customers import manage
+from customers.manage import CustomerChange, CustomerConflict, CustomerIn, PhoneIn
 from customers.search import search
-from customers.views import CallSummary, CustomerFile, CustomerSummary
+from customers.views import CallSummary, CustomerDetails, CustomerFile, CustomerSummary
 from db.models import Role
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 Reader = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]
+Editor = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
 CustomerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -109,3 +114,78 @@ async def customer_calls(
         clock=services.clock,
     )
     return calls
+
+
+def _conflict(exc: CustomerConflict) -> ApiError:
+    return ApiError(409, "conflict", str(exc))
+
+
+@router.post(
+    "",
+    response_model=CustomerDetails,
+    status_code=201,
+    responses=error_responses(401, 403, 409, 422),
+    summary="Create a customer file with its phone numbers",
+)
+async def create_customer(
+    body: CustomerIn, user: Editor, session: SessionDep, services: ServicesDep
+) -> CustomerDetails:
+    try:
+        customer = await manage.create_customer(session, body, user, services.clock)
+    except CustomerConflict as exc:
+        raise _conflict(exc) from None
+    return CustomerDetails.of(customer)
+
+
+@router.patch(
+    "/{customer_id}",
+    response_model=CustomerDetails,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Update a customer's details or move them to another tier (audited with a reason)",
+)
+async def update_customer(
+    customer_id: CustomerId,
+    body: CustomerChange,
+    user: Editor,
+    session: SessionDep,
+    services: ServicesDep,
+) -> CustomerDetails:
+    customer = await manage.update_customer(session, customer_id, body, user, services.clock)
+    return CustomerDetails.of(customer)
+
+
+@router.post(
+    "/{customer_id}/phones",
+    response_model=CustomerDetails,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Add a phone number to a customer (several per customer; shared numbers allowed)",
+)
+async def add_phone(
+    customer_id: CustomerId, body: PhoneIn, user: Editor, session: SessionDep, services: ServicesDep
+) -> CustomerDetails:
+    try:
+        customer = await manage.add_phone(session, customer_id, body, user, services.clock)
+    except CustomerConflict as exc:
+        raise _conflict(exc) from None
+    return CustomerDetails.of(customer)
+
+
+@router.delete(
+    "/{customer_id}/phones/{number}",
+    response_model=CustomerDetails,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Remove one of a customer's phone numbers",
+)
+async def remove_phone(
+    customer_id: CustomerId,
+    number: Annotated[str, Path(min_length=3, max_length=30)],
+    user: Editor,
+    session: SessionDep,
+    services: ServicesDep,
+) -> CustomerDetails:
+    try:
+        customer = await manage.remove_phone(session, customer_id, number, user, services.clock)
+    except CustomerConflict as exc:
+        raise _conflict(exc) from None
+    return CustomerDetails.of(customer)

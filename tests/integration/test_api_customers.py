@@ -227,3 +227,72 @@ async def test_given_an_agent_then_a_file_opens_on_a_call_with_that_customer_or_
                 (str(zhang.id), "search"),
             ]
         assert vias == expected
+
+
+async def test_given_a_supervisor_then_files_are_created_updated_moved_between_tiers_and_phones_added(
+    world: World,
+) -> None:
+    services, client, _ = world
+    boss = await login(client, "supervisor")
+    agent = await login(client, "agent01")
+    body = {
+        "name": "赵敏",
+        "account_number": "1000000999",
+        "district": "滨江区",
+        "tier": "C",
+        "phones": [
+            {"number": "+86 139 0000 1234", "is_primary": True},
+            {"number": "021-6123 9999"},
+        ],
+    }
+    refused = await client.post("/api/customers", json=body, headers=bearer(agent))
+    assert refused.status_code == 403
+    r = await client.post("/api/customers", json=body, headers=bearer(boss))
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert sorted(p["number"] for p in created["phones"]) == ["02161239999", "13900001234"]
+    again = await client.post("/api/customers", json=body, headers=bearer(boss))
+    assert again.status_code == 409
+    assert "exists already" in again.json()["message"]
+    cid = created["id"]
+    r = await client.patch(
+        f"/api/customers/{cid}",
+        json={"tier": "A", "address": "滨江区江南大道1号", "reason": "大客户合同"},
+        headers=bearer(boss),
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["tier"], r.json()["address"]) == ("A", "滨江区江南大道1号")
+    # A third number, shared with another customer's (a family line), then one removed.
+    r = await client.post(
+        f"/api/customers/{cid}/phones", json={"number": "13912345678"}, headers=bearer(boss)
+    )
+    assert r.status_code == 201, r.text
+    assert len(r.json()["phones"]) == 3
+    dup = await client.post(
+        f"/api/customers/{cid}/phones", json={"number": "139-1234-5678"}, headers=bearer(boss)
+    )
+    assert dup.status_code == 409
+    r = await client.delete(f"/api/customers/{cid}/phones/02161239999", headers=bearer(boss))
+    assert r.status_code == 200, r.text
+    assert sorted(p["number"] for p in r.json()["phones"]) == ["13900001234", "13912345678"]
+    # Searching the shared number finds the new customer too; the edits are audited.
+    hits = await client.get("/api/customers", params={"q": "13912345678"}, headers=bearer(boss))
+    assert "赵敏" in [c["name"] for c in hits.json()]
+    async with services.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(AUDIT.c.action, AUDIT.c.detail)
+                .where(AUDIT.c.object_id == str(cid), AUDIT.c.action != "customer.search")
+                .order_by(AUDIT.c.id)
+            )
+        ).all()
+    actions = [r.action for r in rows]
+    assert actions == [
+        "customer.created",
+        "customer.tier_changed",
+        "customer.updated",
+        "customer.phone_added",
+        "customer.phone_removed",
+    ]
+    move = rows[1].detail
+    assert (move["from"], move["to"], move["reason"]) == ("C", "A", "大客户合同")

@@ -40,6 +40,7 @@ ANY = frozenset(Role)
 DESK = frozenset({A, S})
 FILES = frozenset({A, S, D})
 HANDLERS = frozenset({A, S, D})
+EDITORS = frozenset({S, D})
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,14 @@ TABLE = [
     Endpoint("GET", "/api/customers", FILES, query="?q=张"),
     Endpoint("GET", "/api/customers/{customer_id}", FILES),
     Endpoint("GET", "/api/customers/{customer_id}/calls", FILES),
+    Endpoint(
+        "POST", "/api/customers", EDITORS, body={"name": "王芳", "account_number": "1000000042"}
+    ),
+    Endpoint("PATCH", "/api/customers/{customer_id}", EDITORS, body={"tier": "B"}),
+    Endpoint(
+        "POST", "/api/customers/{customer_id}/phones", EDITORS, body={"number": "02161234567"}
+    ),
+    Endpoint("DELETE", "/api/customers/{customer_id}/phones/{number}", EDITORS),
     Endpoint("GET", "/api/calls/live", ANY),
     Endpoint("GET", "/api/calls", ANY),
     Endpoint("GET", "/api/calls/{linkedid}", ANY),
@@ -107,6 +116,7 @@ async def world(db_url: str) -> AsyncIterator[tuple[Services, dict[Role, Any], d
             "linkedid": call.linkedid,
             "ticket_id": 999,
             "article_id": 1,
+            "number": "13912345678",
         }
         yield services, users, params
 
