@@ -93,6 +93,11 @@ def recordings(services: Services) -> Component | None:
     return _optional("recordings.service", "RecordingService", services)
 
 
+def supervisor_live(services: Services) -> Component | None:
+    """The live view (wallboard, /ws/supervisor): in every process that serves HTTP."""
+    return _optional("supervisor.live_service", "LiveService", services)
+
+
 def http(services: Services) -> Component | None:
     if not _available("agent_api.app"):
         return None

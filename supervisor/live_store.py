@@ -1,0 +1,124 @@
+"""What the live view reads from the database after a (re)start: today's call rows,
+calls still in progress from the day before, agents (names, extensions, skills) and
+today's agent state history. Read once at start (skills again every few seconds while
+no router runs in this process)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Role, metadata
+from supervisor.live_agents import Stretch
+
+CALLS = metadata.tables["calls"]
+USERS = metadata.tables["users"]
+SKILLS = metadata.tables["agent_skills"]
+STATES = metadata.tables["agent_state_history"]
+# Calls the live view folds or shows: what call_row_values writes and facts_from_row reads.
+_CALL_COLUMNS = (
+    "linkedid",
+    "started_at",
+    "queue",
+    "queued_at",
+    "answered_at",
+    "ended_at",
+    "disposition",
+    "wait_seconds",
+    "talk_seconds",
+    "hold_seconds",
+    "wrap_seconds",
+    "transfers",
+    "first_contact_resolution",
+    "caller_number",
+    "agents",
+    "last_seq",
+)
+STILL_WAITING_DAYS = 1  # in-progress rows older than this are stale, not callers on hold
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    agent_id: int
+    extension: str | None
+    name: str | None
+    skills: dict[str, int]
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)  # SQLite may hand back naive UTC
+    return value
+
+
+async def load_calls(
+    sessions: async_sessionmaker[AsyncSession], day_start: dt.datetime, pbx_node: str = "default"
+) -> list[tuple[str, Mapping[str, Any]]]:
+    c = CALLS.c
+    stale = day_start - dt.timedelta(days=STILL_WAITING_DAYS)
+    stmt = sa.select(*(c[name] for name in _CALL_COLUMNS)).where(
+        c.pbx_node == pbx_node,
+        sa.or_(
+            c.started_at >= day_start,
+            sa.and_(c.disposition == "in_progress", c.started_at >= stale),
+        ),
+    )
+    async with sessions() as session:
+        rows = (await (await session.connection()).execute(stmt)).mappings().all()
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    for row in rows:
+        values = {k: _aware(v) for k, v in row.items()}
+        values["disposition"] = str(getattr(row["disposition"], "value", row["disposition"]))
+        out.append((str(row["linkedid"]), values))
+    return out
+
+
+async def load_agents(sessions: async_sessionmaker[AsyncSession]) -> list[AgentRow]:
+    """Active agents (the wallboard's people; others appear when they change state)."""
+    async with sessions() as session:
+        conn = await session.connection()
+        users = (
+            await conn.execute(
+                sa.select(USERS.c.id, USERS.c.extension, USERS.c.display_name).where(
+                    USERS.c.active == sa.true(), USERS.c.role == Role.AGENT
+                )
+            )
+        ).all()
+        skills = (
+            await conn.execute(sa.select(SKILLS.c.user_id, SKILLS.c.skill, SKILLS.c.level))
+        ).all()
+    by_user: dict[int, dict[str, int]] = {}
+    for user_id, skill, level in skills:
+        by_user.setdefault(int(user_id), {})[str(skill)] = int(level)
+    return [
+        AgentRow(int(uid), ext or None, name or None, by_user.get(int(uid), {}))
+        for uid, ext, name in users
+    ]
+
+
+async def load_stretches(
+    sessions: async_sessionmaker[AsyncSession], day_start: dt.datetime
+) -> list[Stretch]:
+    """Today's state stretches and every agent's open one (its current state)."""
+    s = STATES.c
+    stmt = sa.select(s.user_id, s.state, s.reason, s.started_at, s.ended_at).where(
+        sa.or_(s.ended_at.is_(None), s.ended_at > day_start)
+    )
+    async with sessions() as session:
+        rows = (await (await session.connection()).execute(stmt)).all()
+    return [
+        Stretch(
+            int(user_id),
+            str(getattr(state, "value", state)),
+            reason,
+            _aware(started).timestamp(),
+            _aware(ended).timestamp() if ended is not None else None,
+        )
+        for user_id, state, reason, started, ended in rows
+    ]
