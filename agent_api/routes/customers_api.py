@@ -124,7 +124,7 @@ def _conflict(exc: CustomerConflict) -> ApiError:
     "",
     response_model=CustomerDetails,
     status_code=201,
-    responses=error_responses(401, 403, 409, 422),
+    responses=error_responses(400, 401, 403, 409, 422),
     summary="Create a customer file with its phone numbers",
 )
 async def create_customer(
@@ -140,7 +140,7 @@ async def create_customer(
 @router.patch(
     "/{customer_id}",
     response_model=CustomerDetails,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422),
     summary="Update a customer's details or move them to another tier (audited with a reason)",
 )
 async def update_customer(
@@ -158,7 +158,7 @@ async def update_customer(
     "/{customer_id}/phones",
     response_model=CustomerDetails,
     status_code=201,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 422),
     summary="Add a phone number to a customer (several per customer; shared numbers allowed)",
 )
 async def add_phone(
