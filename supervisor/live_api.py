@@ -1,7 +1,7 @@
 """The live view over HTTP and a websocket, and the wallboard page.
 
     GET /api/supervisor/live     the snapshot (supervisor/live_model.py), supervisors and
-                                 admins; 503 live_unavailable when no LiveService runs
+                                 admins; read from the database when no LiveService runs
                                  in this process (services.extras["live"])
     WS  /ws/supervisor           the same snapshot on connect, then updates (at most twice
                                  a second) and {"type": "alert", "alert": {...}} frames
@@ -26,7 +26,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, RedirectResponse
 
 from agent_api.auth import AuthContext, Principal, require_roles
-from agent_api.errors import ApiError, NotFound, error_responses
+from agent_api.errors import NotFound, error_responses
 from agent_api.push.connection import CLOSE_POLICY, AgentConnection
 from agent_api.push.hub import dumps
 from agent_api.push.replay import Frame
@@ -34,7 +34,7 @@ from agent_api.routes.ws import Refused, _authenticate, _receive, origin_allowed
 from db.models import Role
 from hotline.services import Services
 from supervisor.live_alerts import addressed_to
-from supervisor.live_service import Listener, LiveService
+from supervisor.live_service import Listener, LiveService, snapshot_from_db
 
 router = APIRouter(tags=["supervisor"])
 Staff = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
@@ -50,12 +50,11 @@ def live_of(services: Services) -> LiveService | None:
     return live if isinstance(live, LiveService) else None
 
 
-@router.get("/api/supervisor/live", responses=error_responses(401, 403, 503))
+@router.get("/api/supervisor/live", responses=error_responses(401, 403))
 async def live_snapshot(request: Request, user: Staff) -> dict[str, Any]:
-    live = live_of(request.app.state.services)
-    if live is None:
-        raise ApiError(503, "live_unavailable", "the live view does not run in this process")
-    snap = live.snapshot()
+    services: Services = request.app.state.services
+    live = live_of(services)
+    snap = live.snapshot() if live is not None else await snapshot_from_db(services)
     snap["alerts"] = [a for a in snap["alerts"] if addressed_to(a, user.role.value, user.id)]
     return snap
 

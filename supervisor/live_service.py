@@ -40,6 +40,23 @@ TOPICS = ("call", "agent", "alert", "auth")
 SKILLS_REFRESH = 15.0  # seconds between agent skill reloads when no router runs here
 
 
+async def snapshot_from_db(services: Services) -> dict[str, Any]:
+    """The live view read from the database alone (call log, agent state history), for a
+    process where no LiveService runs: correct as of the last rows written, no alerts."""
+    now = services.clock.timestamp()
+    model = LiveModel(LiveConfig.from_settings(services.settings), now)
+    model.load_calls(await load_calls(services.sessions, model.day_start))
+    model.load_agents(await load_stretches(services.sessions, model.day_start), now)
+    for row in await load_agents(services.sessions):
+        model.agents.describe(
+            row.agent_id, extension=row.extension, name=row.name, skills=row.skills
+        )
+    model.tick(now)
+    snap = model.snapshot(now)
+    snap["alerts"] = []  # alerts are events: only a running LiveService has heard them
+    return snap
+
+
 @dataclass(eq=False)
 class Listener:
     """One supervisor socket: its bounded queue and sender (agent_api's connection)."""
