@@ -6,6 +6,7 @@ tickets/sla.py publishes it) delivered to the supervisors it is addressed to."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator
@@ -28,8 +29,14 @@ from tests.integration.api_support import (
     api_server,
     api_services,
     bearer,
+    issuer_for,
     login,
 )
+from tests.integration.tickets_support import add_user as ticket_user
+from tests.integration.tickets_support import local
+from tickets.records import TicketDraft
+from tickets.service import TicketService
+from tickets.sla import SlaMonitor
 
 pytestmark = pytest.mark.integration
 
@@ -204,3 +211,55 @@ async def test_given_roles_then_live_json_for_staff_only(env: Env) -> None:
     assert r.status_code == 403
     boss = await login(env.http, "boss")
     assert (await env.http.get("/api/supervisor/live", headers=bearer(boss))).status_code == 200
+
+
+async def test_given_the_real_sla_monitor_when_a_ticket_breaches_then_its_lead_hears_it_live(
+    db_url: str,
+) -> None:
+    """Issue 7: the escalation notification reaches a connected supervisor socket. The
+    real TicketService and SlaMonitor on a controlled clock; the department lead's socket
+    gets the breach the moment the monitor reports it."""
+    clock = FakeClock(local("2026-09-30 19:00"))  # response due Sat 10-03 12:00 (4 h)
+    async with api_services(db_url, clock=clock) as services:
+        agent = await ticket_user(services, "agent01")
+        lead = await ticket_user(
+            services, "lead01", role=Role.SUPERVISOR, department="service_center"
+        )
+        ticket = (
+            await TicketService(services).create(
+                TicketDraft(category="complaint", subject="维修人员未按约定上门"), agent
+            )
+        ).ticket
+        assert lead.id is not None
+        monitor = SlaMonitor(services)
+        live = LiveService(services, min_interval=0.1)
+        await monitor.start()
+        await live.start()
+        try:
+            async with api_server(create_app(services)) as base:
+                breach_at = local("2026-10-03 12:00")
+                clock.set(breach_at - dt.timedelta(minutes=1))
+                token, _ = issuer_for(services).issue(
+                    user_id=lead.id,
+                    username="lead01",
+                    display_name="lead01",
+                    role="supervisor",
+                    extension=None,
+                )
+                async with board(base, token) as d:
+                    await d.next_of("snapshot", 30)
+                    clock.set(breach_at)
+                    monitor.poke()
+                    deadline = time.monotonic() + 30
+                    while True:
+                        frame = await d.next_of("alert", max(0.1, deadline - time.monotonic()))
+                        if frame["alert"]["kind"] == "sla.breach":
+                            break
+                    alert = frame["alert"]
+                    assert (alert["clock"], alert["level"]) == ("response", 1)
+                    assert alert["ticket"]["number"] == ticket.number
+                    assert alert["ticket"]["subject"] == "维修人员未按约定上门"
+                    assert lead.id in alert["notify"]["user_ids"]
+        finally:
+            await live.stop()
+            await monitor.stop()
