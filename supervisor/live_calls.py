@@ -25,7 +25,7 @@ IN_PROGRESS = "in_progress"
 # Dispositions of a call that left the line without being answered but may linger in
 # progress (a callback capture, an overflow to voicemail): not waiting any more.
 NOT_WAITING = frozenset({"callback_requested", "overflowed"})
-MAX_PENDING_WRAPS = 10_000
+MAX_REMEMBERED = 10_000  # pending wrap-ups and dropped calls kept, each
 
 
 def facts_from_row(row: Mapping[str, Any]) -> CallFacts:
@@ -96,6 +96,9 @@ class DayCalls:
         self.calls: dict[str, CallEntry] = {}
         self._ended_totals: dict[str, Aggregates] = {}  # queue ("" = none) -> sums
         self._wraps: OrderedDict[str, float] = OrderedDict()  # wrap-ups seen before the call
+        # Yesterday's calls that ended today (not counted, dropped): their last seq, so a
+        # redelivered older event does not bring one back as a caller still waiting.
+        self._gone: OrderedDict[str, int] = OrderedDict()
 
     # -- input ---------------------------------------------------------------------------
 
@@ -116,6 +119,8 @@ class DayCalls:
         old = self.calls.get(linkedid)
         if old is not None and old.seq >= seq:
             return False  # redelivered or out of order: the call log ignores it too
+        if seq <= self._gone.get(linkedid, -1):
+            return False
         values = call_row_values(snapshot, seq=seq, customer_id=None, agent_id=None)
         # call_row_values leaves wrap-up out: call.wrapped sets it on the row.
         values["wrap_seconds"] = old.facts.wrap_seconds if old is not None else 0.0
@@ -134,7 +139,7 @@ class DayCalls:
         entry = self.calls.get(linkedid)
         if entry is None:
             self._wraps[linkedid] = wrap
-            while len(self._wraps) > MAX_PENDING_WRAPS:
+            while len(self._wraps) > MAX_REMEMBERED:
                 self._wraps.popitem(last=False)
             return False
         new = dataclasses.replace(entry, facts=dataclasses.replace(entry.facts, wrap_seconds=wrap))
@@ -151,6 +156,9 @@ class DayCalls:
                 self._add(entry)
             elif entry.facts.started_at < self.day_start:
                 del self.calls[entry.linkedid]  # yesterday's call, now over
+                self._gone[entry.linkedid] = entry.seq
+                while len(self._gone) > MAX_REMEMBERED:
+                    self._gone.popitem(last=False)
 
     def _add(self, entry: CallEntry, *, subtract: bool = False) -> None:
         key = entry.facts.queue or ""
