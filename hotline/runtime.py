@@ -44,6 +44,7 @@ COMPONENTS: list[tuple[frozenset[str], str, bool]] = [
     (frozenset({"all", "pbx"}), "hotline.wiring:ivr_fastagi", False),
     (frozenset({"all", "pbx"}), "hotline.wiring:tickets", False),
     (frozenset({"all", "pbx"}), "hotline.wiring:recordings", False),
+    (frozenset({"all", "api"}), "hotline.wiring:supervisor_live", False),
     (frozenset({"all", "api"}), "hotline.wiring:http", False),
 ]
 
