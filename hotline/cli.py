@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "serve": "hotline.commands.serve",
     "demo": "hotline.commands.demo",
     "recordings": "recordings.cli",
+    "prompts": "hotline.commands.prompts",
 }
 
 # One-line descriptions, kept here so `hotline --help` needs no imports.
@@ -28,6 +29,7 @@ SUMMARIES: dict[str, str] = {
     "serve": "run the backend (AMI bridge, FastAGI, HTTP API)",
     "demo": "sandbox Asterisk + backend + simulated callers and agents",
     "recordings": "recordings: purge files past recording.retention_days [--dry-run]",
+    "prompts": "IVR sound files: list, or render the missing ones with espeak-ng",
 }
 
 

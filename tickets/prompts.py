@@ -9,15 +9,14 @@ Asterisk's own sounds (SAY DIGITS, beep).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import os
-import shutil
 from pathlib import Path
 
+from ivr.prompt_render import VOICES, RenderError, TtsTools, render_wav
+
 log = logging.getLogger(__name__)
-VOICES = {"zh": "cmn", "en": "en"}
+__all__ = ["VOICES", "PromptRenderer"]
 
 
 class PromptRenderer:
@@ -29,12 +28,11 @@ class PromptRenderer:
         sox: str | None = None,
     ) -> None:
         self._dir = Path(sounds_dir)
-        self._espeak = espeak or shutil.which("espeak-ng") or shutil.which("espeak")
-        self._sox = sox or shutil.which("sox")
+        self._tools = TtsTools.find(espeak, sox)
 
     @property
     def available(self) -> bool:
-        return bool(self._espeak and self._sox)
+        return self._tools.available
 
     async def render(self, text: str, language: str = "zh") -> str | None:
         """The prompt's name relative to the sounds directory (no extension), or None."""
@@ -45,36 +43,9 @@ class PromptRenderer:
         target = self._dir / f"{name}.wav"
         if target.exists():
             return name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        raw = target.with_suffix(f".{os.getpid()}.raw.wav")
-        tmp = target.with_suffix(f".{os.getpid()}.tmp.wav")
-        voice = VOICES.get(language, "en")
         try:
-            await self._run(self._espeak, "-v", voice, "-s", "165", "-w", str(raw), text)
-            await self._run(
-                self._sox, "-q", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(tmp)
-            )
-            tmp.chmod(0o644)
-            tmp.replace(target)  # atomic: Asterisk never sees half a file
+            await render_wav(self._tools, text, language, target)
             return name
-        except (OSError, RuntimeError) as exc:
+        except (OSError, RenderError) as exc:
             log.warning("prompt rendering failed (%s): falling back to stock sounds", exc)
             return None
-        finally:
-            raw.unlink(missing_ok=True)
-            tmp.unlink(missing_ok=True)
-
-    @staticmethod
-    async def _run(program: str | None, *args: str) -> None:
-        assert program is not None
-        proc = await asyncio.create_subprocess_exec(
-            program,
-            *args,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
-        if proc.returncode != 0:
-            raise RuntimeError(
-                f"{Path(program).name} exited {proc.returncode}: {err.decode()[:200]}"
-            )
