@@ -1,0 +1,160 @@
+"""One FastAGI conversation with Asterisk: typed commands, quoting, timeouts, hangups.
+
+    session = AgiConnection(reader, writer)
+    await session.read_env()                      # agi_* variables
+    key = await session.stream_file("hotline/zh/main_menu", escape="0123456789*#")
+    await session.set_variable("HOTLINE_SKILL", "billing")
+
+Contract with the dialplan (deploy/asterisk/extensions.conf [hotline-ivr]): the route is
+reached after Set(AGISIGHUP=no), so Asterisk never writes an unsolicited HANGUP line
+that would shift every later reply. A caller who hung up shows as result=-1 on a media
+command and then "511 ... dead channel" on the next one (and as EOF when Asterisk closes
+the socket): AgiHangup is raised and the session refuses any further command.
+
+Replies are parsed with tickets.agi.parse_reply (panoramisk's parser cannot read
+`200 result= (timeout)` and raises on EOF); the same session serves tickets' survey
+routes, which expect tickets.agi.AgiSession (env + command()).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tickets.agi import AgiHangup, AgiReply, parse_reply, quote
+
+ALL_KEYS = "0123456789*#"
+__all__ = ["ALL_KEYS", "AgiCommandError", "AgiConnection", "AgiHangup", "AgiTimeout"]
+
+
+class AgiTimeout(Exception):
+    """Asterisk did not answer a command in time (the call is treated as lost)."""
+
+
+class AgiCommandError(Exception):
+    """Asterisk refused a command (5xx other than 511): a bug on our side, logged."""
+
+
+class AgiConnection:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._timeout = timeout  # per command, beyond the time the command itself waits
+        self.env: dict[str, str] = {}
+        self.hung_up = False
+
+    async def read_env(self, timeout: float = 5.0) -> None:
+        """The agi_* header block, up to its blank line."""
+        async with asyncio.timeout(timeout):
+            while True:
+                raw = await self._reader.readline()
+                if not raw:
+                    raise AgiHangup("connection closed before the AGI environment")
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if not line:
+                    return
+                key, _, value = line.partition(":")
+                self.env[key.strip()] = value.strip()
+
+    @property
+    def args(self) -> list[str]:
+        return [self.env[f"agi_arg_{i}"] for i in range(1, 20) if f"agi_arg_{i}" in self.env]
+
+    async def command(self, line: str, *, waits: float = 0.0) -> AgiReply:
+        """Send one command; `waits` = how long the command may legitimately take."""
+        if self.hung_up:
+            raise AgiHangup(line)
+        if "\n" in line or "\r" in line:
+            raise AgiCommandError(f"newline in AGI command {line!r}")
+        self._writer.write(line.encode("utf-8") + b"\n")
+        try:
+            await self._writer.drain()
+            async with asyncio.timeout(waits + self._timeout):
+                while True:
+                    raw = await self._reader.readline()
+                    if not raw:
+                        raise AgiHangup(line)
+                    text = raw.decode("utf-8", "replace").strip()
+                    if text == "HANGUP":  # only if AGISIGHUP was left on; the reply follows
+                        self.hung_up = True
+                        continue
+                    reply = parse_reply(text)
+                    if reply.code == 100:  # "100 result=0 Trying..."
+                        continue
+                    break
+        except TimeoutError as exc:
+            self.hung_up = True
+            raise AgiTimeout(line) from exc
+        except (ConnectionError, AgiHangup) as exc:
+            self.hung_up = True
+            raise AgiHangup(line) from exc
+        if reply.code == 511:
+            self.hung_up = True
+            raise AgiHangup(line)
+        if reply.code != 200:
+            raise AgiCommandError(f"{line!r}: {text}")
+        return reply
+
+    # -- typed commands -------------------------------------------------------------
+
+    async def stream_file(self, name: str, escape: str = "") -> str:
+        """Play a sound file; the key pressed to interrupt it, or ""."""
+        reply = await self.command(f"STREAM FILE {quote(name)} {quote(escape)}", waits=600)
+        return await self._key(reply)
+
+    async def wait_for_digit(self, timeout_seconds: float) -> str:
+        ms = int(timeout_seconds * 1000)
+        reply = await self.command(f"WAIT FOR DIGIT {ms}", waits=timeout_seconds)
+        return await self._key(reply)
+
+    async def say_number(self, value: int, escape: str = "") -> str:
+        reply = await self.command(f"SAY NUMBER {int(value)} {quote(escape)}", waits=60)
+        return await self._key(reply)
+
+    async def say_digits(self, digits: str, escape: str = "") -> str:
+        clean = "".join(ch for ch in digits if ch.isdigit()) or "0"
+        reply = await self.command(f"SAY DIGITS {clean} {quote(escape)}", waits=60)
+        return await self._key(reply)
+
+    async def say_date(self, epoch: int, escape: str = "") -> str:
+        reply = await self.command(f"SAY DATE {int(epoch)} {quote(escape)}", waits=60)
+        return await self._key(reply)
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self.command(f"SET VARIABLE {name} {quote(value)}")
+
+    async def get_variable(self, name: str) -> str:
+        """The channel variable or dialplan function's value ("" when unset)."""
+        reply = await self.command(f"GET FULL VARIABLE {quote('${' + name + '}')}")
+        return reply.data if reply.result == "1" else ""
+
+    async def exec(self, application: str, arguments: str) -> None:
+        await self.command(f"EXEC {application} {quote(arguments)}", waits=60)
+
+    async def _key(self, reply: AgiReply) -> str:
+        """result=<ascii code of the key>, 0 for none, -1 for failure or hangup."""
+        if reply.result == "-1":
+            await self._alive()  # raises AgiHangup when the caller is gone
+            return ""
+        with contextlib.suppress(ValueError):
+            code = int(reply.result)
+            if code > 0:
+                return chr(code)
+        return ""
+
+    async def _alive(self) -> None:
+        # CHANNEL STATUS is refused on a dead channel (511), so it tells a hangup apart
+        # from a media failure such as a missing file.
+        await self.command("CHANNEL STATUS")
+
+    async def close(self) -> None:
+        self.hung_up = True
+        self._writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.wait_closed()

@@ -1,0 +1,200 @@
+"""Hotline's FastAGI server: the IVR (route `ivr`) and the survey calls (`followup`,
+`survey`) for Asterisk.
+
+    server = IvrFastAgiServer(services)     # wired by hotline/wiring.py
+    await server.start()                    # listens on pbx.fastagi.host:port
+
+Dialplan contract (deploy/asterisk/extensions.conf [hotline-ivr]):
+    Set(AGISIGHUP=no)
+    AGI(agi://<host>:<port>/ivr,<dialled number>)
+Then the IVR sets HOTLINE_ACTION (queue | hangup), HOTLINE_SKILL, HOTLINE_PRIORITY,
+HOTLINE_CUSTOMER_ID, HOTLINE_TIER, HOTLINE_LANGUAGE and raises UserEvent HotlineIvrResult
+(Outcome, Skill, CallPriority, CustomerId, Tier, CallLanguage, Path, Facts) -- and, for
+a callback, UserEvent HotlineCallbackRequest as [hotline-fallback] does, which the router
+turns into a callback that keeps the caller's place (routing/intake.py).
+
+Routing of connections uses panoramisk's FastAGI Application (its route table and
+add_route checks); its connection handler is replaced: it spins forever when a socket
+closes before the AGI environment ends, cannot parse `200 result= (timeout)` and
+swallows task cancellation, so shutdown would hang (see shared/LIBRARIES.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from panoramisk.fast_agi import Application
+
+from hotline.services import Services
+from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
+from ivr.agi_channel import AgiChannel, user_event_value
+from ivr.directory import DbDirectory
+from ivr.driver import CallContext, CallerHungUp, drive
+from ivr.interpreter import Interpreter
+from ivr.script import IvrResult, Outcome
+from tickets.prompts import PromptRenderer
+
+log = logging.getLogger("hotline.ivr.fastagi")
+Route = Callable[[AgiConnection], Awaitable[None]]
+DEFAULT_SOUNDS = "/var/lib/asterisk/sounds/hotline"
+
+
+class _Routes(Application):  # type: ignore[misc]
+    """panoramisk's route table with a connection handler that is safe (see above)."""
+
+    def __init__(self, server: IvrFastAgiServer) -> None:
+        super().__init__(loop=asyncio.get_running_loop())
+        self._server = server
+
+    async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._server.accept(self, reader, writer)
+
+
+class IvrFastAgiServer:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        s = services.settings
+        self._host, self._port = s.pbx.fastagi.host, s.pbx.fastagi.port
+        self.interpreter = Interpreter(s)
+        self.directory = DbDirectory(services)
+        self.renderer = PromptRenderer(s.ivr.sounds_dir)
+        self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[Any]] = set()
+        self.results: list[IvrResult] = []  # the last few, for tests and the demo log
+        services.extras["ivr"] = self
+
+    async def start(self) -> None:
+        app = _Routes(self)
+        app.add_route("ivr", self.ivr)
+        app.add_route("followup", self._survey("handle_followup"))
+        app.add_route("survey", self._survey("handle_post_call"))
+        self._app = app
+        self._server = await asyncio.start_server(app.handler, self._host, self._port)
+        log.info("IVR FastAGI on %s:%s", self._host, self._port)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        if self._sessions:  # callers in the menu: let them finish their step
+            _done, late = await asyncio.wait(list(self._sessions), timeout=grace)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def accept(
+        self, app: Application, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
+        agi = AgiConnection(reader, writer)
+        try:
+            await agi.read_env()
+            script = agi.env.get("agi_network_script", "").strip("/").split("?")[0]
+            route = app._route.get(script)
+            if route is None:
+                log.warning("FastAGI: no route %r", script)
+                return
+            await route(agi)
+        except (AgiHangup, CallerHungUp, ConnectionError, asyncio.IncompleteReadError):
+            pass  # the caller left: nothing more to say to Asterisk
+        except (AgiTimeout, TimeoutError):
+            log.warning("FastAGI %s: Asterisk stopped answering", agi.env.get("agi_channel"))
+        except AgiCommandError:
+            log.exception("FastAGI: a command was refused")
+        except Exception:
+            log.exception("FastAGI handler failed")
+        finally:
+            self._sessions.discard(task)
+            await agi.close()
+
+    # -- routes ---------------------------------------------------------------------
+
+    async def ivr(self, agi: AgiConnection) -> None:
+        args = agi.args
+        linkedid = await agi.get_variable("CHANNEL(linkedid)") or agi.env.get("agi_uniqueid", "")
+        call = CallContext(
+            call_id=linkedid,
+            caller_number=agi.env.get("agi_callerid", ""),
+            dialed_number=args[0] if args else agi.env.get("agi_dnid", ""),
+        )
+        sounds = await agi.get_variable("HOTLINE_SOUNDS_DIR") or DEFAULT_SOUNDS
+        channel = AgiChannel(
+            agi,
+            sounds_dir=self.services.settings.ivr.sounds_dir,
+            asterisk_sounds_dir=sounds,
+            renderer=self.renderer,
+        )
+        caller = call.caller_number if call.caller_number.isdigit() else ""
+        flow = self.interpreter.run(caller)
+        try:
+            result = await drive(
+                flow,
+                channel,
+                self.directory,
+                call,
+                lookup_timeout=self.services.settings.ivr.lookup_timeout_seconds,
+            )
+        except AgiHangup as exc:
+            raise CallerHungUp(call.call_id) from exc
+        await hand_over(agi, result)
+        self.results = [*self.results[-49:], result]
+
+    def _survey(self, method: str) -> Route:
+        async def route(agi: AgiConnection) -> None:
+            surveys: Any = self.services.extras.get("survey_agi")
+            if surveys is None:
+                from tickets.survey_agi import SurveyAgi
+
+                surveys = SurveyAgi(self.services)
+                self.services.extras["survey_agi"] = surveys
+            await getattr(surveys, method)(agi, *agi.args)
+
+        return route
+
+
+async def hand_over(agi: AgiConnection, result: IvrResult) -> None:
+    """The IVR's result to the dialplan (variables) and to the bridge (UserEvents)."""
+    customer = str(result.customer_id or "")
+    variables = {
+        "HOTLINE_ACTION": result.action,
+        "HOTLINE_SKILL": result.skill,
+        "HOTLINE_PRIORITY": str(result.priority),
+        "HOTLINE_CUSTOMER_ID": customer,
+        "HOTLINE_TIER": result.tier or "",
+        "HOTLINE_LANGUAGE": result.language,
+        "CHANNEL(language)": result.language,
+    }
+    for name, value in variables.items():
+        await agi.set_variable(name, value)
+    fields = {
+        "Outcome": result.outcome.value,
+        "Skill": result.skill,
+        "CallPriority": str(result.priority),
+        "CustomerId": customer,
+        "Tier": result.tier or "",
+        "CallLanguage": result.language,
+        "Path": "/".join(result.path),
+        "Facts": result.facts_text(),
+    }
+    await agi.exec("UserEvent", _user_event("HotlineIvrResult", fields))
+    if result.outcome is Outcome.CALLBACK:
+        callback = {
+            "Number": result.callback_number,
+            "Queue": f"hold-{result.skill}",
+            "CallPriority": str(result.priority),
+            "CustomerId": customer,
+            "Reason": "IVR",
+        }
+        await agi.exec("UserEvent", _user_event("HotlineCallbackRequest", callback))
+
+
+def _user_event(name: str, fields: dict[str, str]) -> str:
+    return ",".join([name, *(f"{k}: {user_event_value(v)}" for k, v in fields.items())])
