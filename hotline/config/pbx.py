@@ -54,3 +54,6 @@ class TwilioSettings(Strict):
     auth_token: SecretStr | None = None
     # Signatures are computed over the public URL Twilio called, not the one a proxy forwards.
     public_base_url: str = "http://127.0.0.1:8080"
+    # TaskRouter workflow for <Enqueue workflowSid> (the task carries the IVR's priority);
+    # empty: a plain <Enqueue> into the Twilio queue named like the skill's queue.
+    workflow_sid: str = ""
