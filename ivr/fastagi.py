@@ -32,8 +32,8 @@ from panoramisk.fast_agi import Application
 from hotline.services import Services
 from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
 from ivr.agi_channel import AgiChannel, user_event_value
-from ivr.directory import DbDirectory
-from ivr.driver import CallContext, CallerHungUp, drive
+from ivr.customer_reader import CustomerReader, ReaderDirectory
+from ivr.driver import CallContext, CallerHungUp, Directory, drive
 from ivr.interpreter import Interpreter
 from ivr.script import IvrResult, Outcome
 from tickets.prompts import PromptRenderer
@@ -55,12 +55,14 @@ class _Routes(Application):  # type: ignore[misc]
 
 
 class IvrFastAgiServer:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, command_timeout: float = 10.0) -> None:
         self.services = services
         s = services.settings
         self._host, self._port = s.pbx.fastagi.host, s.pbx.fastagi.port
+        self.command_timeout = command_timeout  # Asterisk's reply, beyond the media time
         self.interpreter = Interpreter(s)
-        self.directory = DbDirectory(services)
+        self._reader = CustomerReader(services)  # lookups by phone < 1 ms (bench)
+        self.directory: Directory = ReaderDirectory(services, self._reader)
         self.renderer = PromptRenderer(s.ivr.sounds_dir)
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[Any]] = set()
@@ -87,6 +89,7 @@ class IvrFastAgiServer:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        await self._reader.close()
 
     async def accept(
         self, app: Application, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -94,7 +97,7 @@ class IvrFastAgiServer:
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
-        agi = AgiConnection(reader, writer)
+        agi = AgiConnection(reader, writer, timeout=self.command_timeout)
         try:
             await agi.read_env()
             script = agi.env.get("agi_network_script", "").strip("/").split("?")[0]
@@ -111,6 +114,11 @@ class IvrFastAgiServer:
             log.exception("FastAGI: a command was refused")
         except Exception:
             log.exception("FastAGI handler failed")
+        except asyncio.CancelledError:
+            # Stopped with a caller still in the menu. Not re-raised: on Python 3.11
+            # asyncio's stream callback calls task.exception() on a cancelled handler
+            # task and logs a traceback; the dialplan sends the caller on regardless.
+            log.info("FastAGI session of %s cut by shutdown", agi.env.get("agi_channel"))
         finally:
             self._sessions.discard(task)
             await agi.close()
@@ -119,13 +127,17 @@ class IvrFastAgiServer:
 
     async def ivr(self, agi: AgiConnection) -> None:
         args = agi.args
-        linkedid = await agi.get_variable("CHANNEL(linkedid)") or agi.env.get("agi_uniqueid", "")
+        # One round trip for both: the Linkedid (what tickets and the call record key on;
+        # agi_uniqueid is only this channel) and where Asterisk sees Hotline's sounds.
+        found = await agi.evaluate("${CHANNEL(linkedid)}|${HOTLINE_SOUNDS_DIR}")
+        linkedid, _, sounds = found.partition("|")
+        linkedid = linkedid or agi.env.get("agi_uniqueid", "")
         call = CallContext(
             call_id=linkedid,
             caller_number=agi.env.get("agi_callerid", ""),
             dialed_number=args[0] if args else agi.env.get("agi_dnid", ""),
         )
-        sounds = await agi.get_variable("HOTLINE_SOUNDS_DIR") or DEFAULT_SOUNDS
+        sounds = sounds or DEFAULT_SOUNDS
         channel = AgiChannel(
             agi,
             sounds_dir=self.services.settings.ivr.sounds_dir,

@@ -104,6 +104,7 @@ class DemoSession:
         try:
             settings = self._settings(pbx)
             await asyncio.to_thread(self._seed, settings)
+            await self._render_prompts(settings)
             runtime = Runtime(settings)
             services = await runtime.start()
             await self._start_simulation(services, settings)
@@ -117,6 +118,27 @@ class DemoSession:
             if runtime is not None:
                 await runtime.stop()
             await asyncio.to_thread(pbx.stop)
+
+    async def _render_prompts(self, settings: Settings) -> None:
+        """The IVR speaks from the first demo on: missing prompts (and Asterisk's Chinese
+        number words) are rendered with espeak-ng, once; later runs find them."""
+        from ivr.prompt_render import TtsTools
+        from ivr.prompts import default_asterisk_sounds, prompt_files, render_files, say_files
+
+        tools = TtsTools.find()
+        if not tools.available:
+            print("demo: espeak-ng/sox missing: the IVR beeps instead of speaking", flush=True)
+            return
+        files = prompt_files(settings)
+        sounds = default_asterisk_sounds()
+        if sounds is not None:
+            files += say_files(sounds)
+        todo = [f for f in files if not f.exists]
+        if todo:
+            print(f"demo: rendering {len(todo)} voice prompts with espeak-ng ...", flush=True)
+            failures = await render_files(todo, tools)
+            if failures:
+                print(f"demo: {len(failures)} prompts could not be rendered", flush=True)
 
     async def _start_simulation(self, services: Any, settings: Settings) -> None:
         bridge = services.extras.get("bridge")
