@@ -17,7 +17,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from twilio.request_validator import RequestValidator
 
 from agent_api.app import create_app
@@ -45,10 +47,10 @@ ENV = {
 }
 
 
-async def seed_ivr_customers(services: Services) -> dict[int, int]:
+async def seed_ivr_customers(sessions: async_sessionmaker[AsyncSession]) -> dict[int, int]:
     """ZHANG and LI of tests/ivr_scenarios.py in the database: scenario id -> row id."""
     ids: dict[int, int] = {}
-    async with services.sessions() as s:
+    async with sessions() as s:
         for info, phone in ((ZHANG, "13912345678"), (LI, None)):
             row = _customer(info)
             s.add(row)
@@ -189,7 +191,7 @@ DISPOSITIONS = {
 async def test_scenario_over_twilio_webhooks(db_url: str, case: Scenario) -> None:
     async with twilio_stack(db_url) as stack:
         services, client = stack.services, stack.client
-        ids = await seed_ivr_customers(services)
+        ids = await seed_ivr_customers(services.sessions)
         tw = Twilio(client, "CA" + "1" * 32, case.caller)
         docs = await walk(tw, case.keys)
         first, last = docs[0], docs[-1]
@@ -243,7 +245,7 @@ async def test_scenario_over_twilio_webhooks(db_url: str, case: Scenario) -> Non
 async def test_unsigned_or_tampered_requests_get_403_and_change_nothing(db_url: str) -> None:
     async with twilio_stack(db_url) as stack:
         services, client = stack.services, stack.client
-        await seed_ivr_customers(services)
+        await seed_ivr_customers(services.sessions)
         tw = Twilio(client, "CA" + "2" * 32, "13800000000")
         voice = f"{PUBLIC}/twilio/voice"
         # No signature; a signature by another token; one over other fields; another URL.
