@@ -53,7 +53,7 @@ class AgiConnection:
         """The agi_* header block, up to its blank line."""
         async with asyncio.timeout(timeout):
             while True:
-                raw = await self._reader.readline()
+                raw = await self._readline("the AGI environment")
                 if not raw:
                     raise AgiHangup("connection closed before the AGI environment")
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -77,14 +77,17 @@ class AgiConnection:
             await self._writer.drain()
             async with asyncio.timeout(waits + self._timeout):
                 while True:
-                    raw = await self._reader.readline()
+                    raw = await self._readline(line)
                     if not raw:
                         raise AgiHangup(line)
                     text = raw.decode("utf-8", "replace").strip()
                     if text == "HANGUP":  # only if AGISIGHUP was left on; the reply follows
                         self.hung_up = True
                         continue
-                    reply = parse_reply(text)
+                    try:
+                        reply = parse_reply(text)
+                    except ValueError as exc:  # not AGI: a confused peer, end the session
+                        raise AgiCommandError(f"{line!r}: unreadable reply {text[:80]!r}") from exc
                     if reply.code == 100:  # "100 result=0 Trying..."
                         continue
                     break
@@ -101,12 +104,37 @@ class AgiConnection:
             raise AgiCommandError(f"{line!r}: {text}")
         return reply
 
+    async def _readline(self, what: str) -> bytes:
+        try:
+            return await self._reader.readline()
+        except ValueError as exc:  # a line over the stream limit: not Asterisk talking
+            self.hung_up = True
+            raise AgiCommandError(f"{what}: oversized line from the peer") from exc
+
     # -- typed commands -------------------------------------------------------------
 
     async def stream_file(self, name: str, escape: str = "") -> str:
         """Play a sound file; the key pressed to interrupt it, or ""."""
         reply = await self.command(f"STREAM FILE {quote(name)} {quote(escape)}", waits=600)
         return await self._key(reply)
+
+    async def get_data(
+        self, prompt: str, timeout_seconds: float, max_digits: int
+    ) -> tuple[str, bool]:
+        """Play `prompt` ("" for none; a key interrupts it) and collect up to `max_digits`
+        keys, `timeout_seconds` for the first and between keys; # ends the entry.
+
+        Returns (digits, timed_out). Asterisk (ast_app_getdata_full) answers
+        `result=<digits> (timeout)` when the time ran out, `result=` alone when # came
+        first, and result=-1 when the caller hung up (or the file could not be played)."""
+        ms = max(1, int(timeout_seconds * 1000))
+        waits = 120 + timeout_seconds * (max_digits + 1)  # the prompt, then every key
+        reply = await self.command(f"GET DATA {quote(prompt)} {ms} {int(max_digits)}", waits=waits)
+        if reply.result == "-1":
+            await self._alive()
+            return "", True  # not a hangup: the prompt could not be played; a silence
+        digits = "".join(ch for ch in reply.result if ch in ALL_KEYS)
+        return digits, reply.timed_out
 
     async def wait_for_digit(self, timeout_seconds: float) -> str:
         ms = int(timeout_seconds * 1000)
@@ -131,7 +159,11 @@ class AgiConnection:
 
     async def get_variable(self, name: str) -> str:
         """The channel variable or dialplan function's value ("" when unset)."""
-        reply = await self.command(f"GET FULL VARIABLE {quote('${' + name + '}')}")
+        return await self.evaluate("${" + name + "}")
+
+    async def evaluate(self, expression: str) -> str:
+        """A dialplan expression such as "${CHANNEL(linkedid)}|${X}" ("" when empty)."""
+        reply = await self.command(f"GET FULL VARIABLE {quote(expression)}")
         return reply.data if reply.result == "1" else ""
 
     async def exec(self, application: str, arguments: str) -> None:

@@ -9,7 +9,10 @@ espeak-ng (tickets/prompts.PromptRenderer) and cached.
 
 Keys typed during a prompt interrupt it (barge-in): a caller who knows the menu does not
 have to listen to it. A key pressed while something is only being said (no question
-yet) is kept for the next question.
+yet) is kept for the next question. A question is GET DATA: Asterisk plays its prompt
+and collects the keys itself (ast_app_getdata_full; # ends an entry), so none is lost
+between two AGI commands. CHANNEL(language) follows the call's language, so SAY NUMBER
+and friends speak Chinese (digits/* rendered into sounds/zh, ivr/prompts.py).
 
 Every node entered raises UserEvent HotlineIvrStep (Node, Input): the call record keeps
 the path so far even if the caller hangs up (cti/tracking/tracker.py).
@@ -18,6 +21,7 @@ the path so far even if the caller hangs up (cti/tracking/tracker.py).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,15 +29,39 @@ from ivr.agi import ALL_KEYS, AgiConnection
 from ivr.script import Ask, Date, Digits, Mark, Money, Number, Prompt, Say, Text, Utterance
 from tickets.prompts import PromptRenderer
 
-INTER_DIGIT_SECONDS = 4.0  # between the keys of an account or phone number
-TRAILING_TERMINATOR_SECONDS = 1.5
 FALLBACK_SOUND = "beep"  # a stock Asterisk sound
 
 
+_UNSAFE = str.maketrans(
+    {",": " ", "\r": " ", "\n": " ", '"': "", "\\": "", "(": "（", ")": "）", "[": "【", "]": "】"}
+)
+
+
 def user_event_value(text: str) -> str:
-    """A UserEvent header value: commas separate UserEvent arguments, newlines end
-    AMI headers."""
-    return text.replace(",", " ").replace("\r", " ").replace("\n", " ")
+    """A UserEvent header value that arrives as written: commas separate UserEvent
+    arguments, and Asterisk's argument parser (ast_app_separate_args) drops quotes and
+    backslashes and lets ( ) [ ] hold commas; newlines would end the AMI header.
+    ASCII brackets become full-width ones, which Chinese text uses anyway."""
+    return text.translate(_UNSAFE).strip()
+
+
+class RenderedFiles:
+    """Which prompt files exist, re-checked every `ttl` seconds: a stat per prompt per
+    call would be blocking I/O on the event loop; `hotline prompts render` adding files
+    while Hotline runs is seen within the ttl."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self._ttl = ttl
+        self._seen: dict[Path, tuple[bool, float]] = {}
+
+    def exists(self, path: Path) -> bool:
+        now = time.monotonic()
+        known = self._seen.get(path)
+        if known is not None and now - known[1] < self._ttl:
+            return known[0]
+        found = path.exists()
+        self._seen[path] = (found, now)
+        return found
 
 
 class AgiChannel:
@@ -44,18 +72,22 @@ class AgiChannel:
         sounds_dir: str | Path,
         asterisk_sounds_dir: str,
         renderer: PromptRenderer | None = None,
+        found: RenderedFiles | None = None,
     ) -> None:
         self._agi = agi
         self._local = Path(sounds_dir)
         self._remote = asterisk_sounds_dir.rstrip("/")
         self._renderer = renderer
+        self._found = found or RenderedFiles()
         self._pending = ""  # a key pressed during a Say, for the next Ask
+        self.language = ""  # CHANNEL(language) as last set by us
 
     # -- Channel --------------------------------------------------------------------
 
     async def say(self, say: Say) -> None:
         if self._pending:
             return  # the caller is already answering: don't talk over them
+        await self._speak(say.language)
         for item in say.items:
             key = await self._play(item, say.language)
             if key:
@@ -63,30 +95,44 @@ class AgiChannel:
                 return
 
     async def ask(self, ask: Ask) -> str:
+        """All items but the last are played with STREAM FILE (a key interrupts them);
+        the last one is GET DATA's own prompt, so the keys are collected by Asterisk in
+        one command: no key falls between two commands (res_agi drops DTMF while it
+        waits for the next command)."""
         digits, self._pending = self._pending, ""
+        await self._speak(ask.language)
+        items = list(ask.items)
+        tail = items[-1] if items else None
+        last = tail if isinstance(tail, Prompt) else None
+        if last is not None:
+            items.pop()
         if not digits:
-            for item in ask.items:
+            for item in items:
                 digits = await self._play(item, ask.language)
                 if digits:
                     break
-        wait = ask.timeout_seconds
-        while len(digits) < ask.max_digits:
-            if ask.terminator and ask.terminator in digits:
-                break
-            key = await self._agi.wait_for_digit(wait)
-            if not key:
-                break
-            digits += key
-            wait = INTER_DIGIT_SECONDS
+        # A terminated entry allows one more key, so the # that ends a full-length
+        # number is consumed here instead of answering the next question.
+        room = ask.max_digits + (1 if ask.terminator else 0)
+        ended = ask.terminator and ask.terminator in digits
+        if len(digits) < ask.max_digits and not ended:
+            prompt = self.prompt_file(last.name, ask.language) if last and not digits else ""
+            more, timed_out = await self._agi.get_data(
+                prompt, ask.timeout_seconds, room - len(digits)
+            )
+            if not more and not timed_out and not digits:
+                return "#"  # GET DATA ends on #: a lone # is the "back" key
+            digits += more
         if ask.terminator and ask.terminator in digits and digits != ask.terminator:
             digits = digits.split(ask.terminator, 1)[0]
-        elif ask.terminator and len(digits) >= ask.max_digits:
-            # A full number typed, then the # the prompt asked for: swallow it, or it
-            # would answer the next question ("back").
-            key = await self._agi.wait_for_digit(TRAILING_TERMINATOR_SECONDS)
-            if key and key != ask.terminator:
-                self._pending = key
-        return digits
+        return digits[: ask.max_digits]
+
+    async def _speak(self, language: str) -> None:
+        """CHANNEL(language) picks the words SAY NUMBER / DIGITS / DATE use (Chinese
+        ones are rendered into sounds/zh by `hotline prompts render`)."""
+        if language != self.language:
+            await self._agi.set_variable("CHANNEL(language)", language)
+            self.language = language
 
     async def mark(self, mark: Mark) -> None:
         node, entered = user_event_value(mark.node), user_event_value(mark.input)
@@ -113,10 +159,14 @@ class AgiChannel:
         raise TypeError(f"cannot say {item!r}")
 
     async def _money(self, amount: Decimal) -> str:
-        # 312.40 -> "three hundred twelve", "point", "four zero"
+        # -312.40 -> "minus", "three hundred twelve", "point", "four zero"
         cents = int((abs(amount) * 100).to_integral_value())
-        yuan = cents // 100 * (-1 if amount < 0 else 1)
-        key = await self._agi.say_number(yuan, ALL_KEYS)
+        key = ""
+        if amount < 0:
+            key = await self._agi.stream_file("digits/minus", ALL_KEYS)
+            if key:
+                return key
+        key = await self._agi.say_number(cents // 100, ALL_KEYS)
         if key or cents % 100 == 0:
             return key
         key = await self._agi.stream_file("letters/dot", ALL_KEYS)
@@ -125,7 +175,7 @@ class AgiChannel:
     def prompt_file(self, name: str, language: str) -> str:
         """The file Asterisk plays for a prompt (no extension), with fallbacks."""
         for lang in (language, "zh" if language == "en" else "en"):
-            if (self._local / lang / f"{name}.wav").exists():
+            if self._found.exists(self._local / lang / f"{name}.wav"):
                 return f"{self._remote}/{lang}/{name}"
         return FALLBACK_SOUND
 

@@ -31,7 +31,7 @@ from panoramisk.fast_agi import Application
 
 from hotline.services import Services
 from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
-from ivr.agi_channel import AgiChannel, user_event_value
+from ivr.agi_channel import AgiChannel, RenderedFiles, user_event_value
 from ivr.customer_reader import CustomerReader, ReaderDirectory
 from ivr.driver import CallContext, CallerHungUp, Directory, drive
 from ivr.interpreter import Interpreter
@@ -64,6 +64,7 @@ class IvrFastAgiServer:
         self._reader = CustomerReader(services)  # lookups by phone < 1 ms (bench)
         self.directory: Directory = ReaderDirectory(services, self._reader)
         self.renderer = PromptRenderer(s.ivr.sounds_dir)
+        self.rendered = RenderedFiles()
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[Any]] = set()
         self.results: list[IvrResult] = []  # the last few, for tests and the demo log
@@ -110,8 +111,8 @@ class IvrFastAgiServer:
             pass  # the caller left: nothing more to say to Asterisk
         except (AgiTimeout, TimeoutError):
             log.warning("FastAGI %s: Asterisk stopped answering", agi.env.get("agi_channel"))
-        except AgiCommandError:
-            log.exception("FastAGI: a command was refused")
+        except AgiCommandError as exc:  # the dialplan's failed path takes the caller
+            log.warning("FastAGI %s: %s", agi.env.get("agi_channel"), exc)
         except Exception:
             log.exception("FastAGI handler failed")
         except asyncio.CancelledError:
@@ -143,6 +144,7 @@ class IvrFastAgiServer:
             sounds_dir=self.services.settings.ivr.sounds_dir,
             asterisk_sounds_dir=sounds,
             renderer=self.renderer,
+            found=self.rendered,
         )
         caller = call.caller_number if call.caller_number.isdigit() else ""
         flow = self.interpreter.run(caller)
