@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from cti.calllog.writer import CALLS, CallLogWriter
 from db.models import Customer, CustomerPhone, Language, Ticket, TicketCall, Tier
 from hotline.clock import FakeClock
 from hotline.services import Services
-from ivr.replay import ReplayStore
+from ivr.replay import CallRecord, RedisReplayStore, ReplayStore
 from ivr.script import CustomerInfo
 from ivr.twilio.calls import TwilioIvr
 from tests.integration.api_support import api_client, api_services
@@ -306,3 +307,19 @@ async def test_twilio_disabled_is_404(db_url: str) -> None:
     async with api_services(db_url) as services, api_client(create_app(services)) as client:
         r = await client.post("/twilio/voice", data={"CallSid": "CA1"})
         assert r.status_code == 404
+
+
+async def test_redis_store_shares_records_between_workers(redis_url: str) -> None:
+    one, two = RedisReplayStore(redis_url), RedisReplayStore(redis_url)
+    try:
+        sid = "CA" + uuid.uuid4().hex
+        record = CallRecord(sid, "13912345678", "95777", 1.0, replies=["1", ZHANG, None], seq=4)
+        async with one.lock(sid):
+            await one.save(record)
+        async with two.lock(sid):
+            assert await two.load(sid) == record
+        ttl = await two._redis.ttl(RedisReplayStore.PREFIX + sid)
+        assert 3500 < ttl <= 3600  # expires an hour after the last change
+    finally:
+        await one.close()
+        await two.close()
