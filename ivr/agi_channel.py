@@ -21,6 +21,7 @@ the path so far even if the caller hangs up (cti/tracking/tracker.py).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -52,14 +53,14 @@ class RenderedFiles:
 
     def __init__(self, ttl: float = 30.0) -> None:
         self._ttl = ttl
-        self._seen: dict[Path, tuple[bool, float]] = {}
+        self._seen: dict[str, tuple[bool, float]] = {}
 
-    def exists(self, path: Path) -> bool:
+    def exists(self, path: str) -> bool:
         now = time.monotonic()
         known = self._seen.get(path)
         if known is not None and now - known[1] < self._ttl:
             return known[0]
-        found = path.exists()
+        found = os.path.exists(path)
         self._seen[path] = (found, now)
         return found
 
@@ -175,7 +176,7 @@ class AgiChannel:
     def prompt_file(self, name: str, language: str) -> str:
         """The file Asterisk plays for a prompt (no extension), with fallbacks."""
         for lang in (language, "zh" if language == "en" else "en"):
-            if self._found.exists(self._local / lang / f"{name}.wav"):
+            if self._found.exists(f"{self._local}/{lang}/{name}.wav"):
                 return f"{self._remote}/{lang}/{name}"
         return FALLBACK_SOUND
 

@@ -95,6 +95,9 @@ class Peer:
             m = re.fullmatch(r'SET VARIABLE (\S+) "(.*)"', c)
             if m:
                 found[m.group(1)] = m.group(2)
+            m = re.fullmatch(r'EXEC MSet "(.*)"', c)
+            if m:
+                found.update(pair.partition("=")[::2] for pair in m.group(1).split(","))
         return found
 
 
