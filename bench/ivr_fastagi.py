@@ -1,0 +1,420 @@
+"""IVR FastAGI benchmark: Hotline's IVR server vs a bare FastAGI echo server (the floor).
+
+    .venv/bin/python bench/ivr_fastagi.py [--sessions 4000] [--concurrency 200]
+                                          [--customers 1000000] [--rounds 2]
+
+A load client speaks AGI as Asterisk would (environment, then one reply per command, all
+answered at once: no audio time) and keeps `--concurrency` calls in the menu. Each call
+is a 4-step walk through config.yaml's menu on a SQLite database of `--customers`
+customers (generated once with `hotline seed`'s generator, cached under
+~/.cache/hotline/bench-ivr):
+  - half call from a customer's phone: identified by caller ID, 1 (balance), # (back),
+    4 (callback: result variables and UserEvents);
+  - half from an unknown phone: 1 (balance), the account number + #, 1 (to an agent).
+A step is the time from the caller's answer (or the call's arrival) to the next
+question (GET DATA) or the end of the AGI session: the menu logic, the lookups and
+every command in between. The floor is a bare FastAGI server that replays, command for
+command, what Hotline said on a probe call of each kind: same bytes, no logic.
+Both servers run in their own process on the default asyncio loop (as `hotline serve`).
+Also prints the lookup by phone alone (the IVR's read path, ivr/customer_reader.py,
+against the ORM directory) and as timed inside the server under load.
+Targets: p99 step <= 5 ms at 200 concurrent calls; lookup by phone <= 1 ms p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hotline.devservices.net import cache_dir, free_port, wait_for_port  # noqa: E402
+
+DATA_VERSION = 1
+MONDAY_MORNING = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai: open
+ALL_KEYS = "0123456789*#"
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+def database(customers: int) -> Path:
+    path = cache_dir() / "bench-ivr" / f"customers-{customers}-v{DATA_VERSION}.db"
+    if path.exists():
+        return path
+    from db.engine import make_sync_engine
+    from db.migrate import upgrade
+    from hotline.seed.writer import seed_database
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    t = time.perf_counter()
+    upgrade(f"sqlite:///{partial}")
+    engine = make_sync_engine(f"sqlite:///{partial}")
+    seed_database(
+        engine,
+        customers=customers,
+        agents=0,
+        seed=1,
+        skills=["general"],
+        now=dt.datetime.now(dt.UTC),
+        batch_size=20_000,
+        hash_password=lambda _p: "-",
+    )
+    engine.dispose()
+    partial.rename(path)
+    print(f"  generated {path} in {time.perf_counter() - t:.0f} s")
+    return path
+
+
+def sample(path: Path, n: int, seed: int = 7) -> list[tuple[str, str]]:
+    """(phone, account number) of n random customers."""
+    rng = random.Random(seed)
+    con = sqlite3.connect(path)
+    top = con.execute("SELECT max(id) FROM customer_phones").fetchone()[0]
+    ids = rng.sample(range(1, top + 1), min(n, top))
+    found: list[tuple[str, str]] = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        found += con.execute(
+            "SELECT p.number, c.account_number FROM customer_phones p"
+            f" JOIN customers c ON c.id = p.customer_id WHERE p.id IN ({marks})",
+            chunk,
+        ).fetchall()
+    con.close()
+    rng.shuffle(found)
+    return found
+
+
+# -- the servers (child processes) -------------------------------------------------------
+
+
+async def serve_hotline(port: int, db: Path, stats: Path) -> None:
+    from db.engine import async_session_factory, make_async_engine
+    from hotline.bus.memory import MemoryBus
+    from hotline.clock import FakeClock
+    from hotline.config import load_settings
+    from hotline.services import Services
+    from ivr.driver import CallContext
+    from ivr.fastagi import IvrFastAgiServer
+    from ivr.script import Answer, Query, QueryKind
+
+    sounds = tempfile.mkdtemp(prefix="bench-ivr-sounds-")  # nothing rendered: beeps
+    env = {
+        "HOTLINE_DATABASE__URL": f"sqlite:///{db}",
+        "HOTLINE_PBX__FASTAGI__HOST": "127.0.0.1",
+        "HOTLINE_PBX__FASTAGI__PORT": str(port),
+        "HOTLINE_IVR__SOUNDS_DIR": sounds,
+    }
+    settings = load_settings(REPO / "config.yaml", env=env)
+    engine = make_async_engine(settings.database.url)
+    services = Services(
+        settings,
+        MemoryBus(),
+        engine,
+        async_session_factory(engine),
+        clock=FakeClock(MONDAY_MORNING),
+    )
+    server = IvrFastAgiServer(services)
+    directory, lookups = server.directory, []
+
+    class Timed:
+        async def answer(self, query: Query, call: CallContext) -> Answer:
+            t = time.perf_counter()
+            try:
+                return await directory.answer(query, call)
+            finally:
+                if query.kind is QueryKind.CUSTOMER_BY_PHONE:
+                    lookups.append(time.perf_counter() - t)
+
+    def dump() -> None:  # SIGUSR1: the lookups timed so far (if any), then start afresh
+        if lookups:
+            stats.write_text(json.dumps({"lookups": lookups}))
+        lookups.clear()
+
+    server.directory = Timed()
+    await server.start()
+    done = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
+    await done.wait()
+    await server.stop()
+    await engine.dispose()
+
+
+async def serve_echo(port: int, scripts: dict[str, list[str]]) -> None:
+    """The floor: read the environment, then say the recorded commands one by one."""
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        env = {}
+        while line := (await reader.readline()).strip():
+            key, _, value = line.decode().partition(": ")
+            env[key] = value
+        for command in scripts[env.get("agi_arg_2", "known")]:
+            writer.write(command.encode() + b"\n")
+            if not await reader.readline():
+                break
+        writer.close()
+
+    server = await asyncio.start_server(session, "127.0.0.1", port)
+    done = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
+    await done.wait()
+    server.close()
+
+
+def spawn(kind: str, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port), *extra]
+    proc = subprocess.Popen(cmd)
+    wait_for_port("127.0.0.1", port, timeout=60)
+    return proc
+
+
+# -- the load client ---------------------------------------------------------------------
+
+
+def _reply(command: str, keys: list[str], linkedid: str) -> str:
+    if command.startswith("GET DATA"):
+        return f"200 result={keys.pop(0)}" if keys else "200 result=-1"
+    if command.startswith("GET FULL VARIABLE"):
+        return f"200 result=1 ({linkedid}|/srv/sounds)"
+    if command.startswith("SET VARIABLE"):
+        return "200 result=1"
+    return "200 result=0 endpos=0" if command.startswith("STREAM") else "200 result=0"
+
+
+async def call(
+    port: int,
+    n: int,
+    who: tuple[str, str],
+    steps: list[float],
+    log: list[str] | None = None,
+    pace: tuple[float, float] = (0.0, 0.0),
+) -> None:
+    """One caller. `pace` = (seconds to answer a question, seconds of audio per prompt or
+    Say*), both varied +-50 %. A step counts only the server's time: from each reply we
+    send to the next command we get, summed up to the next question."""
+    phone, account = who
+    known = n % 2 == 0
+    keys = ["1", "#", "4"] if known else ["1", f"{account}", "1"]
+    caller = phone if known else f"170{n % 100_000_000:08d}"
+    env = (
+        f"agi_network: yes\nagi_network_script: ivr\nagi_channel: Local/95777-{n};2\n"
+        f"agi_uniqueid: bench.{n}\nagi_callerid: {caller}\nagi_arg_1: 95777\n"
+        f"agi_arg_2: {'known' if known else 'unknown'}\n\n"
+    )
+    think, audio = pace
+    rng = random.Random(n)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(env.encode())
+    sent, server_time = time.perf_counter(), 0.0
+    while line := await reader.readline():
+        server_time += time.perf_counter() - sent
+        command = line.decode().rstrip("\n")
+        if log is not None:
+            log.append(command)
+        wait = audio if command.startswith(("STREAM", "SAY")) else 0.0
+        if command.startswith("GET DATA"):
+            steps.append(server_time)
+            server_time, wait = 0.0, think
+        if wait:
+            await asyncio.sleep(wait * rng.uniform(0.5, 1.5))
+        writer.write(_reply(command, keys, f"bench.{n}").encode() + b"\n")
+        sent = time.perf_counter()
+    steps.append(server_time)  # the last step ends with the session
+    writer.close()
+
+
+async def load(
+    port: int,
+    people: list[tuple[str, str]],
+    sessions: int,
+    concurrency: int,
+    pace: tuple[float, float],
+) -> dict[str, Any]:
+    steps: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(n: int) -> None:
+        if n < concurrency and pace[0]:  # the first callers arrive over one call's length
+            await asyncio.sleep(random.Random(n).uniform(0, 3 * pace[0]))
+        async with gate:
+            await call(port, n, people[n % len(people)], steps, pace=pace)
+
+    t = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(sessions)))
+    elapsed = time.perf_counter() - t
+    steps.sort()
+    return {
+        "rate": sessions / elapsed,
+        "p50": steps[len(steps) // 2] * 1e3,
+        "p99": steps[int(len(steps) * 0.99)] * 1e3,
+        "steps": len(steps) / sessions,
+    }
+
+
+# -- lookups alone ------------------------------------------------------------------------
+
+
+async def lookups_alone(db: Path, people: list[tuple[str, str]]) -> dict[str, float]:
+    from db.engine import async_session_factory, make_async_engine
+    from hotline.bus.memory import MemoryBus
+    from hotline.config import load_settings
+    from hotline.services import Services
+    from ivr.customer_reader import CustomerReader
+    from ivr.directory import DbDirectory
+
+    settings = load_settings(REPO / "config.yaml", env={"HOTLINE_DATABASE__URL": f"sqlite:///{db}"})
+    engine = make_async_engine(settings.database.url)
+    services = Services(settings, MemoryBus(), engine, async_session_factory(engine))
+    reader, orm, out = CustomerReader(services), DbDirectory(services), {}
+    for name, find, count in (
+        ("reader", reader.by_phone, 5000),
+        ("orm", orm.customer_by_phone, 1000),
+    ):
+        times = []
+        for phone, _account in people[:count]:
+            t = time.perf_counter()
+            assert await find(phone) is not None
+            times.append(time.perf_counter() - t)
+        out[name] = p99(times)
+    await reader.close()
+    await engine.dispose()
+    return out
+
+
+def p99(values: list[float]) -> float:
+    return sorted(values)[int(len(values) * 0.99)] * 1e3
+
+
+# -- main -------------------------------------------------------------------------------
+
+
+async def bench(args: argparse.Namespace) -> None:
+    db = database(args.customers)
+    people = sample(db, 20_000)
+    print(f"database: {args.customers:,} customers ({db})")
+    alone = await lookups_alone(db, people)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ivr-"))
+    port, stats = free_port(), workdir / "stats.json"
+    hotline = spawn("hotline", port, ["--db", str(db), "--stats", str(stats)])
+    modes = {
+        "paced": (args.think, args.audio),  # callers listen and think: the target's case
+        "saturated": (0.0, 0.0),  # everyone answers at once: the capacity
+    }
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    try:
+        scripts: dict[str, list[str]] = {"known": [], "unknown": []}
+        for n, kind in ((0, "known"), (1, "unknown")):  # probe calls: what the floor replays
+            await call(port, n, people[n], [], scripts[kind])
+        echo_port = free_port()
+        (workdir / "scripts.json").write_text(json.dumps(scripts))
+        echo = spawn("echo", echo_port, ["--scripts", str(workdir / "scripts.json")])
+        try:
+            for target in (port, echo_port):  # warm-up
+                await load(target, people, 400, args.concurrency, (0.0, 0.0))
+            for mode, pace in modes.items():
+                hotline.send_signal(signal.SIGUSR1)  # lookups timed from here on
+                for _ in range(args.rounds if mode == "paced" else 1):
+                    for name, target in (("echo", echo_port), ("hotline", port)):
+                        got = await load(target, people, args.sessions, args.concurrency, pace)
+                        results.setdefault((mode, name), []).append(got)
+                if mode == "paced":
+                    under_load = await asyncio.to_thread(lookup_times, hotline, stats)
+        finally:
+            echo.send_signal(signal.SIGTERM)
+            echo.wait(30)
+    finally:
+        hotline.send_signal(signal.SIGTERM)
+        hotline.wait(60)
+    print(
+        f"{args.sessions:,} calls per round, {args.concurrency} in the menu at once, 4 steps each"
+        f" (server time per step, to the next question)"
+    )
+    print(f"{'':26}{'calls/s':>10}{'p50 step ms':>13}{'p99 step ms':>13}")
+    summary: dict[tuple[str, str], dict[str, float]] = {}
+    for mode, (think, audio) in modes.items():
+        if mode == "paced":
+            print(f"paced: {think:g} s to answer a question, {audio:g} s per prompt (+-50 %)")
+        else:
+            print("saturated: every reply at once (what one process can carry)")
+        for name, label in (("echo", "  bare FastAGI (floor)"), ("hotline", "  Hotline IVR")):
+            rounds = results[(mode, name)]
+            b = {k: statistics.median(r[k] for r in rounds) for k in ("rate", "p50", "p99")}
+            summary[(mode, name)] = b
+            print(f"{label:26}{b['rate']:>10,.1f}{b['p50']:>13.2f}{b['p99']:>13.2f}")
+        h, e = summary[(mode, "hotline")], summary[(mode, "echo")]
+        print(
+            f"  Hotline / floor: {h['rate'] / e['rate']:.2f}x the calls/s,"
+            f" p99 step {h['p99'] / max(e['p99'], 1e-9):.1f}x"
+        )
+    p99_step = summary[("paced", "hotline")]["p99"]
+    print(f"p99 step {p99_step:.2f} ms paced (target <= 5 ms): {_met(p99_step <= 5)}")
+    print(
+        f"lookup by phone p99: read path {alone['reader']:.3f} ms alone, {under_load:.3f} ms in"
+        f" the server while paced (ORM directory alone: {alone['orm']:.3f} ms);"
+        f" target <= 1 ms: {_met(max(alone['reader'], under_load) <= 1)}"
+    )
+
+
+def lookup_times(server: subprocess.Popen[bytes], stats: Path) -> float:
+    """The p99 of the lookups by phone the server timed since the last SIGUSR1."""
+    stats.unlink(missing_ok=True)
+    server.send_signal(signal.SIGUSR1)
+    for _ in range(500):
+        if stats.exists():
+            return p99(json.loads(stats.read_text())["lookups"])
+        time.sleep(0.02)
+    raise RuntimeError("the server did not write its lookup times")
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sessions", type=int, default=2000, help="calls per timed round")
+    ap.add_argument("--think", type=float, default=1.0, help="seconds to answer a question")
+    ap.add_argument("--audio", type=float, default=0.05, help="seconds per prompt or Say*")
+    ap.add_argument("--concurrency", type=int, default=200, help="calls in the menu at once")
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=2, help="alternating timed rounds")
+    ap.add_argument("--serve", choices=["hotline", "echo"], help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    ap.add_argument("--stats", help=argparse.SUPPRESS)
+    ap.add_argument("--scripts", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve == "hotline":
+        asyncio.run(serve_hotline(args.port, Path(args.db), Path(args.stats)))
+    elif args.serve == "echo":
+        asyncio.run(serve_echo(args.port, json.loads(Path(args.scripts).read_text())))
+    else:
+        try:
+            import uvloop  # the load client stays cheap; the servers use asyncio's loop
+
+            uvloop.run(bench(args))
+        except ImportError:
+            asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
