@@ -44,12 +44,12 @@ async def press_one_for_a_callback(stack: RoutingStack, number: str) -> str:
     )
     await eventually(
         lambda: bool(stack.recorder.of("call", "call.callback_requested", call_id=linkedid)),
-        15,
+        30,
         "the caller pressed 1",
     )
     await eventually(
         lambda: [c["kind"] for c in stack.service.waiting_calls()] == ["callback"],
-        10,
+        30,  # generous: the machine may be busy with other test suites
         "the callback keeps the caller's place",
     )
     return linkedid
