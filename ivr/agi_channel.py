@@ -31,6 +31,7 @@ from ivr.script import Ask, Date, Digits, Mark, Money, Number, Prompt, Say, Text
 from tickets.prompts import PromptRenderer
 
 FALLBACK_SOUND = "beep"  # a stock Asterisk sound
+TRAILING_TERMINATOR_SECONDS = 1.5  # for the # after a full-length account number
 
 
 _UNSAFE = str.maketrans(
@@ -112,18 +113,20 @@ class AgiChannel:
                 digits = await self._play(item, ask.language)
                 if digits:
                     break
-        # A terminated entry allows one more key, so the # that ends a full-length
-        # number is consumed here instead of answering the next question.
-        room = ask.max_digits + (1 if ask.terminator else 0)
-        ended = ask.terminator and ask.terminator in digits
-        if len(digits) < ask.max_digits and not ended:
+        if len(digits) < ask.max_digits and not (ask.terminator and ask.terminator in digits):
             prompt = self.prompt_file(last.name, ask.language) if last and not digits else ""
             more, timed_out = await self._agi.get_data(
-                prompt, ask.timeout_seconds, room - len(digits)
+                prompt, ask.timeout_seconds, ask.max_digits - len(digits)
             )
             if not more and not timed_out and not digits:
                 return "#"  # GET DATA ends on #: a lone # is the "back" key
             digits += more
+            if ask.terminator and len(digits) >= ask.max_digits and not timed_out:
+                # A full-length number, then the # the prompt asked for: swallow it, or
+                # it would answer the next question ("back"). Another key is kept.
+                key = await self._agi.wait_for_digit(TRAILING_TERMINATOR_SECONDS)
+                if key and key != ask.terminator:
+                    self._pending = key
         if ask.terminator and ask.terminator in digits and digits != ask.terminator:
             digits = digits.split(ask.terminator, 1)[0]
         return digits[: ask.max_digits]

@@ -117,6 +117,8 @@ class _SqliteReader:
         if conn is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA query_only = 1")
+            # Pages are read in place from the OS page cache instead of copied per read.
+            conn.execute("PRAGMA mmap_size = 1073741824")
             conn.execute("PRAGMA busy_timeout = 5000")
             self._local.conn = conn
             with self._lock:

@@ -60,6 +60,7 @@ class Peer:
     commands: list[str] = field(default_factory=list)
     hung_up_at: int | None = None  # index in `commands` of the first command after hangup
     stream_keys: dict[int, str] = field(default_factory=dict)  # nth STREAM FILE -> key
+    digit_keys: list[str] = field(default_factory=list)  # WAIT FOR DIGIT answers
 
     def reply(self, line: str) -> str:
         if self.hung_up_at is not None:
@@ -75,6 +76,9 @@ class Peer:
             n = sum(c.startswith("STREAM FILE") for c in self.commands) - 1  # this one too
             pressed = self.stream_keys.get(n)
             return f"200 result={ord(pressed)} endpos=100" if pressed else "200 result=0 endpos=100"
+        if line.startswith("WAIT FOR DIGIT"):
+            pressed = self.digit_keys.pop(0) if self.digit_keys else ""
+            return f"200 result={ord(pressed) if pressed else 0}"
         if line.startswith("GET FULL VARIABLE"):
             return "200 result=1 (1700000000.42|/srv/sounds)"
         if verb[0] in ("EXEC", "SAY", "CHANNEL"):
@@ -200,12 +204,26 @@ async def test_account_number_is_one_get_data_and_its_hash_is_consumed(
     server: tuple[IvrFastAgiServer, FakeDirectory, int],
 ) -> None:
     _srv, _d, port = server
-    peer = Peer(["1", "310000654321", "1"], caller="13800000000")
+    peer = Peer(["1", "310000654321", "1"], caller="13800000000", digit_keys=["#"])
     await run_peer(port, peer)
     entry = [c for c in peer.commands if c.startswith("GET DATA")][1]
-    assert entry == 'GET DATA "beep" 8000 13'  # 12 digits + the # that ends them
+    assert entry == 'GET DATA "beep" 8000 12'
+    assert "WAIT FOR DIGIT 1500" in peer.commands  # the # after 12 digits, swallowed
     assert peer.user_events("HotlineIvrResult")[0]["Skill"] == "billing"
     assert peer.variables()["CHANNEL(language)"] == "en"  # Ms Li's language from then on
+
+
+async def test_a_key_right_after_a_full_account_number_answers_the_next_question(
+    server: tuple[IvrFastAgiServer, FakeDirectory, int],
+) -> None:
+    _srv, _d, port = server
+    peer = Peer(["1", "310000654321"], caller="13800000000", digit_keys=["1"])
+    await run_peer(port, peer)
+    assert [c for c in peer.commands if c.startswith("GET DATA")] == [
+        'GET DATA "beep" 5000 1',
+        'GET DATA "beep" 8000 12',
+    ]
+    assert peer.user_events("HotlineIvrResult")[0]["Skill"] == "billing"
 
 
 async def test_a_key_during_a_prompt_answers_the_question(
