@@ -27,6 +27,14 @@ ALL_KEYS = "0123456789*#"
 __all__ = ["ALL_KEYS", "AgiCommandError", "AgiConnection", "AgiHangup", "AgiTimeout"]
 
 
+# Commands whose reply comes after audio or keys: a prompt, a question, an application.
+_MEDIA = (
+    *("STREAM FILE", "CONTROL STREAM", "GET DATA", "GET OPTION", "SAY ", "WAIT FOR"),
+    *("RECORD FILE", "EXEC", "RECEIVE"),
+)
+MEDIA_SECONDS = 600.0
+
+
 class AgiTimeout(Exception):
     """Asterisk did not answer a command in time (the call is treated as lost)."""
 
@@ -66,8 +74,12 @@ class AgiConnection:
     def args(self) -> list[str]:
         return [self.env[f"agi_arg_{i}"] for i in range(1, 20) if f"agi_arg_{i}" in self.env]
 
-    async def command(self, line: str, *, waits: float = 0.0) -> AgiReply:
-        """Send one command; `waits` = how long the command may legitimately take."""
+    async def command(self, line: str, *, waits: float | None = None) -> AgiReply:
+        """Send one command; `waits` = how long the command may legitimately take (by
+        default: long for commands that play or listen, none for the others). This is
+        also tickets.agi.AgiSession, what the survey routes expect."""
+        if waits is None:
+            waits = MEDIA_SECONDS if line.upper().startswith(_MEDIA) else 0.0
         if self.hung_up:
             raise AgiHangup(line)
         if "\n" in line or "\r" in line:

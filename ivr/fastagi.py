@@ -14,9 +14,13 @@ a callback, UserEvent HotlineCallbackRequest as [hotline-fallback] does, which t
 turns into a callback that keeps the caller's place (routing/intake.py).
 
 Routing of connections uses panoramisk's FastAGI Application (its route table and
-add_route checks); its connection handler is replaced: it spins forever when a socket
-closes before the AGI environment ends, cannot parse `200 result= (timeout)` and
-swallows task cancellation, so shutdown would hang (see shared/LIBRARIES.md).
+add_route checks); its connection handler is replaced (minimal subclass, _Routes): it
+spins forever when a socket closes before the AGI environment ends, raises on an
+environment that is not UTF-8, and swallows task cancellation (so shutdown would hang);
+its Request.send_command has no timeout, raises on EOF and reads `200 result=
+(timeout)` as a plain empty result, so commands go through ivr/agi.AgiConnection
+(quoting, per-command timeouts, typed errors, no command after a hangup). The same
+session object serves the survey routes (tickets.agi.AgiSession: env + command()).
 """
 
 from __future__ import annotations
@@ -146,8 +150,8 @@ class IvrFastAgiServer:
             renderer=self.renderer,
             found=self.rendered,
         )
-        caller = call.caller_number if call.caller_number.isdigit() else ""
-        flow = self.interpreter.run(caller)
+        # "+86 139..." too: the interpreter keeps the digits, lookups normalize them.
+        flow = self.interpreter.run(call.caller_number)
         try:
             result = await drive(
                 flow,

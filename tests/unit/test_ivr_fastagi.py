@@ -61,6 +61,7 @@ class Peer:
     hung_up_at: int | None = None  # index in `commands` of the first command after hangup
     stream_keys: dict[int, str] = field(default_factory=dict)  # nth STREAM FILE -> key
     digit_keys: list[str] = field(default_factory=list)  # WAIT FOR DIGIT answers
+    listening: float = 0.0  # seconds before GET DATA answers (a caller thinking)
 
     def reply(self, line: str) -> str:
         if self.hung_up_at is not None:
@@ -120,6 +121,8 @@ async def run_peer(port: int, peer: Peer, timeout: float = 20) -> None:
         while line := await reader.readline():
             text = line.decode("utf-8").rstrip("\n")
             peer.commands.append(text)
+            if text.startswith("GET DATA") and peer.listening:
+                await asyncio.sleep(peer.listening)
             writer.write(peer.reply(text).encode() + b"\n")
     writer.close()
 
@@ -318,14 +321,16 @@ async def test_survey_routes_get_the_session_and_arguments(
             seen.append((agi.env["agi_network_script"], args, reply.data))
 
         async def handle_post_call(self, agi: Any, *args: str) -> None:
-            seen.append((agi.env["agi_network_script"], args, ""))
+            # A question outlasts the 2 s command timeout: media commands may take long.
+            reply = await agi.command('GET DATA "beep" 5000 1')
+            seen.append((agi.env["agi_network_script"], args, reply.result))
 
     srv.services.extras["survey_agi"] = Surveys()
     await run_peer(port, Peer([], script="followup"))
-    await run_peer(port, Peer([], script="survey"))
+    await run_peer(port, Peer(["5"], script="survey", listening=2.5))
     assert seen == [
         ("followup", ("95777",), "1700000000.42|/srv/sounds"),
-        ("survey", ("95777",), ""),
+        ("survey", ("95777",), "5"),
     ]
 
 
