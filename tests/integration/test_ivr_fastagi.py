@@ -26,7 +26,7 @@ from tests.harness.cti import CtiStack
 from tests.ivr_scenarios import LI, UNKNOWN_PHONE, ZHANG, ZHANG_PHONE
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]
+pytestmark = pytest.mark.integration  # SQLite and PostgreSQL (db_url)
 MONDAY_MORNING = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 TICKETS = metadata.tables["tickets"]
 LINKS = metadata.tables["ticket_calls"]
