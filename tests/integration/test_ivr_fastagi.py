@@ -8,14 +8,16 @@ center is open.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from cti.commands import ChannelNotFound
 from db.models import Customer, CustomerPhone, Language, Tier, metadata
 from hotline.bus import Subscription
 from hotline.clock import FakeClock
@@ -38,6 +40,7 @@ class IvrStack:
     server: IvrFastAgiServer
     ids: dict[str, int]
     events: Subscription
+    placed: list[str] = field(default_factory=list)
 
     async def reached(self, linkedid: str, node: str) -> None:
         while True:
@@ -53,7 +56,16 @@ class IvrStack:
                 return str(e["call"].get("ivr_facts") or "")
 
     async def call(self, caller: str, dtmf: str, hangup_after: float = 3600) -> str:
-        return await self.cti.call(caller=caller, dtmf=dtmf, hangup_after=hangup_after)
+        linkedid = await self.cti.call(caller=caller, dtmf=dtmf, hangup_after=hangup_after)
+        self.placed.append(linkedid)
+        return linkedid
+
+    async def hang_up_all(self) -> None:
+        """Callers this test left waiting in a holding queue (the Asterisk is shared)."""
+        for leg in await self.cti.bridge.commands.channels():
+            if leg.linkedid in self.placed:
+                with contextlib.suppress(ChannelNotFound):  # gone with its other half
+                    await self.cti.bridge.commands.hangup(leg.channel)
 
     async def ended(self, linkedid: str, timeout: float = 45) -> dict[str, Any]:
         return await self.cti.wait_ended(linkedid, timeout)
@@ -107,9 +119,11 @@ async def ivr(cti_stack: CtiStack, asterisk: AsteriskInstance) -> AsyncIterator[
     server = IvrFastAgiServer(services)
     await server.start()
     events = await cti_stack.bus.subscribe("call")
+    stack = IvrStack(cti_stack, server, await _add_customers(cti_stack), events)
     try:
-        yield IvrStack(cti_stack, server, await _add_customers(cti_stack), events)
+        yield stack
     finally:
+        await stack.hang_up_all()
         await server.stop()
 
 
