@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -177,7 +177,10 @@ class RedisSubscription:
 
     async def ack(self, message: BusMessage) -> None:
         if self._group is not None:
-            await self._bus._client.xack(self._bus._key(message.topic), self._group, message.id)
+            key, group = self._bus._key(message.topic), self._group
+            # A lost ack is only a redelivery later, but a pooled connection Redis dropped
+            # would fail it now: ride the blip out like publish does.
+            await self._bus._retrying(lambda: self._bus._client.xack(key, group, message.id))
 
     async def close(self) -> None:
         if self._closed:
@@ -226,16 +229,20 @@ class RedisBus:
         if self._closed:
             raise BusClosed("bus is closed")
         fields = {"d": encode(data)}
+        entry_id: str = await self._retrying(
+            lambda: self._client.xadd(
+                self._key(topic), fields, maxlen=self._maxlen, approximate=True
+            )
+        )
+        return entry_id
+
+    async def _retrying(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a Redis command, retried over a short Redis blip (a killed connection,
+        a restart) rather than lose the event or its acknowledgement."""
         delay = 0.05
-        for attempt in range(6):  # ride out a short Redis blip rather than lose the event
+        for attempt in range(6):
             try:
-                entry_id: str = await self._client.xadd(
-                    self._key(topic),
-                    fields,
-                    maxlen=self._maxlen,
-                    approximate=True,
-                )
-                return entry_id
+                return await command()
             except _RETRYABLE:
                 if attempt == 5:
                     raise
