@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.harness.database",
     "tests.harness.asterisk",
     "tests.harness.cti",
+    "tests.harness.hang_report",
 ]
