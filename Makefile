@@ -15,8 +15,10 @@ typecheck: bootstrap
 	.venv/bin/mypy .
 
 # Everything: static checks, unit tests, real Asterisk 22 / Redis / PostgreSQL, Chromium.
+# Two workers: most of a PBX test is waiting for audio and timers, so two share the two
+# cores well; each worker starts its own Asterisk, PostgreSQL and Redis (session fixtures).
 test: bootstrap lint typecheck
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q -n 2
 
 unit: bootstrap
 	.venv/bin/pytest -q -m "not integration and not browser"

@@ -1,26 +1,28 @@
 // The supervisor page: the agent board (polled from /api/supervisor/board), listening
 // sessions and waiting calls, with the actions of supervisor/api.py. Plain ES modules, no
-// build step; the sign-in and token refresh are the desktop's (/desk/api.js). Everything
+// build step; the staff sign-in is staff.js (over the desktop's /desk/api.js). Everything
 // the server sends is inserted as text (textContent), never as HTML.
-import { Session } from "/desk/api.js";
+import { $, el, staffPage } from "./staff.js";
 import { applyWords, t } from "./supervisor-i18n.js";
 
 const POLL_MS = 2000;
-const STAFF = new Set(["supervisor", "admin"]);
-const $ = (id) => document.getElementById(id);
-const el = (tag, text, cls) => {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
-};
 
 const sv = {
   lang: localStorage.getItem("hotline.lang") || "zh",
   board: null, spies: [], fetchedAt: 0, timer: null, editing: null,
 };
 window.hotlineSupervisor = sv;  // tests read the last board from here
-const session = new Session(() => showSignIn(t(sv.lang, "expired")));
+const { session, begin } = staffPage({
+  state: sv, t, applyWords, render: () => render(),
+  start: (user) => {
+    $("me").textContent = user.extension ? `${user.display_name} · ${user.extension}` : user.display_name;
+    if (!$("my-ext").value) $("my-ext").value = user.extension || "";
+    poll();
+    clearInterval(sv.timer);
+    sv.timer = setInterval(poll, POLL_MS);
+  },
+  stop: () => clearInterval(sv.timer),
+});
 const say = (key, vars) => { $("status").className = "ok"; $("status").textContent = t(sv.lang, key, vars); };
 const fail = (err) => { $("status").className = "error"; $("status").textContent = err.message; };
 
@@ -41,53 +43,6 @@ async function act(run, key, vars) {
     fail(err);
   }
   await poll();
-}
-
-// -- sign-in ----------------------------------------------------------------------------
-
-function showSignIn(message = "") {
-  clearInterval(sv.timer);
-  $("board").hidden = $("logout").hidden = $("me").hidden = true;
-  $("signin").hidden = false;
-  $("signin-error").textContent = message;
-  $("username").focus();
-}
-
-function showBoard() {
-  const user = session.user;
-  if (!user || !STAFF.has(user.role)) {
-    if (user) session.logout().catch(() => {});  // the token is no use here: revoke it
-    showSignIn(t(sv.lang, "not_staff"));
-    return;
-  }
-  $("signin").hidden = true;
-  $("board").hidden = $("logout").hidden = $("me").hidden = false;
-  $("me").textContent = user.extension ? `${user.display_name} · ${user.extension}` : user.display_name;
-  if (!$("my-ext").value) $("my-ext").value = user.extension || "";
-  poll();
-  clearInterval(sv.timer);
-  sv.timer = setInterval(poll, POLL_MS);
-}
-
-$("signin-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  try {
-    await session.login($("username").value.trim(), $("password").value);
-    $("password").value = "";
-    showBoard();
-  } catch (err) {
-    $("signin-error").textContent = err.message;
-  }
-});
-$("logout").addEventListener("click", async () => { await session.logout().catch(() => {}); showSignIn(); });
-$("lang").addEventListener("click", () => setLang(sv.lang === "zh" ? "en" : "zh"));
-
-function setLang(lang) {
-  sv.lang = lang;
-  localStorage.setItem("hotline.lang", lang);
-  applyWords(lang);
-  $("lang").textContent = lang === "zh" ? "English" : "中文";
-  render();
 }
 
 // -- data -------------------------------------------------------------------------------
@@ -299,5 +254,4 @@ $("skills-form").addEventListener("submit", async (event) => {
   }
 });
 
-setLang(sv.lang);
-if (session.token) showBoard(); else showSignIn();
+begin();

@@ -1,73 +1,28 @@
 // The wallboard: live tiles per queue, two charts (SVG drawn here) and the alerts, from
 // the supervisor websocket /ws/supervisor (supervisor/live_api.py). Plain ES modules, no
-// build step; sign-in and token refresh are the desktop's (/desk/api.js). Everything the
+// build step; the staff sign-in is staff.js (over the desktop's /desk/api.js). Everything the
 // server sends is inserted as text (textContent), never as HTML.
-import { Session } from "/desk/api.js";
+import { $, el, staffPage } from "/supervisor/staff.js";
 import { applyWords, t } from "./wallboard-i18n.js";
 
-const STAFF = new Set(["supervisor", "admin"]);
 const HISTORY_MS = 10 * 60 * 1000;
 const SVG = "http://www.w3.org/2000/svg";
-const $ = (id) => document.getElementById(id);
-const el = (tag, text, cls) => {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
-};
 
 const wb = {
   lang: localStorage.getItem("hotline.lang") || "zh",
   snapshot: null, alerts: [], history: [], frames: 0, ws: null, delay: 500, stopped: true,
 };
 window.hotlineWallboard = wb;  // tests read the last snapshot from here
-const session = new Session(() => showSignIn(t(wb.lang, "expired")));
-session.onToken((token) => send({ type: "auth", token }));
-
-// -- sign-in ----------------------------------------------------------------------------
-
-function showSignIn(message = "") {
-  stop();
-  $("board").hidden = $("logout").hidden = $("me").hidden = true;
-  $("signin").hidden = false;
-  $("signin-error").textContent = message;
-  $("username").focus();
-}
-
-function showBoard() {
-  const user = session.user;
-  if (!user || !STAFF.has(user.role)) {
-    if (user) session.logout().catch(() => {});
-    showSignIn(t(wb.lang, "not_staff"));
-    return;
-  }
-  $("signin").hidden = true;
-  $("board").hidden = $("logout").hidden = $("me").hidden = false;
-  $("me").textContent = user.display_name;
-  wb.stopped = false;
-  open();
-}
-
-$("signin-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  try {
-    await session.login($("username").value.trim(), $("password").value);
-    $("password").value = "";
-    showBoard();
-  } catch (err) {
-    $("signin-error").textContent = err.message;
-  }
+const { session, begin } = staffPage({
+  state: wb, t, applyWords, render: () => render(),
+  start: (user) => {
+    $("me").textContent = user.display_name;
+    wb.stopped = false;
+    open();
+  },
+  stop: () => stop(),
 });
-$("logout").addEventListener("click", async () => { await session.logout().catch(() => {}); showSignIn(); });
-$("lang").addEventListener("click", () => setLang(wb.lang === "zh" ? "en" : "zh"));
-
-function setLang(lang) {
-  wb.lang = lang;
-  localStorage.setItem("hotline.lang", lang);
-  applyWords(lang);
-  $("lang").textContent = lang === "zh" ? "English" : "中文";
-  render();
-}
+session.onToken((token) => send({ type: "auth", token }));
 
 // -- the socket -------------------------------------------------------------------------
 
@@ -308,6 +263,4 @@ function renderAgents(s) {
   $("agents").replaceChildren(...rows);
 }
 
-setLang(wb.lang);
-if (session.token) showBoard();
-else showSignIn();
+begin();
