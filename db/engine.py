@@ -79,6 +79,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
         cursor.close()
 
 
+# The running backend never waits on PostgreSQL without end: a statement blocked on a row
+# lock fails after lock_timeout (every writer logs and retries), and a session left idle
+# inside a transaction (a task cancelled mid-write) is ended by the server after
+# idle_in_transaction_session_timeout, releasing its locks. Without these, one orphaned
+# transaction stalls the call log or the router's writes forever. Migrations and seeding
+# (the sync engine) keep the server's defaults: they may legitimately wait for locks.
+PG_RUNTIME_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "options": "-c lock_timeout=15s -c idle_in_transaction_session_timeout=60s",
+}
+
+
 def make_sync_engine(url: str | URL, **kwargs: Any) -> Engine:
     """A blocking engine: migrations, `hotline seed`, scripts. Not for the event loop."""
     real = database_url(url, asynchronous=False)
@@ -102,6 +114,7 @@ def make_async_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("connect_args", PG_RUNTIME_CONNECT_ARGS)
     return create_async_engine(real, **kwargs)
 
 
