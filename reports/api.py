@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 
 from agent_api.auth import Principal, require_roles
 from agent_api.deps import ServicesDep
@@ -36,6 +37,8 @@ router = APIRouter(prefix="/api/reports", tags=["reports"])
 Reader = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.QA, Role.ADMIN)]
 # Longest range per interval: keeps a response to at most a few thousand buckets.
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+# A users.id: bounded so an out-of-range number is a 422, not a database overflow.
+AgentIdParam = Annotated[int, Field(ge=1, le=2**31 - 1)]
 MAX_DAYS = {Interval.MIN15: 31, Interval.HOUR: 92, Interval.DAY: 732, Interval.MONTH: 3660}
 
 
@@ -115,7 +118,7 @@ async def report(
     last: Annotated[dt.date | None, Query(alias="to")] = None,
     queue: Annotated[list[str] | None, Query()] = None,
     skill: Annotated[list[str] | None, Query()] = None,
-    agent: Annotated[list[int] | None, Query()] = None,
+    agent: Annotated[list[AgentIdParam] | None, Query(max_length=200)] = None,
     category: Annotated[list[str] | None, Query()] = None,
     lang: Literal["zh", "en"] = "zh",
     format: Literal["json", "csv"] = "json",
@@ -168,7 +171,7 @@ async def chart(
     last: Annotated[dt.date | None, Query(alias="to")] = None,
     queue: Annotated[list[str] | None, Query()] = None,
     skill: Annotated[list[str] | None, Query()] = None,
-    agent: Annotated[list[int] | None, Query()] = None,
+    agent: Annotated[list[AgentIdParam] | None, Query(max_length=200)] = None,
     category: Annotated[list[str] | None, Query()] = None,
     lang: Literal["zh", "en"] = "zh",
     title: str | None = None,

@@ -137,7 +137,9 @@ async def test_given_queue_policy_when_calls_are_answered_then_only_listed_queue
     assert row["size_bytes"] == len(data) > 44
     assert row["sha256"] == hashlib.sha256(data).hexdigest()
     assert call["talk_seconds"] > 2
-    assert abs(wav_duration(path) - call["talk_seconds"]) <= 1.0
+    # MixMonitor starts an AMI round trip after the answer (later under load), and
+    # the file ends with the call: it covers the talk time less that start delay.
+    assert -0.5 <= call["talk_seconds"] - wav_duration(path) <= 2.0
     assert row["duration_seconds"] == pytest.approx(wav_duration(path), abs=0.01)
     relinked = await cti_stack.call_row(recorded)
     assert relinked is not None

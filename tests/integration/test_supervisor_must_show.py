@@ -100,7 +100,9 @@ async def test_spied_call_is_recorded_and_only_the_supervisor_may_play_it(
             assert rec.agent_id == agent.id
             assert call["talk_seconds"] >= 4
             assert rec.duration_seconds == pytest.approx(wav_duration(path), abs=0.01)
-            assert abs(wav_duration(path) - call["talk_seconds"]) <= 1.0
+            # MixMonitor starts an AMI round trip after the answer (later under load), and
+            # the file ends with the call: it covers the talk time less that start delay.
+            assert -0.5 <= call["talk_seconds"] - wav_duration(path) <= 2.0
 
             r = await client.get(
                 f"/api/recordings/{rec.id}/audio", headers={**boss, "Range": "bytes=0-99"}
