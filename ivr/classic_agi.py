@@ -41,6 +41,7 @@ from hotline.config.settings import Settings
 from hotline.services import Services
 from ivr.directory import DbDirectory
 from ivr.driver import CallContext, CallerHungUp, ask_directory
+from ivr.handover import dialplan_variables, user_events
 from ivr.interpreter import Interpreter
 from ivr.script import (
     Answer,
@@ -52,7 +53,6 @@ from ivr.script import (
     Mark,
     Money,
     Number,
-    Outcome,
     Prompt,
     Query,
     Reply,
@@ -215,44 +215,11 @@ def run_flow(flow: Any, channel: ClassicChannel, lookup: Callable[[Query], Answe
 
 
 def hand_over(channel: ClassicChannel, settings: Settings, result: IvrResult) -> None:
-    """The result to the dialplan and the bridge, as ivr/fastagi.py hand_over does."""
-    customer = str(result.customer_id or "")
-    variables = {
-        "HOTLINE_ACTION": result.action,
-        "HOTLINE_SKILL": result.skill,
-        "HOTLINE_PRIORITY": str(result.priority),
-        "HOTLINE_CUSTOMER_ID": customer,
-        "HOTLINE_TIER": result.tier or "",
-        "HOTLINE_LANGUAGE": result.language,
-        "CHANNEL(language)": result.language,
-    }
-    for name, value in variables.items():
+    """The result to the dialplan and the bridge (ivr/handover.py), a command at a time."""
+    for name, value in dialplan_variables(result).items():
         channel.cmd(channel.agi.set_variable, name, value)
-    channel.user_event(
-        "HotlineIvrResult",
-        {
-            "Outcome": result.outcome.value,
-            "Skill": result.skill,
-            "CallPriority": str(result.priority),
-            "CustomerId": customer,
-            "Tier": result.tier or "",
-            "CallLanguage": result.language,
-            "Path": "/".join(result.path),
-            "Facts": result.facts_text(),
-        },
-    )
-    if result.outcome is Outcome.CALLBACK:
-        prefix = settings.pbx.dialplan.holding_queue_prefix
-        channel.user_event(
-            "HotlineCallbackRequest",
-            {
-                "Number": result.callback_number,
-                "Queue": f"{prefix}{result.skill}",
-                "CallPriority": str(result.priority),
-                "CustomerId": customer,
-                "Reason": "IVR",
-            },
-        )
+    for event, fields in user_events(result, settings.pbx.dialplan.holding_queue_prefix):
+        channel.user_event(event, fields)
 
 
 def main() -> int:

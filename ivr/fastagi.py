@@ -38,8 +38,9 @@ from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
 from ivr.agi_channel import AgiChannel, RenderedFiles, user_event_value
 from ivr.customer_reader import CustomerReader, ReaderDirectory
 from ivr.driver import CallContext, CallerHungUp, Directory, drive
+from ivr.handover import dialplan_variables, user_events
 from ivr.interpreter import Interpreter
-from ivr.script import IvrResult, Outcome
+from ivr.script import IvrResult
 from tickets.prompts import PromptRenderer
 
 log = logging.getLogger("hotline.ivr.fastagi")
@@ -162,7 +163,7 @@ class IvrFastAgiServer:
             )
         except AgiHangup as exc:
             raise CallerHungUp(call.call_id) from exc
-        await hand_over(agi, result)
+        await hand_over(agi, result, self.services.settings.pbx.dialplan.holding_queue_prefix)
         self.results = [*self.results[-49:], result]
 
     def _survey(self, method: str) -> Route:
@@ -178,42 +179,15 @@ class IvrFastAgiServer:
         return route
 
 
-async def hand_over(agi: AgiConnection, result: IvrResult) -> None:
+async def hand_over(agi: AgiConnection, result: IvrResult, holding_queue_prefix: str) -> None:
     """The IVR's result to the dialplan (variables) and to the bridge (UserEvents)."""
-    customer = str(result.customer_id or "")
-    variables = {
-        "HOTLINE_ACTION": result.action,
-        "HOTLINE_SKILL": result.skill,
-        "HOTLINE_PRIORITY": str(result.priority),
-        "HOTLINE_CUSTOMER_ID": customer,
-        "HOTLINE_TIER": result.tier or "",
-        "HOTLINE_LANGUAGE": result.language,
-        "CHANNEL(language)": result.language,
-    }
     # One EXEC MSet instead of seven SET VARIABLE round trips (MSet splits on commas and
     # sets functions such as CHANNEL(language) too; no value here can hold a comma).
+    variables = dialplan_variables(result)
     pairs = ",".join(f"{name}={user_event_value(value)}" for name, value in variables.items())
     await agi.exec("MSet", pairs)
-    fields = {
-        "Outcome": result.outcome.value,
-        "Skill": result.skill,
-        "CallPriority": str(result.priority),
-        "CustomerId": customer,
-        "Tier": result.tier or "",
-        "CallLanguage": result.language,
-        "Path": "/".join(result.path),
-        "Facts": result.facts_text(),
-    }
-    await agi.exec("UserEvent", _user_event("HotlineIvrResult", fields))
-    if result.outcome is Outcome.CALLBACK:
-        callback = {
-            "Number": result.callback_number,
-            "Queue": f"hold-{result.skill}",
-            "CallPriority": str(result.priority),
-            "CustomerId": customer,
-            "Reason": "IVR",
-        }
-        await agi.exec("UserEvent", _user_event("HotlineCallbackRequest", callback))
+    for name, fields in user_events(result, holding_queue_prefix):
+        await agi.exec("UserEvent", _user_event(name, fields))
 
 
 def _user_event(name: str, fields: dict[str, str]) -> str:

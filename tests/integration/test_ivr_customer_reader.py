@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import async_session_factory
-from db.models import Customer, CustomerPhone, Language, Tier, metadata
+from db.models import metadata
 from hotline.bus.memory import MemoryBus
 from hotline.config import load_settings
 from hotline.services import Services
 from ivr.customer_reader import CustomerReader
 from ivr.directory import DbDirectory
+from tests.integration.ivr_support import seed_ivr_customers
 from tests.ivr_scenarios import LI, ZHANG, ZHANG_PHONE
 
 pytestmark = pytest.mark.integration
@@ -26,30 +27,10 @@ async def _services(db_url: str, engine: AsyncEngine) -> Services:
     return Services(settings, MemoryBus(), engine, async_session_factory(engine))
 
 
-async def _add(services: Services) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    async with services.sessions() as session:
-        for info, phones in ((ZHANG, [ZHANG_PHONE, "059626123456"]), (LI, [ZHANG_PHONE])):
-            c = Customer(
-                name=info.name,
-                account_number=info.account_number,
-                tier=Tier(info.tier),
-                language=Language(info.language),
-                district=info.district,
-                balance=info.balance,
-                arrears=info.arrears,
-                last_payment_on=info.last_payment_on,
-                last_payment_amount=info.last_payment_amount,
-            )
-            session.add(c)
-            await session.flush()
-            assert c.id is not None
-            ids[info.name] = c.id
-            for n in phones:  # Li shares Zhang's mobile, not as its primary holder
-                primary = info is ZHANG and n == ZHANG_PHONE
-                session.add(CustomerPhone(customer_id=c.id, number=n, is_primary=primary))
-        await session.commit()
-    return ids
+async def _add(services: Services) -> dict[int, int]:
+    # Li shares Zhang's mobile, not as its primary holder.
+    phones = {ZHANG: [(ZHANG_PHONE, True), ("059626123456", False)], LI: [(ZHANG_PHONE, False)]}
+    return await seed_ivr_customers(services.sessions, phones)
 
 
 async def test_reader_and_orm_directory_agree(db_url: str, db_engine: AsyncEngine) -> None:
@@ -64,7 +45,7 @@ async def test_reader_and_orm_directory_agree(db_url: str, db_engine: AsyncEngin
         zhang = await reader.by_phone(ZHANG_PHONE)
         assert zhang is not None
         assert (zhang.id, zhang.name, zhang.tier, zhang.language) == (
-            ids["张伟"],
+            ids[ZHANG.id],
             "张伟",
             "A",
             "zh",
@@ -88,17 +69,17 @@ async def test_reader_sees_a_committed_change_at_once(db_url: str, db_engine: As
         async with db_engine.begin() as conn:
             await conn.execute(
                 sa.update(metadata.tables["customers"])
-                .where(sa.column("id") == ids["张伟"])
+                .where(sa.column("id") == ids[ZHANG.id])
                 .values(arrears=Decimal("0.00"), balance=Decimal("12.30"))
             )
             await conn.execute(
                 sa.delete(metadata.tables["customer_phones"]).where(
-                    sa.column("customer_id") == ids["张伟"]
+                    sa.column("customer_id") == ids[ZHANG.id]
                 )
             )
         moved = await reader.by_phone(ZHANG_PHONE)  # now only Li has that number
         assert moved is not None
-        assert moved.id == ids["李娜"]
+        assert moved.id == ids[LI.id]
         zhang = await reader.by_account(ZHANG.account_number)
         assert zhang is not None
         assert (zhang.balance, zhang.arrears) == (

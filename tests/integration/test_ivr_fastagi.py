@@ -18,13 +18,14 @@ import pytest
 import sqlalchemy as sa
 
 from cti.commands import ChannelNotFound
-from db.models import Customer, CustomerPhone, Language, Tier, metadata
+from db.models import metadata
 from hotline.bus import Subscription
 from hotline.clock import FakeClock
 from hotline.devservices.asterisk import AsteriskInstance
 from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
 from tests.harness.cti import CtiStack
+from tests.integration.ivr_support import seed_ivr_customers
 from tests.ivr_scenarios import LI, UNKNOWN_PHONE, ZHANG, ZHANG_PHONE
 from tests.support import eventually
 
@@ -38,7 +39,7 @@ LINKS = metadata.tables["ticket_calls"]
 class IvrStack:
     cti: CtiStack
     server: IvrFastAgiServer
-    ids: dict[str, int]
+    ids: dict[int, int]  # scenario customer id -> row id
     events: Subscription
     placed: list[str] = field(default_factory=list)
 
@@ -81,31 +82,6 @@ class IvrStack:
         return row
 
 
-async def _add_customers(stack: CtiStack) -> dict[str, int]:
-    ids = {}
-    async with stack.sessions() as session:
-        for info, phone in ((ZHANG, ZHANG_PHONE), (LI, "")):
-            customer = Customer(
-                name=info.name,
-                account_number=info.account_number,
-                tier=Tier(info.tier),
-                language=Language(info.language),
-                district=info.district,
-                balance=info.balance,
-                arrears=info.arrears,
-                last_payment_on=info.last_payment_on,
-                last_payment_amount=info.last_payment_amount,
-            )
-            session.add(customer)
-            await session.flush()
-            assert customer.id is not None
-            if phone:
-                session.add(CustomerPhone(customer_id=customer.id, number=phone, is_primary=True))
-            ids[info.name] = customer.id
-        await session.commit()
-    return ids
-
-
 @pytest.fixture
 async def ivr(cti_stack: CtiStack, asterisk: AsteriskInstance) -> AsyncIterator[IvrStack]:
     services = Services(
@@ -119,7 +95,7 @@ async def ivr(cti_stack: CtiStack, asterisk: AsteriskInstance) -> AsyncIterator[
     server = IvrFastAgiServer(services)
     await server.start()
     events = await cti_stack.bus.subscribe("call")
-    stack = IvrStack(cti_stack, server, await _add_customers(cti_stack), events)
+    stack = IvrStack(cti_stack, server, await seed_ivr_customers(cti_stack.sessions), events)
     try:
         yield stack
     finally:
@@ -143,7 +119,7 @@ async def test_identified_by_caller_id_hears_the_balance(ivr: IvrStack) -> None:
     linkedid = await ivr.call(ZHANG_PHONE, "ww1")  # then silence: goodbye after the balance
     row = await ivr.ended(linkedid)
     assert row["disposition"] == "self_service"
-    assert row["customer_id"] == ivr.ids["张伟"]
+    assert row["customer_id"] == ivr.ids[ZHANG.id]
     assert row["ivr_path"][-3:] == ["billing", "billing_after", "goodbye"]
     facts = await ivr.facts(linkedid)
     assert "arrears=312.40" in facts
@@ -154,7 +130,7 @@ async def test_identified_by_account_number_then_the_billing_queue(ivr: IvrStack
     linkedid = await ivr.call(UNKNOWN_PHONE, "ww1ww310000654321#wwwwww1")
     row = await ivr.queued(linkedid)
     assert row["queue"] == "billing"
-    assert row["customer_id"] == ivr.ids["李娜"]
+    assert row["customer_id"] == ivr.ids[LI.id]
     assert row["tier"] == "C"
     assert row["priority"] == 10
     assert row["language"] == "en"  # Ms Li's preference

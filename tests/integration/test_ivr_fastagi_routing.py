@@ -18,8 +18,9 @@ from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
-from tests.integration.test_ivr_fastagi import MONDAY_MORNING, _add_customers
-from tests.ivr_scenarios import ZHANG_PHONE
+from tests.integration.ivr_support import seed_ivr_customers
+from tests.integration.test_ivr_fastagi import MONDAY_MORNING
+from tests.ivr_scenarios import ZHANG, ZHANG_PHONE
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ def _services(stack: CtiStack, clock: Any) -> Services:
 async def test_ivr_callback_request_becomes_the_routers_pending_callback(
     cti_stack: CtiStack, asterisk: AsteriskInstance
 ) -> None:
-    ids = await _add_customers(cti_stack)
+    ids = await seed_ivr_customers(cti_stack.sessions)
     with contextlib.suppress(AmiActionFailed):  # other tests' dialplan captures
         await cti_stack.bridge.client.send("DBDelTree", {"Family": "hotline/callback"})
     router = RoutingService(_services(cti_stack, SystemClock()))
@@ -69,7 +70,7 @@ async def test_ivr_callback_request_becomes_the_routers_pending_callback(
             "general",
             "pending",
         )
-        assert callback["customer_id"] == ids["张伟"]
+        assert callback["customer_id"] == ids[ZHANG.id]
         assert callback["priority"] == 30  # tier A
         # Its place in line (the shared Asterisk may hold other tests' callers too).
         callbacks = [w for w in router.waiting_calls() if w["kind"] == "callback"]

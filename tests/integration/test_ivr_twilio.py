@@ -18,21 +18,19 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 from twilio.request_validator import RequestValidator
 
 from agent_api.app import create_app
 from cti.calllog.writer import CALLS, CallLogWriter
-from db.models import Customer, CustomerPhone, Language, Ticket, TicketCall, Tier
+from db.models import Ticket, TicketCall
 from hotline.clock import FakeClock
 from hotline.services import Services
 from ivr.replay import CallRecord, RedisReplayStore, ReplayStore
-from ivr.script import CustomerInfo
 from ivr.twilio.calls import TwilioIvr
 from tests.integration.api_support import api_client, api_services
-from tests.ivr_scenarios import LI, SCENARIOS, ZHANG, Scenario
+from tests.integration.ivr_support import seed_ivr_customers
+from tests.ivr_scenarios import SCENARIOS, ZHANG, Scenario
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -46,37 +44,6 @@ ENV = {
     "HOTLINE_TWILIO__AUTH_TOKEN": TOKEN,
     "HOTLINE_TWILIO__PUBLIC_BASE_URL": PUBLIC,
 }
-
-
-async def seed_ivr_customers(sessions: async_sessionmaker[AsyncSession]) -> dict[int, int]:
-    """ZHANG and LI of tests/ivr_scenarios.py in the database: scenario id -> row id."""
-    ids: dict[int, int] = {}
-    async with sessions() as s:
-        for info, phone in ((ZHANG, "13912345678"), (LI, None)):
-            row = _customer(info)
-            s.add(row)
-            await s.flush()
-            assert row.id is not None
-            if phone:
-                s.add(CustomerPhone(customer_id=row.id, number=phone, is_primary=True))
-            ids[info.id] = row.id
-        await s.commit()
-    return ids
-
-
-def _customer(c: CustomerInfo) -> Customer:
-    return Customer(
-        name=c.name,
-        account_number=c.account_number,
-        tier=Tier(c.tier),
-        language=Language(c.language),
-        district=c.district,
-        address=f"{c.district}人民路1号",
-        balance=c.balance,
-        arrears=c.arrears,
-        last_payment_on=c.last_payment_on,
-        last_payment_amount=c.last_payment_amount,
-    )
 
 
 @dataclass
