@@ -10,7 +10,8 @@ import argparse
 import asyncio
 import sys
 
-from hotline.config import ConfigError, Settings, load_settings
+from hotline.commands import settings_or_report
+from hotline.config import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,10 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    settings = settings_or_report(args)
+    if settings is None:
         return 1
     return asyncio.run(_purge(settings, dry_run=args.dry_run))
 

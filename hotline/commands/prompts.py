@@ -16,7 +16,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from hotline.config import ConfigError, load_settings
+from hotline.commands import settings_or_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,10 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    settings = settings_or_report(args)
+    if settings is None:
         return 1
     from ivr.prompt_render import TtsTools
     from ivr.prompts import (

@@ -9,7 +9,7 @@ import argparse
 import datetime as dt
 import sys
 
-from hotline.config import ConfigError, load_settings
+from hotline.commands import settings_or_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    settings = settings_or_report(args)
+    if settings is None:
         return 1
     if args.customers < 0 or args.agents < 0:
         print("--customers and --agents must be >= 0", file=sys.stderr)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 
-from hotline.config import ConfigError, load_settings
+from hotline.commands import settings_or_report
 from hotline.runtime import Runtime, serve_forever
 
 
@@ -25,10 +24,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    settings = settings_or_report(args)
+    if settings is None:
         return 1
     h = settings.http
     asyncio.run(
