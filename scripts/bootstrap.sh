@@ -34,6 +34,8 @@ fi
 stamp=.venv/.hotline-deps
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "bootstrap: installing Python dependencies"
+  # A .venv made by uv (or `venv --without-pip`) has no pip: give it one first.
+  .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip >/dev/null
   .venv/bin/python -m pip install -q --upgrade pip uv
   .venv/bin/uv pip install -q --python .venv/bin/python -e '.[dev]'
   touch "$stamp"
