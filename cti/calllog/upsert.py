@@ -51,6 +51,13 @@ KEEP_LIST = ("ivr_path", "agents")
 TAKE_NEW_UNLESS_NULL = ("ended_at",)
 
 _OPEN = (Disposition.IN_PROGRESS.value, Disposition.ENDED_UNOBSERVED.value)
+# A resynced end knows less than the row: a call the row saw answered, or queued, did
+# not end "abandoned in the IVR" because the rebuilt call missed the agent or the queue.
+_UNANSWERED = (
+    Disposition.ABANDONED_IVR.value,
+    Disposition.ABANDONED_QUEUE.value,
+    Disposition.FAILED.value,
+)
 
 
 def update_set(
@@ -77,9 +84,26 @@ def update_set(
             out[name] = sa.case((length(new) == 0, old), else_=new)
         elif name in TAKE_NEW_UNLESS_NULL:
             out[name] = sa.func.coalesce(new, old)
+        elif name == "disposition":
+            out[name] = _merged_disposition(table, excluded)
         else:
             out[name] = new
     return out
+
+
+def _merged_disposition(table: sa.Table, excluded: Any) -> Any:
+    new, c = excluded.disposition, table.c
+    return sa.case(
+        (
+            sa.and_(new.in_(_UNANSWERED), c.answered_at.is_not(None)),
+            Disposition.ANSWERED.value,
+        ),
+        (
+            sa.and_(new == Disposition.ABANDONED_IVR.value, c.queued_at.is_not(None)),
+            Disposition.ABANDONED_QUEUE.value,
+        ),
+        else_=new,
+    )
 
 
 def update_where(table: sa.Table, excluded: Any, *, recovered: bool) -> Any:

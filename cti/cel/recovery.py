@@ -16,6 +16,7 @@ events marked `recovered` ("cel" or "unobserved") with a full snapshot:
   Hotline call at all: it is left alone);
 - a CEL call the log holds still open (or closed as unobserved earlier): closed with
   CEL's facts merged over what the row knew (the row's IVR facts, skill, customer win);
+  if it began before the cursor, its earlier rows are read by Linkedid first;
 - an open row CEL does not have: closed as ended_unobserved at the resync time.
 Rows for calls the tracker follows, or saw end (the writer may lag), are never touched,
 nor rows created after the snapshot, nor Twilio calls. The writer applies `recovered`
@@ -86,6 +87,9 @@ class RecoverySettings:
     # CEL times and ours, rows still being written): those rows are read again next time.
     margin_seconds: float = 30.0
     batch: int = 20_000
+    # How far back (in CEL rows) the whole story of a call still open in the log is
+    # looked for: a bound on the scan (an SQLite CEL table has no index on linkedid).
+    lookback_rows: int = 500_000
 
 
 async def recover(
@@ -97,12 +101,30 @@ async def recover(
 ) -> tuple[list[DomainEvent], RecoveryReport]:
     report = RecoveryReport()
     rows, cursor = await _read_cel(history, store, settings, report)
-    groups = group_by_call(rows)
+    groups = {
+        call_id: group
+        for call_id, group in group_by_call(rows).items()
+        if not tracker.knows(call_id) and has_ended(group)
+    }
+    existing = await history.calls(groups) if groups else {}
+    # A call the log holds open that began before the cursor: the window has only its
+    # tail; its whole story is read by Linkedid (bounded to recent rows).
+    tails = [
+        k
+        for k, g in groups.items()
+        if k in existing and existing[k]["disposition"] in _OPEN and not started_in(g, k)
+    ]
+    if tails and store is not None and cursor is not None:
+        floor = max(0, cursor - settings.lookback_rows)
+        try:
+            whole = group_by_call(await store.rows_for(tails, floor))
+        except CelUnavailable as exc:
+            report.cel_error = str(exc)
+            whole = {}
+        groups.update({k: g for k, g in whole.items() if k in groups})
     records: dict[str, dict[str, Any]] = {}
     first_row: dict[str, int] = {}
     for call_id, group in groups.items():
-        if tracker.knows(call_id) or not has_ended(group):
-            continue
         call = call_from_cel(
             group,
             holding_queue_prefix=settings.holding_queue_prefix,
@@ -110,9 +132,8 @@ async def recover(
         )
         if call is not None:
             records[call_id] = call.snapshot()
-            first_row[call_id] = min(r.id for r in group)
+            first_row[call_id] = min(r.id for r in group if r.id > (cursor or 0))
 
-    existing = await history.calls(records) if records else {}
     open_rows = {
         k: v
         for k, v in (await history.open_calls(now)).items()

@@ -69,6 +69,10 @@ class CelStore(Protocol):
 
     async def rows_after(self, last_id: int, limit: int) -> list[CelRow]: ...
 
+    async def rows_for(self, linkedids: list[str], after_id: int) -> list[CelRow]:
+        """Every row of these calls with a key above `after_id`."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -114,6 +118,21 @@ class SqlCelStore:
         )
         found = await asyncio.to_thread(self._query, sql, last=last_id, limit=limit)
         return [_row(r) for r in found]
+
+    async def rows_for(self, linkedids: list[str], after_id: int) -> list[CelRow]:
+        found: list[CelRow] = []
+        columns = ", ".join(COLUMNS)
+        for i in range(0, len(linkedids), 500):
+            chunk = linkedids[i : i + 500]
+            names = ", ".join(f":l{n}" for n in range(len(chunk)))
+            sql = (
+                f"SELECT {self._key}, {columns} FROM {self._table} "
+                f"WHERE {self._key} > :after AND linkedid IN ({names}) ORDER BY {self._key}"
+            )
+            params = {f"l{n}": v for n, v in enumerate(chunk)}
+            rows = await asyncio.to_thread(self._query, sql, after=after_id, **params)
+            found += [_row(r) for r in rows]
+        return found
 
     async def close(self) -> None:
         if self._engine is not None:

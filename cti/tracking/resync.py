@@ -122,6 +122,11 @@ def resync(
             by_bridge[f["BridgeId"]].append(f)
     for members in by_bridge.values():
         events += _restore_bridge(tracker, members, at)
+    # Every snapshot a resync produces is an estimate (a call.started included: its
+    # call was marked only after the event was made), so the call log merges it into
+    # what it knows instead of replacing (cti/calllog/upsert.py).
+    for event in events:
+        event["call"]["resynced"] = True
     return events
 
 
