@@ -13,6 +13,7 @@ end are then recovered from the call log and Asterisk's CEL store (cti/cel/recov
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -21,7 +22,13 @@ from typing import Any
 from cti.ami.client import AmiClient
 from cti.ami.errors import AmiError
 from cti.ami.frames import Frame
-from cti.cel.recovery import CallHistory, RecoveryReport, RecoverySettings, recover
+from cti.cel.recovery import (
+    CallHistory,
+    RecoveryReport,
+    RecoverySettings,
+    advance_cursor,
+    recover,
+)
 from cti.cel.store import CelStore
 from cti.commands import AmiPbxCommands, PbxError
 from cti.events import TOPIC_CALL
@@ -49,6 +56,7 @@ class CtiBridge:
         history: CallHistory | None = None,
         cel: CelStore | None = None,
         recovery_timeout: float = 30.0,
+        cursor_every: float = 300.0,
     ) -> None:
         self.bus = bus
         self._clock = clock
@@ -61,6 +69,8 @@ class CtiBridge:
             inbound_context=dialplan.inbound_context,
         )
         self._recovery_timeout = recovery_timeout
+        self._cursor_every = cursor_every
+        self._cursor_task: asyncio.Task[None] | None = None
         self.last_recovery: RecoveryReport | None = None
         self.tracker = CallTracker(
             holding_queue_prefix=dialplan.holding_queue_prefix,
@@ -88,6 +98,11 @@ class CtiBridge:
         self.client.start()
 
     async def stop(self) -> None:
+        if self._cursor_task is not None:
+            self._cursor_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cursor_task
+            self._cursor_task = None
         await self.client.close()
         if self._cel is not None:
             await self._cel.close()
@@ -183,6 +198,10 @@ class CtiBridge:
             log.exception("recovering calls missed while away failed; next resync retries")
             return []
         self.last_recovery = report
+        if self._cel is not None and self._cursor_task is None:
+            self._cursor_task = asyncio.create_task(
+                self._advance_cursor(self._history, self._cel), name="cel-cursor"
+            )
         if events:
             log.info(
                 "recovered %d calls from CEL, closed %d from CEL, %d unobserved",
@@ -193,6 +212,27 @@ class CtiBridge:
         for event in events:
             await self.bus.publish(TOPIC_CALL, event)
         return events
+
+    async def _advance_cursor(self, history: CallHistory, cel: CelStore) -> None:
+        """Every `cursor_every` seconds while the link stayed up since the last resync,
+        move the CEL cursor over what the bridge saw live (cti/cel/recovery.py)."""
+        while True:
+            disconnects = self.client.stats.disconnects
+            resyncs = self.resyncs
+            await asyncio.sleep(self._cursor_every)
+            if (
+                not self.client.ready
+                or self.client.stats.disconnects != disconnects
+                or self.resyncs != resyncs
+            ):
+                continue  # a gap since: the next resync reads it
+            try:
+                await asyncio.wait_for(
+                    advance_cursor(self.tracker, history, cel, self._clock(), self._recovery),
+                    self._recovery_timeout,
+                )
+            except Exception:
+                log.exception("moving the CEL cursor failed; the next resync reads more")
 
     def live_calls(self) -> list[dict[str, Any]]:
         return [call.snapshot() for call in self.tracker.calls.values()]

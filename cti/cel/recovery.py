@@ -169,6 +169,40 @@ async def recover(
     return events, report
 
 
+async def advance_cursor(
+    tracker: CallTracker,
+    history: CallHistory,
+    store: CelStore,
+    now: float,
+    settings: RecoverySettings = RecoverySettings(),
+) -> int | None:
+    """While the bridge stays connected, move the cursor over the rows of calls it saw
+    live, so the next resync reads only its own outage, not weeks of history. A call in
+    the window that neither the tracker nor the log knows (a recovery not yet written)
+    holds the cursor before it. Returns the new cursor, or None if it did not move."""
+    saved = await history.cursor()
+    if saved is None or saved[0] != store.identity:
+        return None
+    cursor = saved[1]
+    rows: list[CelRow] = []
+    while True:
+        batch = await store.rows_after(rows[-1].id if rows else cursor, settings.batch)
+        rows += batch
+        if len(batch) < settings.batch:
+            break
+    groups = {k: g for k, g in group_by_call(rows).items() if has_ended(g) and not tracker.knows(k)}
+    logged = await history.calls(groups) if groups else {}
+    unknown = [min(r.id for r in g) for k, g in groups.items() if k not in logged]
+    done = [r.id for r in rows if r.eventtime <= now - settings.margin_seconds]
+    last = max([cursor, *done])
+    if unknown:
+        last = min(last, min(unknown) - 1)
+    if last <= cursor:
+        return None
+    await history.save_cursor(store.identity, last)
+    return last
+
+
 def merge_row_and_cel(row: dict[str, Any], cel: dict[str, Any]) -> dict[str, Any]:
     """A call the log held open, closed with what CEL says; what the row knew and CEL
     cannot know (the IVR's findings) stays. Pure."""

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from cti.cel.record import CelRow
-from cti.cel.recovery import FROM_CEL, UNOBSERVED, RecoverySettings, recover
+from cti.cel.recovery import FROM_CEL, UNOBSERVED, RecoverySettings, advance_cursor, recover
 from cti.cel.store import CelUnavailable
 from cti.sequence import SPAN, compose
 from cti.tracking.tracker import CallTracker
@@ -198,4 +198,18 @@ async def test_given_recent_rows_then_the_cursor_stays_behind_by_the_margin() ->
     await recover(
         tracker(), history, FakeStore(rows), now + 30, RecoverySettings(margin_seconds=30)
     )
+    assert history.saved == (STORE, rows[-1].id)
+
+
+async def test_given_the_bridge_stayed_connected_then_the_cursor_moves_over_what_it_saw() -> None:
+    rows = cel("answered", "backendaway")
+    t = tracker()
+    run("0 Newchannel fx-answered fx-answered CallerIDNum=1", t)  # seen live
+    history = FakeHistory({}, (STORE, 100))
+    late = rows[-1].eventtime + 60
+    # fx-backendaway is in neither the tracker nor the log: a recovery not yet written.
+    assert await advance_cursor(t, history, FakeStore(rows), late) == 125
+    history.rows["fx-backendaway"] = {"disposition": "abandoned_queue"}
+    assert await advance_cursor(t, history, FakeStore(rows), late) == rows[-1].id
+    assert await advance_cursor(t, history, FakeStore(rows), late) is None
     assert history.saved == (STORE, rows[-1].id)
