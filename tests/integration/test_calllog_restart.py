@@ -21,6 +21,7 @@ import pytest
 
 from hotline.devservices.asterisk import AsteriskInstance
 from tests.integration.calllog_support import (
+    Callers,
     backend,
     call_rows,
     callers,
@@ -112,15 +113,18 @@ async def test_given_calls_waiting_and_talking_across_a_restart_then_each_ends_w
             )
             # Waiting in a queue before the restart, answered by agent 1012 after it.
             waiting = await phone.call(f"twait{tag}", "13920000002", HANGUP_AFTER=40, DTMF="0")
+            # In the IVR's fault menu when the backend stops: the dialplan queues it.
+            in_ivr = await phone.call(f"tivr{tag}", "13920000004", HANGUP_AFTER=40, DTMF="2")
 
             async def bridged_and_queued() -> bool:
                 rows = {r["linkedid"]: r for r in await call_rows(engine)}
                 return (
                     rows.get(talking, {}).get("answered_at") is not None
                     and rows.get(waiting, {}).get("queued_at") is not None
+                    and bool(rows.get(in_ivr, {}).get("ivr_path"))
                 )
 
-            await eventually(bridged_and_queued, 30, "one call talking and one waiting")
+            await eventually(bridged_and_queued, 30, "calls talking, waiting and in the IVR")
             before = {r["linkedid"]: r for r in await call_rows(engine)}
 
             await hotline.stop()
@@ -144,7 +148,8 @@ async def test_given_calls_waiting_and_talking_across_a_restart_then_each_ends_w
                 return row is not None and row["answered_at"] is not None
 
             await eventually(answered_after_restart, 20, "the waiting caller answered")
-            for uid in (talking, waiting, late):
+            await eventually(lambda: _waits(phone, in_ivr), 20, "the IVR caller to wait")
+            for uid in (talking, waiting, late, in_ivr):
                 for f in await phone.channels():
                     if f.get("Linkedid") == uid:
                         await phone.commands.hangup(str(f["Channel"]))
@@ -154,14 +159,14 @@ async def test_given_calls_waiting_and_talking_across_a_restart_then_each_ends_w
                 rows = {r["linkedid"]: r for r in await call_rows(engine)}
                 return all(
                     uid in rows and disposition(rows[uid]) != "in_progress"
-                    for uid in (talking, waiting, late)
+                    for uid in (talking, waiting, late, in_ivr)
                 )
 
-            await eventually(all_closed, 30, "the three calls to end in the call log")
+            await eventually(all_closed, 30, "the four calls to end in the call log")
         rows = {r["linkedid"]: r for r in await call_rows(engine)}
         assert bridge.tracker.generation > 0
 
-    assert len(rows) == 3
+    assert len(rows) == 4
     talk, wait, arrived = rows[talking], rows[waiting], rows[late]
     assert disposition(talk) == "answered"
     assert talk["agents"] == ["1011"]
@@ -182,3 +187,14 @@ async def test_given_calls_waiting_and_talking_across_a_restart_then_each_ends_w
     assert arrived["skill"] == "general"  # read back from the channel (backend was away)
     assert arrived["queued_at"] is not None
     assert arrived["ended_at"] is not None
+
+    menu = rows[in_ivr]
+    assert disposition(menu) == "abandoned_queue"
+    assert menu["ivr_path"] == before[in_ivr]["ivr_path"]  # the IVR's steps are kept
+    assert menu["caller_number"] == "13920000004"
+    assert menu["queued_at"] is not None
+    assert menu["ended_at"] > menu["queued_at"]
+
+
+async def _waits(phone: Callers, uid: str) -> bool:
+    return await phone.channel_in(uid, "Queue") is not None
