@@ -5,8 +5,9 @@ Three kinds of snapshot reach the call log (cti/events.py):
 - resynced (`resynced`): the tracker rebuilt the call from Asterisk's channel list after
   a reconnect or a restart. It knows little (no IVR path, skill or customer unless the
   channel variables were read back, counters from 0, times estimated from durations),
-  so it never overwrites a known value with an empty one, and earlier, observed times
-  win over estimates (KEEP_* below).
+  so it never overwrites a known value with an empty one, earlier, observed times win
+  over estimates (KEEP_* below), and a row seen answered or queued is not downgraded to
+  an unanswered disposition the rebuilt call could not tell apart.
 - recovered (event `recovered`): written once on resync from Asterisk's own record (CEL)
   or because the call is gone without one (ended_unobserved). It only closes a row that
   is still open (or unobserved), and merges like a resynced snapshot.

@@ -3,6 +3,7 @@ and a separate AMI session that plays callers while the backend is away."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -45,8 +46,6 @@ class Backend:
     async def stop(self) -> None:
         if self.runtime is not None:
             runtime, self.runtime = self.runtime, None
-            import asyncio
-
             await asyncio.wait_for(runtime.stop(), STOP_TIMEOUT)
 
 
