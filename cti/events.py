@@ -13,6 +13,7 @@ needs to replay history to know the state of a call.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 TOPIC_CALL = "call"
@@ -44,6 +45,9 @@ class Disposition(StrEnum):
     CALLBACK_REQUESTED = "callback_requested"
     OVERFLOWED = "overflowed"
     FAILED = "failed"
+    # Closed by a resync: gone from Asterisk, and no record says how it ended (see
+    # cti/cel/): never left in progress for good.
+    ENDED_UNOBSERVED = "ended_unobserved"
 
 
 class Direction(StrEnum):
@@ -72,3 +76,12 @@ ORIGINATE_PREFIXES: dict[str, Direction] = {
     "hlob-": Direction.OUTBOUND,  # other outbound
     "hlsp-": Direction.INTERNAL,  # supervisor spy leg
 }
+
+# Twilio's calls (ivr/twilio) share the call log, keyed by CallSid ("CA" + letters and
+# digits), on the same pbx_node; an Asterisk Linkedid always has a '.' (epoch.sequence)
+# or one of the prefixes above. The Asterisk bridge's resync never closes a Twilio call.
+_TWILIO_CALL_ID = re.compile(r"^CA[0-9A-Za-z]*$")
+
+
+def is_twilio_call(call_id: str) -> bool:
+    return _TWILIO_CALL_ID.match(call_id) is not None

@@ -36,12 +36,26 @@ class _BridgeComponent:
 
     def __init__(self, services: Services) -> None:
         from cti.bridge import CtiBridge
+        from cti.calllog.history import SqlCallHistory
+        from cti.cel.store import SqlCelStore
 
         s = services.settings
         secret = s.pbx.ami.secret.get_secret_value() if s.pbx.ami.secret else ""
         if not secret:
             log.warning("HOTLINE_PBX__AMI__SECRET is not set: the AMI login will be refused")
-        self.bridge = CtiBridge(s.pbx.ami, s.pbx.dialplan, services.bus, secret=secret)
+        cel = s.pbx.cel
+        self.bridge = CtiBridge(
+            s.pbx.ami,
+            s.pbx.dialplan,
+            services.bus,
+            secret=secret,
+            history=SqlCallHistory(services.sessions),
+            cel=(
+                SqlCelStore(cel.url, table=cel.table, timeout=cel.timeout_seconds)
+                if cel.url
+                else None
+            ),
+        )
         services.pbx = self.bridge.commands
         services.extras["bridge"] = self.bridge
         self._services = services

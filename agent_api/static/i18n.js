@@ -29,7 +29,7 @@ export const WORDS = {
     no_results: "没有找到", expired: "登录已过期，请重新登录",
     d_in_progress: "进行中", d_answered: "已接听", d_abandoned_ivr: "自助中挂机",
     d_abandoned_queue: "排队中挂机", d_self_service: "自助完成", d_callback_requested: "请求回电",
-    d_overflowed: "溢出", d_failed: "失败",
+    d_overflowed: "溢出", d_failed: "失败", d_ended_unobserved: "结束情况未知",
   },
   en: {
     skip: "Skip to main content", link_on: "Connected", link_off: "Not connected",
@@ -62,6 +62,7 @@ export const WORDS = {
     d_in_progress: "in progress", d_answered: "answered", d_abandoned_ivr: "hung up in IVR",
     d_abandoned_queue: "hung up waiting", d_self_service: "self-service",
     d_callback_requested: "callback requested", d_overflowed: "overflowed", d_failed: "failed",
+    d_ended_unobserved: "ended while unobserved",
   },
 };
 

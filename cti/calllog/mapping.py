@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hotline.clock import from_timestamp
@@ -60,3 +61,45 @@ def customer_ref(value: Any) -> int | None:
 
 def _short(value: Any, limit: int = 40) -> str | None:
     return None if value in (None, "") else str(value)[:limit]
+
+
+def snapshot_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A `calls` row -> the snapshot that would write it (the inverse of call_row_values,
+    as far as the row keeps things): what a resync knows of a call it did not see end."""
+    snap: dict[str, Any] = {name: _epoch(row.get(name)) for name in _TIMES}
+    agents = [str(a) for a in row.get("agents") or []]
+    disposition = str(getattr(row.get("disposition"), "value", row.get("disposition")) or "")
+    snap.update(
+        call_id=str(row["linkedid"]),
+        direction=str(getattr(row.get("direction"), "value", row.get("direction")) or "in"),
+        caller_number=row.get("caller_number") or "",
+        caller_name=row.get("caller_name") or "",
+        dialed_number=row.get("dialed_number") or "",
+        ivr_path=list(row.get("ivr_path") or []),
+        ivr_outcome=row.get("self_service_outcome"),
+        ivr_facts="",
+        skill=row.get("skill"),
+        priority=row.get("priority"),
+        customer_id=str(row["customer_id"]) if row.get("customer_id") else None,
+        tier=row.get("tier"),
+        language=row.get("language"),
+        agent=agents[0] if agents else None,
+        agents=agents,
+        offers=int(row.get("offers") or 0),
+        no_answers=int(row.get("no_answers") or 0),
+        transfers=int(row.get("transfers") or 0),
+        wait_seconds=float(row.get("wait_seconds") or 0),
+        talk_seconds=float(row.get("talk_seconds") or 0),
+        hold_seconds=float(row.get("hold_seconds") or 0),
+        callback_requested=disposition == "callback_requested",
+        overflowed=disposition == "overflowed",
+        hangup_cause=row.get("hangup_cause"),
+        hangup_cause_txt=row.get("hangup_cause_text"),
+        disposition=disposition or "in_progress",
+        resynced=True,
+    )
+    return snap
+
+
+def _epoch(value: Any) -> float | None:
+    return value.timestamp() if isinstance(value, dt.datetime) else None

@@ -4,6 +4,7 @@ Exactly one row per call ((pbx_node, linkedid) unique, upserted), a live row fro
 first event on (disposition in_progress, so live calls are queryable), finished by
 call.ended. Delivery is at least once, so every write is idempotent: a snapshot older
 than the row's `last_seq` is ignored and timeline rows are unique per (call, seq).
+Resynced and recovered snapshots merge instead of replacing (cti/calllog/upsert.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cti.calllog.mapping import call_row_values, customer_ref, timeline_data
+from cti.calllog.upsert import update_set, update_where
 from cti.events import TOPIC_CALL
 from db.models import Customer, User, metadata
 from hotline.bus.port import BusClosed, EventBus
@@ -129,12 +131,19 @@ class CallLogWriter:
             )
             table = CALLS
             dialect = conn.dialect.name
+            recovered = bool(event.get("recovered"))
             stmt = _insert(dialect, table).values(**values)
-            update = {k: stmt.excluded[k] for k in values if k not in ("pbx_node", "linkedid")}
+            columns = [k for k in values if k not in ("pbx_node", "linkedid")]
             stmt = stmt.on_conflict_do_update(
                 index_elements=["pbx_node", "linkedid"],
-                set_=update,
-                where=table.c.last_seq < stmt.excluded.last_seq,
+                set_=update_set(
+                    table,
+                    stmt.excluded,
+                    columns,
+                    dialect,
+                    merge=recovered or bool(snapshot.get("resynced")),
+                ),
+                where=update_where(table, stmt.excluded, recovered=recovered),
             )
             await conn.execute(stmt)
             call_id = (

@@ -4,7 +4,10 @@ Whatever happened while the AMI link was down is reconciled, so every call still
 in exactly one record: legs we tracked that Asterisk no longer has ended during the
 gap (their end time is the resync time, the best we know); channels we never saw
 started during the gap (their start is now minus their age); waiting callers and
-bridged agents are restored. Pure: frames in, domain events out.
+bridged agents are restored. What the IVR decided is read back from the caller's channel
+variables where the bridge could fetch them (`IVR_VARIABLES`, AMI Getvar per channel),
+so a call rebuilt after a restart still knows its skill, priority, customer, tier and
+language. Pure: frames in, domain events out.
 """
 
 from __future__ import annotations
@@ -12,10 +15,30 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cti.ami.frames import Frame
-from cti.tracking.model import extension_of
+from cti.tracking.model import Call, extension_of
 from cti.tracking.tracker import CallTracker, DomainEvent
 
 LINK_LOST = "ended while the AMI link was down"
+
+# One AMI Getvar per live channel returns every variable the IVR leaves on the caller's
+# channel (ivr/handover.py dialplan_variables; deploy/asterisk/extensions.conf reads
+# them too): EVAL substitutes them on that channel. Must be kept in sync with both.
+IVR_VARIABLE_NAMES = (
+    "HOTLINE_SKILL",
+    "HOTLINE_PRIORITY",
+    "HOTLINE_CUSTOMER_ID",
+    "HOTLINE_TIER",
+    "HOTLINE_LANGUAGE",
+)
+IVR_VARIABLES = "EVAL(" + "|".join(f"${{{n}}}" for n in IVR_VARIABLE_NAMES) + ")"
+
+
+def parse_ivr_variables(value: str) -> dict[str, str]:
+    """The Getvar reply of IVR_VARIABLES -> the non-empty variables by name."""
+    parts = value.split("|")
+    if len(parts) != len(IVR_VARIABLE_NAMES):
+        return {}
+    return {n: v.strip() for n, v in zip(IVR_VARIABLE_NAMES, parts, strict=True) if v.strip()}
 
 
 def parse_duration(text: str | None) -> float:
@@ -32,8 +55,13 @@ def parse_duration(text: str | None) -> float:
 
 
 def resync(
-    tracker: CallTracker, channels: list[Frame], queue_entries: list[Frame], at: float
+    tracker: CallTracker,
+    channels: list[Frame],
+    queue_entries: list[Frame],
+    at: float,
+    variables: dict[str, dict[str, str]] | None = None,
 ) -> list[DomainEvent]:
+    """`variables`: uniqueid -> parse_ivr_variables() of that channel, where read."""
     live = {f["Uniqueid"]: f for f in channels if f.get("Uniqueid")}
     events: list[DomainEvent] = []
 
@@ -69,6 +97,7 @@ def resync(
         call_id = tracker.leg_index.get(uniqueid)
         if call_id is not None:
             tracker.calls[call_id].resynced = True
+            _restore_ivr_result(tracker.calls[call_id], (variables or {}).get(uniqueid, {}))
 
     for entry in queue_entries:
         call_id = tracker.leg_index.get(entry.get("Uniqueid", ""))
@@ -93,7 +122,24 @@ def resync(
             by_bridge[f["BridgeId"]].append(f)
     for members in by_bridge.values():
         events += _restore_bridge(tracker, members, at)
+    # Every snapshot a resync produces is an estimate (a call.started included: its
+    # call was marked only after the event was made), so the call log merges it into
+    # what it knows instead of replacing (cti/calllog/upsert.py).
+    for event in events:
+        event["call"]["resynced"] = True
     return events
+
+
+def _restore_ivr_result(call: Call, found: dict[str, str]) -> None:
+    """What the IVR decided, from a leg's channel variables; known values are kept."""
+    if not found:
+        return
+    call.skill = call.skill or found.get("HOTLINE_SKILL")
+    if call.priority is None and found.get("HOTLINE_PRIORITY", "").isdigit():
+        call.priority = int(found["HOTLINE_PRIORITY"])
+    call.customer_id = call.customer_id or found.get("HOTLINE_CUSTOMER_ID")
+    call.tier = call.tier or found.get("HOTLINE_TIER")
+    call.language = call.language or found.get("HOTLINE_LANGUAGE")
 
 
 def _restore_bridge(tracker: CallTracker, members: list[Frame], at: float) -> list[DomainEvent]:

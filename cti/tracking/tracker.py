@@ -26,6 +26,7 @@ from cti.events import (
     CallEventType,
     Direction,
 )
+from cti.sequence import compose, next_generation
 from cti.tracking.model import Call, Leg, extension_of
 
 DomainEvent = dict[str, Any]
@@ -49,6 +50,9 @@ class CallTracker:
         self._hold_prefix = holding_queue_prefix
         self._inbound_context = inbound_context
         self._clock = clock
+        # Bridge session (cti/sequence.py): 0 until the bridge begins one, so replayed
+        # traces number a call's events 1, 2, 3...
+        self.generation = 0
         self._side_events: list[DomainEvent] = []  # merges noticed while handling a frame
         self._handlers: dict[str, Callable[[Frame, float], list[DomainEvent]]] = {
             "Newchannel": self._on_newchannel,
@@ -67,6 +71,20 @@ class CallTracker:
             "BlindTransfer": self._on_transfer,
             "AttendedTransfer": self._on_transfer,
         }
+
+    def begin_session(self, now: float) -> int:
+        """A new bridge session (every AMI login): its events number above every event
+        of earlier sessions, in this process or another one (cti/sequence.py)."""
+        self.generation = next_generation(self.generation, now)
+        return self.generation
+
+    def knows(self, call_id: str) -> bool:
+        """Whether this tracker follows the call, or saw it end not long ago."""
+        return call_id in self.calls or call_id in self._ended
+
+    def next_seq(self, call: Call) -> int:
+        call.seq += 1
+        return compose(self.generation, call.seq)
 
     @property
     def wanted_events(self) -> set[str]:
@@ -99,10 +117,10 @@ class CallTracker:
         call = self.calls.get(call_id)
         if call is None or call.caller_number:
             return
-        number = _clean(f.get("CallerIDNum"))
+        number = clean_caller_id(f.get("CallerIDNum"))
         if number:
             call.caller_number = number
-            call.caller_name = _clean(f.get("CallerIDName")) or call.caller_name
+            call.caller_name = clean_caller_id(f.get("CallerIDName")) or call.caller_name
 
     def _call_of(self, frame: Frame, at: float) -> Call | None:
         """The live call a frame belongs to, merging calls whose Linkedid changed."""
@@ -119,8 +137,8 @@ class CallTracker:
         return call
 
     def _event(self, call: Call, kind: CallEventType, at: float, **extra: Any) -> DomainEvent:
-        call.seq += 1
-        event: DomainEvent = {"type": kind.value, "call_id": call.call_id, "seq": call.seq}
+        seq = self.next_seq(call)
+        event: DomainEvent = {"type": kind.value, "call_id": call.call_id, "seq": seq}
         event["at"] = at
         event.update(extra)
         event["call"] = call.snapshot()
@@ -157,9 +175,9 @@ class CallTracker:
         events: list[DomainEvent] = []
         if call is None:
             call = Call(call_id=linkedid, started_at=at)
-            call.direction = _direction(uniqueid)
-            call.caller_number = _clean(f.get("CallerIDNum"))
-            call.caller_name = _clean(f.get("CallerIDName"))
+            call.direction = direction_of(uniqueid)
+            call.caller_number = clean_caller_id(f.get("CallerIDNum"))
+            call.caller_name = clean_caller_id(f.get("CallerIDName"))
             self.calls[linkedid] = call
             role = "caller"
             events.append(self._event(call, CallEventType.STARTED, at))
@@ -170,8 +188,8 @@ class CallTracker:
         if f.get("Context") == self._inbound_context and not call.dialed_number:
             call.dialed_number = f.get("Exten", "")
         if not call.caller_number:
-            call.caller_number = _clean(f.get("CallerIDNum"))
-            call.caller_name = call.caller_name or _clean(f.get("CallerIDName"))
+            call.caller_number = clean_caller_id(f.get("CallerIDNum"))
+            call.caller_name = call.caller_name or clean_caller_id(f.get("CallerIDName"))
         return events
 
     def _on_callerid(self, f: Frame, at: float) -> list[DomainEvent]:
@@ -179,8 +197,8 @@ class CallTracker:
         if call is not None:
             leg = call.legs.get(f.get("Uniqueid", ""))
             if leg is not None and leg.role == "caller":
-                call.caller_number = _clean(f.get("CallerIDNum")) or call.caller_number
-                call.caller_name = _clean(f.get("CallerIDName")) or call.caller_name
+                call.caller_number = clean_caller_id(f.get("CallerIDNum")) or call.caller_number
+                call.caller_name = clean_caller_id(f.get("CallerIDName")) or call.caller_name
         return []
 
     def _on_hangup(self, f: Frame, at: float) -> list[DomainEvent]:
@@ -438,14 +456,14 @@ def _timestamp(frame: Frame) -> float | None:
     return None
 
 
-def _direction(uniqueid: str) -> Direction:
+def direction_of(uniqueid: str) -> Direction:
     for prefix, direction in ORIGINATE_PREFIXES.items():
         if uniqueid.startswith(prefix):
             return direction
     return Direction.INBOUND
 
 
-def _clean(value: str | None) -> str:
+def clean_caller_id(value: str | None) -> str:
     # Asterisk writes "<unknown>" for an absent caller id.
     return "" if value in (None, "<unknown>") else value.strip()
 

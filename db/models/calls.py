@@ -39,6 +39,9 @@ class Disposition(StrEnum):
     CALLBACK_REQUESTED = "callback_requested"
     OVERFLOWED = "overflowed"
     FAILED = "failed"
+    # Closed by a resync: the call was gone from Asterisk and nothing recorded how it
+    # ended (no CEL store, or CEL had no row); ended_at is when that was found out.
+    ENDED_UNOBSERVED = "ended_unobserved"
 
 
 class CallBase(SQLModel):
@@ -83,8 +86,9 @@ class CallBase(SQLModel):
     )
     first_contact_resolution: bool | None = None  # derived from ticket links; None = unknown
     # seq of the newest tracker event applied (cti.events): an older or repeated event,
-    # redelivered by the bus, never overwrites a newer state.
-    last_seq: int = 0
+    # redelivered by the bus, never overwrites a newer state. 64-bit: seq carries the
+    # bridge session's generation (cti/sequence.py).
+    last_seq: int = Field(default=0, sa_type=BigId)
 
 
 class Call(CallBase, table=True):
@@ -118,7 +122,22 @@ class CallEvent(SQLModel, table=True):
 
     id: int | None = big_id_field()
     call_id: int = Field(foreign_key="calls.id", sa_type=BigId, nullable=False)
-    seq: int | None = None  # the tracker's per-call sequence number; None for other sources
+    # The tracker's per-call sequence number (64-bit, cti/sequence.py); None for other sources.
+    seq: int | None = Field(default=None, sa_type=BigId)
     at: dt.datetime = at_field(nullable=False)
     kind: str = Field(max_length=40)
     data: dict[str, Any] = json_field(dict)
+
+
+class CelCursor(SQLModel, table=True):
+    """How far the CTI bridge has read Asterisk's CEL store for one PBX node
+    (cti/cel/): rows up to `last_id` belong to calls the call log already holds, so a
+    resync reads only what came after. `store` names the store the id belongs to (its URL
+    without credentials); ids of another store mean nothing, so a change starts afresh."""
+
+    __tablename__ = "cel_cursors"
+
+    pbx_node: str = Field(primary_key=True, max_length=40)
+    store: str = Field(max_length=200)
+    last_id: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+    updated_at: dt.datetime = at_field(default_now=True)

@@ -40,11 +40,25 @@ class DialplanContract(Strict):
     agent_endpoint: str = "PJSIP/{extension}"
 
 
+class CelSettings(Strict):
+    """Asterisk's own call history (CEL), read on every resync to recover the calls that
+    began and ended while the bridge was away (cti/cel/, deploy/asterisk/cel.conf)."""
+
+    # sqlite:////var/log/asterisk/hotline-cel.db (cel_sqlite3_custom, bridge on the
+    # Asterisk machine) or postgresql://user@host/db (cel_pgsql). None: no CEL; calls the
+    # bridge did not see end are still closed on resync, as ended_unobserved.
+    # A password belongs in the environment: HOTLINE_PBX__CEL__URL.
+    url: str | None = None
+    table: str = Field("cel", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
 class PbxSettings(Strict):
     kind: str = Field("asterisk", pattern="^(asterisk|twilio)$")
     ami: AmiSettings = AmiSettings()
     fastagi: FastAgiSettings = FastAgiSettings()
     dialplan: DialplanContract = DialplanContract()
+    cel: CelSettings = CelSettings()
 
 
 class TwilioSettings(Strict):

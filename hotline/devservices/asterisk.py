@@ -123,6 +123,12 @@ class AsteriskInstance:
         return self.dir / "monitor"
 
     @property
+    def cel_db(self) -> Path:
+        """Host path of the SQLite file cel_sqlite3_custom writes (cel_sqlite3_custom.conf:
+        [hotline-cel], a relative name: in astlogdir)."""
+        return self.log_dir / "hotline-cel.db"
+
+    @property
     def agi_dir(self) -> Path:
         """Asterisk's astagidir: classic AGI scripts run from here."""
         return self.dir / "agi-bin"
@@ -196,6 +202,7 @@ class AsteriskInstance:
             "HOTLINE_IVR__SOUNDS_DIR": str(self.sounds_dir),
             "HOTLINE_RECORDING__ROOT": str(self.monitor_dir),
             "HOTLINE_RECORDING__ASTERISK_ROOT": str(self.asterisk_path(self.monitor_dir)),
+            "HOTLINE_PBX__CEL__URL": f"sqlite:///{self.cel_db}",
         }
 
     def sipp(

@@ -73,3 +73,40 @@ def test_given_calls_started_while_link_down_then_they_are_adopted_with_state() 
     assert e1.queued_at == now - 25
     assert e1.skill == "repair"
     assert {e["type"] for e in events} >= {"call.started", "call.answered", "call.queued"}
+
+
+def test_given_the_ivr_s_channel_variables_then_a_rebuilt_call_knows_its_ivr_result() -> None:
+    from cti.tracking.resync import IVR_VARIABLES, parse_ivr_variables
+
+    assert IVR_VARIABLES.startswith("EVAL(${HOTLINE_SKILL}|")
+    found = parse_ivr_variables("repair|50|4711|A|zh")
+    assert parse_ivr_variables("||||") == {}
+    assert parse_ivr_variables("not what was asked") == {}
+    tracker, _ = run("")
+    channels = [
+        {
+            "Uniqueid": "f1",
+            "Linkedid": "f1",
+            "Channel": "Local/95777@hotline-inbound-1;1",
+            "CallerIDNum": "13500000000",
+            "Duration": "00:00:50",
+        },
+        {
+            "Uniqueid": "f1-2",
+            "Linkedid": "f1",
+            "Channel": "Local/95777@hotline-inbound-1;2",
+            "Duration": "00:00:50",
+        },
+    ]
+    events = resync(tracker, channels, [], at=T0 + 60, variables={"f1-2": found})
+    call = tracker.calls["f1"]
+    assert (call.skill, call.priority, call.customer_id, call.tier, call.language) == (
+        "repair",
+        50,
+        "4711",
+        "A",
+        "zh",
+    )
+    assert call.caller_number == "13500000000"
+    assert events
+    assert all(e["call"]["resynced"] for e in events)
