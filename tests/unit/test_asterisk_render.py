@@ -62,6 +62,9 @@ def test_instance_parameters_land_in_their_files(settings: Settings) -> None:
     assert out["pjsip.conf"].count("password = pw\n") == 20
     assert "HOTLINE_AGI = agi://10.0.0.7:14573" in out["extensions.conf"]
     assert "HOTLINE_SOUNDS_DIR = /srv/hotline/demo/sounds" in out["extensions.conf"]
+    # The holding queues announce with Hotline's prompts, by language-free absolute names.
+    assert "queue-thankyou = /srv/hotline/demo/sounds/hold_thanks\n" in out["queues.conf"]
+    assert "queue-thereare = /srv/hotline/demo/sounds/hold_position\n" in out["queues.conf"]
     assert "astetcdir => /srv/hotline/demo/etc" in out["asterisk.conf"]
     assert "astdbdir => /srv/hotline/demo/lib" in out["asterisk.conf"]
     assert "runuser" not in out["asterisk.conf"]
