@@ -190,3 +190,96 @@ async def test_without_rendered_prompts_a_chinese_caller_waits_in_silence_not_in
     finally:
         await events.close()
         await pbx.set_var("", f"HOTLINE_EWT_{QUEUE}", "")
+
+
+async def press(cti: CtiStack, pbx_channel: str, digits: str) -> None:
+    """Keys from the caller's phone: PlayDTMF on the test caller's half of the Local
+    channel reaches the PBX half (`pbx_channel`, ...;2) as the caller's keys."""
+    phone = pbx_channel.removesuffix(";2") + ";1"
+    for digit in digits:
+        await cti.bridge.client.send(
+            "PlayDTMF", {"Channel": phone, "Digit": digit, "Duration": 150}
+        )
+
+
+async def wait_is_over_without_a_caller_id(
+    cti: CtiStack, asterisk: AsteriskInstance, enter_number: str
+) -> tuple[str, dict[str, object]]:
+    """A zh caller without caller ID waits one second: hotline-fallback says the agents
+    are busy, asks for a number (Read; `enter_number` is the file it plays), the caller
+    types 555#, the request is booked, goodbye. Returns the channel and the request."""
+    events = await cti.bus.subscribe("call")
+    try:
+        async with real_ivr(cti) as placed:
+            call = await cti.call(caller="", dtmf="ww6", extra={"HOTLINE_MAX_WAIT": "1"})
+            placed.append(call)
+            channel = await queued_channel(events, call)
+            await eventually(
+                lambda: any(enter_number in p for p in played(asterisk, channel)),
+                30,
+                f"Read plays {enter_number}",
+            )
+            await press(cti, channel, "555#")
+            while True:
+                e = (await events.get(timeout=30)).data
+                if e["type"] == "call.callback_requested" and e["call_id"] == call:
+                    request = e
+                    break
+            await cti.wait_ended(call)
+            return channel, request
+    finally:
+        await events.close()
+
+
+async def test_a_chinese_caller_whose_wait_is_over_hears_the_fallback_in_chinese(
+    cti_stack: CtiStack, asterisk: AsteriskInstance, hold_prompts: Path
+) -> None:
+    with FileOpens(hold_prompts / "zh", hold_prompts / "en") as opens:
+        _, request = await wait_is_over_without_a_caller_id(
+            cti_stack, asterisk, "hold_enter_number"
+        )
+        fallback = {"hold_busy", "hold_enter_number", "hold_callback_booked", "hold_goodbye"}
+        await eventually(lambda: heard(opens, "zh") >= fallback, 10, "the fallback in zh")
+        assert heard(opens, "en") == set()
+    assert request["number"] == "555"
+
+
+async def test_without_rendered_prompts_the_number_is_still_asked_with_the_stock_prompt(
+    cti_stack: CtiStack, asterisk: AsteriskInstance
+) -> None:
+    # Read() hangs up on a missing prompt file: [hotline-prompt] falls back to Asterisk's
+    # stock sound, so a caller without caller ID can still leave a number.
+    channel, request = await wait_is_over_without_a_caller_id(
+        cti_stack, asterisk, "vm-enter-num-to-call"
+    )
+    assert request["number"] == "555"
+    assert not [p for p in played(asterisk, channel) if "hold_" in p]
+
+
+async def test_the_routers_callback_offer_asks_with_the_stock_prompt_when_not_rendered(
+    cti_stack: CtiStack, asterisk: AsteriskInstance
+) -> None:
+    # The router's overflow "callback_offer" redirects a waiting caller to
+    # [hotline-fallback] exten callback: Read() for one key, through [hotline-prompt].
+    events = await cti_stack.bus.subscribe("call")
+    try:
+        async with real_ivr(cti_stack) as placed:
+            call = await cti_stack.call(caller=ZHANG_PHONE, dtmf="ww6")
+            placed.append(call)
+            channel = await queued_channel(events, call)
+            await cti_stack.bridge.commands.redirect(
+                channel, context="hotline-fallback", exten="callback"
+            )
+            await eventually(
+                lambda: any("vm-press" in p for p in played(asterisk, channel)),
+                30,
+                "the callback offer",
+            )
+            await press(cti_stack, channel, "1")
+            while True:
+                e = (await events.get(timeout=30)).data
+                if e["type"] == "call.callback_requested" and e["call_id"] == call:
+                    break
+            assert e["number"] == ZHANG_PHONE  # the caller ID: no number to type
+    finally:
+        await events.close()
