@@ -68,6 +68,10 @@ USER_CALLBACK = "HotlineCallbackRequest"  # Number, Queue, CallPriority, Custome
 USER_OVERFLOW = "HotlineFallback"  # Queue, Reason, CallPriority (hotline-fallback)
 USER_OFFER = "HotlineOffer"  # Agent, Extension (optional: the router may raise it)
 
+# Events of calls that came in through Twilio (ivr/twilio/calls.py) carry "via": VIA_TWILIO;
+# no Asterisk channel exists for them (routing/twilio_offers.py).
+VIA_TWILIO = "twilio"
+
 # Uniqueid prefixes Hotline gives the channels it originates (Originate ChannelId), so
 # the tracker knows their purpose without extra state. Kept in sync with cti/commands.
 ORIGINATE_PREFIXES: dict[str, Direction] = {

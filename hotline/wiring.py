@@ -92,6 +92,11 @@ def _optional(module: str, attr: str, services: Services) -> Component | None:
 
 
 def routing(services: Services) -> Component | None:
+    twilio = services.settings.twilio
+    if twilio.enabled and twilio.agent_sip_uri and _available("ivr.twilio.agents"):
+        # Twilio callers reach Hotline's agents through Twilio (routing/twilio_offers.py).
+        agents = importlib.import_module("ivr.twilio.agents").TwilioAgentDialer(services.settings)
+        services.extras["twilio_agents"] = agents
     return _optional("routing.service", "RoutingService", services)
 
 

@@ -1,10 +1,18 @@
 """Which sound files the IVR needs, which are missing, and rendering them.
 
-Two kinds of files:
+Three kinds of files:
 
 * the configured prompts (config.yaml `ivr.prompts`, zh and en): played by the IVR as
   `${HOTLINE_SOUNDS_DIR}/<language>/<prompt>` (STREAM FILE), kept by Hotline as
   `<ivr.sounds_dir>/<language>/<prompt>.wav`;
+* the holding queues' announcements (HOLD_PROMPTS: estimated wait, position, thanks, and
+  what [hotline-fallback] says when the wait is over), rendered and kept the same way.
+  Asterisk plays them by the language-free name `${HOTLINE_SOUNDS_DIR}/<prompt>`
+  (queues.conf `queue-*` sounds, extensions.conf [hotline-queue], [hotline-fallback]);
+  for an absolute name Asterisk looks in `<dir>/<channel language>/` first (main/file.c,
+  the "old layout"), so the CHANNEL(language) the IVR set picks the file: a Chinese
+  caller hears zh/, an English one en/. `ivr.prompts` may override their texts under
+  the same names;
 * the Chinese words Asterisk's SAY NUMBER / SAY DIGITS / SAY DATE and the money point
   use on a channel whose language is zh (main/say.c ast_say_number_full_zh: digits/0-9,
   digits/10..90, hundred, thousand, wan, yi, minus; ast_get_digit_str: star, pound;
@@ -27,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotline.config.common import Label
 from hotline.config.settings import Settings
 from ivr.prompt_render import RenderError, TtsTools, render_wav
 
@@ -54,6 +63,61 @@ ZH_SAY_FILES: dict[str, str] = {
 }
 
 
+# What a caller waiting in a holding queue hears, in both languages (see the module doc).
+HOLD_PROMPTS: dict[str, Label] = {
+    "hold_estimate": Label(zh="预计等候时间约为", en="The estimated wait is about"),
+    "hold_minute": Label(zh="分钟", en="minute"),
+    "hold_minutes": Label(zh="分钟", en="minutes"),
+    "hold_seconds": Label(zh="秒", en="seconds"),
+    "hold_position": Label(zh="您现在排在第", en="You are caller number"),
+    "hold_position_end": Label(zh="位。", en="in line."),
+    "hold_next": Label(
+        zh="您已排在第一位，客服代表将尽快为您服务。",
+        en="You are next in line. An agent will be with you shortly.",
+    ),
+    "hold_thanks": Label(zh="感谢您的耐心等候。", en="Thank you for waiting."),
+    # extensions.conf [hotline-fallback] (globals HOTLINE_PROMPT_*): the wait is over.
+    "hold_busy": Label(zh="抱歉，客服代表都在忙。", en="Sorry, all our agents are busy."),
+    "hold_callback_offer": Label(
+        zh="需要回电请按1，继续排队等候请按其他键。",
+        en="To be called back, press 1. To keep waiting in line, press any other key.",
+    ),
+    "hold_enter_number": Label(
+        zh="请输入回电号码，以井号键结束。",
+        en="Please enter the number to call you back on, then the hash key.",
+    ),
+    "hold_callback_booked": Label(
+        zh="已为您预约回电，您的排队位置将为您保留。",
+        en="Your callback is booked and your place in line is kept.",
+    ),
+    "hold_goodbye": Label(zh="感谢您的来电，再见。", en="Thank you for calling. Goodbye."),
+    "hold_voicemail": Label(
+        zh="请在提示音后留言，留言完毕请挂机或按井号键。",
+        en="Please leave your message after the tone. When you are done, hang up or press "
+        "the hash key.",
+    ),
+}
+# app_queue's sound options (queues.conf) -> the hold prompt played instead of Asterisk's
+# stock English file. "queue-thereare" <position> "queue-callswaiting" is one sentence;
+# SayNumber speaks the position and extensions.conf the estimated minutes in the
+# channel's language (zh: the number words of ZH_SAY_FILES).
+QUEUE_SOUNDS: dict[str, str] = {
+    "queue-youarenext": "hold_next",
+    "queue-thereare": "hold_position",
+    "queue-callswaiting": "hold_position_end",
+    "queue-holdtime": "hold_estimate",
+    "queue-minute": "hold_minute",
+    "queue-minutes": "hold_minutes",
+    "queue-seconds": "hold_seconds",
+    "queue-thankyou": "hold_thanks",
+}
+
+
+def all_prompts(settings: Settings) -> dict[str, Label]:
+    """The configured prompts and the hold prompts (configured texts win)."""
+    return {**HOLD_PROMPTS, **settings.ivr.prompts}
+
+
 @dataclass(frozen=True)
 class SoundFile:
     name: str  # the prompt name, or e.g. "digits/7" for Asterisk's own words
@@ -71,10 +135,11 @@ def prompt_path(sounds_dir: str | Path, language: str, prompt: str) -> Path:
 
 
 def prompt_files(settings: Settings) -> list[SoundFile]:
-    """Every configured prompt in every language (zh and en), sorted by language, name."""
+    """Every configured prompt and hold prompt in every language (zh and en), sorted by
+    language, name."""
     out: list[SoundFile] = []
     for language in LANGUAGES:
-        for name, label in sorted(settings.ivr.prompts.items()):
+        for name, label in sorted(all_prompts(settings).items()):
             text = label.zh if language == "zh" else label.en
             path = prompt_path(settings.ivr.sounds_dir, language, name)
             out.append(SoundFile(name, language, text, path))

@@ -105,6 +105,12 @@ class CallRecord:
     queued_at: float | None = None
     answered_at: float | None = None
     ended_at: float | None = None
+    # Offers to Hotline's agents through Twilio (ivr/twilio/agents.py, agent leg callbacks).
+    offered_at: float | None = None
+    offers: int = 0
+    no_answers: int = 0
+    agents: list[str] = field(default_factory=list)  # extensions that answered, in order
+    agent_legs: dict[str, str] = field(default_factory=dict)  # leg CallSid -> last status
 
     def to_json(self) -> str:
         data = asdict(self)

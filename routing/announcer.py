@@ -2,8 +2,9 @@
 
 Contract with extensions.conf [hotline-queue]: the global variable
 HOTLINE_EWT_<queue> = "<minutes>,<epoch>" (minutes empty when nobody serves the queue);
-a caller entering hold-<queue> hears "the estimated hold time is <minutes> minutes"
-when the value is at least 1 and not older than 120 s. Set with AMI Setvar without a
+a caller entering hold-<queue> hears "the estimated wait is about <minutes> minutes" in
+their own language (Hotline's rendered hold_* prompts, ivr/prompts.py) when the value is
+at least 1 and not older than 120 s. Set with AMI Setvar without a
 Channel (a global), only when the minutes change or the value is about to go stale.
 """
 

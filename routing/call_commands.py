@@ -155,8 +155,8 @@ class CallCommands(RouterCore):
                 self._agent_free(agent)
                 return
             call = self.calls.get(call_id)
-            if call is not None and call.waiting and call.kind is CallKind.LIVE:
-                self.stats[call.queue].abandoned += 1
+            if call is not None and call.waiting and call.kind is not CallKind.CALLBACK:
+                self.stats[call.queue].abandoned += 1  # a caller on the line hung up
                 self._drop(call)
             agent_id = self.talking.pop(call_id, None)
             if agent_id is not None:

@@ -11,7 +11,10 @@ reserved, the screen-pop goes out, and Originate dials the customer:
     ChannelId=hlcb-<id>x<attempt>x<random>      (the Linkedid of the attempt)
 
 Customer unreachable -> retry after routing.callback.retry_interval_seconds, up to
-max_attempts, then a ticket (routing.callback.ticket_category). The agent not answering
+max_attempts, then a ticket (routing.callback.ticket_category). An attempt that fails
+(originate refused, the customer's leg failed or rang out, or Asterisk never said) gives
+the reserved agent back at once and unblamed (no no-answer counted): waiting callers are
+never held up by a failing callback. The agent not answering
 after the customer did -> the customer waits in the holding queue at the head of the
 line like any requeued caller, and the next agent is connected by redirect.
 """
@@ -205,7 +208,7 @@ class Callbacks:
             await self.ctx.run(router.offer_cancelled, e.call_id, requeue=False)
             await self._failed(e.call_id, f"originate refused: {exc}")
             return
-        d.connector.watch(e, token)
+        d.connector.watch(e, token, expired=lambda: self._lost(e.call_id))
 
     # -- what happens to an attempt (events of its Linkedid) ---------------------------------
 
@@ -248,6 +251,19 @@ class Callbacks:
             await self.ctx.run(router.remove_call, core_id, abandoned=True)
             await self._finish(core_id, CallbackState.COMPLETED, "customer hung up waiting")
         self.ctx.live.forget(linkedid)
+
+    async def _lost(self, core_id: str) -> None:
+        """Asterisk never said how the attempt ended (its events were lost, e.g. with the
+        AMI link). Before the customer answered that is nobody's fault: the agent goes
+        back to the waiting callers at once, unblamed, and the customer is retried."""
+        entry = self.entries.get(core_id)
+        if entry is None or core_id not in self.ctx.router.offers:
+            return
+        if entry.customer_on_line:  # the agent's phone rang: like any unanswered offer
+            await self.ctx.run(self.ctx.router.offer_failed, core_id)
+            return
+        await self.ctx.run(self.ctx.router.offer_cancelled, core_id, requeue=False)
+        await self._failed(core_id, "no outcome from the PBX")
 
     async def cancel(self, core_id: str, outcome: str) -> None:
         """The requesting caller got an agent after all."""

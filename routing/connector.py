@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cti.commands import ChannelInfo, ChannelNotFound, PbxError, PbxUnavailable
 from routing.context import QUEUE_CONTEXT, RoutingContext
@@ -159,8 +160,17 @@ class Connector:
 
         self.ctx.spawn(retry(), "routing-resume")
 
-    def watch(self, e: Offer, token: object, *, extra: float = 0.0) -> None:
-        """If Asterisk never reports how the offer ended, give up after the ring time."""
+    def watch(
+        self,
+        e: Offer,
+        token: object,
+        *,
+        extra: float = 0.0,
+        expired: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    ) -> None:
+        """If Asterisk never reports how the offer ended, give up after the ring time:
+        `expired()` if given (a callback attempt: nobody's fault), else the agent did not
+        answer (offer_failed)."""
         delay = self.ctx.settings.routing.offer_timeout_seconds + WATCHDOG_MARGIN + extra
         if e.kind is CallKind.CALLBACK:
             delay += self.ctx.settings.routing.callback.ring_seconds
@@ -168,10 +178,13 @@ class Connector:
 
         def expire() -> None:
             if self.d.current(e, token):
-                log.warning("offer of %s to agent %s: no outcome, requeued", e.call_id, e.agent_id)
-                self.ctx.spawn(
-                    self.ctx.run(self.ctx.router.offer_failed, e.call_id), "offer-expired"
+                log.warning("offer of %s to agent %s: no outcome, given up", e.call_id, e.agent_id)
+                action = (
+                    expired()
+                    if expired is not None
+                    else self.ctx.run(self.ctx.router.offer_failed, e.call_id)
                 )
+                self.ctx.spawn(action, "offer-expired")
 
         self.resolved(e.call_id, keep_preset=True)
         self._watchdogs[e.call_id] = loop.call_later(delay, expire)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cti.commands import PbxCommands
 from hotline.bus.port import EventBus
@@ -21,6 +21,9 @@ from routing.live import LiveCalls
 from routing.model import RouterEvent, RoutingError
 from routing.router import Router
 from routing.store import RoutingStore
+
+if TYPE_CHECKING:
+    from routing.twilio_offers import TwilioAgents
 
 log = logging.getLogger("routing")
 
@@ -45,6 +48,9 @@ class RoutingContext:
     # The raw AMI link (the CTI bridge's client), for what PbxCommands does not offer
     # (AstDB); None where the bridge is not in this process.
     ami: Any = None
+    # Twilio rings agents for Twilio callers (routing/twilio_offers.py); None: Twilio
+    # callers are not routed here (twilio.agent_sip_uri empty).
+    twilio: TwilioAgents | None = None
     live: LiveCalls = field(default_factory=LiveCalls)
     apply: Callable[[list[RouterEvent]], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)

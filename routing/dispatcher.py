@@ -32,6 +32,7 @@ from routing.context import (
 )
 from routing.model import AgentChanged, CallKind, Offer, Overflowed, RouterEvent, WrapUpEnded
 from routing.store import StateChange
+from routing.twilio_offers import TwilioOffers
 
 log = logging.getLogger("routing")
 
@@ -44,6 +45,7 @@ class Dispatcher:
         self._acks: dict[tuple[int, str], asyncio.Event] = {}
         self._tokens: dict[str, object] = {}  # core call id -> the offer being carried out
         self.connector = Connector(ctx, self)
+        self.twilio = TwilioOffers(ctx, self, ctx.twilio) if ctx.twilio is not None else None
         self.overflowed: set[str] = set()  # linkedids whose overflow already ran
 
     async def apply(self, events: list[RouterEvent]) -> None:
@@ -53,6 +55,8 @@ class Dispatcher:
             elif isinstance(e, Offer):
                 if e.kind is CallKind.CALLBACK and self.callbacks.dials(e.call_id):
                     await self.callbacks.offer(e, self)
+                elif e.kind is CallKind.TWILIO:
+                    await self._twilio_offer(e)
                 else:
                     await self.connector.offer(e)
             elif isinstance(e, WrapUpEnded):
@@ -60,6 +64,14 @@ class Dispatcher:
             elif isinstance(e, Overflowed):
                 self.ctx.spawn(self._overflow(e), f"overflow-{e.call_id}")
         self.ctx.wake.set()
+
+    async def _twilio_offer(self, e: Offer) -> None:
+        """A Twilio caller: Twilio rings the agent; Asterisk could not reach the caller."""
+        if self.twilio is not None:
+            await self.twilio.offer(e)
+            return
+        log.error("Twilio caller %s offered without twilio.agent_sip_uri: dropped", e.call_id)
+        await self.ctx.run(self.ctx.router.offer_cancelled, e.call_id, requeue=False)
 
     # -- bus -------------------------------------------------------------------------------
 

@@ -8,7 +8,10 @@ Consumed (one ordered fan-out subscription):
 - "pbx": device.state (agent presence), queue.left, pbx.connected (rebuild the waiting
   calls from Asterisk's holding queues, then decide again);
 - "offer": offer.delivered (the agent desktop shows the screen-pop).
-Events of a callback attempt (Linkedid hlcb-...) go to routing/callbacks.py.
+Events of a callback attempt (Linkedid hlcb-...) go to routing/callbacks.py. Events of a
+Twilio caller ("via": "twilio", call_id = CallSid) are never pre-routed nor offered through
+Asterisk: its call.queued enqueues it only when Twilio can ring our agents
+(routing/twilio_offers.py), else it is left to Twilio's queue.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cti.commands import PbxError
+from cti.events import VIA_TWILIO
 from routing.astdb import forget as forget_astdb
 from routing.astdb import recover_callbacks
 from routing.callbacks import Callbacks
@@ -77,6 +81,9 @@ class Intake:
     # -- calls -------------------------------------------------------------------------------
 
     async def _queued(self, e: dict[str, Any]) -> None:
+        if e.get("via") == VIA_TWILIO:
+            await self._twilio_queued(e)
+            return
         queue = self._holding_queue(str(e.get("queue", "")))
         if queue is None:
             return
@@ -99,8 +106,25 @@ class Intake:
         at = float(e.get("at") or self.ctx.clock.timestamp())
         await self._enqueue(linkedid, queue, call, at)
 
+    async def _twilio_queued(self, e: dict[str, Any]) -> None:
+        """A caller waiting in Twilio's queue (event "queue" = our queue's name). Asterisk
+        cannot reach it: routed only if Twilio rings our agents, else left to Twilio."""
+        if self.dispatcher.twilio is None:
+            return
+        linkedid, call = str(e["call_id"]), e.get("call") or {}
+        queue = str(e.get("queue", ""))
+        router, core = self.ctx.router, self.ctx.live.core_id(linkedid)
+        if queue not in router.plan.by_name or core in router.calls or core in router.talking:
+            return
+        live = self.ctx.live.get(linkedid)
+        live.queue, live.snapshot = queue, call
+        at = float(e.get("at") or self.ctx.clock.timestamp())
+        await self._enqueue(linkedid, queue, call, at, kind=CallKind.TWILIO)
+
     async def _ivr_completed(self, e: dict[str, Any]) -> None:
         """Pre-routing: the router may choose an agent while the IVR still talks."""
+        if e.get("via") == VIA_TWILIO:
+            return  # no Asterisk channel to pre-route; its call.queued follows at once
         call = e.get("call") or {}
         if call.get("ivr_outcome") not in ("queue", "backend_away"):
             return
@@ -116,8 +140,17 @@ class Intake:
         at = float(e.get("at") or self.ctx.clock.timestamp())
         await self._enqueue(linkedid, queue, call, at)
 
-    async def _enqueue(self, linkedid: str, queue: str, call: dict[str, Any], at: float) -> None:
+    async def _enqueue(
+        self,
+        linkedid: str,
+        queue: str,
+        call: dict[str, Any],
+        at: float,
+        kind: CallKind = CallKind.LIVE,
+    ) -> None:
         router = self.ctx.router
+        # Overflow moves an Asterisk channel (dialplan); a Twilio caller stays in line.
+        may_overflow = kind is CallKind.LIVE and linkedid not in self.dispatcher.overflowed
         await self.ctx.run(
             router.enqueue,
             self.ctx.live.core_id(linkedid),
@@ -127,7 +160,8 @@ class Intake:
             enqueued_at=float(call.get("queued_at") or at),  # first entry: the place in line
             step_base=at,  # steps count from entering this queue
             predicted_wait=self.dispatcher.estimates.get(queue),
-            may_overflow=linkedid not in self.dispatcher.overflowed,
+            kind=kind,
+            may_overflow=may_overflow,
         )
 
     def _offered_to(self, core: str, extension: str) -> bool:
@@ -159,7 +193,7 @@ class Intake:
                 self.dispatcher.connector.resolved(core)
             await self.callbacks.agent_no_answer(core, ext)
         elif self._offered_to(core, ext):
-            self.dispatcher.connector.resolved(core)
+            self._resolved(core)
             if self._rang_long_enough(linkedid, ext, e):
                 await self.ctx.run(self.ctx.router.offer_failed, core)
             else:
@@ -173,16 +207,24 @@ class Intake:
                 self.dispatcher.connector.resolved(core)
             await self.callbacks.answered(core, ext)
         elif self._offered_to(core, ext):
-            self.dispatcher.connector.resolved(core)
+            self._resolved(core)
             await self.ctx.run(self.ctx.router.answered, core)
             pending = self.callbacks.origins.get(linkedid)
             if pending is not None:
                 await self.callbacks.cancel(pending, "answered while waiting")
 
+    def _resolved(self, core: str) -> None:
+        """Asterisk (or Twilio) said how the offer of this call went."""
+        self.dispatcher.connector.resolved(core)
+        if self.dispatcher.twilio is not None:
+            self.dispatcher.twilio.resolved(core)
+
     async def _ended(self, e: dict[str, Any]) -> None:
         linkedid = str(e["call_id"])
         core = self.ctx.live.core_id(linkedid)
         self.dispatcher.connector.resolved(core)
+        if self.dispatcher.twilio is not None:
+            await self.dispatcher.twilio.ended(core)  # an agent's phone ringing for it stops
         if core in self.callbacks.entries:
             await self.callbacks.ended(core, linkedid)
         else:

@@ -119,6 +119,7 @@ class Agent:
 class CallKind(StrEnum):
     LIVE = "live"  # a caller on the line, waiting in a holding queue
     CALLBACK = "callback"  # virtual hold: the customer hung up and keeps the place
+    TWILIO = "twilio"  # a caller on the line in a Twilio queue (reached through Twilio)
 
 
 @dataclass(slots=True, eq=False)

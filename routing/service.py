@@ -9,6 +9,9 @@
 Registers itself as services.extras["routing"]. Run exactly one per Asterisk (where the
 CTI bridge runs): two routers would offer the same callers twice.
 
+Callers who came in through Twilio are offered through Twilio (routing/twilio_offers.py)
+when services.extras["twilio_agents"] is given, else never.
+
 Bus: consumes "call", "pbx", "offer" (routing/intake.py); publishes "agent"
 (agent.state), "offer" (offer) and "call" (call.wrapped) (routing/dispatcher.py).
 Domain errors (routing.model: IllegalTransition, UnknownAgent, UnknownCall,
@@ -57,6 +60,8 @@ class RoutingService:
             self.store,
             CallbackStore(services.sessions, s),
             ami=getattr(services.extras.get("bridge"), "client", None),
+            # Built by hotline/wiring.py when twilio.agent_sip_uri is set.
+            twilio=services.extras.get("twilio_agents"),
         )
         self.callbacks = Callbacks(self.ctx)
         self.dispatcher = Dispatcher(self.ctx, self.callbacks)
@@ -94,6 +99,8 @@ class RoutingService:
         if self._sub is not None:
             await self._sub.close()
             self._sub = None
+        if self.ctx.twilio is not None:
+            await self.ctx.twilio.close()
         await self.store.stop()
 
     async def _consume(self, sub: Subscription) -> None:

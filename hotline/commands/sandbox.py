@@ -50,6 +50,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_argument("--sip-port", type=int, default=5060)
     config.add_argument("--sip-password", default="change-me", help="password of agents")
     config.add_argument(
+        "--sounds-dir",
+        default="/var/lib/asterisk/sounds/hotline",
+        help="HOTLINE_SOUNDS_DIR: where Asterisk finds the rendered prompts",
+    )
+    config.add_argument(
+        "--monitor-dir",
+        default="/var/spool/asterisk/monitor",
+        help="HOTLINE_MONITOR_DIR: where Asterisk writes voicemail messages",
+    )
+    config.add_argument(
         "--with-test-contexts",
         action="store_true",
         help="also write extensions_test.conf (simulated callers/agents) and include it",
@@ -212,6 +222,8 @@ def _config(args: argparse.Namespace) -> int:
             "sip_bind": args.sip_bind,
             "sip_port": args.sip_port,
             "sip_password": args.sip_password,
+            "sounds_dir": args.sounds_dir,
+            "monitor_dir": args.monitor_dir,
             "include_test_contexts": args.with_test_contexts,
         },
     )

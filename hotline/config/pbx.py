@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from hotline.config.common import Strict
 
@@ -71,3 +71,25 @@ class TwilioSettings(Strict):
     # TaskRouter workflow for <Enqueue workflowSid> (the task carries the IVR's priority);
     # empty: a plain <Enqueue> into the Twilio queue named like the skill's queue.
     workflow_sid: str = ""
+    # How Twilio reaches an agent's phone, {extension} the agent's extension (e.g.
+    # "sip:{extension}@agents.example.sip.twilio.com"). Set: Hotline's router picks the
+    # agent for Twilio callers too and Twilio rings that phone (ivr/twilio/agents.py).
+    # Empty: Twilio callers are never offered to Hotline's agents (Asterisk cannot reach
+    # them); they wait in Twilio's queue for Twilio-side agents or the workflow.
+    agent_sip_uri: str = ""
+    # Twilio's REST API (calls to agents); tests point it at a local fake.
+    api_base_url: str = "https://api.twilio.com"
+
+    @model_validator(mode="after")
+    def _agent_routing(self) -> TwilioSettings:
+        if self.agent_sip_uri:
+            if "{extension}" not in self.agent_sip_uri:
+                raise ValueError("agent_sip_uri must contain {extension}")
+            if not self.agent_sip_uri.startswith(("sip:", "sips:")):
+                raise ValueError("agent_sip_uri must be a sip: or sips: URI")
+            if self.workflow_sid:
+                raise ValueError(
+                    "agent_sip_uri and workflow_sid exclude each other: either Hotline's "
+                    "router or Twilio's TaskRouter picks the agent"
+                )
+        return self

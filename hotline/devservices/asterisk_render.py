@@ -305,6 +305,16 @@ def _sandbox_manager_users(_: Settings, p: RenderParams) -> Iterator[str]:
         yield "write = system"
 
 
+def _hold_sounds(_: Settings, p: RenderParams) -> Iterator[str]:
+    # Language-free absolute names: Asterisk plays <sounds_dir>/<channel language>/<name>
+    # (ivr/prompts.py HOLD_PROMPTS, rendered by `hotline prompts render`).
+    from ivr.prompts import QUEUE_SOUNDS
+
+    sounds = p.sounds_dir.rstrip("/")
+    for option, prompt in QUEUE_SOUNDS.items():
+        yield f"{option} = {sounds}/{prompt}"
+
+
 def _holding_queues(s: Settings, _: RenderParams) -> Iterator[str]:
     for n, q in enumerate(s.queues):
         if n:
@@ -347,6 +357,7 @@ _BLOCKS: dict[str, Callable[[Settings, RenderParams], Iterator[str]]] = {
     "agent-extensions": _agent_extensions,
     "sandbox-includes": _sandbox_includes,
     "sandbox-manager-users": _sandbox_manager_users,
+    "hold-sounds": _hold_sounds,
     "holding-queues": _holding_queues,
     "transport": _transport,
     "agents": _agents,

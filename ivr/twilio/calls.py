@@ -10,7 +10,13 @@ per call and routing sees callback requests:
     call.ivr_completed     the IVR's result (outcome, skill, priority, customer, facts)
     call.callback_requested (number)      the callback outcome, for routing
     call.queued (queue)    the caller was handed to Twilio's queue (<Enqueue>)
+    call.offered, call.answered, call.agent_no_answer (agent, status)
+                           Twilio's callbacks about the call to one of Hotline's agents
+                           (/twilio/agent/status, when twilio.agent_sip_uri is set)
     call.ended             status callback completed/busy/failed/no-answer/canceled
+
+Every event carries "via": "twilio" (cti/events.py VIA_TWILIO): the router must never try
+to reach such a caller through Asterisk (routing/twilio_offers.py).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cti.events import TOPIC_CALL, CallEventType, Disposition
+from cti.events import TOPIC_CALL, VIA_TWILIO, CallEventType, Disposition
 from cti.tracking.model import Call
 from hotline.services import Services
 from ivr.directory import DbDirectory
@@ -29,6 +35,13 @@ from ivr.script import IvrResult, Outcome, Query, Reply
 from ivr.twilio.twiml import Urls, queue_name, step_response
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+# An agent's leg that ended unanswered -> the DialEnd status the tracker would report.
+LEG_NOT_ANSWERED = {
+    "no-answer": "NOANSWER",
+    "busy": "BUSY",
+    "failed": "CHANUNAVAIL",
+    "canceled": "CANCEL",
+}
 KEYS = set("0123456789*#")
 
 
@@ -96,6 +109,37 @@ class TwilioIvr:
                 record.answered_at = record.queued_at + waited
                 await self.store.save(record)
 
+    async def agent_status(self, form: dict[str, str], call_id: str, agent: str) -> None:
+        """Status callback of the call Twilio placed to agent `agent` for caller `call_id`
+        (ivr/twilio/agents.py): the tracker's offered / answered / no-answer events."""
+        leg, status = form.get("CallSid", ""), form.get("CallStatus", "")
+        async with self.store.lock(call_id):
+            record = await self.store.load(call_id)
+            if record is None or record.ended_at is not None or leg == call_id:
+                return  # unknown, over, or not an agent leg
+            if record.agent_legs.get(leg) == status:
+                return  # Twilio repeated a callback
+            now = self.services.clock.timestamp()
+            extra: dict[str, Any] = {"agent": agent}
+            if status == "ringing":
+                record.offers += 1
+                record.offered_at = record.offered_at or now
+                kind = CallEventType.OFFERED
+            elif status == "in-progress":
+                record.answered_at = record.answered_at or now
+                if agent not in record.agents:
+                    record.agents.append(agent)
+                kind = CallEventType.ANSWERED
+            elif status in LEG_NOT_ANSWERED:
+                record.no_answers += 1
+                extra["status"] = LEG_NOT_ANSWERED[status]
+                kind = CallEventType.AGENT_NO_ANSWER
+            else:
+                return  # queued, initiated; completed after an answer (the caller's ends it)
+            record.agent_legs[leg] = status
+            await self._publish(record, kind, await self._replay(record), **extra)
+            await self.store.save(record)
+
     # -- the replay ----------------------------------------------------------------------
 
     async def _start(self, form: dict[str, str], urls: Urls) -> str:
@@ -122,7 +166,7 @@ class TwilioIvr:
     async def _repeat(self, record: CallRecord, urls: Urls) -> str:
         step = await advance(self._flow(record), list(record.replies), None, None)
         step.said.clear()
-        return step_response(step, len(record.replies), self.settings, urls)
+        return step_response(step, len(record.replies), self.settings, urls, record.call_id)
 
     async def _advance(self, record: CallRecord, digits: str | None, urls: Urls) -> str:
         context = CallContext(record.call_id, record.caller_number, record.dialed_number)
@@ -141,7 +185,7 @@ class TwilioIvr:
         if step.result is not None and record.ivr_ended_at is None:
             await self._completed(record, step)
         await self.store.save(record)
-        return step_response(step, len(record.replies), self.settings, urls)
+        return step_response(step, len(record.replies), self.settings, urls, record.call_id)
 
     async def _completed(self, record: CallRecord, step: Step) -> None:
         result = step.result
@@ -174,6 +218,7 @@ class TwilioIvr:
         at = self.services.clock.timestamp()
         event: dict[str, Any] = {"type": kind.value, "call_id": record.call_id, "seq": record.seq}
         event["at"] = at
+        event["via"] = VIA_TWILIO
         event.update(extra)
         event["call"] = self._snapshot(record, progress, extra.get("status"))
         await self.services.bus.publish(TOPIC_CALL, event)
@@ -195,6 +240,10 @@ class TwilioIvr:
             call.ivr_facts = result.facts_text()
             call.callback_requested = result.outcome is Outcome.CALLBACK
         call.queued_at = record.queued_at
+        call.offered_at = record.offered_at
+        call.offers, call.no_answers = record.offers, record.no_answers
+        call.agents = list(record.agents)
+        call.agent = record.agents[0] if record.agents else None
         call.answered_at = record.answered_at
         call.ended_at = record.ended_at
         call.seq = record.seq
@@ -203,6 +252,7 @@ class TwilioIvr:
             call.disposition = call.final_disposition()
             if record.answered_at is not None:
                 call.disposition = Disposition.ANSWERED
+                call.talk_seconds = round(max(0.0, record.ended_at - record.answered_at), 3)
             elif status not in (None, "completed") and not call.ivr_path:
                 call.disposition = Disposition.FAILED  # never reached the IVR
         return call.snapshot()

@@ -2,7 +2,9 @@
 
 Point the Twilio number's voice webhook at POST {public_base_url}/twilio/voice and its
 status callback at POST {public_base_url}/twilio/status (events: completed). Gather's
-action (/twilio/ivr/step) and Enqueue's action (/twilio/ivr/queue) are put in the TwiML.
+action (/twilio/ivr/step) and Enqueue's action (/twilio/ivr/queue) are put in the TwiML;
+/twilio/agent/status?call=<CallSid>&agent=<extension> in the calls Hotline has Twilio
+place to its agents (ivr/twilio/agents.py).
 
 Every request must carry a valid X-Twilio-Signature: HMAC-SHA1 with the account's auth
 token (HOTLINE_TWILIO__AUTH_TOKEN) over twilio.public_base_url + path + query, plus every
@@ -110,6 +112,19 @@ async def queue_result(request: Request, form: Form) -> Response:
     """Enqueue's action: the caller left the queue (bridged to an agent, hung up, ...)."""
     await _ivr(request).queue_result(form)
     return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>')
+
+
+@router.post("/agent/status", include_in_schema=False, status_code=204)
+async def agent_status(
+    request: Request,
+    form: Form,
+    call: Annotated[str, Query(pattern=r"^CA[0-9a-fA-F]{32}$")],
+    agent: Annotated[str, Query(pattern=r"^[0-9]{1,20}$")],
+) -> Response:
+    """Status callbacks of a call to an agent for a waiting caller (ringing, answered,
+    not answered): the router and the call log hear them as the caller's events."""
+    await _ivr(request).agent_status(form, call, agent)
+    return Response(status_code=204)
 
 
 @router.post("/status", include_in_schema=False, status_code=204)

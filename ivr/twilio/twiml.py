@@ -5,7 +5,10 @@
                          <Say>...</Say></Gather>
                        <Redirect>step?n=..&silence=1</Redirect>     (nothing pressed)
     queue           -> <Enqueue action=queue-result>queue</Enqueue>, or with a TaskRouter
-                       workflow (twilio.workflow_sid): <Enqueue workflowSid><Task priority>
+                       workflow (twilio.workflow_sid): <Enqueue workflowSid><Task priority>,
+                       or, when Hotline's router picks the agent (twilio.agent_sip_uri):
+                       <Enqueue action=queue-result>hotline-<CallSid></Enqueue>, a queue of
+                       the caller's own that the agent's leg dequeues (agent_leg below)
     self-service, callback -> <Hangup/>
 
 `n` is the number of replies recorded when the question was asked: a retried or
@@ -87,8 +90,9 @@ def _say(parent: VoiceResponse, say: Say | Ask, prompts: Mapping[str, Label]) ->
         parent.say(text, language=TWILIO_LANGUAGES.get(say.language, "en-US"))
 
 
-def step_response(step: Step, n: int, settings: Settings, urls: Urls) -> str:
-    """The TwiML document answering a webhook, `n` replies recorded so far."""
+def step_response(step: Step, n: int, settings: Settings, urls: Urls, call_id: str = "") -> str:
+    """The TwiML document answering a webhook of call `call_id` (CallSid), `n` replies
+    recorded so far."""
     prompts = settings.ivr.prompts
     r = VoiceResponse()
     for say in step.said:
@@ -96,7 +100,7 @@ def step_response(step: Step, n: int, settings: Settings, urls: Urls) -> str:
     if step.ask is not None:
         _gather(r, step.ask, n, urls, prompts)
     elif step.result is not None:
-        _end(r, step.result, settings, urls)
+        _end(r, step.result, settings, urls, call_id)
     else:
         r.hangup()
     return str(r)
@@ -121,9 +125,25 @@ def queue_name(settings: Settings, skill: str) -> str:
     return found.name if found is not None else skill
 
 
-def _end(r: VoiceResponse, result: IvrResult, settings: Settings, urls: Urls) -> None:
+def caller_queue(call_id: str) -> str:
+    """The Twilio queue of one caller whose agent Hotline's router picks."""
+    return f"hotline-{call_id}"
+
+
+def agent_leg(call_id: str) -> str:
+    """TwiML of the call Twilio places to the agent's phone: once answered, it takes
+    exactly this caller out of its queue and bridges them."""
+    r = VoiceResponse()
+    r.dial().queue(caller_queue(call_id))
+    return str(r)
+
+
+def _end(r: VoiceResponse, result: IvrResult, settings: Settings, urls: Urls, call_id: str) -> None:
     if result.outcome is not Outcome.QUEUE:
         r.hangup()
+        return
+    if settings.twilio.agent_sip_uri and call_id:  # Hotline's router picks the agent
+        r.enqueue(caller_queue(call_id), action=urls.queue_result, method="POST")
         return
     queue = queue_name(settings, result.skill)
     workflow = settings.twilio.workflow_sid

@@ -62,6 +62,9 @@ def test_instance_parameters_land_in_their_files(settings: Settings) -> None:
     assert out["pjsip.conf"].count("password = pw\n") == 20
     assert "HOTLINE_AGI = agi://10.0.0.7:14573" in out["extensions.conf"]
     assert "HOTLINE_SOUNDS_DIR = /srv/hotline/demo/sounds" in out["extensions.conf"]
+    # The holding queues announce with Hotline's prompts, by language-free absolute names.
+    assert "queue-thankyou = /srv/hotline/demo/sounds/hold_thanks\n" in out["queues.conf"]
+    assert "queue-thereare = /srv/hotline/demo/sounds/hold_position\n" in out["queues.conf"]
     assert "astetcdir => /srv/hotline/demo/etc" in out["asterisk.conf"]
     assert "astdbdir => /srv/hotline/demo/lib" in out["asterisk.conf"]
     assert "runuser" not in out["asterisk.conf"]
@@ -184,16 +187,31 @@ def test_sandbox_config_command_writes_files_for_your_own_asterisk(
 ) -> None:
     from hotline.cli import main
 
+    # What the README says: ports, user and FastAGI address from config.yaml and the
+    # HOTLINE_* environment at the time of rendering; binds and directories from options.
     monkeypatch.setenv("HOTLINE_PBX__AMI__SECRET", "from-the-env")
+    monkeypatch.setenv("HOTLINE_PBX__AMI__PORT", "5039")
+    monkeypatch.setenv("HOTLINE_PBX__AMI__USERNAME", "hl")
+    monkeypatch.setenv("HOTLINE_PBX__FASTAGI__HOST", "0.0.0.0")  # Hotline's listen address
+    monkeypatch.setenv("HOTLINE_PBX__FASTAGI__ADVERTISED_HOST", "10.0.0.7")
+    monkeypatch.setenv("HOTLINE_PBX__FASTAGI__PORT", "4600")
     out = tmp_path / "etc-asterisk"
     code = main(
         [
             *("--config", str(REPO / "config.yaml"), "sandbox", "config", "--out", str(out)),
-            *("--sip-bind", "0.0.0.0", "--sip-password", "agents-pw"),
+            *("--sip-bind", "0.0.0.0", "--sip-password", "agents-pw", "--ami-bind", "10.0.0.2"),
+            *("--sounds-dir", "/srv/sounds/hotline", "--monitor-dir", "/srv/monitor"),
         ]
     )
     assert code == 0
-    assert "secret = from-the-env" in (out / "manager.conf").read_text()
+    manager = (out / "manager.conf").read_text()
+    assert "[hl]\nsecret = from-the-env\n" in manager
+    assert "bindaddr = 10.0.0.2\nport = 5039\n" in manager
+    extensions = (out / "extensions.conf").read_text()
+    assert "HOTLINE_AGI = agi://10.0.0.7:4600\n" in extensions
+    assert "HOTLINE_SOUNDS_DIR = /srv/sounds/hotline\n" in extensions
+    assert "HOTLINE_MONITOR_DIR = /srv/monitor\n" in extensions
+    assert "queue-thankyou = /srv/sounds/hotline/hold_thanks\n" in (out / "queues.conf").read_text()
     assert "bind = 0.0.0.0:5060" in (out / "pjsip.conf").read_text()
     assert "password = agents-pw" in (out / "pjsip.conf").read_text()
     assert not (out / TEST_CONTEXTS_FILE).exists()

@@ -11,8 +11,16 @@ import pytest
 
 from hotline.cli import main as hotline
 from hotline.config import load_settings
+from hotline.config.common import Label
 from ivr.prompt_render import TtsTools, render_wav
-from ivr.prompts import ZH_SAY_FILES, prompt_files, render_files, say_files
+from ivr.prompts import (
+    HOLD_PROMPTS,
+    QUEUE_SOUNDS,
+    ZH_SAY_FILES,
+    prompt_files,
+    render_files,
+    say_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,12 +28,28 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_configured_prompt_in_both_languages(tmp_path: Path) -> None:
     s = load_settings(ROOT / "config.yaml", env={"HOTLINE_IVR__SOUNDS_DIR": str(tmp_path)})
     files = prompt_files(s)
-    assert len(files) == 2 * len(s.ivr.prompts)
+    assert len(files) == 2 * len(s.ivr.prompts.keys() | HOLD_PROMPTS.keys())
     welcome = {f.language: f for f in files if f.name == "welcome"}
     assert welcome["zh"].path == tmp_path / "zh" / "welcome.wav"
     assert welcome["zh"].text.startswith("您好")
     assert welcome["en"].text.startswith("Welcome")
     assert not any(f.exists for f in files)
+
+
+def test_holding_queue_prompts_are_rendered_in_both_languages_and_may_be_reworded(
+    tmp_path: Path,
+) -> None:
+    s = load_settings(ROOT / "config.yaml", env={"HOTLINE_IVR__SOUNDS_DIR": str(tmp_path)})
+    files = {(f.language, f.name): f for f in prompt_files(s)}
+    assert files["zh", "hold_thanks"].text == "感谢您的耐心等候。"
+    assert files["en", "hold_thanks"].path == tmp_path / "en" / "hold_thanks.wav"
+    # Every queue-* sound queues.conf names is a hold prompt (rendered by the command).
+    assert set(QUEUE_SOUNDS.values()) <= HOLD_PROMPTS.keys()
+    # A center words them its own way in ivr.prompts, under the same name.
+    prompts = {**s.ivr.prompts, "hold_thanks": Label(zh="谢谢您的等待。", en="Thanks!")}
+    mine = s.model_copy(update={"ivr": s.ivr.model_copy(update={"prompts": prompts})})
+    texts = {(f.language, f.name): f.text for f in prompt_files(mine)}
+    assert (texts["zh", "hold_thanks"], texts["en", "hold_thanks"]) == ("谢谢您的等待。", "Thanks!")
 
 
 def test_zh_words_cover_what_say_number_and_say_digits_play() -> None:

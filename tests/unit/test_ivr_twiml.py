@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from hotline.config import load_settings
+from hotline.config import ConfigError, load_settings
 from hotline.config.settings import Settings
 from ivr.replay import Step
 from ivr.script import (
@@ -24,7 +24,7 @@ from ivr.script import (
     Say,
     Text,
 )
-from ivr.twilio.twiml import Urls, spoken, step_response
+from ivr.twilio.twiml import Urls, agent_leg, spoken, step_response
 
 URLS = Urls(step="https://h.example/twilio/ivr/step", queue_result="https://h.example/q")
 
@@ -94,6 +94,34 @@ def test_taskrouter_workflow_carries_the_priority() -> None:
     assert task is not None
     assert task.attrib["priority"] == "1000"
     assert '"queue": "emergency"' in (task.text or "")
+
+
+def test_routed_by_hotline_a_caller_waits_in_its_own_queue_which_the_agent_leg_takes() -> None:
+    s = load_settings(
+        "config.yaml",
+        env={"HOTLINE_TWILIO__AGENT_SIP_URI": "sip:{extension}@agents.example.sip.twilio.com"},
+    )
+    sid = "CA" + "7" * 32
+    root = ET.fromstring(step_response(Step(result=result(Outcome.QUEUE)), 3, s, URLS, sid))
+    enqueue = root.find("Enqueue")
+    assert enqueue is not None
+    assert (enqueue.text, enqueue.attrib["action"]) == (f"hotline-{sid}", URLS.queue_result)
+    leg = ET.fromstring(agent_leg(sid))
+    assert [(e.tag, e.text) for e in leg.iter() if e.tag != "Response"] == [
+        ("Dial", None),
+        ("Queue", f"hotline-{sid}"),
+    ]
+
+
+def test_agent_routing_and_a_taskrouter_workflow_exclude_each_other() -> None:
+    env = {
+        "HOTLINE_TWILIO__AGENT_SIP_URI": "sip:{extension}@agents.example.com",
+        "HOTLINE_TWILIO__WORKFLOW_SID": "WW123",
+    }
+    with pytest.raises(ConfigError, match="exclude each other"):
+        load_settings("config.yaml", env=env)
+    with pytest.raises(ConfigError, match="must contain"):
+        load_settings("config.yaml", env={"HOTLINE_TWILIO__AGENT_SIP_URI": "sip:1001@x"})
 
 
 def test_spoken_values(settings: Settings) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routing.model import AgentState
+from routing.model import AgentState, CallKind
 from tests.unit.routing.support import make_router, offers, ready_agent, states
 
 
@@ -72,3 +72,16 @@ def test_pbx_failure_requeues_and_suspension_holds_offers_until_resumed() -> Non
     assert router.agents[1].state is AgentState.AVAILABLE
     assert offers(router.enqueue("c2", "billing", priority=10)) == []
     assert offers(router.resume()) == [("c1", 1)]
+
+
+def test_a_twilio_caller_who_hangs_up_waiting_leaves_the_line_and_never_overflows() -> None:
+    # A Twilio caller waits in Twilio's queue: the dialplan's overflow cannot move it, so
+    # it stays at its queue's last step; its hang-up is an abandon like any caller's.
+    router, clock = make_router()
+    router.enqueue("CA1", "billing", priority=10, kind=CallKind.TWILIO, may_overflow=False)
+    clock.advance(3600)
+    assert router.tick() == []
+    assert [c.call_id for c in router.waiting_calls()] == ["CA1"]
+    router.call_ended("CA1")
+    assert router.waiting_calls() == []
+    assert router.stats[0].abandoned == 1
