@@ -25,7 +25,7 @@ from db.engine import async_session_factory, make_async_engine
 from hotline.bus.memory import MemoryBus
 from hotline.config import Settings, load_settings
 from hotline.devservices.asterisk import AsteriskInstance
-from tests.support import eventually
+from tests.support import bounded_teardown, eventually
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,7 +109,9 @@ async def cti_stack(asterisk: AsteriskInstance, db_url: str) -> AsyncIterator[Ct
     try:
         yield stack
     finally:
-        await bridge.stop()
-        await writer.stop()
-        await bus.close()
-        await engine.dispose()
+        await bounded_teardown(
+            ("CTI bridge", bridge.stop),
+            ("call log writer", writer.stop),
+            ("bus", bus.close),
+            ("database engine", engine.dispose),
+        )
