@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from cti.calllog.writer import CALLS
+from cti.commands import AmiPbxCommands, OriginatePurpose
 from hotline.devservices.asterisk import AsteriskInstance
-from tests.harness.cti import CtiStack
+from tests.harness.cti import CtiStack, ami_session
 from tests.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually
 
@@ -61,19 +62,7 @@ async def test_given_link_killed_mid_calls_then_20_records_exactly(
 
 async def _originate_blind(asterisk: AsteriskInstance, i: int) -> str:
     """Originate through a separate, short-lived AMI session (the bridge's link is down)."""
-    from cti.ami.client import AmiClient
-    from cti.commands import AmiPbxCommands, OriginatePurpose
-
-    other = AmiClient(
-        host="127.0.0.1",
-        port=asterisk.ami_port,
-        username=asterisk.ami_username,
-        secret=asterisk.ami_secret,
-        on_event=lambda f: None,
-    )
-    other.start()
-    try:
-        await other.wait_ready(5)
+    async with ami_session(asterisk) as other:
         uid = f"tblind{i:02d}x{asterisk.ami_port}"
         await AmiPbxCommands(other).originate(
             "Local/95777@hotline-inbound",
@@ -84,5 +73,3 @@ async def _originate_blind(asterisk: AsteriskInstance, i: int) -> str:
             variables={"HANGUP_AFTER": "10"},
         )
         return uid
-    finally:
-        await other.close()
