@@ -201,7 +201,10 @@ def _item_timeout(item: pytest.Item) -> float:
         value = marker.args[0] if marker.args else marker.kwargs.get("timeout")
         if value is not None:
             return float(value)
-    return float(item.config.getini("timeout") or 0)
+    try:
+        return float(item.config.getini("timeout") or 0)
+    except ValueError:  # pytest-timeout not loaded: no per-test timeout
+        return 0.0
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
