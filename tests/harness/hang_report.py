@@ -150,6 +150,7 @@ class _Watch:
         self.overdue_since: float | None = None
         self._early_report = False
         self._done = threading.Event()
+        self._lock = threading.Lock()  # phase changes (main thread) vs the checks
         self._main = threading.main_thread().ident
         self._thread = threading.Thread(target=self._run, name="hang-watch", daemon=True)
 
@@ -161,7 +162,8 @@ class _Watch:
         self._thread.join(5)
 
     def enter(self, phase: str) -> None:
-        self.phase, self.phase_started, self.overdue_since = phase, time.monotonic(), None
+        with self._lock:
+            self.phase, self.phase_started, self.overdue_since = phase, time.monotonic(), None
 
     def limit(self) -> float:
         """Seconds the current phase may run, from its own start."""
@@ -174,25 +176,29 @@ class _Watch:
     def _run(self) -> None:
         last_interrupt = 0.0
         while not self._done.wait(0.25):
-            now = time.monotonic()
-            early_at = self.started + self.timeout - MARGIN
-            if self.timeout > MARGIN and not self._early_report and now >= early_at:
-                self._early_report = True
-                hang_report(f"{self.nodeid}: {MARGIN:.0f}s before pytest-timeout fires")
-            if now - self.phase_started < self.limit():
-                continue
-            if self.overdue_since is None:
-                self.overdue_since = now
-                hang_report(f"{self.phase} of {self.nodeid} hung ({self.limit():.0f}s)")
-            if now - self.overdue_since > max(self.limit(), 3 * INTERRUPT_EVERY):
-                hang_report(
-                    f"{self.phase} of {self.nodeid} could not be interrupted: exiting",
-                    _real_stderr,
-                )
-                os._exit(EXIT_CODE)
-            if now - last_interrupt >= INTERRUPT_EVERY and self._main is not None:
-                last_interrupt = now
-                signal.pthread_kill(self._main, INTERRUPT)
+            with self._lock:
+                last_interrupt = self._check(time.monotonic(), last_interrupt)
+
+    def _check(self, now: float, last_interrupt: float) -> float:
+        """One look at the test; returns when the main thread was last interrupted."""
+        early_at = self.started + self.timeout - MARGIN
+        if self.timeout > MARGIN and not self._early_report and now >= early_at:
+            self._early_report = True
+            hang_report(f"{self.nodeid}: {MARGIN:.0f}s before pytest-timeout fires")
+        if now - self.phase_started < self.limit():
+            return last_interrupt
+        if self.overdue_since is None:
+            self.overdue_since = now
+            hang_report(f"{self.phase} of {self.nodeid} hung ({self.limit():.0f}s)")
+        if now - self.overdue_since > max(self.limit(), 3 * INTERRUPT_EVERY):
+            hang_report(
+                f"{self.phase} of {self.nodeid} could not be interrupted: exiting", _real_stderr
+            )
+            os._exit(EXIT_CODE)
+        if now - last_interrupt >= INTERRUPT_EVERY and self._main is not None:
+            signal.pthread_kill(self._main, INTERRUPT)
+            return now
+        return last_interrupt
 
 
 def _item_timeout(item: pytest.Item) -> float:
