@@ -17,8 +17,9 @@ typecheck: bootstrap
 # Everything: static checks, unit tests, real Asterisk 22 / Redis / PostgreSQL, Chromium.
 # Two workers: most of a PBX test is waiting for audio and timers, so two share the two
 # cores well; each worker starts its own Asterisk, PostgreSQL and Redis (session fixtures).
+# Slowest tests listed at the end: the suite must stay well inside CI's time (see .ci/run).
 test: bootstrap lint typecheck
-	.venv/bin/pytest -q -n 2
+	.venv/bin/pytest -q -n 2 --durations=20
 
 unit: bootstrap
 	.venv/bin/pytest -q -m "not integration and not browser"

@@ -16,7 +16,7 @@ import contextlib
 import importlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,8 +24,12 @@ from db.engine import async_session_factory, make_async_engine
 from hotline.bus import make_bus
 from hotline.config import Settings
 from hotline.services import Services
+from hotline.stopping import stop_within
 
 log = logging.getLogger("hotline")
+# Longer than the longest grace a component gives its own work when stopping (webhook
+# deliveries: 15 s, tickets/webhooks.py).
+COMPONENT_STOP_SECONDS = 20.0
 
 
 class Component(Protocol):
@@ -88,16 +92,23 @@ class Runtime:
         return self.services
 
     async def stop(self) -> None:
+        """Stop components in reverse order, each within COMPONENT_STOP_SECONDS: one that
+        does not stop in time is cancelled and logged with where it waits, and the others
+        still stop (hotline/stopping.py), so `hotline serve` always exits."""
         while self.components:
             name, component = self.components.pop()
-            try:
-                await component.stop()
-            except Exception:
-                log.exception("stopping %s failed", name)
+            await _stop(name, component.stop)
         if self.services is not None:
-            await self.services.bus.close()
-            await self.services.engine.dispose()
+            await _stop("bus", self.services.bus.close)
+            await _stop("database engine", self.services.engine.dispose)
             self.services = None
+
+
+async def _stop(name: str, stop: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await stop_within(stop(), COMPONENT_STOP_SECONDS, f"stopping {name}")
+    except Exception:
+        log.exception("stopping %s failed", name)
 
 
 def _resolve(target: str) -> Callable[[Services], Component | None]:

@@ -139,6 +139,9 @@ class _HttpServer:
             log_level="warning",
             lifespan="on",
             ws="websockets-sansio",  # the legacy implementation is deprecated
+            # Open websockets (desktops, wallboards) must not keep the process from
+            # stopping: after this many seconds uvicorn cancels what is left.
+            timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)
         self._task: Any = None

@@ -28,6 +28,7 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from cti.ami.errors import AmiActionFailed, AmiError, AmiNotConnected, AmiTimeout
 from cti.ami.frames import Frame, FrameParser, encode_action
+from hotline.stopping import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,8 @@ class AmiClient:
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
         except TimeoutError:
             raise AmiNotConnected(f"no AMI session to {self.host}:{self.port}") from None
 
@@ -168,11 +170,9 @@ class AmiClient:
         self._ready.clear()
         if self._protocol is not None:
             self._protocol.transport.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Bounded: a consumer stuck in a login hook or an event handler cannot hold up
+        # the process's stop (hotline/stopping.py).
+        await cancel_and_wait(self._tasks, what=f"AMI link {self.host}:{self.port}")
         self._tasks = []
         self._fail_pending(AmiNotConnected("client closed"))
 
@@ -208,9 +208,11 @@ class AmiClient:
         self._pending[action_id] = pending
         try:
             protocol.write(encode_action(wire))
-            return await asyncio.wait_for(
-                asyncio.shield(pending.future), max(0.001, deadline - loop.time())
-            )
+            # asyncio.timeout, not wait_for: before Python 3.12 wait_for drops a cancel
+            # that lands in the iteration the answer arrives in, and the consumer task
+            # then outlives close() (tests/unit/cti/test_ami_close.py).
+            async with asyncio.timeout_at(deadline):
+                return await asyncio.shield(pending.future)
         except TimeoutError:
             raise AmiTimeout(f"{action}: no answer within {timeout:.1f}s") from None
         finally:

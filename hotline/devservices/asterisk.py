@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -475,10 +474,7 @@ class _ignore_gone:
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
     """A UDP port nobody uses right now (SIP listens on UDP)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
+    return free_port(host, udp=True)
 
 
 def write_rendered(settings: Settings, out: Path, overrides: Mapping[str, object]) -> list[Path]:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from tests.support import bounded_teardown
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -24,12 +26,17 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
+    pw = await async_playwright().start()
+    try:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    except BaseException:
+        await bounded_teardown(("playwright", pw.stop))
+        raise
+    try:
+        yield chromium
+    finally:
+        # A browser that does not close must fail the test, not hang the run.
+        await bounded_teardown(("chromium", chromium.close), ("playwright", pw.stop))
 
 
 @pytest.fixture
@@ -42,7 +49,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     try:
         yield page
     finally:
-        await context.close()
+        await bounded_teardown(("browser context", context.close))
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 

@@ -1,12 +1,14 @@
 """A running CTI stack against the sandbox Asterisk: bus + bridge + call log writer.
 
 `cti_stack` gives a started CtiStack on a fresh migrated database (SQLite and
-PostgreSQL, via `db_url`); `CtiStack.call(...)` originates a Local-channel test caller
-into the hotline (deploy/asterisk/extensions_test.conf) and returns its Linkedid.
+PostgreSQL, via `db_url`), on an Asterisk cleared of what earlier tests left (clean_pbx);
+`CtiStack.call(...)` originates a Local-channel test caller into the hotline
+(deploy/asterisk/extensions_test.conf) and returns its Linkedid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,14 +20,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from cti.ami.client import AmiClient
+from cti.ami.errors import AmiActionFailed
 from cti.bridge import CtiBridge
 from cti.calllog.writer import CALLS, CallLogWriter
-from cti.commands import OriginatePurpose
+from cti.commands import AmiPbxCommands, OriginatePurpose, PbxError
 from db.engine import async_session_factory, make_async_engine
 from hotline.bus.memory import MemoryBus
 from hotline.config import Settings, load_settings
 from hotline.devservices.asterisk import AsteriskInstance
-from tests.support import eventually
+from tests.support import bounded_teardown, eventually
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,9 +97,53 @@ def stack_settings(asterisk: AsteriskInstance, db_url: str, **env: str) -> Setti
     )
 
 
+async def clean_pbx(asterisk: AsteriskInstance, settings: Settings) -> None:
+    """Give a test the worker's Asterisk as a fresh one would be: earlier tests on this
+    worker may have left calls still running (the bridge's resync would take them for
+    this test's calls), callback requests in AstDB (the router would recover them) and
+    dialplan globals (the router's wait estimates, which make callers hear an
+    announcement before they queue; a changed offer timeout). Through a short-lived AMI
+    session of its own, before the test's bridge logs in."""
+    async with ami_session(asterisk) as client:
+        pbx = AmiPbxCommands(client)
+        for channel in await pbx.channels():
+            with contextlib.suppress(PbxError):
+                await pbx.hangup(channel.channel)
+
+        async def idle() -> bool:
+            return not await pbx.channels()
+
+        await eventually(idle, 10, "the calls of earlier tests to end")
+        with contextlib.suppress(AmiActionFailed):  # "Database entry not found": none left
+            await client.send("DBDelTree", {"Family": "hotline/callback"})
+        for queue in settings.queues:
+            await pbx.set_var("", f"HOTLINE_EWT_{queue.name}", "")
+        timeout = str(settings.routing.offer_timeout_seconds)
+        await pbx.set_var("", "HOTLINE_OFFER_TIMEOUT", timeout)
+
+
+@contextlib.asynccontextmanager
+async def ami_session(asterisk: AsteriskInstance) -> AsyncIterator[AmiClient]:
+    """A separate, short-lived AMI session (beside a bridge's, or while its link is down)."""
+    client = AmiClient(
+        host="127.0.0.1",
+        port=asterisk.ami_port,
+        username=asterisk.ami_username,
+        secret=asterisk.ami_secret,
+        on_event=lambda f: None,
+    )
+    client.start()
+    try:
+        await client.wait_ready(10)
+        yield client
+    finally:
+        await client.close()
+
+
 @pytest.fixture
 async def cti_stack(asterisk: AsteriskInstance, db_url: str) -> AsyncIterator[CtiStack]:
     settings = stack_settings(asterisk, db_url)
+    await clean_pbx(asterisk, settings)
     bus = MemoryBus()
     engine = make_async_engine(db_url)
     sessions = async_session_factory(engine)
@@ -109,7 +157,9 @@ async def cti_stack(asterisk: AsteriskInstance, db_url: str) -> AsyncIterator[Ct
     try:
         yield stack
     finally:
-        await bridge.stop()
-        await writer.stop()
-        await bus.close()
-        await engine.dispose()
+        await bounded_teardown(
+            ("CTI bridge", bridge.stop),
+            ("call log writer", writer.stop),
+            ("bus", bus.close),
+            ("database engine", engine.dispose),
+        )

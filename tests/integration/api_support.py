@@ -30,6 +30,7 @@ from hotline.clock import Clock, FakeClock
 from hotline.config import load_settings
 from hotline.devservices.net import free_port
 from hotline.services import Services
+from tests.support import bounded_teardown
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse 电池"
@@ -65,8 +66,7 @@ async def api_services(
     try:
         yield services
     finally:
-        await bus.close()
-        await engine.dispose()
+        await bounded_teardown(("bus", bus.close), ("database engine", engine.dispose))
 
 
 def issuer_for(services: Services, clock: Clock | None = None) -> TokenIssuer:
@@ -178,7 +178,14 @@ async def api_server(app: FastAPI) -> AsyncIterator[str]:
     """The app under a real uvicorn on a free loopback port; yields http://127.0.0.1:port."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+        # An open socket (a page's websocket) must not keep the server from stopping.
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -193,7 +200,7 @@ async def api_server(app: FastAPI) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        await bounded_teardown(("uvicorn", lambda: task))
 
 
 async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:

@@ -24,10 +24,11 @@ from hotline.config import Settings
 from hotline.config.center import QueueSettings
 from hotline.devservices.asterisk import AsteriskInstance
 from hotline.services import Services
+from hotline.stopping import cancel_and_wait
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
 from tests.stub_agi import IvrScript, stub_ivr
-from tests.support import eventually
+from tests.support import bounded_teardown, eventually
 
 
 def queue(name: str, steps: Sequence[tuple[str, int | None]], **extra: Any) -> QueueSettings:
@@ -272,13 +273,13 @@ async def routing_stack(
         try:
             yield stack
         finally:
-            await service.stop()
-            await record_sub.close()
-            await desk_sub.close()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await _hang_up_everything(cti)
+            await bounded_teardown(
+                ("routing service", service.stop),
+                ("recorder", record_sub.close),
+                ("desktop", desk_sub.close),
+                ("test tasks", lambda: cancel_and_wait(tasks, what="routing stack tasks")),
+                ("hang up", lambda: _hang_up_everything(cti)),
+            )
 
 
 async def _hang_up_everything(cti: CtiStack) -> None:

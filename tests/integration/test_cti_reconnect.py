@@ -4,14 +4,13 @@ records, no duplicates and none left open."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import sqlalchemy as sa
 
 from cti.calllog.writer import CALLS
+from cti.commands import AmiPbxCommands, OriginatePurpose
 from hotline.devservices.asterisk import AsteriskInstance
-from tests.harness.cti import CtiStack
+from tests.harness.cti import CtiStack, ami_session
 from tests.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually
 
@@ -22,20 +21,28 @@ async def test_given_link_killed_mid_calls_then_20_records_exactly(
     cti_stack: CtiStack, asterisk: AsteriskInstance
 ) -> None:
     client = cti_stack.bridge.client
-    # A longer first backoff makes the outage real: calls end and begin inside it.
-    client._reconnect_min = 2.0
+    # A long first backoff makes the outage real: the link stays down 3 to 6 s, so the
+    # calls that hang up first (3 s after answer) end inside it; six begin inside it and
+    # last past it (10 s).
+    client._reconnect_min = 6.0
     async with stub_ivr(asterisk.fastagi_port, IvrScript(skill="general", linger=0.3)):
         ids = [
             await cti_stack.call(caller=f"1380000{i:04d}", hangup_after=3 + (i % 4))
             for i in range(14)
         ]
-        await asyncio.sleep(1.5)
-        connects = client.stats.connects
+        # The link goes down while all 14 are live (they hang up after 3 to 6 s).
+        calls = cti_stack.bridge.tracker.calls
+        await eventually(lambda: all(i in calls for i in ids), 10, "the 14 calls tracked")
+        connects, resyncs = client.stats.connects, cti_stack.bridge.resyncs
         client.drop_connection()
         # Six more callers arrive while the bridge is blind (through a second AMI session).
         ids += [await _originate_blind(asterisk, i) for i in range(14, 20)]
-        await eventually(lambda: client.stats.connects > connects, 15, "the bridge to reconnect")
-        assert cti_stack.bridge.resyncs >= 2
+        # `connects` counts logins; the resync runs after the login, in the event consumer,
+        # and takes two AMI round trips more: wait for the resync itself, not the login.
+        await eventually(
+            lambda: cti_stack.bridge.resyncs > resyncs, 15, "the bridge to reconnect and resync"
+        )
+        assert client.stats.connects > connects
         rows = [await cti_stack.wait_ended(i, timeout=40) for i in ids]
 
     assert len({r["id"] for r in rows}) == 20
@@ -55,19 +62,7 @@ async def test_given_link_killed_mid_calls_then_20_records_exactly(
 
 async def _originate_blind(asterisk: AsteriskInstance, i: int) -> str:
     """Originate through a separate, short-lived AMI session (the bridge's link is down)."""
-    from cti.ami.client import AmiClient
-    from cti.commands import AmiPbxCommands, OriginatePurpose
-
-    other = AmiClient(
-        host="127.0.0.1",
-        port=asterisk.ami_port,
-        username=asterisk.ami_username,
-        secret=asterisk.ami_secret,
-        on_event=lambda f: None,
-    )
-    other.start()
-    try:
-        await other.wait_ready(5)
+    async with ami_session(asterisk) as other:
         uid = f"tblind{i:02d}x{asterisk.ami_port}"
         await AmiPbxCommands(other).originate(
             "Local/95777@hotline-inbound",
@@ -75,8 +70,6 @@ async def _originate_blind(asterisk: AsteriskInstance, i: int) -> str:
             uniqueid=uid,
             context="hotline-test-caller",
             caller_id=f'"盲区{i}" <1380000{i:04d}>',
-            variables={"HANGUP_AFTER": "6"},
+            variables={"HANGUP_AFTER": "10"},
         )
         return uid
-    finally:
-        await other.close()

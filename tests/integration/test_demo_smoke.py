@@ -20,6 +20,9 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The demo itself runs 75 s after its set-up (~110 s in all on a loaded machine), past
+# the suite's 120 s per test; its subprocess is bounded at 300 s below.
+@pytest.mark.timeout(330)
 def test_demo_runs_callers_through_the_ivr_to_agents_and_logs_every_call(
     tmp_path: Path,
 ) -> None:
