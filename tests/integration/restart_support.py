@@ -3,6 +3,7 @@ against the sandbox Asterisk, with the test's own AMI session as Asterisk's side
 (Local channels through the real IVR), hang-ups while the backend is away, and what
 Asterisk says (QueueStatus, CoreShowChannels). Agents are Local channels
 (pbx.dialplan.agent_endpoint from the asterisk fixture) that answer and stay on the call.
+The bus is the in-process one, or Redis Streams in a database of its own (`fresh_redis`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 
 from cti.ami.client import AmiClient
@@ -36,10 +38,11 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS_OPEN = "{" + ", ".join(f'{d}: [{{start: "00:00", end: "23:59:59"}}]' for d in DAYS) + "}"
 
 
-def restart_settings(asterisk: AsteriskInstance, db_url: str) -> Settings:
+def restart_settings(asterisk: AsteriskInstance, db_url: str, **env: str) -> Settings:
     return stack_settings(
         asterisk,
         db_url,
+        **env,
         HOTLINE_HTTP__PORT=str(free_port()),
         HOTLINE_AUTH__SECRET_KEY=secrets.token_hex(32),
         HOTLINE_BUSINESS_HOURS__WEEKLY=ALWAYS_OPEN,
@@ -69,6 +72,18 @@ async def add_staff(services: Services, agents: dict[str, dict[str, int]]) -> di
             s.add_all(AgentSkill(user_id=user.id, skill=k, level=v) for k, v in skills.items())
         await s.commit()
     return ids
+
+
+async def fresh_redis(redis_url: str, db: int = 11) -> str:
+    """A Redis database of its own, emptied: the Runtime's bus streams and the call log's
+    consumer group carry nothing from other tests."""
+    url = f"{redis_url.rsplit('/', 1)[0]}/{db}"
+    client = aioredis.Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+    return url
 
 
 @dataclass

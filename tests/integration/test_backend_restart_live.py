@@ -15,6 +15,7 @@ and a new one arrives (the dialplan queues it without the IVR). A new Runtime st
   else), the pending callback is in line again;
 - then routing goes on: a freed agent takes the best waiting caller, a talking call
   that ends sends its agent to wrap-up (call.wrapped), and the next caller follows.
+On SQLite with the in-process bus, and on PostgreSQL with the Redis Streams bus.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from tests.integration.restart_support import (
     add_staff,
     asterisk_side,
     backend,
+    fresh_redis,
     restart_settings,
 )
 from tests.ivr_scenarios import LI, ZHANG, ZHANG_PHONE
@@ -123,9 +125,13 @@ async def database_counts(b: Backend) -> tuple[int, int, int]:
 
 
 async def test_given_calls_across_a_backend_restart_then_live_view_equals_asterisk_and_routing_goes_on(
-    asterisk: AsteriskInstance, db_url: str
+    asterisk: AsteriskInstance, db_url: str, db_backend: str, request: pytest.FixtureRequest
 ) -> None:
-    settings = restart_settings(asterisk, db_url)
+    # One machine (SQLite, in-process bus) and the scale-out set-up (PostgreSQL, Redis).
+    env = {}
+    if db_backend == "postgresql":
+        env["HOTLINE_REDIS__URL"] = await fresh_redis(request.getfixturevalue("redis_url"))
+    settings = restart_settings(asterisk, db_url, **env)
     engine = make_async_engine(db_url)
     setup = Services(settings, MemoryBus(), engine, async_session_factory(engine))
     try:
