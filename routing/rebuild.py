@@ -248,6 +248,8 @@ class Rebuilder:
             return  # signed out before: a call of its own, not one Hotline routed
         variables = await self._variables(t.caller_channel)
         skill = variables.get(SKILL) or (row or {}).get("queue") or (row or {}).get("skill")
+        if not skill:
+            return  # no queue ever: an agent's own call (its phone's presence says busy)
         queue = queue_named(router.plan, settings, skill) or queue_named(
             router.plan, settings, settings.ivr.operator_skill
         )

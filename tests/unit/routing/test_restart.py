@@ -206,6 +206,9 @@ async def test_rebuild_restores_the_line_and_the_agents_asterisk_has_on_calls() 
             chan("u-a2", "a", "PJSIP/1001-00000004", bridge_id="b1", duration="00:01:40"),
             chan("u-d", "d", "PJSIP/trunk-00000002"),
             chan("u-e", "e", "PJSIP/trunk-00000005"),
+            # Agent 1003 on a call of its own (no queue ever): not Hotline's to adopt.
+            chan("u-x", "x", "PJSIP/1003-00000006", application="Dial", bridge_id="b2"),
+            chan("u-y", "x", "PJSIP/2000-00000007", bridge_id="b2"),
         ],
         variables={
             ("PJSIP/trunk-00000001", "HOTLINE_SKILL"): "business",
@@ -244,9 +247,12 @@ async def test_rebuild_restores_the_line_and_the_agents_asterisk_has_on_calls() 
     for agent_id, ext in ((7, "1001"), (8, "1002")):
         await ctx.run(router.add_agent, agent_id, ext, {"business": 8}, ["zh", "en"])
         intake.rebuilder.held.add(agent_id)  # both were busy when the backend stopped
+    await ctx.run(router.add_agent, 9, "1003", {"general": 5}, ["zh"])
+    await ctx.run(router.login, 9)
     try:
         await intake.rebuild()
         assert router.talking == {"a": 7}
+        assert router.agents[9].state is AgentState.NOT_READY
         assert router.agents[7].state is AgentState.ON_CALL
         assert router.agents[7].answered_at == T0 - 90
         # Agent 8 was busy but Asterisk has it on no call: ready, and it takes the head
@@ -256,6 +262,7 @@ async def test_rebuild_restores_the_line_and_the_agents_asterisk_has_on_calls() 
         assert (d.priority, d.language, d.enqueued_at, d.step_base) == (20, "en", T0 - 101, T0 - 40)
         assert ctx.live.calls["d"].snapshot["customer_id"] == "42"
         assert [(c.agent_id, c.state) for c in store.changes] == [
+            (9, "not_ready"),
             (7, "on_call"),
             (8, "available"),
             (8, "reserved"),
