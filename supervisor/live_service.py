@@ -198,6 +198,8 @@ class LiveService:
                 self._recount = True  # callbacks the dialplan kept while we were away
             elif topic in ("ticket", "survey"):
                 self._recount = True
+            else:
+                return  # device states and the like: nothing the view shows
             self._dirty.set()
             return
         if topic == "call" and _touches_callbacks(data):
