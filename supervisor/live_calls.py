@@ -12,18 +12,14 @@ After a restart (of this process or of the bridge) the calls in progress are che
 against Asterisk: rows loaded from the database are *unconfirmed* until the bridge's
 resync names them (`reconcile`, from pbx.connected `call_ids`) or one of their events
 arrives; a call Asterisk no longer has is *lost*: still counted as its row is (the call
-log closes it), never shown as a caller waiting or on an agent. A restarted bridge counts
-a call's `seq` from 1 again: its `call.started` for a call still in progress here starts
-the new count (see `new_generation`), and what the call already showed (queue, times,
-caller, agents) is kept when the new snapshot, rebuilt from Asterisk's channel list,
-lacks it.
+log closes it), never shown as a caller waiting or on an agent. A restarted bridge's
+events are taken as supervisor/live_resync.py says.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,20 +27,13 @@ from typing import Any
 
 from cti.calllog.mapping import call_row_values
 from reports.metrics import Aggregates, CallFacts, Thresholds, call_aggregates
+from supervisor.live_resync import carry_over, is_twilio_call, new_generation
 
 IN_PROGRESS = "in_progress"
 # Dispositions of a call that left the line without being answered but may linger in
 # progress (a callback capture, an overflow to voicemail): not waiting any more.
 NOT_WAITING = frozenset({"callback_requested", "overflowed"})
-CALL_STARTED = "call.started"  # cti/events.py CallEventType.STARTED
 MAX_REMEMBERED = 10_000  # pending wrap-ups and dropped calls kept, each
-# Twilio's CallSid ("CA" + 32 hex digits): the call_id of calls of the Twilio front end
-# (ivr/twilio/calls.py), which Asterisk never has.
-_TWILIO_SID = re.compile(r"^CA[0-9a-f]{32}$")
-
-
-def is_twilio_call(call_id: str) -> bool:
-    return _TWILIO_SID.match(call_id) is not None
 
 
 def facts_from_row(row: Mapping[str, Any]) -> CallFacts:
@@ -99,50 +88,6 @@ class CallEntry:
             and self.answered_at is None
             and self.facts.disposition not in NOT_WAITING
         )
-
-
-def new_generation(event: Mapping[str, Any], old: CallEntry) -> bool:
-    """A bridge that restarted announces each call it finds with call.started (its first
-    event for a call, always) and counts seq from 1 again: for a call still in progress
-    here, that event and the ones after it are news, whatever their seq."""
-    return event.get("type") == CALL_STARTED and not old.ended
-
-
-def carry_over(old: CallEntry, new: CallEntry) -> CallEntry:
-    """`new` with what `old` already showed and `new` lacks. Within one bridge process a
-    snapshot never loses a fact (times, queue, caller and agents are set once), so this
-    changes nothing there; a restarted bridge rebuilds calls from Asterisk's channel list
-    and may not know when the caller first queued, in which queue, or who answered first.
-    The earliest known queue entry and answer win; the wait is counted from them as the
-    tracker counts it (cti/tracking/model.py Call.wait_seconds)."""
-    f, o = new.facts, old.facts
-    queued_at = _earliest(new.queued_at, old.queued_at)
-    answered_at = _earliest(new.answered_at, old.answered_at)
-    wait = f.wait_seconds
-    until = answered_at or new.ended_at
-    carried = (queued_at, answered_at) != (new.queued_at, new.answered_at)
-    if carried and queued_at is not None and until is not None:
-        wait = round(max(0.0, (until - queued_at).total_seconds()), 3)
-    facts = dataclasses.replace(
-        f,
-        started_at=min(f.started_at, o.started_at),
-        queue=f.queue or o.queue,
-        queued=queued_at is not None,
-        answered=answered_at is not None,
-        wait_seconds=wait,
-    )
-    return dataclasses.replace(
-        new,
-        facts=facts,
-        queued_at=queued_at,
-        answered_at=answered_at,
-        caller_number=new.caller_number or old.caller_number,
-        agents=[*old.agents, *(a for a in new.agents if a not in old.agents)],
-    )
-
-
-def _earliest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
-    return b if a is None else a if b is None else min(a, b)
 
 
 def entry_from_row(linkedid: str, row: Mapping[str, Any], seq: int) -> CallEntry:
