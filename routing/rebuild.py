@@ -26,7 +26,6 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from cti.commands import PbxError, QueueEntry
-from hotline.devservices.asterisk_render import requeue_priority
 from routing.astdb import recover_callbacks
 from routing.callbacks import Callbacks
 from routing.context import RoutingContext
@@ -219,7 +218,6 @@ class Rebuilder:
             variables,
             row,
             now=now,
-            head_priority=requeue_priority(self.ctx.settings),
             caller_number=caller_number,
         )
         live.queue, live.snapshot = queue, restored.snapshot

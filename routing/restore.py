@@ -9,9 +9,9 @@ A caller waiting in a holding queue, from the best source first:
 - the call's row in the call log (calls): when the router first put the caller in line
   (`place_in_line`: the IVR's hand-over, else the first queue entry; kept across
   requeues); customer, tier, language, caller and IVR path for the screen-pop;
-- AMI QueueStatus: the holding queue, the wait in it (the queue's steps count from
-  there) and QUEUE_PRIO (the dialplan's copy of the priority; the requeue priority marks
-  the head of the line).
+- AMI QueueStatus: the holding queue and the wait in it (the queue's steps count from
+  there). Its QUEUE_PRIO is the dialplan's encoding of HOTLINE_PRIORITY and
+  HOTLINE_REQUEUED, which are read themselves.
 A call that Asterisk bridges with an agent's phone (CoreShowChannels BridgeId) is that
 agent's call (`talking_calls`).
 """
@@ -95,18 +95,17 @@ def waiting_call(
     row: Mapping[str, Any] | None,
     *,
     now: float,
-    head_priority: int,
     caller_number: str = "",
 ) -> RestoredCall:
+    """QUEUE_PRIO (`entry.priority`) is not read: it is the dialplan's encoding of the
+    same two variables, which are read themselves."""
     row = row or {}
-    head = entry.priority >= head_priority or variables.get(REQUEUED) == "1"
-    given: int | None
+    head = variables.get(REQUEUED) == "1"
+    given: int | None = None
     if variables.get(PRIORITY, "").isdigit():
         given = int(variables[PRIORITY])
     elif row.get("queue"):
         given = int(row.get("priority") or 0)
-    else:
-        given = None if head else entry.priority
     tier = variables.get(TIER) or row.get("tier") or None
     priority = plan.priority(queue, tier=tier, given=given)
     joined = now - entry.wait_seconds  # QueueStatus: whole seconds, either way

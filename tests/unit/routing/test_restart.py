@@ -149,7 +149,7 @@ def test_a_waiting_caller_from_variables_row_and_queue_status() -> None:
     entry = QueueEntry("hold-billing", "u1", "PJSIP/trunk-01", 2, 40, 20)
     variables = {"HOTLINE_PRIORITY": "20", "HOTLINE_TIER": "B", "HOTLINE_LANGUAGE": "en"}
     row = {"queued_at": T0 - 100, "customer_id": 42, "caller_number": "13800138000"}
-    c = waiting_call(plan, entry, "billing", "c1", variables, row, now=T0, head_priority=1001)
+    c = waiting_call(plan, entry, "billing", "c1", variables, row, now=T0)
     assert (c.priority, c.language, c.head, c.enqueued_at, c.step_base) == (
         20,
         "en",
@@ -164,13 +164,11 @@ def test_a_waiting_caller_from_variables_row_and_queue_status() -> None:
     )
     # Back after an unanswered offer, never logged: head of the line, place from Asterisk.
     back = QueueEntry("hold-billing", "u2", "PJSIP/trunk-02", 1, 12, 1001)
-    c = waiting_call(plan, back, "billing", "c2", {REQUEUED: "1"}, None, now=T0, head_priority=1001)
+    c = waiting_call(plan, back, "billing", "c2", {REQUEUED: "1"}, None, now=T0)
     assert (c.head, c.enqueued_at, c.priority) == (True, T0 - 12, 10)  # the lowest tier
     # The dialplan's own queue without the IVR (backend away): QUEUE_PRIO 0.
     away = QueueEntry("hold-billing", "u3", "PJSIP/trunk-03", 3, 5, 0)
-    c = waiting_call(
-        plan, away, "billing", "c3", {"HOTLINE_PRIORITY": "0"}, None, now=T0, head_priority=1001
-    )
+    c = waiting_call(plan, away, "billing", "c3", {"HOTLINE_PRIORITY": "0"}, None, now=T0)
     assert (c.priority, c.language) == (0, None)
 
 
