@@ -126,9 +126,12 @@ class AsteriskSide:
         return out
 
     async def clear(self) -> None:
-        """No channel and no AstDB callback capture left (the Asterisk is shared)."""
+        """No channel, AstDB callback capture or router wait estimate (a global the
+        dialplan announces before queueing) left: the Asterisk is shared."""
         with contextlib.suppress(AmiActionFailed):
             await self.client.send("DBDelTree", {"Family": "hotline/callback"})
+        for queue in self.settings.queues:
+            await self.pbx.set_var("", f"HOTLINE_EWT_{queue.name}", "")
         with contextlib.suppress(PbxError):
             for leg in await self.pbx.channels():
                 with contextlib.suppress(PbxError):
