@@ -146,7 +146,7 @@ def test_the_place_in_line_is_the_routers_own() -> None:
 
 def test_a_waiting_caller_from_variables_row_and_queue_status() -> None:
     plan = make_router()[0].plan
-    entry = QueueEntry("hold-billing", "u1", "PJSIP/trunk-01", 2, 40, 20)
+    entry = QueueEntry("hold-billing", "u1", "PJSIP/trunk-01", 2, 40)
     variables = {"HOTLINE_PRIORITY": "20", "HOTLINE_TIER": "B", "HOTLINE_LANGUAGE": "en"}
     row = {"queued_at": T0 - 100, "customer_id": 42, "caller_number": "13800138000"}
     c = waiting_call(plan, entry, "billing", "c1", variables, row, now=T0)
@@ -163,11 +163,11 @@ def test_a_waiting_caller_from_variables_row_and_queue_status() -> None:
         "13800138000",
     )
     # Back after an unanswered offer, never logged: head of the line, place from Asterisk.
-    back = QueueEntry("hold-billing", "u2", "PJSIP/trunk-02", 1, 12, 1001)
+    back = QueueEntry("hold-billing", "u2", "PJSIP/trunk-02", 1, 12)
     c = waiting_call(plan, back, "billing", "c2", {REQUEUED: "1"}, None, now=T0)
     assert (c.head, c.enqueued_at, c.priority) == (True, T0 - 12, 10)  # the lowest tier
     # The dialplan's own queue without the IVR (backend away): QUEUE_PRIO 0.
-    away = QueueEntry("hold-billing", "u3", "PJSIP/trunk-03", 3, 5, 0)
+    away = QueueEntry("hold-billing", "u3", "PJSIP/trunk-03", 3, 5)
     c = waiting_call(plan, away, "billing", "c3", {"HOTLINE_PRIORITY": "0"}, None, now=T0)
     assert (c.priority, c.language) == (0, None)
 
@@ -196,8 +196,9 @@ async def test_rebuild_restores_the_line_and_the_agents_asterisk_has_on_calls() 
     settings = load_settings(ROOT / "config.yaml", env={})
     pbx = FakePbx(
         entries=[
-            QueueEntry("hold-business", "u-d", "PJSIP/trunk-00000002", 1, 40, 20),
-            QueueEntry("hold-business", "u-e", "PJSIP/trunk-00000005", 2, 8, 1001),
+            # (QUEUE_PRIO is not read: the variables it is made of are.)
+            QueueEntry("hold-business", "u-d", "PJSIP/trunk-00000002", 1, 40),
+            QueueEntry("hold-business", "u-e", "PJSIP/trunk-00000005", 2, 8),
         ],
         live=[
             chan("u-a", "a", "PJSIP/trunk-00000001", application="Dial", bridge_id="b1"),
@@ -213,7 +214,7 @@ async def test_rebuild_restores_the_line_and_the_agents_asterisk_has_on_calls() 
             ("PJSIP/trunk-00000002", "HOTLINE_PRIORITY"): "20",
             ("PJSIP/trunk-00000002", "HOTLINE_TIER"): "B",
             ("PJSIP/trunk-00000002", "HOTLINE_LANGUAGE"): "en",
-            ("PJSIP/trunk-00000005", "HOTLINE_PRIORITY"): "10",
+            ("PJSIP/trunk-00000005", "HOTLINE_PRIORITY"): "20",
             ("PJSIP/trunk-00000005", REQUEUED): "1",
         },
     )
@@ -254,7 +255,8 @@ async def test_rebuild_restores_the_line_and_the_agents_asterisk_has_on_calls() 
         assert router.agents[7].state is AgentState.ON_CALL
         assert router.agents[7].answered_at == T0 - 90
         # Agent 8 was busy but Asterisk has it on no call: ready, and it takes the head
-        # of the line (the caller back from an unanswered offer), never agent 7.
+        # of the line (of the same priority, the caller back from an unanswered offer),
+        # never agent 7.
         assert router.offers == {"e": 8}
         d = router.calls["d"]
         assert (d.priority, d.language, d.enqueued_at, d.step_base) == (20, "en", T0 - 101, T0 - 40)
