@@ -27,6 +27,7 @@ from routing.dispatcher import Dispatcher
 from routing.model import CallKind
 from routing.presence import DeviceMap, presence_of
 from routing.rebuild import Rebuilder
+from routing.restore import keep_known
 
 log = logging.getLogger("routing")
 
@@ -76,7 +77,9 @@ class Intake:
             return
         linkedid, call = str(e["call_id"]), e.get("call") or {}
         live = self.ctx.live.get(linkedid)
-        live.queue, live.snapshot = queue, call
+        # A resynced snapshot knows less than the restore from Asterisk and the call log.
+        live.queue = queue
+        live.snapshot = keep_known(live.snapshot, call) if call.get("resynced") else call
         live.channel = e.get("channel") or live.channel
         live.uniqueid = e.get("uniqueid") or live.uniqueid
         core, router = self.ctx.live.core_id(linkedid), self.ctx.router

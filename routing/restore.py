@@ -169,6 +169,12 @@ def snapshot_from_row(
     }
 
 
+def keep_known(known: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """`new` (a snapshot the bridge rebuilt from the channel list) with every value
+    `known` (the restored snapshot) already has."""
+    return {**new, **{k: v for k, v in known.items() if v not in (None, "", [], {})}}
+
+
 def talking_calls(
     channels: Iterable[ChannelInfo], devices: DeviceMap, agents: Collection[str]
 ) -> list[Talking]:

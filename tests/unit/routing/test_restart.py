@@ -30,6 +30,7 @@ from routing.restore import (
     HANDOVER_VARIABLES,
     REQUEUED,
     device_of,
+    keep_known,
     place_in_line,
     talking_calls,
     waiting_call,
@@ -135,6 +136,18 @@ def test_agents_bridged_with_callers_are_found() -> None:
         ("x", "1009", None, 30.0),
         ("x", "2000", None, 30.0),
     ]
+
+
+def test_a_resynced_snapshot_does_not_erase_what_the_restore_knew() -> None:
+    known = {"customer_id": "42", "tier": "A", "language": "zh", "agents": []}
+    new = {"customer_id": None, "tier": None, "caller_number": "138", "agents": ["1001"]}
+    assert keep_known(known, new) == {
+        "customer_id": "42",
+        "tier": "A",
+        "language": "zh",
+        "caller_number": "138",
+        "agents": ["1001"],
+    }
 
 
 def test_the_place_in_line_is_the_routers_own() -> None:
@@ -261,6 +274,12 @@ async def test_rebuild_restores_the_line_and_the_agents_asterisk_has_on_calls() 
         d = router.calls["d"]
         assert (d.priority, d.language, d.enqueued_at, d.step_base) == (20, "en", T0 - 101, T0 - 40)
         assert ctx.live.calls["d"].snapshot["customer_id"] == "42"
+        # The bridge's own resync reports the caller afterwards, knowing less: kept.
+        resynced = {"call_id": "d", "resynced": True, "customer_id": None, "skill": "business"}
+        queued = {"type": "call.queued", "call_id": "d", "queue": "hold-business", "seq": 2}
+        await intake.handle("call", {**queued, "uniqueid": "u-d", "call": resynced})
+        assert ctx.live.calls["d"].snapshot["customer_id"] == "42"
+        assert router.calls["d"] is d
         assert [(c.agent_id, c.state) for c in store.changes] == [
             (9, "not_ready"),
             (7, "on_call"),
