@@ -159,6 +159,10 @@ class CtiBridge:
                 "type": "pbx.connected",
                 "at": self._clock(),
                 "live_calls": len(self.tracker.calls),
+                # Contract with the live views (supervisor/live_service.py): the Linkedid
+                # of every call Asterisk has now; a call in progress that is not listed
+                # is gone (no ghost callers after a restart).
+                "call_ids": sorted(self.tracker.calls),
                 "resynced_events": len(events),
             },
         )

@@ -41,14 +41,16 @@ class Component(Protocol):
 # (role set, dotted factory "module:function(services) -> Component", required?)
 # Optional factories are skipped when their module is absent, so the runtime works while
 # features land one by one; a present module that fails to build is an error.
+# The live view starts before the bridge so that it hears the bridge's first resync
+# (pbx.connected lists the calls Asterisk has: supervisor/live_service.py).
 COMPONENTS: list[tuple[frozenset[str], str, bool]] = [
+    (frozenset({"all", "api"}), "hotline.wiring:supervisor_live", False),
     (frozenset({"all", "pbx"}), "hotline.wiring:call_log", True),
     (frozenset({"all", "pbx"}), "hotline.wiring:pbx_bridge", True),
     (frozenset({"all", "pbx"}), "hotline.wiring:routing", False),
     (frozenset({"all", "pbx"}), "hotline.wiring:ivr_fastagi", False),
     (frozenset({"all", "pbx"}), "hotline.wiring:tickets", False),
     (frozenset({"all", "pbx"}), "hotline.wiring:recordings", False),
-    (frozenset({"all", "api"}), "hotline.wiring:supervisor_live", False),
     (frozenset({"all", "api"}), "hotline.wiring:http", False),
 ]
 

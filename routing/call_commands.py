@@ -163,3 +163,41 @@ class CallCommands(RouterCore):
                 self._start_wrap(self.agents[agent_id])
 
         return self._run(run)
+
+    # -- restarts ----------------------------------------------------------------------------
+
+    def adopt(
+        self, call_id: str, agent_id: int, queue: str, *, answered_at: float | None = None
+    ) -> list[RouterEvent]:
+        """Asterisk has this call bridged with the agent, and this router did not put them
+        together: it was restarted (or lost the PBX link) meanwhile. The agent is on the
+        call from now on (offered nothing else) and wraps up for `queue` when it ends,
+        like any call it answered. An agent already busy with another call is left as it
+        is (its phone's presence keeps it from being offered anything)."""
+        plan = self.plan.queue(queue)
+
+        def run() -> None:
+            agent = self._agent(agent_id)
+            if call_id in self.talking or call_id in self.offers:
+                return  # known already (or being connected to someone: that goes on)
+            if agent.call_id is not None or agent.state not in (
+                AgentState.LOGGED_OUT,
+                AgentState.AVAILABLE,
+                AgentState.NOT_READY,
+            ):
+                return
+            if agent.state is AgentState.NOT_READY:  # back to it after the wrap-up
+                agent.pending_not_ready, agent.pending_reason = True, agent.reason
+            if agent.state is not AgentState.AVAILABLE:
+                agent.move(AgentState.AVAILABLE, self._at)
+            call = self.calls.get(call_id)
+            if call is not None:
+                self._drop(call)  # it waited here: an agent has it now
+            agent.move(AgentState.RESERVED, self._at)  # the transitions an answer takes
+            self.talking[call_id] = agent.agent_id
+            agent.call_id, agent.call_queue = call_id, plan.index
+            agent.no_answers = 0
+            agent.answered_at = self._at if answered_at is None else min(answered_at, self._at)
+            self._move(agent, AgentState.ON_CALL)
+
+        return self._run(run)

@@ -5,42 +5,37 @@ Consumed (one ordered fan-out subscription):
   IVR still talks), call.queued (a caller entered hold-<queue>: the snapshot gives skill,
   priority, customer, tier, language), call.agent_no_answer (DialEnd NOANSWER/BUSY/... of an offer),
   call.answered, call.ended, call.callback_requested, call.overflowed (dialplan fallback);
-- "pbx": device.state (agent presence), queue.left, pbx.connected (rebuild the waiting
-  calls from Asterisk's holding queues, then decide again);
+- "pbx": device.state (agent presence), queue.left, pbx.connected (rebuild from
+  Asterisk's holding queues and bridges, then decide again: routing/rebuild.py);
 - "offer": offer.delivered (the agent desktop shows the screen-pop).
 Events of a callback attempt (Linkedid hlcb-...) go to routing/callbacks.py. Events of a
 Twilio caller ("via": "twilio", call_id = CallSid) are never pre-routed nor offered through
 Asterisk: its call.queued enqueues it only when Twilio can ring our agents
-(routing/twilio_offers.py), else it is left to Twilio's queue.
+(routing/twilio_offers.py), else it is left to Twilio's queue. A call the bridge found in
+its resync (snapshot `resynced`: it began before this process) that the router does not
+know is restored from Asterisk and the call log when it queues or an agent answers it
+(routing/rebuild.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from cti.commands import PbxError
 from cti.events import VIA_TWILIO
 from routing.astdb import forget as forget_astdb
-from routing.astdb import recover_callbacks
 from routing.callbacks import Callbacks
 from routing.context import TOPIC_CALL, TOPIC_OFFER, TOPIC_PBX, RoutingContext
 from routing.dispatcher import Dispatcher
 from routing.model import CallKind
 from routing.presence import DeviceMap, presence_of
+from routing.rebuild import Rebuilder
+from routing.restore import keep_known
 
 log = logging.getLogger("routing")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def requeue_priority(ctx: RoutingContext) -> int:
-    """QUEUE_PRIO the dialplan gives a caller back from an unanswered offer (globals
-    HOTLINE_REQUEUE_PRIORITY, rendered from the same settings)."""
-    s = ctx.settings
-    return max([s.routing.emergency_priority, *(t.priority for t in s.tiers.values())]) + 1
 
 
 class Intake:
@@ -51,7 +46,7 @@ class Intake:
         contract = ctx.settings.pbx.dialplan
         self.devices = DeviceMap(contract.agent_endpoint)
         self.prefix = contract.holding_queue_prefix
-        self._rebuilding = asyncio.Lock()
+        self.rebuilder = Rebuilder(ctx, dispatcher, callbacks, self._holding_queue)
         self.handlers: dict[tuple[str, str], Handler] = {
             (TOPIC_CALL, "call.ivr_completed"): self._ivr_completed,
             (TOPIC_CALL, "call.queued"): self._queued,
@@ -89,11 +84,16 @@ class Intake:
             return
         linkedid, call = str(e["call_id"]), e.get("call") or {}
         live = self.ctx.live.get(linkedid)
-        live.queue, live.snapshot = queue, call
+        # A resynced snapshot knows less than the restore from Asterisk and the call log.
+        live.queue = queue
+        live.snapshot = keep_known(live.snapshot, call) if call.get("resynced") else call
         live.channel = e.get("channel") or live.channel
         live.uniqueid = e.get("uniqueid") or live.uniqueid
         core, router = self.ctx.live.core_id(linkedid), self.ctx.router
         if core in router.talking:
+            return
+        if call.get("resynced") and core not in router.calls:
+            await self.rebuilder.restore_queued(e, queue)
             return
         known = router.calls.get(core)
         if known is not None:
@@ -212,6 +212,8 @@ class Intake:
             pending = self.callbacks.origins.get(linkedid)
             if pending is not None:
                 await self.callbacks.cancel(pending, "answered while waiting")
+        elif (e.get("call") or {}).get("resynced") and ext in self.ctx.router.by_extension:
+            await self.rebuilder.adopt_answered(e, ext)
 
     def _resolved(self, core: str) -> None:
         """Asterisk (or Twilio) said how the offer of this call went."""
@@ -275,15 +277,6 @@ class Intake:
     async def _connected(self, e: dict[str, Any]) -> None:
         self.ctx.spawn(self.rebuild(), "routing-rebuild")
 
-    async def recover(self) -> None:
-        """Callback requests the dialplan kept in AstDB while nobody listened."""
-        if self.ctx.ami is None:
-            return
-        try:
-            await recover_callbacks(self.ctx.ami, self.callbacks)
-        except Exception as exc:  # AMI errors and unreadable values alike: retried next time
-            log.warning("recovering callbacks from AstDB failed: %s", exc)
-
     async def _delivered(self, e: dict[str, Any]) -> None:
         try:
             self.dispatcher.acked(int(e["agent_id"]), str(e["call_id"]))
@@ -291,47 +284,5 @@ class Intake:
             log.warning("malformed offer.delivered: %r", e)
 
     async def rebuild(self) -> None:
-        """After (re)connecting to Asterisk: its holding queues are the truth."""
-        async with self._rebuilding:  # start and pbx.connected may both ask for one
-            await self._rebuild()
-
-    async def _rebuild(self) -> None:
-        router, pbx = self.ctx.router, self.ctx.pbx
-        try:
-            entries = await pbx.queue_entries()
-            channels = {c.uniqueid: c for c in await pbx.channels()}
-        except PbxError as exc:
-            log.warning("rebuild from the holding queues failed: %s", exc)
-            return
-        now, seen, head_prio = self.ctx.clock.timestamp(), set(), requeue_priority(self.ctx)
-        for entry in entries:
-            queue = self._holding_queue(entry.queue)
-            if queue is None:
-                continue
-            chan = channels.get(entry.uniqueid)
-            linkedid = chan.linkedid if chan is not None and chan.linkedid else entry.uniqueid
-            live = self.ctx.live.get(linkedid)
-            live.channel, live.uniqueid, live.queue = entry.channel, entry.uniqueid, queue
-            core = self.ctx.live.core_id(linkedid)
-            seen.add(core)
-            if core in router.calls or core in router.talking:
-                continue
-            head = entry.priority >= head_prio
-            snap = live.snapshot
-            given = snap.get("priority") if snap else (None if head else entry.priority)
-            joined = now - entry.wait_seconds
-            await self.ctx.run(
-                router.enqueue,
-                core,
-                queue,
-                priority=router.plan.priority(queue, tier=snap.get("tier"), given=given),
-                language=snap.get("language") or None,
-                enqueued_at=float(snap.get("queued_at") or joined),
-                step_base=joined,
-                head=head,
-            )
-        for call in list(router.calls.values()):
-            if call.waiting and call.kind is CallKind.LIVE and call.call_id not in seen:
-                await self.ctx.run(router.remove_call, call.call_id)
-        await self.ctx.run(router.resume)
-        await self.recover()
+        """After (re)connecting to Asterisk: its holding queues and bridges are the truth."""
+        await self.rebuilder.rebuild()

@@ -1,7 +1,8 @@
 """RoutingService: the router on Asterisk, as one component for the composition root.
 
     service = RoutingService(services)      # needs services.pbx (the CTI bridge's commands)
-    await service.start()                   # agents from the DB, callbacks, bus consumer
+    await service.start()                   # agents from the DB, callbacks, bus consumer;
+                                            # offers once rebuilt from Asterisk
     await service.ready(agent_id)           # what the agent API calls
     service.waiting_calls(); service.queues()
     await service.stop()
@@ -41,6 +42,9 @@ from routing.store import RoutingStore
 from routing.views import agent_view, call_view, queue_view
 
 log = logging.getLogger("routing")
+BUSY_STATES = frozenset(
+    {AgentState.RESERVED.value, AgentState.ON_CALL.value, AgentState.WRAP_UP.value}
+)
 
 
 class RoutingService:
@@ -78,6 +82,9 @@ class RoutingService:
         self.store.start()
         # Subscribe first: nothing that happens while agents load is missed.
         self._sub = await self.ctx.bus.subscribe(TOPIC_CALL, TOPIC_PBX, TOPIC_OFFER)
+        # Nothing is offered before the first rebuild (routing/rebuild.py) has seen which
+        # agents Asterisk still has on a call and which callers wait where.
+        await self.ctx.run(self.router.suspend)
         await self.reload_agents()
         await self.callbacks.load()
         await self.announcer.refresh()
@@ -130,7 +137,9 @@ class RoutingService:
 
     async def reload_agents(self) -> None:
         """(Re)read agents and skills from the DB; a restarted backend restores each
-        agent's last recorded state (busy ones come back available)."""
+        agent's last recorded state. Agents recorded busy (reserved, on a call, wrapping
+        up) are signed in by the next rebuild: on their call if Asterisk still bridges
+        them with it, else ready."""
         default = [self.ctx.settings.center.default_language]
         for rec in await self.store.load_agents():
             languages = rec.languages or default
@@ -140,7 +149,9 @@ class RoutingService:
             )
             if known or rec.state in (None, AgentState.LOGGED_OUT.value):
                 continue
-            if rec.state == AgentState.NOT_READY.value:
+            if rec.state in BUSY_STATES:
+                self.intake.rebuilder.held.add(rec.agent_id)
+            elif rec.state == AgentState.NOT_READY.value:
                 await self.ctx.run(self.router.login, rec.agent_id)
                 if rec.reason in self.router.plan.not_ready_reasons:
                     reason = rec.reason

@@ -1,6 +1,7 @@
 """The router's persistence: agents and skills (users, agent_skills) and the agent state
 history (agent_state_history), written by one background task so a slow database never
-delays a routing decision.
+delays a routing decision; after a restart, the call log rows of the calls Asterisk
+still has (routing/rebuild.py).
 
 Contract with db/: one agent_state_history row per stretch of time in a state; the row
 of the current state has ended_at NULL and is closed when the next one starts.
@@ -12,21 +13,44 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import AgentSkill, AgentStateHistory, User
+from db.models import AgentSkill, AgentStateHistory, User, metadata
 from db.models.staff import AgentStateName, Role
 from hotline.clock import from_timestamp
 
 log = logging.getLogger(__name__)
 
 HISTORY_BACKLOG = 10_000  # state changes buffered for the writer; above it, callers wait
+CALLS = metadata.tables["calls"]
+# What a restart needs of a call's row (routing/restore.py snapshot_from_row reads them).
+CALL_COLUMNS = (
+    "linkedid",
+    "direction",
+    "caller_number",
+    "caller_name",
+    "dialed_number",
+    "started_at",
+    "ivr_ended_at",
+    "queued_at",
+    "answered_at",
+    "ivr_path",
+    "self_service_outcome",
+    "skill",
+    "queue",
+    "priority",
+    "tier",
+    "language",
+    "customer_id",
+    "agents",
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,22 @@ class RoutingStore:
                     row.reason if row else None,
                 )
             )
+        return out
+
+    async def load_calls(
+        self, linkedids: Collection[str], pbx_node: str = "default"
+    ) -> dict[str, dict[str, Any]]:
+        """Call log rows by Linkedid (those the call log has written; others are absent)."""
+        wanted = sorted(set(linkedids))
+        out: dict[str, dict[str, Any]] = {}
+        async with self._sessions() as session:
+            conn = await session.connection()
+            for i in range(0, len(wanted), 500):
+                stmt = sa.select(*(CALLS.c[name] for name in CALL_COLUMNS)).where(
+                    CALLS.c.pbx_node == pbx_node, CALLS.c.linkedid.in_(wanted[i : i + 500])
+                )
+                for row in (await conn.execute(stmt)).mappings():
+                    out[str(row["linkedid"])] = dict(row)
         return out
 
     async def save_skills(self, agent_id: int, skills: Mapping[str, int]) -> None:

@@ -7,6 +7,13 @@ wrap_seconds; and with the reports (reports/metrics.py): every call that *starte
 snapshot, exactly as a day report over the calls table would see them at this moment.
 Totals of ended calls are kept incrementally (a correction subtracts the old share and
 adds the new); in-progress calls, few at any time, are folded when a snapshot is taken.
+
+After a restart (of this process or of the bridge) the calls in progress are checked
+against Asterisk: rows loaded from the database are *unconfirmed* until the bridge's
+resync names them (`reconcile`, from pbx.connected `call_ids`) or one of their events
+arrives; a call Asterisk no longer has is *lost*: still counted as its row is (the call
+log closes it), never shown as a caller waiting or on an agent. A restarted bridge's
+events are taken as supervisor/live_resync.py says.
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cti.calllog.mapping import call_row_values
 from reports.metrics import Aggregates, CallFacts, Thresholds, call_aggregates
+from supervisor.live_resync import carry_over, is_twilio_call, new_generation
 
 IN_PROGRESS = "in_progress"
 # Dispositions of a call that left the line without being answered but may linger in
@@ -59,13 +67,23 @@ class CallEntry:
     ended: bool
     queued_at: dt.datetime | None = None
     answered_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
     caller_number: str = ""
     agents: list[str] = field(default_factory=list)
+    # In progress: Asterisk has the call (an event or a resync said so since this view
+    # started); False for rows read from the database until then.
+    confirmed: bool = True
+    lost: bool = False  # in progress in the call log, but Asterisk has no such call
+
+    @property
+    def live(self) -> bool:
+        """A call going on now, as far as Asterisk says."""
+        return not self.ended and not self.lost
 
     @property
     def waiting(self) -> bool:
         return (
-            not self.ended
+            self.live
             and self.queued_at is not None
             and self.answered_at is None
             and self.facts.disposition not in NOT_WAITING
@@ -81,6 +99,7 @@ def entry_from_row(linkedid: str, row: Mapping[str, Any], seq: int) -> CallEntry
         ended=disposition != IN_PROGRESS or row.get("ended_at") is not None,
         queued_at=row.get("queued_at"),
         answered_at=row.get("answered_at"),
+        ended_at=row.get("ended_at"),
         caller_number=str(row.get("caller_number") or ""),
         agents=[str(a) for a in row.get("agents") or []],
     )
@@ -105,7 +124,10 @@ class DayCalls:
     def load(self, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         """Rows of the calls table (linkedid, row with last_seq): the state after a restart."""
         for linkedid, row in rows:
-            self._put(entry_from_row(linkedid, row, int(row.get("last_seq") or 0)))
+            entry = entry_from_row(linkedid, row, int(row.get("last_seq") or 0))
+            # In progress: until Asterisk confirms it (Twilio calls are not Asterisk's).
+            entry.confirmed = entry.ended or is_twilio_call(linkedid)
+            self._put(entry)
 
     def apply(self, event: Mapping[str, Any]) -> bool:
         """One "call" bus event; True if it changed anything."""
@@ -117,7 +139,7 @@ class DayCalls:
         linkedid = str(event["call_id"])
         seq = int(event.get("seq") or 0)
         old = self.calls.get(linkedid)
-        if old is not None and old.seq >= seq:
+        if old is not None and old.seq >= seq and not new_generation(event, old):
             return False  # redelivered or out of order: the call log ignores it too
         if seq <= self._gone.get(linkedid, -1):
             return False
@@ -125,6 +147,8 @@ class DayCalls:
         # call_row_values leaves wrap-up out: call.wrapped sets it on the row.
         values["wrap_seconds"] = old.facts.wrap_seconds if old is not None else 0.0
         entry = entry_from_row(linkedid, values, seq)
+        if old is not None:
+            entry = carry_over(old, entry)
         wrap = self._wraps.pop(linkedid, None)
         if wrap is not None:
             entry.facts = dataclasses.replace(entry.facts, wrap_seconds=wrap)
@@ -166,6 +190,21 @@ class DayCalls:
         current = self._ended_totals.get(key, Aggregates())
         self._ended_totals[key] = minus(current, share) if subtract else current + share
 
+    def reconcile(self, live: Collection[str]) -> list[str]:
+        """Asterisk's calls (Linkedids) right after a resync. A call in progress here
+        that Asterisk does not have is lost (its row stays in progress until the call log
+        closes it); the others are confirmed. Twilio calls are not Asterisk's: left as
+        they are. Returns the Linkedids found lost."""
+        lost = []
+        for entry in self.calls.values():
+            if entry.ended or is_twilio_call(entry.linkedid):
+                continue
+            entry.confirmed = entry.linkedid in live
+            entry.lost = not entry.confirmed
+            if entry.lost:
+                lost.append(entry.linkedid)
+        return lost
+
     def counts(self, entry: CallEntry) -> bool:
         return entry.facts.started_at >= self.day_start
 
@@ -188,16 +227,20 @@ class DayCalls:
                 )
         return out
 
-    def waiting(self) -> list[CallEntry]:
-        """Callers in a queue now, longest waiting first."""
-        found = [e for e in self.calls.values() if e.waiting]
+    def _shown(self, entry: CallEntry, confirmed_only: bool) -> bool:
+        return entry.confirmed or not confirmed_only
+
+    def waiting(self, *, confirmed_only: bool = False) -> list[CallEntry]:
+        """Callers in a queue now, longest waiting first. `confirmed_only`: leave out
+        rows Asterisk has not confirmed yet (a resync is due)."""
+        found = [e for e in self.calls.values() if e.waiting and self._shown(e, confirmed_only)]
         return sorted(found, key=lambda e: e.queued_at or e.facts.started_at)
 
-    def current_calls(self) -> dict[str, CallEntry]:
+    def current_calls(self, *, confirmed_only: bool = False) -> dict[str, CallEntry]:
         """Extension -> the call the agent is on (the last agent who answered it)."""
         out: dict[str, CallEntry] = {}
         for e in self.calls.values():
-            if not e.ended and e.answered_at is not None and e.agents:
+            if e.live and e.answered_at is not None and e.agents and self._shown(e, confirmed_only):
                 out[e.agents[-1]] = e
         return out
 

@@ -1,18 +1,20 @@
 """The live view: per queue and per agent, now and today. Pure (no I/O, no clock).
 
 Fed with bus events ("call", "agent", "alert") and, after a restart, with today's call
-rows and agent state history; `tick(now)` rolls the day over at local midnight and
-raises the live alerts; `snapshot(now)` is what the supervisor websocket and
-GET /api/supervisor/live send. Counters are reports/metrics.py's `derive()` over the
-same `Aggregates` a day report sums (supervisor/live_calls.py), so they match the call
-log for today exactly.
+rows and agent state history; `reconcile(call_ids)` with the calls Asterisk has after a
+resync (no ghost callers); `set_counts(...)` with what only the database knows (today's
+tickets and surveys, pending callbacks); `tick(now)` rolls the day over at local
+midnight and raises the live alerts; `snapshot(now)` is what the supervisor websocket
+and GET /api/supervisor/live send. Counters are reports/metrics.py's `derive()` over the
+same `Aggregates` a day report sums (supervisor/live_calls.py, plus the report's own
+ticket and survey sums), so they match the call log and the day report for today.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +34,18 @@ class QueueInfo:
     label: dict[str, str]
     sl_percent: float
     sl_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class DbCounts:
+    """What the live view counts from the database rather than from events: today's
+    tickets and surveys as the day report sums them (reports/sql.py, center total and
+    surveys per queue) and the callbacks still to make per queue (callback_requests
+    pending, dialing or waiting to retry)."""
+
+    total: Aggregates = field(default_factory=Aggregates)
+    by_queue: Mapping[str, Aggregates] = field(default_factory=dict)
+    callbacks_pending: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,11 @@ class LiveModel:
         self.alerts = Alerts(
             wait_seconds=config.wait_alert_seconds, min_calls=config.sl_alert_min_calls
         )
+        self.counts = DbCounts()
+        # True while Asterisk has not confirmed the calls read from the database (a
+        # resync is due): only confirmed calls are shown waiting or on an agent.
+        self.awaiting_pbx = False
+        self.pbx_synced_at: float | None = None  # the last reconcile with Asterisk
 
     @property
     def day_start(self) -> dt.datetime:
@@ -113,6 +132,19 @@ class LiveModel:
 
     def load_agents(self, stretches: Iterable[Stretch], now: float) -> None:
         self.agents.load(stretches, now)
+
+    def reconcile(self, call_ids: Collection[str], now: float) -> list[str]:
+        """The calls Asterisk has after a resync (bus "pbx", pbx.connected `call_ids`);
+        returns the Linkedids no longer shown (Asterisk has no such call)."""
+        self.awaiting_pbx = False
+        self.pbx_synced_at = now
+        return self.calls.reconcile(call_ids)
+
+    def set_counts(self, counts: DbCounts) -> None:
+        self.counts = counts
+
+    def _waiting(self) -> list[CallEntry]:
+        return self.calls.waiting(confirmed_only=self.awaiting_pbx)
 
     def apply(self, topic: str, event: Mapping[str, Any], now: float) -> list[dict[str, Any]]:
         """One bus event; returns the alerts it raised. Anything unknown is ignored."""
@@ -131,6 +163,8 @@ class LiveModel:
         if start != self.calls.day_start:
             self.calls.roll_over(start)
             self.agents.roll_over(start.timestamp())
+            pending = self.counts.callbacks_pending
+            self.counts = DbCounts(callbacks_pending=pending)  # tickets and surveys: a new day
         totals = self.calls.totals()
         levels = []
         for q in self.config.queues:
@@ -139,7 +173,7 @@ class LiveModel:
         raised = self.alerts.service_levels(levels, now)
         waits = [
             (e.linkedid, e.facts.queue, now - e.queued_at.timestamp(), e.caller_number)
-            for e in self.calls.waiting()
+            for e in self._waiting()
             if e.queued_at is not None
         ]
         return raised + self.alerts.long_waits(waits, now)
@@ -148,10 +182,10 @@ class LiveModel:
 
     def snapshot(self, now: float) -> dict[str, Any]:
         totals = self.calls.totals()
-        waiting = self.calls.waiting()
+        waiting = self._waiting()
         day_start = self.agents.day_start
         queues = [self._queue(q, totals, waiting, now, day_start) for q in self.config.queues]
-        total = Aggregates()
+        total = self.counts.total
         for a in totals.values():
             total = total + a
         busy = Aggregates()
@@ -160,6 +194,7 @@ class LiveModel:
         center = derive(total + busy).as_dict()
         center["waiting"] = len(waiting)
         center["longest_wait_seconds"] = _longest(waiting, now)
+        center["callbacks_pending"] = sum(self.counts.callbacks_pending.values())
         return {
             "type": "snapshot",
             "at": now,
@@ -170,6 +205,7 @@ class LiveModel:
             "agents_total": _agent_counts(self.agents.agents.values()),
             "agents": self._agents(now),
             "alerts": list(self.alerts.recent),
+            "pbx_synced_at": self.pbx_synced_at,
         }
 
     def _queue(
@@ -182,7 +218,7 @@ class LiveModel:
     ) -> dict[str, Any]:
         mine = [e for e in waiting if e.facts.queue == q.name]
         serving = self.agents.serving(q.skill)
-        sums = totals.get(q.name, Aggregates())
+        sums = totals.get(q.name, Aggregates()) + self.counts.by_queue.get(q.name, Aggregates())
         for agent in serving:
             sums = sums + agent.occupancy_sums(now, day_start)
         return {
@@ -192,12 +228,13 @@ class LiveModel:
             "target": {"percent": q.sl_percent, "seconds": q.sl_seconds},
             "waiting": len(mine),
             "longest_wait_seconds": _longest(mine, now),
+            "callbacks_pending": self.counts.callbacks_pending.get(q.name, 0),
             "agents": _agent_counts(serving),
             "metrics": derive(sums).as_dict(),
         }
 
     def _agents(self, now: float) -> list[dict[str, Any]]:
-        current = self.calls.current_calls()
+        current = self.calls.current_calls(confirmed_only=self.awaiting_pbx)
         handled = self.calls.handled()
         out = []
         for a in sorted(self.agents.agents.values(), key=lambda a: a.agent_id):

@@ -8,9 +8,20 @@ itself as services.extras["live"].
 
 Bus (fan-out, no group: every API process keeps its own view): "call" (cti domain
 events and call.wrapped), "agent" (agent.state), "alert" (tickets/sla.py), "auth"
-(auth.revoked closes that token's sockets). It subscribes before reading the database
-(today's calls, agents, state history) so nothing in between is lost; events the rows
-already contain are dropped by seq (calls) and time (agents).
+(auth.revoked closes that token's sockets), "pbx" (pbx.connected: the bridge's resync,
+with `call_ids`, the Linkedids of every call Asterisk has), "ticket" and "survey" (the
+counts below may have changed). It subscribes before reading the database (today's
+calls, agents, state history) so nothing in between is lost; events the rows already
+contain are dropped by seq (calls) and time (agents).
+
+After a restart the view equals Asterisk and the database: calls read from the database
+that Asterisk does not have are not shown waiting or on an agent (supervisor/live_calls.py
+reconcile). Where the bridge runs in this process, calls read from the database are
+shown only once its resync confirmed them (start this component before the bridge,
+hotline/runtime.py, so it hears that resync; started after it, it asks the bridge).
+Today's tickets and surveys and the pending callbacks are counted in the database
+(supervisor/live_store.py load_counts) at start, on "ticket"/"survey" events and callback
+activity, and every `COUNTS_REFRESH` seconds (tickets the router opens publish nothing).
 
 Frames to a socket (JSON text): {"type": "snapshot", ...} (supervisor/live_model.py) at
 most `1 / min_interval` per second, when something changed and at least every
@@ -29,15 +40,20 @@ from typing import Any
 from agent_api.push.connection import CLOSE_POLICY, AgentConnection
 from agent_api.push.hub import dumps
 from agent_api.push.replay import Frame
+from cti.commands import PbxError
 from hotline.bus.port import BusClosed, Subscription
 from hotline.services import Services
 from supervisor.live_alerts import addressed_to
-from supervisor.live_model import LiveConfig, LiveModel
-from supervisor.live_store import load_agents, load_calls, load_stretches
+from supervisor.live_model import DbCounts, LiveConfig, LiveModel
+from supervisor.live_store import load_agents, load_calls, load_counts, load_stretches
 
 log = logging.getLogger("hotline.live")
-TOPICS = ("call", "agent", "alert", "auth")
+TOPICS = ("call", "agent", "alert", "auth", "pbx", "ticket", "survey")
+MODEL_TOPICS = frozenset({"call", "agent", "alert"})
 SKILLS_REFRESH = 15.0  # seconds between agent skill reloads when no router runs here
+COUNTS_REFRESH = 5.0  # seconds between ticket / survey / callback counts at the latest
+PBX_SYNC_GRACE = 15.0  # seconds calls read from the database wait for the bridge's resync
+CALLBACK_PREFIX = "hlcb-"  # cti/commands.py OriginatePurpose.CALLBACK: a callback attempt
 
 
 async def snapshot_from_db(services: Services) -> dict[str, Any]:
@@ -51,10 +67,19 @@ async def snapshot_from_db(services: Services) -> dict[str, Any]:
         model.agents.describe(
             row.agent_id, extension=row.extension, name=row.name, skills=row.skills
         )
+    model.set_counts(await _counts(services, model))
+    if services.pbx is not None:  # the calls Asterisk has: no ghost callers
+        with contextlib.suppress(PbxError):
+            model.reconcile({c.linkedid for c in await services.pbx.channels()}, now)
     model.tick(now)
     snap = model.snapshot(now)
     snap["alerts"] = []  # alerts are events: only a running LiveService has heard them
     return snap
+
+
+async def _counts(services: Services, model: LiveModel) -> DbCounts:
+    day = model.day_start.astimezone(model.zone).date()
+    return await load_counts(services.sessions, day, model.config.timezone)
 
 
 @dataclass(eq=False)
@@ -79,6 +104,8 @@ class LiveService:
         self.heartbeat = heartbeat
         self.listeners: set[Listener] = set()
         self._dirty = asyncio.Event()
+        self._recount = False  # tickets, surveys or callbacks may have changed
+        self._started_at = services.clock.timestamp()
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.applied = 0
@@ -88,11 +115,13 @@ class LiveService:
 
     async def start(self) -> None:
         self._sub = await self.services.bus.subscribe(*TOPICS)
-        now = self.services.clock.timestamp()
+        now = self._started_at = self.services.clock.timestamp()
         sessions = self.services.sessions
         self.model.load_calls(await load_calls(sessions, self.model.day_start))
         self.model.load_agents(await load_stretches(sessions, self.model.day_start), now)
+        self.model.set_counts(await _counts(self.services, self.model))
         await self._refresh_agents()
+        self._check_pbx(now)
         self._tasks = [
             asyncio.create_task(self._consume(self._sub), name="live-consume"),
             asyncio.create_task(self._publish(), name="live-publish"),
@@ -115,7 +144,9 @@ class LiveService:
     # -- listeners -------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        return self.model.snapshot(self.services.clock.timestamp())
+        now = self.services.clock.timestamp()
+        self._check_pbx(now)
+        return self.model.snapshot(now)
 
     def attach(self, listener: Listener) -> None:
         """A new socket gets the snapshot at once, then the updates."""
@@ -161,6 +192,18 @@ class LiveService:
                         listener.conn.close(CLOSE_POLICY, "signed out")
             return
         now = self.services.clock.timestamp()
+        if topic not in MODEL_TOPICS:
+            if topic == "pbx" and data.get("type") == "pbx.connected":
+                self._resynced(data.get("call_ids"), now)
+                self._recount = True  # callbacks the dialplan kept while we were away
+            elif topic in ("ticket", "survey"):
+                self._recount = True
+            else:
+                return  # device states and the like: nothing the view shows
+            self._dirty.set()
+            return
+        if topic == "call" and _touches_callbacks(data):
+            self._recount = True
         alerts = self.model.apply(topic, data, now)
         self.applied += 1
         self._send_alerts(alerts, now)
@@ -168,7 +211,7 @@ class LiveService:
 
     async def _publish(self) -> None:
         loop = asyncio.get_running_loop()
-        reloaded = loop.time()
+        reloaded = counted = loop.time()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), self.heartbeat)
@@ -180,12 +223,44 @@ class LiveService:
                 if loop.time() - reloaded >= SKILLS_REFRESH:
                     reloaded = loop.time()
                     await self._refresh_agents()
-                self._send_alerts(self.model.tick(now), now)
+                day = self.model.day_start
+                alerts = self.model.tick(now)
+                if (
+                    self._recount
+                    or day != self.model.day_start
+                    or (loop.time() - counted >= COUNTS_REFRESH)
+                ):
+                    self._recount, counted = False, loop.time()
+                    self.model.set_counts(await _counts(self.services, self.model))
+                self._check_pbx(now)
+                self._send_alerts(alerts, now)
                 if self.listeners:
                     self._send_snapshot(set(self.listeners), self.model.snapshot(now))
             except Exception:
                 log.exception("live view: snapshot failed")
             await asyncio.sleep(self.min_interval)  # the throttle: <= 1 / min_interval per s
+
+    # -- Asterisk's view ------------------------------------------------------------------
+
+    def _resynced(self, call_ids: Any, now: float) -> None:
+        """pbx.connected: the bridge (of any process) reconciled with Asterisk."""
+        if isinstance(call_ids, list):
+            lost = self.model.reconcile({str(c) for c in call_ids}, now)
+            if lost:
+                log.info("live view: %d call(s) in progress that Asterisk no longer has", len(lost))
+
+    def _check_pbx(self, now: float) -> None:
+        """Where a bridge is in this process, calls read from the database wait for its
+        resync to be shown (at most PBX_SYNC_GRACE seconds: the bridge may not be the
+        elected one, or Asterisk may be away; pbx.connected reconciles them later); a
+        resync that happened before this view subscribed is read from the bridge."""
+        bridge = self.services.extras.get("bridge")
+        if bridge is None or self.model.pbx_synced_at is not None:
+            return
+        if getattr(bridge, "resyncs", 0) > 0:
+            self._resynced([c["call_id"] for c in bridge.live_calls()], now)
+        else:
+            self.model.awaiting_pbx = now - self._started_at < PBX_SYNC_GRACE
 
     def _expire(self, now: float) -> None:
         for listener in list(self.listeners):
@@ -212,3 +287,10 @@ class LiveService:
                 row.agent_id, extension=row.extension, name=row.name, skills=skills
             )
         self._routing_skills()
+
+
+def _touches_callbacks(event: dict[str, Any]) -> bool:
+    """A call event after which the router changes callback_requests rows: a request,
+    or an attempt (Linkedid hlcb-...) progressing."""
+    call_id = str(event.get("call_id") or event.get("linkedid") or "")
+    return event.get("type") == "call.callback_requested" or call_id.startswith(CALLBACK_PREFIX)

@@ -1,7 +1,9 @@
 """What the live view reads from the database after a (re)start: today's call rows,
 calls still in progress from the day before, agents (names, extensions, skills) and
 today's agent state history. Read once at start (skills again every few seconds while
-no router runs in this process)."""
+no router runs in this process). `load_counts` is read at start and again whenever
+tickets, surveys or callbacks may have changed: today's tickets and surveys with the day
+report's own statements (reports/sql.py), pending callbacks from the router's store."""
 
 from __future__ import annotations
 
@@ -15,12 +17,18 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Role, metadata
+from reports.intervals import Interval, ReportRange
+from reports.metrics import Aggregates
+from reports.sql import Dimension, ReportQuery, surveys_statement, tickets_statement
+from routing.callback_store import ACTIVE as CALLBACKS_TO_MAKE
 from supervisor.live_agents import Stretch
+from supervisor.live_model import DbCounts
 
 CALLS = metadata.tables["calls"]
 USERS = metadata.tables["users"]
 SKILLS = metadata.tables["agent_skills"]
 STATES = metadata.tables["agent_state_history"]
+CALLBACKS = metadata.tables["callback_requests"]
 # Calls the live view folds or shows: what call_row_values writes and facts_from_row reads.
 _CALL_COLUMNS = (
     "linkedid",
@@ -122,3 +130,42 @@ async def load_stretches(
         )
         for user_id, state, reason, started, ended in rows
     ]
+
+
+async def load_counts(
+    sessions: async_sessionmaker[AsyncSession], day: dt.date, timezone: str
+) -> DbCounts:
+    """Today's tickets and surveys as the day report sums them (center total; surveys
+    also per queue of their call), and callbacks still to make per queue."""
+    days = ReportRange(day, day, timezone)
+    total_q = ReportQuery(days, Interval.DAY, Dimension.TOTAL)
+    queue_q = ReportQuery(days, Interval.DAY, Dimension.QUEUE)
+    c = CALLBACKS.c
+    pending = (
+        sa.select(c.skill, sa.func.count())
+        .where(c.state.in_([s.value for s in CALLBACKS_TO_MAKE]))
+        .group_by(c.skill)
+    )
+    async with sessions() as session:
+        conn = await session.connection()
+        dialect = conn.dialect.name
+        total = Aggregates()
+        tickets = tickets_statement(total_q, dialect)
+        for stmt in (tickets, surveys_statement(total_q, dialect)):
+            assert stmt is not None  # a total over days concerns tickets
+            total = total + _sums((await conn.execute(stmt)).mappings().all())
+        by_queue: dict[str, Aggregates] = {}
+        for row in (await conn.execute(surveys_statement(queue_q, dialect))).mappings().all():
+            key = str(row["key"] or "")
+            by_queue[key] = by_queue.get(key, Aggregates()) + _sums([row])
+        callbacks = {str(skill): int(n) for skill, n in (await conn.execute(pending)).all()}
+    return DbCounts(total=total, by_queue=by_queue, callbacks_pending=callbacks)
+
+
+def _sums(rows: Any) -> Aggregates:
+    """Rows of a reports/sql.py statement (bucket, key, Aggregates fields) summed."""
+    total = Aggregates()
+    for row in rows:
+        fields = {k: v or 0 for k, v in row.items() if k not in ("bucket", "key")}
+        total = total + Aggregates(**fields)
+    return total

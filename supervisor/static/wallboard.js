@@ -116,7 +116,7 @@ function render() {
   renderAgents(s);
 }
 
-function tile(title, m, agents, waiting, longest, target, key) {
+function tile(title, m, agents, waiting, longest, target, key, pending) {
   const box = el("article", null, "tile");
   box.dataset.queue = key;
   const low = target && m.service_level !== null && m.service_level * 100 < target.percent;
@@ -142,7 +142,9 @@ function tile(title, m, agents, waiting, longest, target, key) {
     ["offered", m.offered], ["answered", m.answered], ["abandoned", m.abandoned],
     ["ready", agents.ready], ["on_call", agents.on_call], ["wrap_up", agents.wrap_up],
     ["not_ready", agents.not_ready], ["callbacks", m.callbacks], ["occupancy", pct(m.occupancy)],
+    ["callbacks_pending", pending ?? 0],
   ];
+  if (!key) facts.push(["tickets", m.tickets ?? 0]);  // tickets belong to no queue
   for (const [name, value] of facts) {
     const wrap = el("div");
     const dd = el("dd", value);
@@ -157,8 +159,8 @@ function tile(title, m, agents, waiting, longest, target, key) {
 function renderTiles(s) {
   const tiles = $("tiles");
   tiles.replaceChildren(
-    tile(t(wb.lang, "center"), s.total, s.agents_total, s.total.waiting, s.total.longest_wait_seconds, null, ""),
-    ...s.queues.map((q) => tile(q.label[wb.lang] || q.queue, q.metrics, q.agents, q.waiting, q.longest_wait_seconds, q.target, q.queue)),
+    tile(t(wb.lang, "center"), s.total, s.agents_total, s.total.waiting, s.total.longest_wait_seconds, null, "", s.total.callbacks_pending),
+    ...s.queues.map((q) => tile(q.label[wb.lang] || q.queue, q.metrics, q.agents, q.waiting, q.longest_wait_seconds, q.target, q.queue, q.callbacks_pending)),
   );
   tiles.firstChild.classList.add("center");
 }
