@@ -26,17 +26,11 @@ from routing.context import TOPIC_CALL, TOPIC_OFFER, TOPIC_PBX, RoutingContext
 from routing.dispatcher import Dispatcher
 from routing.model import CallKind
 from routing.presence import DeviceMap, presence_of
+from routing.queue_prio import from_queue_prio
 
 log = logging.getLogger("routing")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def requeue_priority(ctx: RoutingContext) -> int:
-    """QUEUE_PRIO the dialplan gives a caller back from an unanswered offer (globals
-    HOTLINE_REQUEUE_PRIORITY, rendered from the same settings)."""
-    s = ctx.settings
-    return max([s.routing.emergency_priority, *(t.priority for t in s.tiers.values())]) + 1
 
 
 class Intake:
@@ -261,7 +255,7 @@ class Intake:
         except PbxError as exc:
             log.warning("rebuild from the holding queues failed: %s", exc)
             return
-        now, seen, head_prio = self.ctx.clock.timestamp(), set(), requeue_priority(self.ctx)
+        now, seen = self.ctx.clock.timestamp(), set()
         for entry in entries:
             queue = self._holding_queue(entry.queue)
             if queue is None:
@@ -274,9 +268,10 @@ class Intake:
             seen.add(core)
             if core in router.calls or core in router.talking:
                 continue
-            head = entry.priority >= head_prio
+            given, head = from_queue_prio(entry.priority)  # the dialplan's QUEUE_PRIO
             snap = live.snapshot
-            given = snap.get("priority") if snap else (None if head else entry.priority)
+            if snap.get("priority") is not None:
+                given = snap["priority"]
             joined = now - entry.wait_seconds
             await self.ctx.run(
                 router.enqueue,
