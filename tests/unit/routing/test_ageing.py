@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from hotline.clock import FakeClock
 from routing.ageing import AgeingRule
+from routing.live import LiveCalls
 from routing.plan import RoutingPlan
 from routing.router import Router
+from routing.views import call_view
 from tests.unit.routing.support import QUEUES, T0, TIERS, offers, ready_agent, serve
 
 RULE = AgeingRule(step=5, every_seconds=60, max_priority=30)
@@ -141,3 +143,13 @@ def test_a_supervisors_new_priority_ages_from_the_time_already_waited() -> None:
     assert router.calls["c1"].effective_priority == 30
     router.set_priority("c1", 500)
     assert router.calls["c1"].effective_priority == 500
+
+
+def test_the_waiting_call_view_shows_the_given_and_the_effective_priority() -> None:
+    router, clock = make_router()
+    router.enqueue("c1", "billing", priority=10)
+    clock.advance(125)
+    router.tick()
+    (call,) = router.waiting_calls()
+    view = call_view(call, "billing", LiveCalls(), {}, clock.timestamp())
+    assert (view["priority"], view["effective_priority"]) == (10, 20)
