@@ -12,10 +12,14 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from db.models import TicketCall, TicketPriority, TicketSource, TicketState
+from agent_api.app import create_app
+from db.models import Role, TicketCall, TicketPriority, TicketSource, TicketState
 from hotline.bus.port import Subscription
 from hotline.clock import FakeClock
 from hotline.services import Services
+from tests.integration.api_support import add_user as add_api_user
+from tests.integration.api_support import api_client, api_services
+from tests.integration.test_tickets_api import headers_for
 from tests.integration.tickets_support import START, add_customer, add_user, make_services, tid
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_TICKET, Actor, TicketDraft
@@ -195,3 +199,25 @@ async def test_given_clocks_met_or_breached_when_raised_then_history_stays_and_d
         agent.id,
         agent.name,
     )
+
+
+async def test_given_the_agent_api_when_an_agent_files_an_urgent_repeat_then_it_raises(
+    db_url: str,
+) -> None:
+    """The same rule behind POST /api/tickets (the agent's form)."""
+    async with api_services(db_url) as services:
+        agent = await add_api_user(services, "agent01", Role.AGENT, "1001")
+        headers = headers_for(services, agent)
+        body = {"category": "repair", "subject": "表后阀漏水", "contact_number": "13800002222"}
+        async with api_client(create_app(services)) as client:
+            first = await client.post("/api/tickets", json=body, headers=headers)
+            assert first.status_code == 201, first.text
+            urgent = {**body, "subject": "闻到燃气味", "priority": "urgent", "linkedid": "1764.1"}
+            again = await client.post("/api/tickets", json=urgent, headers=headers)
+            assert again.status_code == 201, again.text
+        created, raised = first.json()["ticket"], again.json()
+        assert raised["created"] is False
+        assert raised["ticket"]["id"] == created["id"]
+        assert (created["priority"], raised["ticket"]["priority"]) == ("normal", "urgent")
+        last = (await TicketService(services).history(created["id"]))[-1]
+        assert (last.action, last.actor_id) == ("priority_raised", agent.id)
