@@ -51,6 +51,9 @@ async def running(asterisk: AsteriskInstance, db_url: str) -> AsyncIterator[Runt
         HOTLINE_BUSINESS_HOURS__HOLIDAYS="[]",
         HOTLINE_ROUTING__OFFER_TIMEOUT_SECONDS=str(OFFER_TIMEOUT),
         HOTLINE_ROUTING__MAX_NO_ANSWER_BEFORE_PAUSE="1",
+        # No HOTLINE_EWT_<queue> globals: they would make the next tests' callers hear an
+        # estimated wait (for 120 s) before they join their holding queue.
+        HOTLINE_ROUTING__ANNOUNCE_WAIT="false",
     )
     # The sandbox Asterisk is shared with earlier tests: the router would recover their
     # callback requests (AstDB) and their callers as its own at start.
