@@ -1,5 +1,6 @@
 """Requests about calls: a caller queues, leaves, asks for a callback; an offer is
-answered, not answered or cancelled; a call ends. Pure (see routing/core.py)."""
+answered, not answered or cancelled; a call ends; deciding stops and resumes while the
+PBX is away. Pure (see routing/core.py)."""
 
 from __future__ import annotations
 
@@ -60,10 +61,13 @@ class CallCommands(RouterCore):
         return self._run(run)
 
     def set_priority(self, call_id: str, priority: int) -> list[RouterEvent]:
+        """A new given priority (a supervisor); ageing goes on from the time waited."""
+
         def run() -> None:
             call = self._call(call_id)
             call.priority = priority
             if call.waiting:
+                self._age(call)
                 self._touch_call(call)
 
         return self._run(run)
@@ -75,6 +79,23 @@ class CallCommands(RouterCore):
             call = self._call(call_id)
             call.kind = CallKind.CALLBACK
             call.head = False
+            if call.waiting:
+                self._touch_call(call)  # its place in the indexes moved (no longer head)
+
+        return self._run(run)
+
+    def suspend(self) -> list[RouterEvent]:
+        """Stop deciding (the PBX is away): calls and agents are kept, nobody is offered."""
+        return self._run(lambda: setattr(self, "dispatching", False))
+
+    def resume(self) -> list[RouterEvent]:
+        """Decide again: waiting calls in line order take the best free agents."""
+
+        def run() -> None:
+            self.dispatching = True
+            for call in sorted(self.calls.values(), key=WaitingCall.order_key):
+                if call.waiting:
+                    self._find_agent(call)
 
         return self._run(run)
 
@@ -102,8 +123,9 @@ class CallCommands(RouterCore):
         return self._run(run)
 
     def offer_failed(self, call_id: str) -> list[RouterEvent]:
-        """No answer (or busy): the call goes back to the head of the line and is not
-        offered to this agent again; the agent pauses after too many in a row."""
+        """No answer (or busy): the call goes back to the head of the line within its
+        priority and is not offered to this agent again; the agent pauses after too many
+        in a row."""
 
         def run() -> None:
             agent = self._offered(call_id)
@@ -125,7 +147,8 @@ class CallCommands(RouterCore):
         self, call_id: str, *, requeue: bool, decline: bool = False
     ) -> list[RouterEvent]:
         """The offer could not go on without the agent being at fault: the caller hung
-        up while it rang (requeue=False), or the PBX could not connect (requeue=True;
+        up while it rang (requeue=False), or the PBX could not connect (requeue=True:
+        back at the head of the line within its priority, as the dialplan requeues it;
         decline=True: not to this agent again, e.g. its phone cannot be reached)."""
 
         def run() -> None:
@@ -136,10 +159,15 @@ class CallCommands(RouterCore):
             if decline:
                 call.declined = call.declined | {agent.agent_id}
             if requeue:
-                self._place(call)
+                call.head = True
+                self._place(call, match=False)
             else:
                 del self.calls[call_id]
+            # The agent chooses first: a call that arrived while it was reserved (an
+            # emergency) may outrank this one; then this call looks for an agent.
             self._agent_free(agent)
+            if requeue and call.waiting:
+                self._find_agent(call)
 
         return self._run(run)
 

@@ -8,7 +8,13 @@ requests; routing/router.py puts them together.
 
 Invariant between requests: no offerable agent may take any waiting call. So a freed
 agent takes the best call it may take (across all its queues), an arriving or widening
-call takes the best agent that may take it, and both choices are fair.
+call takes the best agent that may take it, and both choices are fair. Deadlines that
+fall on the same instant are handled together: every step and priority changes first,
+agents freed then choose, and only then do the widened calls look for agents, best
+first; so a widened lesser call never takes the agent a widened emergency could have.
+
+Line order (WaitingCall.order_key): effective priority (routing/ageing.py), then a call
+back from an unanswered offer, then the longest waiting.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from routing.model import (
 from routing.naive import NaiveSelector
 from routing.plan import RoutingPlan
 from routing.selection import IndexedSelector, Selector
-from routing.timers import STEP, WRAP, Timers
+from routing.timers import AGE, STEP, WRAP, Timers
 
 HANDLE_SMOOTHING = 0.2  # weight of the newest handle time in the per-queue average
 
@@ -74,13 +80,22 @@ class RouterCore:
         return self.timers.next_deadline()
 
     def _advance(self, now: float) -> None:
-        while (due := self.timers.pop_due(now)) is not None:
-            when, kind, key = due
+        while (when := self.timers.next_deadline()) is not None and when <= now:
             self._at = when
-            if kind == STEP:
-                self._step_due(key)
-            elif kind == WRAP:
-                self._end_wrap(self.agents[key], None)
+            widened: list[WaitingCall] = []
+            while (due := self.timers.pop_due(when)) is not None:
+                _, kind, key = due
+                if kind == STEP:
+                    call = self._step_due(key)
+                    if call is not None:
+                        widened.append(call)
+                elif kind == AGE:
+                    self._age_due(key)
+                elif kind == WRAP:
+                    self._end_wrap(self.agents[key], None)
+            for call in sorted(widened, key=WaitingCall.order_key):
+                if call.waiting:
+                    self._find_agent(call)
 
     def _call(self, call_id: str) -> WaitingCall:
         try:
@@ -88,8 +103,9 @@ class RouterCore:
         except KeyError:
             raise UnknownCall(call_id) from None
 
-    def _place(self, call: WaitingCall) -> None:
-        """Put a (returning) call in line at the step its time in the queue gives."""
+    def _place(self, call: WaitingCall, *, match: bool = True) -> None:
+        """Put a (returning) call in line at the step its time in the queue gives, with
+        the priority its time in line gives; then (match) it looks for an agent."""
         q = self.plan.queues[call.queue]
         call.waiting = True
         call.step = q.step_at(self._at - call.step_base)
@@ -99,8 +115,10 @@ class RouterCore:
                 return
             call.step = len(q.steps) - 1
         self._schedule_step(call)
+        self._age(call)
         self._touch_call(call)
-        self._find_agent(call)
+        if match:
+            self._find_agent(call)
 
     def _schedule_step(self, call: WaitingCall) -> None:
         end = self.plan.queues[call.queue].steps[call.step].ends_after
@@ -109,19 +127,44 @@ class RouterCore:
         else:
             self.timers.schedule(call.step_base + end, STEP, call.call_id, call.seq)
 
-    def _step_due(self, call_id: str) -> None:
+    def _step_due(self, call_id: str) -> WaitingCall | None:
+        """The call reaches its next step (or overflows); returns it if it widened: the
+        caller lets it look for an agent once everything due at this instant is done."""
         call = self.calls.get(call_id)
         if call is None or not call.waiting:
-            return
+            return None
         steps = self.plan.queues[call.queue].steps
         if call.step + 1 >= len(steps):
             if call.may_overflow and call.kind is not CallKind.CALLBACK:
                 self._overflow(call)
-            return
+            return None
         call.step += 1
         self._schedule_step(call)
         self._touch_call(call)
-        self._find_agent(call)
+        return call
+
+    # -- ageing ---------------------------------------------------------------------------
+
+    def _age(self, call: WaitingCall) -> None:
+        """Bring the call's priority up to its time in line and plan its next rise."""
+        rule = self.plan.ageing
+        if rule is None:
+            return
+        call.bumps = max(call.bumps, rule.bumps_due(call.enqueued_at, self._at))
+        call.aged = rule.gain(call.priority, call.bumps)
+        when = rule.next_instant(call.priority, call.enqueued_at, call.bumps)
+        if when is None:
+            self.timers.cancel(AGE, call.call_id)
+        else:
+            self.timers.schedule(when, AGE, call.call_id, call.seq)
+
+    def _age_due(self, call_id: str) -> None:
+        """A rise is due now (bumps_due counts it). A higher priority makes no agent
+        eligible (the invariant holds): only the line order changes, nobody is matched."""
+        call = self.calls.get(call_id)
+        if call is not None and call.waiting:
+            self._age(call)
+            self._touch_call(call)
 
     def _overflow(self, call: WaitingCall) -> None:
         q = self.plan.queues[call.queue]
@@ -133,6 +176,7 @@ class RouterCore:
         call.waiting = False
         call.version += 1
         self.timers.cancel(STEP, call.call_id)
+        self.timers.cancel(AGE, call.call_id)
         del self.calls[call.call_id]
 
     def _touch_call(self, call: WaitingCall) -> None:
@@ -162,6 +206,7 @@ class RouterCore:
         call.waiting = False
         call.version += 1
         self.timers.cancel(STEP, call.call_id)
+        self.timers.cancel(AGE, call.call_id)  # _place catches up if the call comes back
         self.offers[call.call_id] = agent.agent_id
         agent.call_id, agent.call_queue = call.call_id, call.queue
         self._move(agent, AgentState.RESERVED)
@@ -180,21 +225,6 @@ class RouterCore:
                 self._at,
             )
         )
-
-    def suspend(self) -> list[RouterEvent]:
-        """Stop deciding (the PBX is away): calls and agents are kept, nobody is offered."""
-        return self._run(lambda: setattr(self, "dispatching", False))
-
-    def resume(self) -> list[RouterEvent]:
-        """Decide again: waiting calls in line order take the best free agents."""
-
-        def run() -> None:
-            self.dispatching = True
-            for call in sorted(self.calls.values(), key=WaitingCall.order_key):
-                if call.waiting:
-                    self._find_agent(call)
-
-        return self._run(run)
 
     def _offered(self, call_id: str) -> Agent:
         agent_id = self.offers.get(call_id)

@@ -126,7 +126,7 @@ class CallKind(StrEnum):
 class WaitingCall:
     call_id: str
     queue: int
-    priority: int
+    priority: int  # as given: tier, emergency, the IVR or a supervisor
     language: str | None
     enqueued_at: float  # the place in line (kept across requeues, overflow, callbacks)
     step_base: float  # when this queue's steps started counting for the call
@@ -139,10 +139,19 @@ class WaitingCall:
     predicted_wait: float | None = None
     waiting: bool = True  # False while offered
     version: int = 0
+    bumps: int = 0  # ageing rises it has waited through (routing/ageing.py)
+    aged: int = 0  # priority points those rises added
+
+    @property
+    def effective_priority(self) -> int:
+        """The priority the line order uses: as given, plus ageing."""
+        return self.priority + self.aged
 
     def order_key(self) -> tuple[int, int, float, int]:
-        """Which call goes first: requeued, then priority, then longest waiting."""
-        return (0 if self.head else 1, -self.priority, self.enqueued_at, self.seq)
+        """Which call goes first: the higher (effective) priority; within one priority a
+        call back from an unanswered offer (head of the line), then the longest waiting.
+        A requeued call never goes above a higher priority (an emergency above all)."""
+        return (-(self.priority + self.aged), 0 if self.head else 1, self.enqueued_at, self.seq)
 
 
 @dataclass(frozen=True, slots=True)

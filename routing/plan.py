@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from routing.ageing import AgeingRule
 from routing.model import Match, UnknownQueue
 from routing.targets import Target, parse_target, skills_named
 
@@ -84,7 +85,10 @@ class RoutingPlan:
         max_no_answer_before_pause: int = 2,
         default_handle_seconds: float = 180.0,
         not_ready_reasons: Sequence[str] = ("break", "lunch", "training", "meeting", "no_answer"),
+        ageing: AgeingRule | None = None,
     ) -> None:
+        if ageing is not None and ageing.max_priority >= emergency_priority:
+            raise ValueError("ageing.max_priority must stay below the emergency priority")
         self.queues = tuple(_compile(i, q) for i, q in enumerate(queues))
         self.by_name = {q.name: q for q in self.queues}
         self.tier_priorities = dict(tier_priorities or {})
@@ -93,6 +97,7 @@ class RoutingPlan:
         self.max_no_answer = max_no_answer_before_pause
         self.default_handle_seconds = default_handle_seconds
         self.not_ready_reasons = frozenset(not_ready_reasons)
+        self.ageing = ageing  # None: priorities do not change while calls wait
 
     def queue(self, name: str) -> QueuePlan:
         try:
@@ -145,6 +150,11 @@ class RoutingPlan:
             max_no_answer_before_pause=r.max_no_answer_before_pause,
             default_handle_seconds=r.default_handle_seconds,
             not_ready_reasons=r.not_ready_reasons,
+            ageing=(
+                AgeingRule(r.ageing.step, r.ageing.every_seconds, settings.ageing_cap())
+                if r.ageing.enabled
+                else None
+            ),
         )
 
 

@@ -1,8 +1,11 @@
-"""Deadlines of the routing core (step timeouts, wrap-up ends) in one heap. Pure.
+"""Deadlines of the routing core (step timeouts, ageing rises, wrap-up ends) in one
+heap. Pure.
 
 Re-scheduling or cancelling is O(1): the newest token per (kind, key) wins, older heap
 entries are skipped when they surface. Due entries come out by (time, kind, tie-break),
-so timers falling on the same instant are handled in the same order on every run.
+so timers falling on the same instant are handled in the same order on every run: a
+call's step and priority are up to date before an agent whose wrap-up ends at that same
+instant chooses among the calls.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import heapq
 from typing import Any
 
 STEP = 0  # a waiting call reaches its next step (or overflow): before agents free up
-WRAP = 1  # an agent's wrap-up time is over
+AGE = 1  # a waiting call's priority rises (routing/ageing.py)
+WRAP = 2  # an agent's wrap-up time is over
 
 
 class Timers:

@@ -42,7 +42,8 @@ def call_view(
         "core_id": c.call_id,
         "queue": queue,
         "kind": c.kind.value,
-        "priority": c.priority,
+        "priority": c.priority,  # as given (tier, emergency, IVR, supervisor)
+        "effective_priority": c.effective_priority,  # with ageing: what the line order uses
         "head_of_line": c.head,
         "step": c.step,
         "language": c.language,

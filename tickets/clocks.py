@@ -15,6 +15,7 @@ from hotline.config import Settings
 from hotline.config.care import TicketCategorySettings
 from tickets.errors import InvalidTicket
 from tickets.sla_policy import (
+    ClockPlan,
     ClockState,
     escalation_instants,
     first_pending,
@@ -22,6 +23,7 @@ from tickets.sla_policy import (
     next_instant,
     plan_clock,
     sla_hours,
+    tightened,
 )
 
 RESOLVED_STATES = frozenset({TicketState.RESOLVED, TicketState.INFORMED, TicketState.CLOSED})
@@ -68,6 +70,28 @@ class SlaClocks:
             self.plan_response(t)
         if t.resolved_at is None:
             self.plan_resolution(t, t.resolution_started_at or t.created_at)
+        self.refresh(t)
+
+    def priority_raised(self, t: Ticket, now: dt.datetime) -> None:
+        """t.priority just rose at `now` (a repeat contact of a higher priority): every
+        running clock gets the new priority's deadline counted from now, unless it was
+        due sooner (sla_policy.tightened). Stopped clocks stay as they are."""
+        hours = sla_hours(self.category(t.category), t.priority)
+        calendar, fraction = self.calendar(t.category), self.warning_fraction
+        if t.responded_at is None:
+            plan = tightened(
+                _plan(t.response_warn_at, t.response_due_at),
+                plan_clock(calendar, now, hours.response_hours, fraction),
+            )
+            t.response_warn_at, t.response_due_at = plan.warn_at, plan.due_at
+        if t.resolved_at is None:
+            plan = tightened(
+                _plan(t.resolution_warn_at, t.resolution_due_at),
+                plan_clock(calendar, now, hours.resolution_hours, fraction),
+            )
+            t.resolution_warn_at, t.resolution_due_at = plan.warn_at, plan.due_at
+            if t.resolution_started_at is None:
+                t.resolution_started_at = t.created_at
         self.refresh(t)
 
     def response_state(self, t: Ticket) -> ClockState:
@@ -120,3 +144,7 @@ class SlaClocks:
         t.sla_resolution_met = None
         t.sla_resolution_stage = 0
         self.plan_resolution(t, now)
+
+
+def _plan(warn_at: dt.datetime | None, due_at: dt.datetime | None) -> ClockPlan | None:
+    return None if warn_at is None or due_at is None else ClockPlan(warn_at, due_at)

@@ -68,7 +68,8 @@ async def find_open_duplicate(
     contact_number: str | None,
 ) -> Ticket | None:
     """The oldest open, active ticket of this customer (or, for an unidentified caller,
-    this contact number) in this category."""
+    this contact number) in this category, locked for the repeat contact's changes (a
+    raised priority, its trail) until the transaction ends (PostgreSQL)."""
     stmt = select(Ticket).where(
         Ticket.category == category,
         col(Ticket.state).in_(list(OPEN_STATES)),
@@ -80,7 +81,7 @@ async def find_open_duplicate(
         stmt = stmt.where(Ticket.contact_number == normalize_phone(contact_number))
     else:
         return None
-    found = await session.exec(stmt.order_by(col(Ticket.created_at)).limit(1))
+    found = await session.exec(stmt.order_by(col(Ticket.created_at)).limit(1).with_for_update())
     return found.first()
 
 

@@ -1,6 +1,8 @@
 """Creating tickets: from a call, by an agent, from the IVR's fault report, from an
 integration. Repeat contacts about an open ticket of the same customer and category
-are linked to it instead of creating a duplicate (tickets/links.py)."""
+are linked to it instead of creating a duplicate (tickets/links.py); a repeat of a higher
+priority raises that ticket, so an emergency is never absorbed by a lesser ticket
+(tickets/repeats.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from db.ticket_numbers import next_ticket_number
 from tickets import links
 from tickets.errors import InvalidTicket
 from tickets.records import Actor, CreateResult, TicketDraft
+from tickets.repeats import raised_priority
 from tickets.service_base import TicketServiceBase
 from tickets.trail import Trail
 from tickets.unit_of_work import retry_locked
@@ -32,12 +35,18 @@ class TicketCreation(TicketServiceBase):
     ) -> CreateResult:
         """A new ticket, linked to the call it came from; or, for a repeat contact about
         an open ticket of the same customer and category, that ticket with the call
-        linked as a repeat (detect_repeat=False forces a new ticket)."""
+        linked as a repeat, raised to the contact's priority if that is higher
+        (detect_repeat=False forces a new ticket)."""
         category = self.clocks.category(draft.category)
         department = draft.department or category.department
         self._check_department(department)
         if not draft.subject.strip():
             raise InvalidTicket("a ticket needs a subject")
+        try:
+            priority = TicketPriority(draft.priority)
+        except ValueError:
+            known = ", ".join(p.value for p in TicketPriority)
+            raise InvalidTicket(f"unknown priority {draft.priority!r} (known: {known})") from None
         contact = normalize_phone(draft.contact_number) if draft.contact_number else None
 
         async def work() -> tuple[Ticket, bool, list[dict[str, Any]]]:
@@ -53,19 +62,13 @@ class TicketCreation(TicketServiceBase):
                     )
                     if existing is not None:
                         trail = Trail(session, existing, actor, now, self._hooks)
-                        trail.record(
-                            "repeat_contact",
-                            note=draft.description or draft.subject,
-                            data={"call_id": call},
-                        )
-                        if call is not None:
-                            await links.link(session, existing.id, call, "repeat_call", actor.id)  # type: ignore[arg-type]
+                        await self._repeat(trail, draft, priority, call)
                         return await self._finish(trail, fcr=True), False, trail.messages
                 number = await next_ticket_number(session, now.astimezone(self._zone).date())
                 t = Ticket(
                     number=number,
                     category=draft.category,
-                    priority=TicketPriority(draft.priority),
+                    priority=priority,
                     department=department,
                     assignee_id=draft.assignee_id,
                     customer_id=draft.customer_id,
@@ -98,6 +101,41 @@ class TicketCreation(TicketServiceBase):
         ticket, created, messages = await retry_locked(work)
         await self._publish(messages)
         return CreateResult(ticket, created)
+
+    async def _repeat(
+        self, trail: Trail, draft: TicketDraft, priority: TicketPriority, call: int | None
+    ) -> None:
+        """A repeat contact about trail.ticket: linked, and the ticket raised to the
+        contact's priority if that is higher (tickets/repeats.py), SLA clocks tightened."""
+        t = trail.ticket
+        trail.record(
+            "repeat_contact",
+            note=draft.description or draft.subject,
+            data={"call_id": call, "priority": priority.value},
+        )
+        raised = raised_priority(t.priority, priority)
+        if raised is not None:
+            old, t.priority = t.priority, raised
+            before = (t.response_due_at, t.resolution_due_at)
+            self.clocks.priority_raised(t, trail.now)
+            trail.record(
+                "priority_raised",
+                field="priority",
+                old=old,
+                new=raised,
+                note="repeat contact of a higher priority",
+                data={
+                    "call_id": call,
+                    "due_before": [d.isoformat() if d else None for d in before],
+                    "due_after": [
+                        d.isoformat() if d else None
+                        for d in (t.response_due_at, t.resolution_due_at)
+                    ],
+                },
+            )
+        if call is not None:
+            assert t.id is not None
+            await links.link(trail.session, t.id, call, "repeat_call", trail.actor.id)
 
     async def create_fault_ticket(
         self,

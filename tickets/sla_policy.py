@@ -56,6 +56,19 @@ def plan_clock(
     )
 
 
+def tightened(current: ClockPlan | None, raised: ClockPlan) -> ClockPlan:
+    """A running clock after its ticket's priority rose: the new priority's plan counted
+    from the raise (`raised`), but never later than what was already planned. A raise
+    never postpones a warning or a deadline; a clock already past its deadline stays
+    breached (its stage and `met` are history) and escalates at the stricter pace."""
+    if current is None:
+        return raised
+    return ClockPlan(
+        warn_at=min(current.warn_at, raised.warn_at),
+        due_at=min(current.due_at, raised.due_at),
+    )
+
+
 def escalation_instants(
     calendar: WorkCalendar, due_at: dt.datetime, hours: float, steps: list[float]
 ) -> list[dt.datetime]:

@@ -129,6 +129,17 @@ class CallbackSettings(Strict):
     caller_id: str | None = None
 
 
+class AgeingSettings(Strict):
+    """Waiting calls rise in priority so that low tiers cannot starve (routing/ageing.py):
+    `step` points per `every_seconds` in line, up to `max_priority` (None: the highest
+    tier's priority), which must stay below `routing.emergency_priority`."""
+
+    enabled: bool = True
+    step: int = Field(5, gt=0)
+    every_seconds: int = Field(60, gt=0)
+    max_priority: int | None = Field(None, ge=0)
+
+
 class RoutingSettings(Strict):
     emergency_priority: int = Field(1000, ge=0)
     # Calls of these queues get emergency_priority: above every customer tier.
@@ -146,6 +157,7 @@ class RoutingSettings(Strict):
     # Overflow action voicemail_ticket: the ticket's category.
     voicemail_ticket_category: Name = "inquiry"
     callback: CallbackSettings = CallbackSettings()
+    ageing: AgeingSettings = AgeingSettings()
 
     @model_validator(mode="after")
     def _no_answer_is_a_reason(self) -> RoutingSettings:

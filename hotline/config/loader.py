@@ -112,7 +112,7 @@ def format_validation_error(exc: ValidationError) -> list[str]:
             msg = "required key is missing"
         elif err["type"] == "extra_forbidden":
             msg = "unknown key (typo?)"
-        if not path and "\n" in msg:
+        if not path and ("\n" in msg or err["type"] == "value_error"):
             lines.extend(msg.splitlines())  # cross-reference problems carry their own paths
             continue
         got = err.get("input")

@@ -41,6 +41,15 @@ def check_references(s: Settings) -> None:
     for i, name in enumerate(s.routing.emergency_queues):
         unknown(f"routing.emergency_queues[{i}]", "queue", name, queues)
     r = s.routing
+    cap = s.ageing_cap()
+    if r.ageing.enabled and cap >= r.emergency_priority:
+        path = "routing.ageing.max_priority"
+        if r.ageing.max_priority is None:
+            path += " (None: the highest tier's priority)"
+        problems.append(
+            f"{path}: {cap} must stay below routing.emergency_priority "
+            f"({r.emergency_priority}): an aged call must never reach an emergency"
+        )
     unknown("routing.callback.ticket_category", "category", r.callback.ticket_category, categories)
     voicemail = r.voicemail_ticket_category
     unknown("routing.voicemail_ticket_category", "category", voicemail, categories)

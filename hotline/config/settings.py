@@ -75,6 +75,11 @@ class Settings(Strict):
     def queue_for_skill(self, skill: str) -> QueueSettings | None:
         return next((q for q in self.queues if q.skill == skill), None)
 
+    def ageing_cap(self) -> int:
+        """The highest priority ageing lifts a waiting call to (routing.ageing)."""
+        cap = self.routing.ageing.max_priority
+        return max((t.priority for t in self.tiers.values()), default=0) if cap is None else cap
+
     def tier_priority(self, tier: str | None) -> int:
         if tier and tier in self.tiers:
             return self.tiers[tier].priority

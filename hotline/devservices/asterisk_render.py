@@ -231,12 +231,6 @@ def default_queue(settings: Settings) -> str:
     return "general" if "general" in names else names[0]
 
 
-def requeue_priority(settings: Settings) -> int:
-    """Above every tier and above emergencies: a returned caller keeps the head of the line."""
-    tiers = [t.priority for t in settings.tiers.values()]
-    return max([settings.routing.emergency_priority, *tiers]) + 1
-
-
 def _globals(s: Settings, p: RenderParams) -> Iterator[str]:
     yield "; FastAGI address of Hotline's IVR (pbx.fastagi.advertised_host and port)."
     yield f"HOTLINE_AGI = agi://{p.fastagi_host}:{p.fastagi_port}"
@@ -247,11 +241,6 @@ def _globals(s: Settings, p: RenderParams) -> Iterator[str]:
         "(routing.offer_timeout_seconds)."
     )
     yield f"HOTLINE_OFFER_TIMEOUT = {s.routing.offer_timeout_seconds}"
-    yield (
-        "; QUEUE_PRIO of a caller returned after an unanswered offer: above every tier and "
-        "emergencies."
-    )
-    yield f"HOTLINE_REQUEUE_PRIORITY = {requeue_priority(s)}"
     yield "; Longest wait per holding queue before hotline-fallback (queues[].max_wait_seconds)."
     for q in s.queues:
         yield f"HOTLINE_MAXWAIT_{q.name} = {q.max_wait_seconds}"

@@ -168,7 +168,9 @@ function renderCalls() {
   const calls = sv.board.calls;
   $("calls-empty").hidden = calls.length > 0;
   $("calls").closest("table").hidden = calls.length === 0;
-  const top = Math.max(0, ...calls.map((c) => c.priority));
+  // The line order uses the priority after ageing (routing.ageing): "raise" goes above it.
+  const rank = (c) => c.effective_priority ?? c.priority;
+  const top = Math.max(0, ...calls.map(rank));
   $("calls").replaceChildren(...calls.map((c) => {
     const row = el("tr");
     row.dataset.callId = c.call_id;
@@ -182,7 +184,7 @@ function renderCalls() {
     const cell = el("td", null, "actions");
     cell.append(
       button("set_priority", () => setTo(Number(input.value)), { dataKey: `set-${c.call_id}` }),
-      button("raise", () => setTo(top + 1), { disabled: c.priority === top && calls.length > 1, dataKey: `up-${c.call_id}` }),
+      button("raise", () => setTo(top + 1), { disabled: rank(c) === top && calls.length > 1, dataKey: `up-${c.call_id}` }),
     );
     const prio = el("td");
     prio.append(input);

@@ -113,19 +113,22 @@ async def test_given_a_supervisor_when_forcing_an_agent_not_ready_then_the_route
     await expect(row.locator(".skills-cell")).to_have_text("账务缴费 9，燃气抢险 3")
     assert center.router.router.agents[center.agent_id].skills == {"billing": 9, "emergency": 3}
 
-    # A waiting caller moved ahead of the line.
+    # A waiting caller moved ahead of the line: above c-1, a tier-C caller waiting for
+    # ten minutes, whom ageing (routing.ageing, 5 a minute up to 30) already put at 30.
     router = center.router
     router.ctx.live.get("c-1").snapshot = {"caller_number": "13800000001"}
     router.ctx.live.get("c-2").snapshot = {"caller_number": "13800000002"}
-    await router.ctx.run(router.router.enqueue, "c-1", "billing", priority=50)
-    await router.ctx.run(router.router.enqueue, "c-2", "billing", priority=10)
+    long_ago = router.ctx.clock.timestamp() - 600
+    await router.ctx.run(router.router.enqueue, "c-1", "billing", priority=10, enqueued_at=long_ago)
+    await router.ctx.run(router.router.enqueue, "c-2", "billing", priority=20)
+    assert router.waiting_call("c-1")["effective_priority"] == 30
     second = page.locator('#calls tr[data-call-id="c-2"]')
     await expect(second).to_be_visible(timeout=10_000)
     await expect(second.locator("td").nth(1)).to_have_text("账务缴费")
     await page.screenshot(path=artifact("supervisor-board.png"), full_page=True)
     await second.get_by_role("button", name="提前").click()
     await expect(page.locator("#calls tr").first).to_have_attribute("data-call-id", "c-2")
-    assert router.waiting_call("c-2")["priority"] == 51
+    assert router.waiting_call("c-2")["priority"] == 31
 
     await page.get_by_role("button", name="English").click()
     await expect(row.locator(".badge")).to_have_text("Not ready · Meeting")

@@ -1,6 +1,8 @@
 """An agent whose phone rings unanswered on the real Asterisk: the caller goes back to
-the head of the line (ahead of a higher tier that arrived meanwhile), the agent is set
-not-ready with reason no_answer, and the next eligible agent takes the call."""
+the head of the line within its priority (ahead of a caller of its tier that arrived
+meanwhile; a higher tier would still go first: tests/unit/routing/test_no_answer.py and
+test_emergency_first.py), the agent is set not-ready with reason no_answer, and the next
+eligible agent takes the call."""
 
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ async def test_unanswered_offer_skips_and_pauses_the_agent(
                 10,
                 "1002 rings",
             )
-            second = await stack.caller(skill="repair", tier="A", number="13900000002")
+            second = await stack.caller(skill="repair", tier="C", number="13900000002")
             await eventually(
                 lambda: svc.agent(ids["1002"])["state"] == "not_ready", 15, "1002 paused"
             )
@@ -53,7 +55,7 @@ async def test_unanswered_offer_skips_and_pauses_the_agent(
             assert (no_answer["agent"], no_answer["status"]) == ("1002", "NOANSWER")
             paused = rec.of("agent", "agent.state", agent_id=ids["1002"], state="not_ready")
             assert paused[-1]["reason"] == "no_answer"
-            # Back at the head of the line, ahead of the tier-A caller.
+            # Back at the head of the line, ahead of the other tier-C caller.
             line = svc.waiting_calls("repair")
             assert [(c["call_id"], c["head_of_line"]) for c in line] == [
                 (first, True),

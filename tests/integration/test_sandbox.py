@@ -219,7 +219,7 @@ async def test_ivr_result_puts_caller_in_its_skill_queue(asterisk: AsteriskInsta
         assert seen["agi_callerid"] == "13800000001"
         assert replies[0] == f"200 result={ord('7')}"
         prio = await ami.action("Getvar", Channel=joined["Channel"], Variable="QUEUE_PRIO")
-        assert prio["Value"] == "30"
+        assert prio["Value"] == "60"  # 2 x HOTLINE_PRIORITY (routing/queue_prio.py)
         await ami.action("Hangup", Channel=joined["Channel"])
         await ami.wait_for(event("Hangup", Channel=joined["Channel"]))
         assert not [
@@ -302,7 +302,8 @@ async def test_unanswered_offer_returns_caller_to_head_of_queue(
         assert rejoined["Queue"] == "hold-general"
         assert rejoined["Position"] == "1"
         prio = await ami.action("Getvar", Channel=caller, Variable="QUEUE_PRIO")
-        assert prio["Value"] == "1001"  # above tiers and emergencies (config.yaml)
+        # The IVR was away (priority 0): 2 x 0 + 1, ahead of its own priority only.
+        assert prio["Value"] == "1"
         for waiting in (caller, first["Channel"]):
             await ami.action("Hangup", Channel=waiting)
             await ami.wait_for(event("Hangup", Channel=waiting))

@@ -71,6 +71,18 @@ def test_shipped_config_is_valid() -> None:
             lambda d: d["pbx"]["ami"].__setitem__("secret", "s3cret"),
             "pbx.ami.secret: secrets are not accepted",
         ),
+        (
+            lambda d: d["routing"]["ageing"].__setitem__("max_priority", 1000),
+            "routing.ageing.max_priority: 1000 must stay below routing.emergency_priority",
+        ),
+        (
+            lambda d: (
+                d["routing"]["ageing"].pop("max_priority"),
+                d["tiers"]["A"].__setitem__("priority", 1000),
+            ),
+            "routing.ageing.max_priority (None: the highest tier's priority): 1000 must stay",
+        ),
+        (lambda d: d["routing"]["ageing"].__setitem__("every_seconds", 0), "every_seconds"),
     ],
 )
 def test_given_a_broken_config_then_the_error_names_the_key(
@@ -80,6 +92,18 @@ def test_given_a_broken_config_then_the_error_names_the_key(
     with pytest.raises(ConfigError) as err:
         load_settings(path, env={})
     assert expected in str(err.value)
+
+
+def test_given_one_cross_section_problem_then_its_line_starts_with_the_key(
+    tmp_path: Path,
+) -> None:
+    path = _broken(tmp_path, lambda d: d["routing"]["ageing"].__setitem__("max_priority", 2000))
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert err.value.problems == [
+        "routing.ageing.max_priority: 2000 must stay below routing.emergency_priority (1000):"
+        " an aged call must never reach an emergency"
+    ]
 
 
 def test_given_env_overrides_then_they_win_and_are_typed(tmp_path: Path) -> None:

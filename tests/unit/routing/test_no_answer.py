@@ -1,9 +1,12 @@
-"""An offer nobody answers: the call returns to the head of the line, the agent pauses."""
+"""An offer nobody answers: the call returns to the head of the line within its priority,
+the agent pauses."""
 
 from __future__ import annotations
 
+import pytest
+
 from routing.model import AgentState, CallKind
-from tests.unit.routing.support import make_router, offers, ready_agent, states
+from tests.unit.routing.support import T0, make_router, offers, ready_agent, serve, states
 
 
 def test_no_answer_requeues_at_head_and_pauses_the_agent() -> None:
@@ -11,14 +14,43 @@ def test_no_answer_requeues_at_head_and_pauses_the_agent() -> None:
     ready_agent(router, 1, {"billing": 9})
     router.enqueue("first", "billing", priority=10)
     clock.advance(5)
-    router.enqueue("second", "billing", priority=30)  # higher tier, but arrived later
+    # Same tier, in line since before "first" (e.g. it came back from another queue).
+    router.enqueue("before", "billing", priority=10, enqueued_at=T0 - 60)
+    router.enqueue("higher", "billing", priority=30)  # a higher tier, arrived later
     clock.advance(15)
     events = router.offer_failed("first")
     assert states(events) == [(1, "not_ready", "no_answer")]
-    assert [c.call_id for c in router.waiting_calls()] == ["first", "second"]
     assert router.calls["first"].head
-    # The next free agent gets the returned call before the higher-priority one.
-    assert offers(ready_agent(router, 2, {"billing": 8})) == [("first", 2)]
+    # Head of the line within its own priority: after the higher tier, before its own.
+    assert [c.call_id for c in router.waiting_calls()] == ["higher", "first", "before"]
+    assert offers(ready_agent(router, 2, {"billing": 8})) == [("higher", 2)]
+    serve(router, "higher")
+    assert offers(router.wrap_done(2)) == [("first", 2)]
+
+
+def test_a_requeued_call_never_goes_above_a_waiting_emergency() -> None:
+    """The issue's bug: a tier-C caller back from an unanswered offer was served before
+    a gas leak waiting in another queue the same agent serves."""
+    router, clock = make_router(max_no_answer=1)
+    ready_agent(router, 1, {"repair": 9})
+    router.enqueue("tier-c", "repair", priority=10)
+    router.enqueue("leak", "emergency", priority=router.plan.priority("emergency"))
+    clock.advance(20)
+    router.offer_failed("tier-c")
+    assert router.calls["tier-c"].head
+    events = ready_agent(router, 2, {"repair": 9, "emergency": 9})
+    assert offers(events) == [("leak", 2)]
+
+
+def test_an_offer_the_pbx_could_not_connect_also_keeps_the_head_within_its_priority() -> None:
+    router, _ = make_router()
+    ready_agent(router, 1, {"billing": 9})
+    router.enqueue("c1", "billing", priority=10)
+    router.suspend()
+    router.offer_cancelled("c1", requeue=True)
+    router.enqueue("c0", "billing", priority=10, enqueued_at=T0 - 30)
+    router.enqueue("c2", "billing", priority=20)
+    assert [c.call_id for c in router.waiting_calls()] == ["c2", "c1", "c0"]
 
 
 def test_below_the_pause_limit_the_agent_is_skipped_for_that_call_only() -> None:
@@ -85,3 +117,17 @@ def test_a_twilio_caller_who_hangs_up_waiting_leaves_the_line_and_never_overflow
     router.call_ended("CA1")
     assert router.waiting_calls() == []
     assert router.stats[0].abandoned == 1
+
+
+@pytest.mark.parametrize("naive", [False, True])
+def test_a_requeued_caller_who_asks_for_a_callback_leaves_the_head_of_the_line(
+    naive: bool,
+) -> None:
+    router, clock = make_router(naive=naive, max_no_answer=1)
+    ready_agent(router, 1, {"billing": 9})
+    router.enqueue("c1", "billing", priority=10)
+    router.enqueue("c0", "billing", priority=10, enqueued_at=T0 - 30)
+    clock.advance(15)
+    router.offer_failed("c1")
+    router.to_callback("c1")  # pressed 1 while waiting again: no longer the head
+    assert offers(ready_agent(router, 2, {"billing": 9})) == [("c0", 2)]
