@@ -206,7 +206,10 @@ class RowStore(RoutingStore):
 
 
 async def test_rebuild_restores_the_line_and_the_agents_asterisk_has_on_calls() -> None:
-    settings = load_settings(ROOT / "config.yaml", env={})
+    # Without ageing: caller d waited 100 s and would have risen above e's priority.
+    settings = load_settings(
+        ROOT / "config.yaml", env={"HOTLINE_ROUTING__AGEING__ENABLED": "false"}
+    )
     pbx = FakePbx(
         entries=[
             # (QUEUE_PRIO is not read: the variables it is made of are.)
