@@ -5,7 +5,7 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 demo: bootstrap
-	.venv/bin/hotline demo
+	.venv/bin/hotline-dev demo
 
 lint: bootstrap
 	.venv/bin/ruff check .
@@ -31,5 +31,5 @@ browser: bootstrap
 	.venv/bin/pytest -q -m browser
 
 clean:
-	-.venv/bin/hotline sandbox stop
+	-.venv/bin/hotline-dev sandbox stop
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_api.auth import Principal
 from db.models import metadata
-from hotline.clock import Clock
+from kernel.clock import Clock
 
 log = logging.getLogger("hotline.api.audit")
 AUDIT: sa.Table = metadata.tables["audit_log"]

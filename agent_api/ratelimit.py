@@ -15,7 +15,7 @@ import uuid
 from collections import OrderedDict, deque
 from typing import Any, Protocol
 
-from hotline.clock import Clock
+from kernel.clock import Clock
 
 MAX_TRACKED = 50_000  # memory backend: the least recently failed keys are forgotten first
 

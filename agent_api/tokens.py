@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 import jwt
 
-from hotline.clock import Clock
+from kernel.clock import Clock
 
 ALGORITHM = "HS256"
 Purpose = Literal["access", "ws"]

@@ -33,7 +33,7 @@ from cti.ami.frames import FrameParser  # noqa: E402
 from cti.ami.trace import read_trace  # noqa: E402
 from cti.events import TOPIC_CALL  # noqa: E402
 from cti.tracking.tracker import CallTracker  # noqa: E402
-from hotline.bus.memory import MemoryBus  # noqa: E402
+from kernel.bus.memory import MemoryBus  # noqa: E402
 
 TRACES = REPO / "tests" / "fixtures" / "ami"
 _IDS = re.compile(

@@ -6,7 +6,7 @@
 A load client speaks AGI as Asterisk would (environment, then one reply per command, all
 answered at once: no audio time) and keeps `--concurrency` calls in the menu. Each call
 is a 4-step walk through config.yaml's menu on a SQLite database of `--customers`
-customers (generated once with `hotline seed`'s generator, cached under
+customers (generated once with `hotline-dev seed`'s generator, cached under
 ~/.cache/hotline/bench-ivr):
   - half call from a customer's phone: identified by caller ID, 1 (balance), # (back),
     4 (callback: result variables and UserEvents);
@@ -51,7 +51,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.ivr_fastagi_servers import serve_echo, serve_hotline  # noqa: E402
-from hotline.devservices.net import cache_dir, free_port, wait_for_port  # noqa: E402
+from devtools.services.net import cache_dir, free_port, wait_for_port  # noqa: E402
 
 DATA_VERSION = 1
 ALL_KEYS = "0123456789*#"
@@ -66,7 +66,7 @@ def database(customers: int) -> Path:
         return path
     from db.engine import make_sync_engine
     from db.migrate import upgrade
-    from hotline.seed.writer import seed_database
+    from devtools.seed.writer import seed_database
 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
@@ -215,11 +215,11 @@ async def load(
 
 async def lookups_alone(db: Path, people: list[tuple[str, str]]) -> dict[str, float]:
     from db.engine import async_session_factory, make_async_engine
-    from hotline.bus.memory import MemoryBus
-    from hotline.config import load_settings
     from hotline.services import Services
     from ivr.customer_reader import CustomerReader
     from ivr.directory import DbDirectory
+    from kernel.bus.memory import MemoryBus
+    from kernel.config import load_settings
 
     settings = load_settings(REPO / "config.yaml", env={"HOTLINE_DATABASE__URL": f"sqlite:///{db}"})
     engine = make_async_engine(settings.database.url)

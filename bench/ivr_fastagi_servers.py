@@ -19,13 +19,13 @@ MONDAY_MORNING = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shan
 
 async def serve_hotline(port: int, db: Path, stats: Path) -> None:
     from db.engine import async_session_factory, make_async_engine
-    from hotline.bus.memory import MemoryBus
-    from hotline.clock import FakeClock
-    from hotline.config import load_settings
     from hotline.services import Services
     from ivr.driver import CallContext
     from ivr.fastagi import IvrFastAgiServer
     from ivr.script import Answer, Query, QueryKind
+    from kernel.bus.memory import MemoryBus
+    from kernel.clock import FakeClock
+    from kernel.config import load_settings
 
     sounds = tempfile.mkdtemp(prefix="bench-ivr-sounds-")  # nothing rendered: beeps
     env = {

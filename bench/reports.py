@@ -38,9 +38,9 @@ sys.path.insert(0, str(REPO))
 from bench.reports_data import TZ, YEAR, Generated, generate, load_postgres, load_sqlite  # noqa: E402
 from db.engine import make_async_engine  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from hotline.config import load_settings  # noqa: E402
-from hotline.devservices import postgres as pgdev  # noqa: E402
-from hotline.devservices.net import cache_dir, free_port  # noqa: E402
+from devtools.services import postgres as pgdev  # noqa: E402
+from devtools.services.net import cache_dir, free_port  # noqa: E402
+from kernel.config import load_settings  # noqa: E402
 from reports.intervals import Interval, ReportRange  # noqa: E402
 from reports.metrics import Aggregates, Thresholds, derive  # noqa: E402
 from reports.service import ReportService, thresholds_from  # noqa: E402

@@ -36,17 +36,17 @@ from cti.commands import OriginatePurpose
 from db.engine import async_session_factory, make_async_engine
 from db.migrate import upgrade
 from db.models import AgentSkill, User
-from hotline.bus.memory import MemoryBus
-from hotline.clock import SystemClock
-from hotline.config import load_settings
-from hotline.devservices.asterisk import (
+from devtools.services.asterisk import (
     TEST_AGENT_ENDPOINT,
     AsteriskInstance,
     free_udp_port,
     start_instance,
 )
-from hotline.devservices.net import free_port
+from devtools.services.net import free_port
 from hotline.services import Services
+from kernel.bus.memory import MemoryBus
+from kernel.clock import SystemClock
+from kernel.config import load_settings
 from routing.service import RoutingService
 from tests.integration.routing_stack import prompting_ivr
 from tests.stub_agi import IvrScript, stub_ivr

@@ -156,9 +156,9 @@ async def serve(url: str, port: int, agents: int) -> None:
 
     from agent_api.app import create_app
     from db.engine import async_session_factory, make_async_engine
-    from hotline.bus.memory import MemoryBus
-    from hotline.config import load_settings
     from hotline.services import Services
+    from kernel.bus.memory import MemoryBus
+    from kernel.config import load_settings
 
     settings = load_settings(REPO / "config.yaml", env={**os.environ, "HOTLINE_DATABASE__URL": url})
     engine = make_async_engine(url)
@@ -321,7 +321,7 @@ async def desktops(args: argparse.Namespace, base: str, secret: str) -> int:
     from websockets.asyncio.client import connect
 
     from agent_api.tokens import TokenIssuer
-    from hotline.clock import SystemClock
+    from kernel.clock import SystemClock
 
     issuer = TokenIssuer(secret, minutes=60, ws_seconds=30, clock=SystemClock())
     pops: list[float] = []
@@ -449,7 +449,7 @@ def main() -> int:
         uvloop.run(serve(args.db, args.port, args.agents))
         return 0
 
-    from hotline.devservices.net import free_port, wait_for_port
+    from devtools.services.net import free_port, wait_for_port
 
     workdir = Path(tempfile.mkdtemp(prefix="hotline-screenpop-"))
     url = f"sqlite:///{workdir / 'bench.db'}"

@@ -34,8 +34,8 @@ from cti.commands import AmiPbxCommands, PbxError
 from cti.events import TOPIC_CALL
 from cti.tracking.resync import IVR_VARIABLES, parse_ivr_variables, resync
 from cti.tracking.tracker import CallTracker
-from hotline.bus.port import EventBus
-from hotline.config.pbx import AmiSettings, DialplanContract
+from kernel.bus.port import EventBus
+from kernel.config.pbx import AmiSettings, DialplanContract
 
 log = logging.getLogger(__name__)
 

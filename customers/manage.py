@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from customers.file import CustomerNotFound
 from db.models import AuditLog, Customer, CustomerPhone, Language, PhoneKind, Tier
 from db.phones import is_mobile, normalize_phone
-from hotline.clock import Clock
+from kernel.clock import Clock
 
 
 async def get_customer(session: AsyncSession, customer_id: int) -> Customer:

@@ -92,7 +92,7 @@ PG_RUNTIME_CONNECT_ARGS: dict[str, Any] = {
 
 
 def make_sync_engine(url: str | URL, **kwargs: Any) -> Engine:
-    """A blocking engine: migrations, `hotline seed`, scripts. Not for the event loop."""
+    """A blocking engine: migrations, `hotline-dev seed`, scripts. Not for the event loop."""
     real = database_url(url, asynchronous=False)
     kwargs.setdefault("json_serializer", _json_dumps)
     if real.get_backend_name() == "sqlite":

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from db.engine import async_session_factory, make_async_engine
-from hotline.bus import make_bus
-from hotline.config import Settings
 from hotline.services import Services
-from hotline.stopping import stop_within
+from kernel.bus import make_bus
+from kernel.config import Settings
+from kernel.lifecycle import stop_within
 
 log = logging.getLogger("hotline")
 # Longer than the longest grace a component gives its own work when stopping (webhook
@@ -96,7 +96,7 @@ class Runtime:
     async def stop(self) -> None:
         """Stop components in reverse order, each within COMPONENT_STOP_SECONDS: one that
         does not stop in time is cancelled and logged with where it waits, and the others
-        still stop (hotline/stopping.py), so `hotline serve` always exits."""
+        still stop (kernel/lifecycle.py), so `hotline serve` always exits."""
         while self.components:
             name, component = self.components.pop()
             await _stop(name, component.stop)

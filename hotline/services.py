@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hotline.bus.port import EventBus
-from hotline.clock import Clock, SystemClock
-from hotline.config import Settings
+from kernel.bus.port import EventBus
+from kernel.clock import Clock, SystemClock
+from kernel.config import Settings
 
 if TYPE_CHECKING:
     from cti.commands import PbxCommands

@@ -35,9 +35,6 @@ from typing import Any
 from asterisk.agi import AGI, AGIAppError, AGIHangup, AGIUnknownError
 
 from db.engine import async_session_factory, make_async_engine
-from hotline.bus.factory import make_bus
-from hotline.config import load_settings
-from hotline.config.settings import Settings
 from hotline.services import Services
 from ivr.directory import DbDirectory
 from ivr.driver import CallContext, CallerHungUp, ask_directory
@@ -60,6 +57,9 @@ from ivr.script import (
     Text,
     Utterance,
 )
+from kernel.bus.factory import make_bus
+from kernel.config import load_settings
+from kernel.config.settings import Settings
 from tickets.prompts import PromptRenderer
 
 log = logging.getLogger("hotline.ivr.classic")

@@ -18,10 +18,10 @@ from sqlmodel import col, select
 from customers.notices import NoticeService
 from db.models import Customer, CustomerPhone
 from db.phones import normalize_phone
-from hotline.business_calendar import BusinessCalendar
 from hotline.services import Services
 from ivr.driver import CallContext
 from ivr.script import Answer, CustomerInfo, NoticeInfo, Query, QueryKind, TicketInfo
+from kernel.business_calendar import BusinessCalendar
 
 
 class DbDirectory:

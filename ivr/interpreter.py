@@ -20,21 +20,6 @@ from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
 
-from hotline.config.ivr_menu import (
-    BalanceNode,
-    CallbackNode,
-    FaultNode,
-    GoodbyeNode,
-    HoursNode,
-    IdentifyNode,
-    IvrSettings,
-    LanguageNode,
-    MenuNode,
-    NoticesNode,
-    PlayNode,
-    TransferNode,
-)
-from hotline.config.settings import Settings
 from ivr.script import (
     LOOKUP_FAILED,
     Ask,
@@ -58,6 +43,21 @@ from ivr.script import (
     TicketInfo,
     Utterance,
 )
+from kernel.config.ivr_menu import (
+    BalanceNode,
+    CallbackNode,
+    FaultNode,
+    GoodbyeNode,
+    HoursNode,
+    IdentifyNode,
+    IvrSettings,
+    LanguageNode,
+    MenuNode,
+    NoticesNode,
+    PlayNode,
+    TransferNode,
+)
+from kernel.config.settings import Settings
 
 Flow = Generator[Instruction, Reply, Any]
 MAX_STEPS = 100  # a loop in the menu (play -> play -> ...) ends at an agent, not forever

@@ -35,9 +35,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.config.common import Label
-from hotline.config.settings import Settings
 from ivr.prompt_render import RenderError, TtsTools, render_wav
+from kernel.config.common import Label
+from kernel.config.settings import Settings
 
 log = logging.getLogger("hotline.ivr.prompts")
 LANGUAGES = ("zh", "en")
@@ -153,16 +153,10 @@ def say_files(asterisk_sounds: str | Path) -> list[SoundFile]:
 
 
 def default_asterisk_sounds() -> Path | None:
-    """Asterisk's sounds folder as Hotline sees it: the host's Asterisk if installed, else
-    the sandbox's Debian sid root (hotline/devservices/asterisk_root.py), if built."""
+    """Asterisk's sounds folder on this host, if Asterisk is installed here (otherwise
+    say where with `--asterisk-sounds`; the demo passes its sandbox root's)."""
     host = Path("/usr/share/asterisk/sounds")
-    if host.is_dir():
-        return host
-    from hotline.devservices.asterisk_root import ROOT_NAME, root_info
-    from hotline.devservices.net import cache_dir
-
-    sandbox = cache_dir() / ROOT_NAME / "usr/share/asterisk/sounds"
-    return sandbox if root_info() is not None and sandbox.is_dir() else None
+    return host if host.is_dir() else None
 
 
 async def render_files(

@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from hotline.commands import settings_or_report
-from hotline.config import Settings
+from kernel.config import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import RecordingState
-from hotline.bus.port import EventBus
-from hotline.clock import Clock, SystemClock
-from hotline.config.care import RecordingSettings
+from kernel.bus.port import EventBus
+from kernel.clock import Clock, SystemClock
+from kernel.config.care import RecordingSettings
 from recordings.access import (
     ByteRange,
     Viewer,

@@ -15,7 +15,7 @@ from typing import Any
 
 from cti.commands import ChannelInfo
 from cti.tracking.model import extension_of
-from hotline.config.care import RecordingSettings
+from kernel.config.care import RecordingSettings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import RecordingState
-from hotline.clock import Clock, SystemClock
-from hotline.config.care import RecordingSettings
+from kernel.clock import Clock, SystemClock
+from kernel.config.care import RecordingSettings
 from recordings.policy import host_path
 from recordings.store import RECORDINGS, Actor, audit
 

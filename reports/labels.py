@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.models import metadata
-from hotline.config import Settings
+from kernel.config import Settings
 from reports.sql import Dimension
 
 USERS = metadata.tables["users"]

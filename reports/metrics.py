@@ -32,7 +32,7 @@ OVERFLOWED = "overflowed"
 # agent_state_history states: busy = handling a call; logged in = any state but logged_out.
 BUSY_STATES = frozenset({"on_call", "wrap_up"})
 LOGGED_OUT = "logged_out"
-DEFAULT_SERVICE_SECONDS = 20  # hotline.config.center.ServiceLevel's default
+DEFAULT_SERVICE_SECONDS = 20  # kernel.config.center.ServiceLevel's default
 
 
 @dataclass(frozen=True, slots=True)

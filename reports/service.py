@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.config import Settings
+from kernel.config import Settings
 from reports.intervals import Interval, aware, buckets, split_stretch
 from reports.metrics import Aggregates, Metrics, Thresholds, derive, state_aggregates
 from reports.sql import (

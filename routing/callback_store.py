@@ -21,8 +21,8 @@ from cti.calllog.writer import ensure_call
 from db.models import CallbackRequest, CallbackState, Customer, Ticket, TicketCall, TicketEvent
 from db.models.tickets import TicketSource
 from db.ticket_numbers import next_ticket_number
-from hotline.clock import from_timestamp
-from hotline.config import Settings
+from kernel.clock import from_timestamp
+from kernel.config import Settings
 
 ACTIVE = (CallbackState.PENDING, CallbackState.DIALING, CallbackState.RETRY_WAIT)
 

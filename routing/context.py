@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cti.commands import PbxCommands
-from hotline.bus.port import EventBus
-from hotline.clock import Clock
-from hotline.config import Settings
+from kernel.bus.port import EventBus
+from kernel.clock import Clock
+from kernel.config import Settings
 from routing.callback_store import CallbackStore
 from routing.live import LiveCalls
 from routing.model import RouterEvent, RoutingError

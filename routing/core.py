@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from hotline.clock import Clock
+from kernel.clock import Clock
 from routing.model import (
     Agent,
     AgentChanged,

@@ -125,7 +125,7 @@ class RoutingPlan:
 
     @classmethod
     def from_settings(cls, settings: object) -> RoutingPlan:
-        from hotline.config import Settings
+        from kernel.config import Settings
 
         assert isinstance(settings, Settings)
         r = settings.routing

@@ -26,7 +26,7 @@ from typing import Any
 
 from cti.commands import ChannelInfo, QueueEntry
 from cti.tracking.resync import parse_duration
-from hotline.config import Settings
+from kernel.config import Settings
 from routing.plan import RoutingPlan
 from routing.presence import DeviceMap
 

@@ -27,8 +27,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hotline.bus.port import BusClosed, Subscription
 from hotline.services import Services
+from kernel.bus.port import BusClosed, Subscription
 from routing.announcer import WaitAnnouncer
 from routing.callback_store import CallbackStore
 from routing.callbacks import Callbacks

@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import AgentSkill, AgentStateHistory, User, metadata
 from db.models.staff import AgentStateName, Role
-from hotline.clock import from_timestamp
+from kernel.clock import from_timestamp
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hotline.clock import FakeClock
+from kernel.clock import FakeClock
 from routing.ageing import AgeingRule
 from routing.model import AgentChanged, AgentState, Offer, RouterEvent
 from routing.plan import QueueSpec, RoutingPlan

@@ -42,4 +42,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 # The Asterisk 22 sandbox root (cached under ~/.cache/hotline; ~1 minute the first time).
-.venv/bin/hotline sandbox build
+.venv/bin/hotline-dev sandbox build

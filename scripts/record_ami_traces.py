@@ -24,14 +24,14 @@ from cti.ami.client import AmiClient  # noqa: E402
 from cti.ami.frames import Frame  # noqa: E402
 from cti.ami.trace import TraceWriter  # noqa: E402
 from cti.commands import AmiPbxCommands, OriginatePurpose  # noqa: E402
-from hotline.config import load_settings  # noqa: E402
-from hotline.devservices.asterisk import (  # noqa: E402
+from devtools.services.asterisk import (  # noqa: E402
     TEST_AGENT_ENDPOINT,
     AsteriskInstance,
     free_udp_port,
     start_instance,
 )
-from hotline.devservices.net import free_port  # noqa: E402
+from devtools.services.net import free_port  # noqa: E402
+from kernel.config import load_settings  # noqa: E402
 from tests.stub_agi import IvrScript, stub_ivr  # noqa: E402
 
 OUT = REPO / "tests" / "fixtures" / "ami"

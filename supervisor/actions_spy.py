@@ -27,7 +27,7 @@ from typing import Any
 
 from cti.commands import SPY_OPTIONS as BASE_OPTIONS
 from cti.commands import ChannelInfo, ChannelNotFound, OriginatePurpose, PbxCommands, SpyMode
-from hotline.config.pbx import DialplanContract
+from kernel.config.pbx import DialplanContract
 from supervisor.actions_errors import ActionRefused
 
 # q quiet, E leave with the agent's call, w whisper to the agent, B barge (both hear), and

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotline.config import Settings
+from kernel.config import Settings
 from reports.intervals import local_midnight
 from reports.metrics import Aggregates, Thresholds, derive
 from reports.service import thresholds_from

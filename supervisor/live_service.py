@@ -41,8 +41,8 @@ from agent_api.push.connection import CLOSE_POLICY, AgentConnection
 from agent_api.push.hub import dumps
 from agent_api.push.replay import Frame
 from cti.commands import PbxError
-from hotline.bus.port import BusClosed, Subscription
 from hotline.services import Services
+from kernel.bus.port import BusClosed, Subscription
 from supervisor.live_alerts import addressed_to
 from supervisor.live_model import DbCounts, LiveConfig, LiveModel
 from supervisor.live_store import load_agents, load_calls, load_counts, load_stretches

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from hotline.stopping import stop_within
+from kernel.lifecycle import stop_within
 
 TEARDOWN_STEP_SECONDS = 15.0
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 
-from hotline.bus.port import Subscription
+from kernel.bus.port import Subscription
 
 
 async def stop_tasks(

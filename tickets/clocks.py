@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from db.models.tickets import Ticket, TicketState
-from hotline.business_calendar import WorkCalendar, make_calendar
-from hotline.config import Settings
-from hotline.config.care import TicketCategorySettings
+from kernel.business_calendar import WorkCalendar, make_calendar
+from kernel.config import Settings
+from kernel.config.care import TicketCategorySettings
 from tickets.errors import InvalidTicket
 from tickets.sla_policy import (
     ClockPlan,

@@ -33,9 +33,9 @@ from sqlmodel import col, func, or_, select
 from cti.calllog.writer import ensure_call
 from cti.commands import OriginatePurpose, PbxError
 from db.models import FollowUp, FollowUpMethod, FollowUpState, metadata
-from hotline.bus.port import BusClosed, Subscription
-from hotline.business_calendar import BusinessCalendar
 from hotline.services import Services
+from kernel.bus.port import BusClosed, Subscription
+from kernel.business_calendar import BusinessCalendar
 from tickets.background import stop_tasks
 from tickets.records import TOPIC_TICKET, Actor
 from tickets.service import TicketService

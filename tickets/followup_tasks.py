@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer, FollowUp, FollowUpMethod, FollowUpState, Ticket
-from hotline.business_calendar import BusinessCalendar
-from hotline.config import Settings
+from kernel.business_calendar import BusinessCalendar
+from kernel.config import Settings
 
 ACTIVE = (FollowUpState.PENDING, FollowUpState.IN_PROGRESS)
 

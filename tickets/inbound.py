@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import select
 
 from db.models import AuditLog, Ticket
-from hotline.config.care import WebhookSettings
 from hotline.services import Services
+from kernel.config.care import WebhookSettings
 from tickets.errors import IllegalTransition, InvalidTicket, TicketNotFound
 from tickets.lifecycle import Action
 from tickets.records import Actor, snapshot

@@ -3,7 +3,7 @@ full text (Chinese included, on SQLite and PostgreSQL) and suggested on the scre
 
 Search uses the CJK bigram index of revision 0003 (tickets/textsearch.py): a
 two-character word such as 燃气 finds every article containing it. Articles written
-elsewhere (e.g. `hotline seed`) are indexed on the next search (stale rows are found by
+elsewhere (e.g. `hotline-dev seed`) are indexed on the next search (stale rows are found by
 their updated_at stamp). Suggestions rank articles by what the caller chose in the IVR
 (skill, menu nodes) and the categories of their open tickets, through config
 `tickets.knowledge_categories`.

@@ -3,7 +3,7 @@
 SQLite: `<prefix>_fts` (FTS5, rowid = source id, columns terms, stamp).
 PostgreSQL: `<prefix>_search` (id, terms, stamp, tsv = to_tsvector('simple', terms)).
 `stamp` copies the source row's updated_at when indexed, so rows written by someone
-else (e.g. `hotline seed` inserting articles) are found stale and indexed on demand.
+else (e.g. `hotline-dev seed` inserting articles) are found stale and indexed on demand.
 Terms come from tickets/textsearch.py for both documents and queries.
 """
 

@@ -28,8 +28,8 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from db.models import Role, Ticket, User
-from hotline.bus.port import BusClosed, Subscription
 from hotline.services import Services
+from kernel.bus.port import BusClosed, Subscription
 from tickets.background import stop_tasks
 from tickets.clocks import SlaClocks
 from tickets.records import TOPIC_ALERT, TOPIC_TICKET, Actor

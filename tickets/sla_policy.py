@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.models.tickets import TicketPriority
-from hotline.business_calendar import WorkCalendar
-from hotline.config.care import SlaHours, TicketCategorySettings
+from kernel.business_calendar import WorkCalendar
+from kernel.config.care import SlaHours, TicketCategorySettings
 
 ClockName = Literal["response", "resolution"]
 _RANK = {p: i for i, p in enumerate(TicketPriority)}  # low < normal < high < urgent

@@ -21,7 +21,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import DeliveryState, Ticket, TicketEvent, WebhookDelivery
-from hotline.config.care import WebhookSettings
+from kernel.config.care import WebhookSettings
 from tickets.records import Actor, snapshot
 
 

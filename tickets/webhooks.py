@@ -31,9 +31,9 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 
 from db.models import DeliveryState, WebhookAttempt, WebhookDelivery, metadata
-from hotline.bus.port import BusClosed, Subscription
-from hotline.config.care import WebhookSettings
 from hotline.services import Services
+from kernel.bus.port import BusClosed, Subscription
+from kernel.config.care import WebhookSettings
 from tickets.background import stop_tasks
 from tickets.records import TOPIC_TICKET
 from tickets.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign

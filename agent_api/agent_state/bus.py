@@ -32,8 +32,8 @@ from agent_api.agent_state.port import (
     AgentStateUnavailable,
     AgentStatus,
 )
-from hotline.bus.port import BusClosed, EventBus, Subscription
-from hotline.clock import Clock
+from kernel.bus.port import BusClosed, EventBus, Subscription
+from kernel.clock import Clock
 
 log = logging.getLogger("hotline.api.agent_state")
 

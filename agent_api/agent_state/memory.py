@@ -17,8 +17,8 @@ from agent_api.agent_state.port import (
     UnknownReason,
 )
 from db.models import AgentStateName as S
-from hotline.bus.port import EventBus
-from hotline.clock import Clock
+from kernel.bus.port import EventBus
+from kernel.clock import Clock
 
 TOPIC_AGENT = "agent"
 BUSY = (S.RESERVED, S.ON_CALL)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hotline.config import Settings
-from hotline.config.ivr_menu import TransferNode
+from kernel.config import Settings
+from kernel.config.ivr_menu import TransferNode
 
 Text = dict[str, str]
 

@@ -39,8 +39,8 @@ from agent_api.push.connection import CLOSE_GOING_AWAY, CLOSE_POLICY, AgentConne
 from agent_api.push.pop import PopBuilder
 from agent_api.push.replay import Frame, ReplayBuffer
 from db.models import metadata
-from hotline.bus.port import BusClosed, BusMessage, Subscription
 from hotline.services import Services
+from kernel.bus.port import BusClosed, BusMessage, Subscription
 
 log = logging.getLogger("hotline.api.hub")
 

@@ -25,8 +25,8 @@ from customers import file as files
 from customers.search import by_phone
 from customers.views import CustomerDetails, CustomerSummary
 from db.phones import normalize_phone
-from hotline.clock import Clock
-from hotline.config import Settings
+from kernel.clock import Clock
+from kernel.config import Settings
 
 log = logging.getLogger("hotline.api.pop")
 Key = tuple[str, str]

@@ -28,7 +28,7 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from cti.ami.errors import AmiActionFailed, AmiError, AmiNotConnected, AmiTimeout
 from cti.ami.frames import Frame, FrameParser, encode_action
-from hotline.stopping import cancel_and_wait
+from kernel.lifecycle import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class AmiClient:
         if self._protocol is not None:
             self._protocol.transport.close()
         # Bounded: a consumer stuck in a login hook or an event handler cannot hold up
-        # the process's stop (hotline/stopping.py).
+        # the process's stop (kernel/lifecycle.py).
         await cancel_and_wait(self._tasks, what=f"AMI link {self.host}:{self.port}")
         self._tasks = []
         self._fail_pending(AmiNotConnected("client closed"))

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cti.calllog.mapping import snapshot_from_row
 from cti.events import Disposition
 from db.models import metadata
-from hotline.clock import from_timestamp
+from kernel.clock import from_timestamp
 
 CALLS: sa.Table = metadata.tables["calls"]
 CURSORS: sa.Table = metadata.tables["cel_cursors"]

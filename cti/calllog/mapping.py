@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hotline.clock import from_timestamp
+from kernel.clock import from_timestamp
 
 _TIMES = ("started_at", "ivr_ended_at", "queued_at", "offered_at", "answered_at", "ended_at")
 

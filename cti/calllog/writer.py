@@ -25,8 +25,8 @@ from cti.calllog.mapping import call_row_values, customer_ref, timeline_data
 from cti.calllog.upsert import update_set, update_where
 from cti.events import TOPIC_CALL
 from db.models import Customer, User, metadata
-from hotline.bus.port import BusClosed, EventBus
-from hotline.clock import from_timestamp
+from kernel.bus.port import BusClosed, EventBus
+from kernel.clock import from_timestamp
 
 log = logging.getLogger(__name__)
 GROUP = "calllog"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hotline.config import ConfigError, Settings, load_settings
+from kernel.config import ConfigError, Settings, load_settings
 
 
 def settings_or_report(args: argparse.Namespace) -> Settings | None:

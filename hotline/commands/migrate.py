@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hotline.config import ConfigError, load_settings
+from kernel.config import ConfigError, load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

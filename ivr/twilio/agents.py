@@ -36,8 +36,8 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from hotline.config.settings import Settings
 from ivr.twilio.twiml import agent_leg
+from kernel.config.settings import Settings
 from routing.twilio_offers import TwilioDialError
 
 REST_TIMEOUT = 10.0  # seconds for one REST request to Twilio

@@ -27,8 +27,6 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline.config.common import Label
-from hotline.config.settings import Settings
 from ivr.replay import Step
 from ivr.script import (
     Ask,
@@ -43,6 +41,8 @@ from ivr.script import (
     Text,
     Utterance,
 )
+from kernel.config.common import Label
+from kernel.config.settings import Settings
 
 TWILIO_LANGUAGES = {"zh": "zh-CN", "en": "en-US"}
 

@@ -22,10 +22,10 @@ from agent_api.app import create_app
 from cti.ami.errors import AmiActionFailed
 from cti.calllog.writer import CALLS
 from db.models import AgentSkill, Call, Customer, CustomerPhone, Role, TicketCall, Tier, User
-from hotline.bus.port import BusClosed, BusMessage
-from hotline.clock import SystemClock
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
+from kernel.bus.port import BusClosed, BusMessage
+from kernel.clock import SystemClock
 from routing.service import RoutingService
 from tests.browser.conftest import artifact
 from tests.browser.ivr_stub import Menu, ivr

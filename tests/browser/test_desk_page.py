@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from agent_api.app import create_app
 from db.models import Call, Disposition, KbArticle, Role, TicketCall
-from hotline.seed.content import kb_articles
+from devtools.seed.content import kb_articles
 from hotline.services import Services
 from tests.browser.conftest import artifact
 from tests.integration.api_support import (

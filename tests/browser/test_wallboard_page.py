@@ -14,8 +14,8 @@ from playwright.async_api import Page, expect
 
 from agent_api.app import create_app
 from db.models import AgentSkill, Role
-from hotline.clock import SystemClock
 from hotline.services import Services
+from kernel.clock import SystemClock
 from supervisor.live_service import LiveService
 from tests.browser.conftest import artifact
 from tests.integration.api_support import PASSWORD, add_user, api_server, api_services

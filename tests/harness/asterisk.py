@@ -1,6 +1,6 @@
 """Session-wide real Asterisk 22 for the integration tests.
 
-`asterisk` starts one sandbox instance (hotline/devservices/asterisk.py) on free loopback
+`asterisk` starts one sandbox instance (devtools/services/asterisk.py) on free loopback
 ports with a fresh AMI secret; agents are Local channels into hotline-test-agent
 (deploy/asterisk/extensions_test.conf). FastAGI points at `asterisk.fastagi_port`, where
 nothing listens until a test starts its own FastAGI server there -- so without one the
@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import Settings, load_settings
-from hotline.devservices.asterisk import (
+from devtools.services.asterisk import (
     TEST_AGENT_ENDPOINT,
     AsteriskInstance,
     ensure_root,
@@ -28,7 +27,8 @@ from hotline.devservices.asterisk import (
     remove_stale_instances,
     start_instance,
 )
-from hotline.devservices.net import free_port
+from devtools.services.net import free_port
+from kernel.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -26,9 +26,9 @@ from cti.bridge import CtiBridge
 from cti.calllog.writer import CALLS, CallLogWriter
 from cti.commands import AmiPbxCommands, OriginatePurpose, PbxError
 from db.engine import async_session_factory, make_async_engine
-from hotline.bus.memory import MemoryBus
-from hotline.config import Settings, load_settings
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
+from kernel.bus.memory import MemoryBus
+from kernel.config import Settings, load_settings
 from tests.support import bounded_teardown, eventually
 
 REPO = Path(__file__).resolve().parents[2]

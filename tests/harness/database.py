@@ -1,7 +1,7 @@
 """Databases for tests: a real PostgreSQL 15 server per session and migrated databases.
 
 Fixtures:
-- `pg_server` (session): the running server (hotline.devservices.postgres), or the
+- `pg_server` (session): the running server (devtools.services.postgres), or the
   server named by HOTLINE_TEST_PG (an admin URL such as postgresql://postgres@host/postgres)
   when a CI machine provides one. Tests that use it directly are `integration` tests.
 - `pg_url` (session): a database created for this test session, migrated to head.
@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import async_session_factory, make_async_engine
 from db.migrate import upgrade
-from hotline.devservices.postgres import PostgresServer, start_postgres
+from devtools.services.postgres import PostgresServer, start_postgres
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
 _counter = itertools.count(1)

@@ -42,7 +42,7 @@ from typing import TextIO
 
 import pytest
 
-from hotline.stopping import describe
+from kernel.lifecycle import describe
 
 MARGIN = 15.0  # the early report comes this long before pytest-timeout fires
 CALL_GRACE = 10.0  # pytest-timeout should have ended a setup or call by then

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hotline.devservices.redis import RedisServer, start_redis
+from devtools.services.redis import RedisServer, start_redis
 
 
 @pytest.fixture(scope="session")

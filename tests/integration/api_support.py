@@ -25,11 +25,11 @@ from websockets.exceptions import ConnectionClosed
 from agent_api.tokens import TokenIssuer
 from db.engine import async_session_factory, make_async_engine
 from db.models import Call, Customer, CustomerPhone, Disposition, Role, Tier, User
-from hotline.bus.memory import MemoryBus
-from hotline.clock import Clock, FakeClock
-from hotline.config import load_settings
-from hotline.devservices.net import free_port
+from devtools.services.net import free_port
 from hotline.services import Services
+from kernel.bus.memory import MemoryBus
+from kernel.clock import Clock, FakeClock
+from kernel.config import load_settings
 from tests.support import bounded_teardown
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,9 @@ from cti.ami.frames import Frame
 from cti.calllog.writer import CALLS
 from cti.commands import AmiPbxCommands, OriginatePurpose
 from db.engine import make_async_engine
-from hotline.config import Settings
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.runtime import Runtime
+from kernel.config import Settings
 from tests.harness.cti import stack_settings
 from tests.support import eventually
 

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, settings
 from agent_api.app import create_app
 from agent_api.tokens import TokenIssuer
 from db.migrate import upgrade
-from hotline.clock import SystemClock
-from hotline.config import load_settings
-from hotline.devservices.net import free_port, wait_for_port
+from devtools.services.net import free_port, wait_for_port
 from hotline.services import Services
+from kernel.clock import SystemClock
+from kernel.config import load_settings
 from tests.integration.api_support import ROOT, api_services
 
 SECRET = secrets.token_hex(32)

@@ -24,11 +24,11 @@ from cti.ami.client import AmiClient
 from cti.ami.errors import AmiActionFailed
 from cti.commands import AmiPbxCommands, ChannelNotFound, OriginatePurpose, PbxError
 from db.models import AgentSkill, Role, User
-from hotline.config import Settings
-from hotline.devservices.asterisk import AsteriskInstance
-from hotline.devservices.net import free_port
+from devtools.services.asterisk import AsteriskInstance
+from devtools.services.net import free_port
 from hotline.runtime import Runtime
 from hotline.services import Services
+from kernel.config import Settings
 from tests.harness.cti import stack_settings
 from tests.integration.api_support import PASSWORD, login
 from tests.support import eventually

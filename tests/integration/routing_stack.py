@@ -18,13 +18,13 @@ from typing import Any
 
 from cti.ami.errors import AmiActionFailed
 from db.models import AgentSkill, User
-from hotline.bus.port import BusClosed, BusMessage
-from hotline.clock import SystemClock
-from hotline.config import Settings
-from hotline.config.center import QueueSettings
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
-from hotline.stopping import cancel_and_wait
+from kernel.bus.port import BusClosed, BusMessage
+from kernel.clock import SystemClock
+from kernel.config import Settings
+from kernel.config.center import QueueSettings
+from kernel.lifecycle import cancel_and_wait
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
 from tests.stub_agi import IvrScript, stub_ivr

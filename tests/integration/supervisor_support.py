@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from cti.ami.client import AmiClient
 from cti.ami.frames import Frame
 from db.models import metadata
-from hotline.clock import SystemClock
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
+from kernel.clock import SystemClock
 from tests.harness.cti import CtiStack, stack_settings
 from tests.integration.api_support import secret
 from tests.support import eventually

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from cti.leader import AlwaysLeader, LeaderElection
-from hotline.devservices.redis import start_redis
+from devtools.services.redis import start_redis
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from sqlmodel import select
 from agent_api.app import create_app
 from agent_api.audit import AUDIT
 from db.models import Role, User
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.clock import FakeClock
 from tests.integration.api_support import (
     PASSWORD,
     add_user,

@@ -18,9 +18,9 @@ from agent_api.app import create_app
 from agent_api.ratelimit import RedisLoginLimiter, limiter_key
 from agent_api.tokens import RedisRevocations
 from db.models import AgentStateName, Role
-from hotline.bus.redis_streams import RedisBus
-from hotline.clock import SystemClock
 from hotline.services import Services
+from kernel.bus.redis_streams import RedisBus
+from kernel.clock import SystemClock
 from tests.integration.api_support import (
     add_customer,
     add_user,

@@ -22,8 +22,8 @@ from agent_api.routes import (
     knowledge_api,
 )
 from db.models import Role
-from hotline.config import load_settings
 from hotline.services import Services
+from kernel.config import load_settings
 from tests.integration.api_support import (
     ROOT,
     add_call,

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks as st_checks
 
 from db.models import Disposition, Role
-from hotline.seed.content import kb_articles, notices
+from devtools.seed.content import kb_articles, notices
 from hotline.services import Services
 from tests.integration.api_support import add_call, add_customer, add_user
 from tests.integration.fuzz_support import (

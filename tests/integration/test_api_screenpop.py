@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from agent_api.app import create_app
 from agent_api.audit import AUDIT
 from db.models import Role, Ticket, TicketState
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.clock import FakeClock
 from tests.integration.api_support import (
     add_call,
     add_customer,

@@ -15,8 +15,8 @@ import pytest
 from agent_api.app import create_app
 from agent_api.routes import ws as ws_route
 from db.models import Role
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.clock import FakeClock
 from tests.integration.api_support import (
     add_user,
     api_server,

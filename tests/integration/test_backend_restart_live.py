@@ -30,9 +30,9 @@ import sqlalchemy as sa
 
 from db.engine import async_session_factory, make_async_engine
 from db.models import metadata
-from hotline.bus.memory import MemoryBus
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
+from kernel.bus.memory import MemoryBus
 from reports.intervals import Interval, ReportRange
 from reports.service import ReportService
 from reports.sql import ReportQuery

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hotline.bus import BusClosed, EventBus, make_bus
-from hotline.bus.redis_streams import RedisBus
+from kernel.bus import BusClosed, EventBus, make_bus
+from kernel.bus.redis_streams import RedisBus
 from tests.support import eventually
 
 

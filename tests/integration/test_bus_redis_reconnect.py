@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from hotline.bus.redis_streams import RedisBus
+from kernel.bus.redis_streams import RedisBus
 
 pytestmark = pytest.mark.integration
 

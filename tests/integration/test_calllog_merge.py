@@ -14,7 +14,7 @@ from cti.events import Disposition
 from cti.sequence import SPAN, compose, generation_at
 from cti.tracking.model import Call
 from db.engine import async_session_factory
-from hotline.bus.memory import MemoryBus
+from kernel.bus.memory import MemoryBus
 
 T0 = 1_796_000_000.0
 OLD = generation_at(T0)  # the session before the restart

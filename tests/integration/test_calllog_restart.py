@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from tests.integration.calllog_support import (
     Callers,
     backend,

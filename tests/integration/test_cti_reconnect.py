@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from cti.calllog.writer import CALLS
 from cti.commands import AmiPbxCommands, OriginatePurpose
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack, ami_session
 from tests.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
 from tests.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually

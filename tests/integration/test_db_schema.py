@@ -25,7 +25,7 @@ from db.engine import (
 )
 from db.models import Call, CallEvent, Direction, Disposition, TicketPriority, User
 from db.ticket_numbers import format_ticket_number, next_ticket_number
-from hotline.config.care import TicketPriority as ConfigTicketPriority
+from kernel.config.care import TicketPriority as ConfigTicketPriority
 
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
 

@@ -1,4 +1,4 @@
-"""`hotline seed` writes realistic, consistent demo data on SQLite and PostgreSQL."""
+"""`hotline-dev seed` writes realistic, consistent demo data on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from argon2 import PasswordHasher
 
 from db.engine import make_sync_engine
 from db.models import Customer
-from hotline.cli import main
-from hotline.config import load_settings
-from hotline.seed.customers import account_number_valid, generate_customers
-from hotline.seed.staff import DEMO_PASSWORD
-from hotline.seed.writer import seed_database
+from devtools.cli import main
+from devtools.seed.customers import account_number_valid, generate_customers
+from devtools.seed.staff import DEMO_PASSWORD
+from devtools.seed.writer import seed_database
+from kernel.config import load_settings
 
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
 

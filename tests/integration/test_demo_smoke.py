@@ -1,4 +1,4 @@
-"""`make demo` in small: `hotline demo` on the real sandbox Asterisk for a short while.
+"""`make demo` in small: `hotline-dev demo` on the real sandbox Asterisk for a short while.
 
 What a newcomer should see within a minute: the banner with the URLs, simulated callers
 going through the IVR, calls answered by simulated agents, one call record per call.
@@ -32,7 +32,7 @@ def test_demo_runs_callers_through_the_ivr_to_agents_and_logs_every_call(
         [
             sys.executable,
             "-m",
-            "hotline.cli",
+            "devtools.cli",
             "demo",
             "--duration",
             "75",

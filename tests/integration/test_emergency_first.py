@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from db.models import AgentSkill, User
-from hotline.devservices.asterisk import AsteriskInstance
-from hotline.devservices.net import free_port
+from devtools.services.asterisk import AsteriskInstance
+from devtools.services.net import free_port
 from hotline.runtime import Runtime
 from hotline.services import Services
 from tests.harness.cti import CtiStack, stack_settings

@@ -16,10 +16,10 @@ import pytest
 from sqlmodel import select
 
 from db.models import FollowUp, FollowUpState, Survey, SurveyMethod, TicketState
-from hotline.bus.port import Subscription
-from hotline.clock import SystemClock
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
+from kernel.bus.port import Subscription
+from kernel.clock import SystemClock
 from tests.harness.cti import CtiStack, stack_settings
 from tests.integration.tickets_support import add_customer, add_user, tid
 from tests.support import eventually

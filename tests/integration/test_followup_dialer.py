@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from cti.fake_pbx import FakePbx
 from db.models import FollowUp, FollowUpMethod, FollowUpState, Survey, SurveyMethod, TicketState
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.clock import FakeClock
 from tests.integration.tickets_support import add_customer, add_user, local, make_services, tid
 from tickets.followup import FollowUpDialer
 from tickets.lifecycle import Action

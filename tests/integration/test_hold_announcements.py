@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from cti.commands import ChannelNotFound
-from hotline.bus import Subscription
-from hotline.clock import FakeClock
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
 from ivr.prompt_render import TtsTools
 from ivr.prompts import HOLD_PROMPTS, prompt_files, render_files, say_files
+from kernel.bus import Subscription
+from kernel.clock import FakeClock
 from tests.harness.cti import CtiStack
 from tests.integration.file_opens import FileOpens
 from tests.integration.ivr_support import seed_ivr_customers

@@ -29,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 
 from db.models import metadata
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
 from tests.integration.ivr_support import seed_ivr_customers
 from tests.ivr_scenarios import UNKNOWN_PHONE, ZHANG, ZHANG_PHONE

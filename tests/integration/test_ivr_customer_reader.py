@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import async_session_factory
 from db.models import metadata
-from hotline.bus.memory import MemoryBus
-from hotline.config import load_settings
 from hotline.services import Services
 from ivr.customer_reader import CustomerReader
 from ivr.directory import DbDirectory
+from kernel.bus.memory import MemoryBus
+from kernel.config import load_settings
 from tests.integration.ivr_support import seed_ivr_customers
 from tests.ivr_scenarios import LI, ZHANG, ZHANG_PHONE
 

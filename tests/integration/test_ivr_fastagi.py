@@ -19,11 +19,11 @@ import sqlalchemy as sa
 
 from cti.commands import ChannelNotFound
 from db.models import metadata
-from hotline.bus import Subscription
-from hotline.clock import FakeClock
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
+from kernel.bus import Subscription
+from kernel.clock import FakeClock
 from tests.harness.cti import CtiStack
 from tests.integration.ivr_support import seed_ivr_customers
 from tests.ivr_scenarios import LI, UNKNOWN_PHONE, ZHANG, ZHANG_PHONE

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from cti.ami.errors import AmiActionFailed
 from db.models import metadata
-from hotline.clock import FakeClock, SystemClock
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
+from kernel.clock import FakeClock, SystemClock
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
 from tests.integration.ivr_support import seed_ivr_customers

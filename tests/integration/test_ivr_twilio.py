@@ -24,10 +24,10 @@ from twilio.request_validator import RequestValidator
 from agent_api.app import create_app
 from cti.calllog.writer import CALLS, CallLogWriter
 from db.models import Ticket, TicketCall
-from hotline.clock import FakeClock
 from hotline.services import Services
 from ivr.replay import CallRecord, RedisReplayStore, ReplayStore
 from ivr.twilio.calls import TwilioIvr
+from kernel.clock import FakeClock
 from tests.integration.api_support import api_client, api_services
 from tests.integration.ivr_support import seed_ivr_customers
 from tests.ivr_scenarios import SCENARIOS, ZHANG, Scenario

@@ -76,7 +76,7 @@ async def test_given_articles_when_searching_a_two_character_word_then_they_are_
 async def test_given_articles_written_elsewhere_or_edited_then_search_follows(
     services: Services, kb: KnowledgeBase
 ) -> None:
-    async with services.sessions() as s:  # like `hotline seed`: straight into the table
+    async with services.sessions() as s:  # like `hotline-dev seed`: straight into the table
         s.add(
             KbArticle(
                 title="停水通知查询",

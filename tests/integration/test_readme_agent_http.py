@@ -20,8 +20,8 @@ from argon2 import PasswordHasher
 from agent_api.app import create_app
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, User
-from hotline.clock import SystemClock
 from hotline.services import Services
+from kernel.clock import SystemClock
 from routing.service import RoutingService
 from tests.integration.api_support import api_server, api_services
 from tests.support import eventually
@@ -41,7 +41,7 @@ def readme_blocks() -> list[str]:
 
 
 async def add_agent01(services: Services) -> int:
-    """As `hotline seed` makes agent01 (password hotline-demo, extension 1001)."""
+    """As `hotline-dev seed` makes agent01 (password hotline-demo, extension 1001)."""
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     async with services.sessions() as s:
         user = User(

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import async_session_factory
 from db.models import metadata
-from hotline.bus.memory import MemoryBus
-from hotline.clock import FakeClock
-from hotline.config.care import RecordingSettings
+from kernel.bus.memory import MemoryBus
+from kernel.clock import FakeClock
+from kernel.config.care import RecordingSettings
 from recordings.access import ByteRange, RangeNotSatisfiable, Viewer
 from recordings.errors import AccessDenied, RecordingDeleted, RecordingUnavailable
 from recordings.playback import RecordingPlayback

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.engine import async_session_factory
 from db.models import metadata
 from hotline.cli import main
-from hotline.clock import FakeClock
-from hotline.config.care import RecordingSettings
+from kernel.clock import FakeClock
+from kernel.config.care import RecordingSettings
 from recordings.retention import RetentionJob
 from recordings.store import Actor, RecordingStore
 

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from db.models import metadata
-from hotline.config import Settings
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
+from kernel.config import Settings
 from recordings.media import wav_duration
 from recordings.service import RecordingService
 from recordings.store import Actor

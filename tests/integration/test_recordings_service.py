@@ -19,9 +19,9 @@ from cti.commands import ChannelInfo
 from cti.fake_pbx import FakePbx
 from db.engine import async_session_factory
 from db.models import metadata
-from hotline.bus.memory import MemoryBus
-from hotline.config import load_settings
 from hotline.services import Services
+from kernel.bus.memory import MemoryBus
+from kernel.config import load_settings
 from recordings.service import RecordingService
 from tests.support import eventually
 

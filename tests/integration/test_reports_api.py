@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from agent_api.app import create_app
 from db.models import Role
-from hotline.clock import FakeClock
+from kernel.clock import FakeClock
 from reports.intervals import Interval
 from reports.metrics import derive
 from reports.sql import Dimension, ReportQuery

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.models import metadata
-from hotline.config import load_settings
+from kernel.config import load_settings
 from reports.intervals import Interval, ReportRange, bucket_of, split_stretch
 from reports.metrics import (
     Aggregates,

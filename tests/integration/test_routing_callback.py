@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from db.models import CallbackRequest, Ticket
-from hotline.config import Settings
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
+from kernel.config import Settings
 from tests.harness.cti import CtiStack
 from tests.integration.routing_stack import RoutingStack, queue, routing_stack, with_routing
 from tests.support import eventually

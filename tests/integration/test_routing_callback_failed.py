@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
 from tests.integration.routing_stack import routing_stack
 from tests.integration.test_routing_callback import (

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from cti.ami.client import AmiClient
 from cti.bridge import CtiBridge
 from db.models import CallbackRequest
-from hotline.clock import SystemClock
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
+from kernel.clock import SystemClock
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
 from tests.integration.routing_stack import routing_stack

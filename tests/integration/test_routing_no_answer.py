@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.config import Settings
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
+from kernel.config import Settings
 from tests.harness.cti import CtiStack
 from tests.integration.routing_stack import queue, routing_stack, with_routing
 from tests.support import eventually

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
 from tests.integration.routing_stack import routing_stack
 from tests.support import eventually

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from routing.queue_prio import from_queue_prio, queue_prio
 from tests.integration.test_sandbox import Event, RawAmi, event
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import load_settings
-from hotline.devservices.asterisk import AsteriskInstance, ensure_root, free_udp_port
-from hotline.devservices.asterisk_render import DEPLOY_DIR
-from hotline.devservices.asterisk_root import pids_in_root
-from hotline.devservices.net import free_port
+from cti.pbx_config import DEPLOY_DIR
+from devtools.services.asterisk import AsteriskInstance, ensure_root, free_udp_port
+from devtools.services.asterisk_root import pids_in_root
+from devtools.services.net import free_port
+from kernel.config import load_settings
 from tests.harness.asterisk import start_test_instance
 
 pytestmark = pytest.mark.integration
@@ -398,7 +398,7 @@ def test_instance_stops_cleanly_and_restarts_fast_from_cache() -> None:
 def test_sandbox_command_starts_reports_and_stops_an_instance(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from hotline.cli import main
+    from devtools.cli import main
 
     monkeypatch.chdir(tmp_path)  # var/sandbox/<name>.json is written here
     monkeypatch.setenv("HOTLINE_PBX__AMI__PORT", str(free_port()))

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from cti.calllog.writer import CALLS, CallLogWriter
 from cti.tracking.tracker import CallTracker
 from db.models import Role
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.clock import FakeClock
 from reports.intervals import Interval, ReportRange
 from reports.service import ReportService
 from reports.sql import Dimension, ReportQuery

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from db.models import Call, Disposition
-from hotline.clock import SystemClock
 from hotline.services import Services
+from kernel.clock import SystemClock
 from routing.callback_store import CallbackStore
 from supervisor.live_service import LiveService
 from tests.integration.api_support import api_services

@@ -20,8 +20,8 @@ from websockets.exceptions import ConnectionClosed
 
 from agent_api.app import create_app
 from db.models import Role
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.clock import FakeClock
 from supervisor.live_service import LiveService
 from tests.integration.api_support import (
     Desk,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from agent_api.app import create_app
 from db.models import Role, metadata
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from recordings.media import wav_duration
 from recordings.service import RecordingService
 from tests.harness.cti import CtiStack

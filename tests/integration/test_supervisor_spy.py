@@ -16,7 +16,7 @@ from agent_api.app import create_app
 from agent_api.auth import Principal
 from cti.commands import SpyMode
 from db.models import Role
-from hotline.devservices.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from supervisor.actions import SupervisorActions
 from supervisor.actions_errors import ActionRefused

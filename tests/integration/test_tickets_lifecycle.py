@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from db.models import TicketPriority, TicketState
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.clock import FakeClock
 from tests.integration.tickets_support import START, add_user, local, make_services, tid
 from tickets.errors import IllegalTransition, InvalidTicket
 from tickets.lifecycle import Action

@@ -14,9 +14,9 @@ from sqlmodel import select
 
 from agent_api.app import create_app
 from db.models import Role, TicketCall, TicketPriority, TicketSource, TicketState
-from hotline.bus.port import Subscription
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.bus.port import Subscription
+from kernel.clock import FakeClock
 from tests.integration.api_support import add_user as add_api_user
 from tests.integration.api_support import api_client, api_services
 from tests.integration.test_tickets_api import headers_for

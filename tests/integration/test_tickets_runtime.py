@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from hotline.clock import SystemClock
-from hotline.devservices.net import free_port
+from devtools.services.net import free_port
+from kernel.clock import SystemClock
 from tests.integration.tickets_support import services_for
 from tickets.agi import FastAgiServer
 from tickets.runtime import TicketsRuntime

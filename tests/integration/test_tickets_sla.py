@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from db.models import Role, TicketPriority
-from hotline.bus.port import Subscription
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.bus.port import Subscription
+from kernel.clock import FakeClock
 from tests.integration.tickets_support import add_user, local, make_services, tid
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_ALERT, TicketDraft

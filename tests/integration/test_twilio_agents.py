@@ -28,9 +28,9 @@ from cti.calllog.writer import CallLogWriter
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill
 from hotline import wiring
-from hotline.bus.port import BusMessage
-from hotline.clock import FakeClock
 from hotline.services import Services
+from kernel.bus.port import BusMessage
+from kernel.clock import FakeClock
 from routing.service import RoutingService
 from tests.fake_twilio_api import ACCOUNT, FakeTwilioApi
 from tests.integration.api_support import add_user, api_client, api_services

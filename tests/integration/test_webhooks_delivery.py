@@ -15,9 +15,9 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from db.models import DeliveryState, WebhookAttempt, WebhookDelivery
-from hotline.clock import SystemClock
-from hotline.devservices.net import free_port
+from devtools.services.net import free_port
 from hotline.services import Services
+from kernel.clock import SystemClock
 from tests.integration.tickets_support import add_user, make_services, services_for, tid
 from tests.support import eventually
 from tickets.lifecycle import Action

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import Settings, load_settings
-from hotline.devservices.asterisk_render import (
+from cti.pbx_config import (
     _BLOCKS,
     DEPLOY_DIR,
     TEST_CONTEXTS_FILE,
@@ -19,6 +18,7 @@ from hotline.devservices.asterisk_render import (
     params_from_settings,
     render_config,
 )
+from kernel.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_committed_files_are_the_rendering_of_config_yaml(settings: Settings) ->
     committed = {p.name: p.read_text(encoding="utf-8") for p in DEPLOY_DIR.glob("*.conf")}
     committed.pop(TEST_CONTEXTS_FILE)
     stale = [name for name in committed if rendered.get(name) != committed[name]]
-    assert not stale, f"re-render deploy/asterisk (hotline sandbox config --out ...): {stale}"
+    assert not stale, f"re-render deploy/asterisk (hotline pbx-config --out ...): {stale}"
     assert set(rendered) == set(committed)
 
 
@@ -182,7 +182,7 @@ def test_rendering_is_repeatable(settings: Settings) -> None:
     assert once == twice
 
 
-def test_sandbox_config_command_writes_files_for_your_own_asterisk(
+def test_pbx_config_command_writes_files_for_your_own_asterisk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hotline.cli import main
@@ -198,7 +198,7 @@ def test_sandbox_config_command_writes_files_for_your_own_asterisk(
     out = tmp_path / "etc-asterisk"
     code = main(
         [
-            *("--config", str(REPO / "config.yaml"), "sandbox", "config", "--out", str(out)),
+            *("--config", str(REPO / "config.yaml"), "pbx-config", "--out", str(out)),
             *("--sip-bind", "0.0.0.0", "--sip-password", "agents-pw", "--ami-bind", "10.0.0.2"),
             *("--sounds-dir", "/srv/sounds/hotline", "--monitor-dir", "/srv/monitor"),
         ]

@@ -1,7 +1,7 @@
 """The cached Asterisk root: stamp check, one builder at a time, atomic replacement.
 
 debootstrap itself is replaced by a stub that lays down what a real build leaves behind
-(the real one runs in the integration tier, via `hotline sandbox build`).
+(the real one runs in the integration tier, via `hotline-dev sandbox build`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from hotline.devservices import asterisk_root
-from hotline.devservices.asterisk_root import STAMP, AsteriskRoot, build_root
+from devtools.services import asterisk_root
+from devtools.services.asterisk_root import STAMP, AsteriskRoot, build_root
 
 
 def fake_debootstrap(calls: list[Path]) -> object:

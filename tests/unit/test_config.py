@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hotline.config import ConfigError, load_settings
+from kernel.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))

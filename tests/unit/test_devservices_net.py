@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from hotline.devservices.net import PORT_RANGE_LOW, free_port
+from devtools.services.net import PORT_RANGE_LOW, free_port
 
 
 def test_free_ports_are_below_the_ephemeral_range_and_bindable() -> None:

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from db.engine import async_session_factory, make_async_engine
-from hotline.bus.memory import MemoryBus
-from hotline.config import load_settings
 from hotline.services import Services
 from ivr.agi_channel import user_event_value
 from ivr.driver import CallContext
 from ivr.fastagi import IvrFastAgiServer
 from ivr.script import Answer, Query, QueryKind, TicketInfo
+from kernel.bus.memory import MemoryBus
+from kernel.config import load_settings
 from tests.ivr_scenarios import LI, SCENARIOS, ZHANG, ZHANG_PHONE, Scenario
 
 DEAD = "511 Command Not Permitted on a dead channel or intercepted channel"
@@ -129,7 +129,7 @@ async def run_peer(port: int, peer: Peer, timeout: float = 20) -> None:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[tuple[IvrFastAgiServer, FakeDirectory, int]]:
-    from hotline.devservices.net import free_port
+    from devtools.services.net import free_port
 
     port = free_port()
     settings = load_settings(

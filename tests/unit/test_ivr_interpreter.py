@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hotline.config import load_settings
-from hotline.config.settings import Settings
 from ivr.interpreter import Interpreter
 from ivr.script import (
     LOOKUP_FAILED,
@@ -24,6 +22,8 @@ from ivr.script import (
     Say,
     TicketInfo,
 )
+from kernel.config import load_settings
+from kernel.config.settings import Settings
 from tests.ivr_scenarios import LI, SCENARIOS, ZHANG, ZHANG_PHONE, Scenario
 
 

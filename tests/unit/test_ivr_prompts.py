@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import main as hotline
-from hotline.config import load_settings
-from hotline.config.common import Label
 from ivr.prompt_render import TtsTools, render_wav
 from ivr.prompts import (
     HOLD_PROMPTS,
@@ -21,6 +19,8 @@ from ivr.prompts import (
     render_files,
     say_files,
 )
+from kernel.config import load_settings
+from kernel.config.common import Label
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from hotline.config import load_settings
-from hotline.config.settings import Settings
 from ivr.interpreter import Interpreter
 from ivr.replay import CallRecord, MemoryReplayStore, Step, advance, decode_reply, encode_reply
 from ivr.script import LOOKUP_FAILED, NoticeInfo, Query, Reply, TicketInfo
+from kernel.config import load_settings
+from kernel.config.settings import Settings
 from tests.ivr_scenarios import LI, SCENARIOS, ZHANG, Scenario
 from tests.unit.test_ivr_interpreter import FakeDirectory
 

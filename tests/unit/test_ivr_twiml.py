@@ -9,8 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from hotline.config import ConfigError, load_settings
-from hotline.config.settings import Settings
 from ivr.replay import Step
 from ivr.script import (
     Ask,
@@ -25,6 +23,8 @@ from ivr.script import (
     Text,
 )
 from ivr.twilio.twiml import Urls, agent_leg, spoken, step_response
+from kernel.config import ConfigError, load_settings
+from kernel.config.settings import Settings
 
 URLS = Urls(step="https://h.example/twilio/ivr/step", queue_result="https://h.example/q")
 

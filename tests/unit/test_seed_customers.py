@@ -9,14 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from hotline.seed.customers import (
+from devtools.seed.customers import (
     Row,
     account_number,
     account_number_valid,
     generate_customers,
     luhn_digit,
 )
-from hotline.seed.places import DISTRICTS
+from devtools.seed.places import DISTRICTS
 
 Sample = list[tuple[Row, list[Row]]]
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)

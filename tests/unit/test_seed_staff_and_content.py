@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from hotline.config import load_settings
-from hotline.seed.content import ARTICLES, kb_articles, notices
-from hotline.seed.places import DISTRICTS
-from hotline.seed.staff import DEMO_PASSWORD, generate_staff
+from devtools.seed.content import ARTICLES, kb_articles, notices
+from devtools.seed.places import DISTRICTS
+from devtools.seed.staff import DEMO_PASSWORD, generate_staff
+from kernel.config import load_settings
 
 NOW = dt.datetime(2026, 11, 22, 8, 17, 5, tzinfo=dt.UTC)
 

@@ -1,4 +1,4 @@
-"""Bounded stopping (hotline/stopping.py) and the runtime's use of it: a component that
+"""Bounded stopping (kernel/lifecycle.py) and the runtime's use of it: a component that
 does not stop in time, or ignores its cancellation, cannot keep `hotline serve` from
 exiting, and the components after it still stop."""
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from hotline import runtime
-from hotline.config import load_settings
-from hotline.stopping import cancel_and_wait, stop_within
+from kernel.config import load_settings
+from kernel.lifecycle import cancel_and_wait, stop_within
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,7 +93,7 @@ async def test_given_components_that_hang_when_runtime_stops_then_the_others_sto
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(runtime, "COMPONENT_STOP_SECONDS", 0.2)
-    monkeypatch.setattr("hotline.stopping.CANCEL_GRACE_SECONDS", 0.2)
+    monkeypatch.setattr("kernel.lifecycle.CANCEL_GRACE_SECONDS", 0.2)
     stopped: list[str] = []
     released = asyncio.Event()
     rt = runtime.Runtime(settings=load_settings(REPO / "config.yaml", env={}))
@@ -101,7 +101,7 @@ async def test_given_components_that_hang_when_runtime_stops_then_the_others_sto
         rt.components.append((name, _Component(name, how, stopped, released)))
     before = asyncio.all_tasks()
     began = time.monotonic()
-    with caplog.at_level(logging.ERROR, logger="hotline.stopping"):
+    with caplog.at_level(logging.ERROR, logger="kernel.lifecycle"):
         await rt.stop()
     assert time.monotonic() - began < 5
     assert stopped == ["last", "first"]

@@ -8,7 +8,7 @@ import pytest
 from agent_api.agent_state.port import AgentNotSignedIn, AgentStateUnavailable, UnknownReason
 from cti.commands import ChannelInfo, ChannelNotFound, PbxRejected, PbxUnavailable, SpyMode
 from cti.fake_pbx import FakePbx
-from hotline.config.pbx import DialplanContract
+from kernel.config.pbx import DialplanContract
 from routing.model import UnknownCall
 from supervisor.actions_errors import ActionRefused, refusal
 from supervisor.actions_spy import SPY_OPTIONS, Spying

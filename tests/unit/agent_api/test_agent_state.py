@@ -15,8 +15,8 @@ from agent_api.agent_state.port import (
     UnknownReason,
 )
 from db.models import AgentStateName as S
-from hotline.bus.memory import MemoryBus
-from hotline.clock import FakeClock
+from kernel.bus.memory import MemoryBus
+from kernel.clock import FakeClock
 
 REASONS = ["break", "lunch", "no_answer"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hotline.config import ConfigError, load_settings
+from kernel.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 STRONG = "3f9a0c5e8b7d6a1f2e4c9b8a7d6e5f4a"

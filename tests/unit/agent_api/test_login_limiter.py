@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent_api.ratelimit import MemoryLoginLimiter, limiter_key
-from hotline.clock import FakeClock
+from kernel.clock import FakeClock
 
 
 async def test_given_failures_up_to_the_limit_when_one_more_then_blocked_until_window_moves() -> (

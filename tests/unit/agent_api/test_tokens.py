@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent_api.tokens import MemoryRevocations, TokenError, TokenIssuer, signing_secret
-from hotline.clock import FakeClock
+from kernel.clock import FakeClock
 
 SECRET = "k" * 16 + "0123456789abcdef"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cti.commands import ChannelInfo
-from hotline.config.care import RecordingSettings
+from kernel.config.care import RecordingSettings
 from recordings.policy import asterisk_path, pick_channel, relative_path, should_record
 
 

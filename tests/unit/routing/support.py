@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hotline.clock import FakeClock
+from kernel.clock import FakeClock
 from routing.model import AgentChanged, Offer, RouterEvent
 from routing.plan import QueueSpec, RoutingPlan
 from routing.router import Router

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.clock import FakeClock
+from kernel.clock import FakeClock
 from routing.ageing import AgeingRule
 from routing.live import LiveCalls
 from routing.plan import RoutingPlan

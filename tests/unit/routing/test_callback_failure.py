@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from cti.commands import PbxError
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, CallbackRequest
-from hotline.clock import SystemClock
 from hotline.services import Services
+from kernel.clock import SystemClock
 from routing import connector
 from routing.service import RoutingService
 from tests.integration.api_support import add_user, api_services

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotline.clock import FakeClock
+from kernel.clock import FakeClock
 from routing.ageing import AgeingRule
 from routing.model import Agent, AgentState, Offer, RouterEvent, RoutingError, WaitingCall
 from routing.plan import QueueSpec, RoutingPlan

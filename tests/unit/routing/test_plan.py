@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import load_settings
+from kernel.config import load_settings
 from routing.plan import QueueSpec, RoutingPlan
 
 ROOT = Path(__file__).resolve().parents[3]

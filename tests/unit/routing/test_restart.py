@@ -13,11 +13,11 @@ import pytest
 
 from cti.commands import ChannelInfo, QueueEntry
 from cti.fake_pbx import FakePbx
-from hotline.bus.memory import MemoryBus
-from hotline.clock import FakeClock
-from hotline.config import load_settings
 from ivr.handover import dialplan_variables
 from ivr.script import IvrResult, Outcome
+from kernel.bus.memory import MemoryBus
+from kernel.clock import FakeClock
+from kernel.config import load_settings
 from routing.callback_store import CallbackStore
 from routing.callbacks import Callbacks
 from routing.context import RoutingContext

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.business_calendar import AlwaysOpen, BusinessCalendar, make_calendar
-from hotline.config import load_settings
+from kernel.business_calendar import AlwaysOpen, BusinessCalendar, make_calendar
+from kernel.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = load_settings(ROOT / "config.yaml", env={})
@@ -89,7 +89,7 @@ def test_24x7_counts_wall_clock_hours() -> None:
 
 
 def test_a_calendar_that_never_opens_is_refused() -> None:
-    from hotline.config.center import BusinessHours
+    from kernel.config.center import BusinessHours
 
     closed = BusinessCalendar(BusinessHours(weekly={}), "Asia/Shanghai")
     with pytest.raises(ValueError, match="never open"):

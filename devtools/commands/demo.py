@@ -1,0 +1,47 @@
+"""`hotline-dev demo`: the sandbox Asterisk 22, a seeded database, the whole backend and
+simulated callers and agents, on this machine; prints where to look.
+
+    hotline-dev demo                 # until Ctrl-C
+    hotline-dev demo --duration 60   # stop by itself (smoke tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from kernel.config import ConfigError, load_settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duration", type=float, default=0, help="seconds to run (0 = until Ctrl-C)"
+    )
+    parser.add_argument("--customers", type=int, default=5000, help="demo customers to seed")
+    parser.add_argument(
+        "--call-every",
+        type=float,
+        default=8.0,
+        help="mean seconds between simulated calls (0 = no simulated callers)",
+    )
+    parser.add_argument("--http-port", type=int, default=None, help="override http.port")
+    parser.add_argument("--var", type=Path, default=Path("var/demo"), help="state directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("sqlalchemy", "uvicorn.access", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        base = load_settings(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    from devtools.demo.session import DemoSession
+
+    return asyncio.run(DemoSession(base, args).run())

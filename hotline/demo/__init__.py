@@ -1,1 +1,0 @@
-"""`hotline demo`: a running center on one machine, with simulated callers and agents."""

@@ -1,2 +1,0 @@
-"""Demo data for a Chinese city utility: pure generators (customers, staff, content)
-and a thin writer (`hotline.seed.writer.seed_database`)."""
