@@ -31,8 +31,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from hotline.services import Services
+from kernel.lifecycle import cancel_and_wait, stop_within
 
 log = logging.getLogger("hotline.leader")
+
+STOP_SECONDS = 5.0  # each step of stop()
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -82,16 +85,22 @@ class LeaderElection:
         self._task = asyncio.create_task(self._run(), name=f"leader-{self.key}")
 
     async def stop(self) -> None:
+        # Bounded: the leader's own stop (the AMI bridge) and a Redis that does not
+        # answer cannot hold the process open; the lock then lapses by its TTL.
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task], what=f"leader election {self.key}")
             self._task = None
         if self.is_leader:
-            await self._step_down("shutting down")
+            await stop_within(
+                self._step_down("shutting down"), STOP_SECONDS, f"{self.key} leader stop"
+            )
             with contextlib.suppress(RedisError, OSError):
-                await self._client.eval(_RELEASE, 1, self.key, self.node)
-        await self._client.aclose()
+                await stop_within(
+                    self._client.eval(_RELEASE, 1, self.key, self.node),
+                    STOP_SECONDS,
+                    f"{self.key} lock release",
+                )
+        await stop_within(self._client.aclose(), STOP_SECONDS, f"{self.key} Redis client")
 
     async def _run(self) -> None:
         last_renewal = 0.0

@@ -29,6 +29,7 @@ from typing import Any
 
 from hotline.services import Services
 from kernel.bus.port import BusClosed, Subscription
+from kernel.lifecycle import cancel_and_wait, stop_within
 from routing.announcer import WaitAnnouncer
 from routing.callback_store import CallbackStore
 from routing.callbacks import Callbacks
@@ -40,6 +41,8 @@ from routing.plan import RoutingPlan
 from routing.router import Router
 from routing.store import RoutingStore
 from routing.views import agent_view, call_view, queue_view
+
+STEP_SECONDS = 5.0  # each step of stop()
 
 log = logging.getLogger("routing")
 BUSY_STATES = frozenset(
@@ -96,19 +99,17 @@ class RoutingService:
         self.ctx.spawn(self.intake.rebuild(), "routing-rebuild")  # the bridge may be up already
 
     async def stop(self) -> None:
+        # Every step is bounded (kernel/lifecycle.py): a consumer stuck on the bus, a
+        # Twilio client or a store that does not answer cannot hold the process open.
         self.callbacks.stop()
-        for task in [*self._tasks, *self.ctx.tasks]:
-            task.cancel()
-        for task in [*self._tasks, *self.ctx.tasks]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([*self._tasks, *self.ctx.tasks], what="routing service")
         self._tasks.clear()
         if self._sub is not None:
-            await self._sub.close()
+            await stop_within(self._sub.close(), STEP_SECONDS, "routing bus subscription")
             self._sub = None
         if self.ctx.twilio is not None:
-            await self.ctx.twilio.close()
-        await self.store.stop()
+            await stop_within(self.ctx.twilio.close(), STEP_SECONDS, "routing Twilio client")
+        await stop_within(self.store.stop(), STEP_SECONDS, "routing store")
 
     async def _consume(self, sub: Subscription) -> None:
         while True:

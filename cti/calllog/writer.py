@@ -10,7 +10,6 @@ Resynced and recovered snapshots merge instead of replacing (cti/calllog/upsert.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -27,6 +26,7 @@ from cti.events import TOPIC_CALL
 from db.models import Customer, User, metadata
 from kernel.bus.port import BusClosed, EventBus
 from kernel.clock import from_timestamp
+from kernel.lifecycle import cancel_and_wait
 
 log = logging.getLogger(__name__)
 GROUP = "calllog"
@@ -87,10 +87,12 @@ class CallLogWriter:
         self._task = asyncio.create_task(self._run(sub), name="calllog-writer")
 
     async def stop(self) -> None:
+        # Bounded: a write stuck on a database that does not answer must not keep the
+        # process (or a test's teardown) from ending; its event stays unacknowledged on
+        # the bus and is applied again by the next writer.
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task], what="call-log writer")
+            self._task = None
 
     async def _run(self, sub: Any) -> None:
         try:
