@@ -79,8 +79,11 @@ def resync(
                     )
                 )
 
-    # Oldest first, so a call's root leg is created before its other legs.
-    for f in sorted(live.values(), key=lambda c: -parse_duration(c.get("Duration"))):
+    # A call's root leg (Uniqueid == Linkedid) first, so that it, not an agent's leg,
+    # becomes the call's caller; then oldest first. Durations have whole-second
+    # resolution: an agent dialled in the caller's second ties with it, and the order
+    # CoreShowChannels lists them in must not decide who the caller is.
+    for f in sorted(live.values(), key=_creation_order):
         uniqueid = f["Uniqueid"]
         if uniqueid in tracker.leg_index:
             continue
@@ -128,6 +131,16 @@ def resync(
     for event in events:
         event["call"]["resynced"] = True
     return events
+
+
+def _creation_order(f: Frame) -> tuple[bool, float, float]:
+    uniqueid = f["Uniqueid"]
+    is_root = uniqueid == (f.get("Linkedid") or uniqueid)
+    try:  # Asterisk's uniqueids are "<epoch>.<sequence>": later channels sort later
+        sequence = float(uniqueid.rpartition(".")[2] or "inf")
+    except ValueError:
+        sequence = float("inf")
+    return (not is_root, -parse_duration(f.get("Duration")), sequence)
 
 
 def _restore_ivr_result(call: Call, found: dict[str, str]) -> None:

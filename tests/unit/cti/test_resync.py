@@ -110,3 +110,41 @@ def test_given_the_ivr_s_channel_variables_then_a_rebuilt_call_knows_its_ivr_res
     assert call.caller_number == "13500000000"
     assert events
     assert all(e["call"]["resynced"] for e in events)
+
+
+def _bridged_pair(order: list[int]) -> list[dict[str, str]]:
+    """A caller and the agent it talks to, answered in the same second."""
+    legs = [
+        {
+            "Uniqueid": "1700000000.11",
+            "Linkedid": "1700000000.11",
+            "Channel": "PJSIP/trunk-00000011",
+            "CallerIDNum": "13800000011",
+            "Context": "hotline-inbound",
+            "Extension": "95777",
+            "Duration": "00:00:05",
+            "BridgeId": "b7",
+        },
+        {
+            "Uniqueid": "1700000000.12",
+            "Linkedid": "1700000000.11",
+            "Channel": "PJSIP/1001-00000012",
+            "Duration": "00:00:05",
+            "BridgeId": "b7",
+        },
+    ]
+    return [legs[i] for i in order]
+
+
+def test_given_caller_and_agent_of_the_same_second_in_any_order_then_the_agent_is_restored() -> (
+    None
+):
+    for order in ([0, 1], [1, 0]):
+        tracker, _ = run("")
+        events = resync(tracker, _bridged_pair(order), [], at=T0 + 100)
+        call = tracker.calls["1700000000.11"]
+        assert call.caller_number == "13800000011", order
+        assert call.legs["1700000000.11"].role == "caller", order
+        assert call.agent == "1001", order
+        assert call.answered_at == T0 + 95, order
+        assert [e["type"] for e in events].count("call.answered") == 1, order
