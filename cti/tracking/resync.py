@@ -156,36 +156,39 @@ def _restore_ivr_result(call: Call, found: dict[str, str]) -> None:
 
 
 def _restore_bridge(tracker: CallTracker, members: list[Frame], at: float) -> list[DomainEvent]:
+    """Members of one bridge: per call, the oldest member is the caller's side (the
+    caller's own channel, or the Local channel half that carries it into the bridge: the
+    call's root leg need not be bridged) and every other member is an agent who answered
+    it. Which member AMI lists first does not matter."""
     events: list[DomainEvent] = []
+    by_call: dict[str, list[Frame]] = defaultdict(list)
     for f in members:
         call_id = tracker.leg_index.get(f["Uniqueid"])
-        if call_id is None:
+        if call_id is not None:
+            by_call[call_id].append(f)
+    for call_id, legs in by_call.items():
+        if len(legs) < 2:
             continue
         call = tracker.calls[call_id]
-        leg = call.legs[f["Uniqueid"]]
-        if leg.role == "caller" or f["Uniqueid"] in call.answered_legs:
-            continue
-        if not any(
-            tracker.leg_index.get(o["Uniqueid"]) == call_id
-            and call.legs[o["Uniqueid"]].role == "caller"
-            for o in members
-            if o is not f
-        ):
-            continue
-        answered = at - parse_duration(f.get("Duration"))
-        ext = extension_of(f.get("Channel", ""))
-        leg.role, leg.agent = "agent", ext
-        events += tracker.handle(
-            _frame(
-                "DialEnd",
-                call.call_id,
-                call.call_id,
-                answered,
-                DestUniqueid=f["Uniqueid"],
-                DestChannel=f.get("Channel", ""),
-                DialStatus="ANSWER",
+        callers = [f for f in legs if call.legs[f["Uniqueid"]].role == "caller"]
+        caller_side = callers[0] if callers else min(legs, key=_creation_order)
+        for f in sorted(legs, key=_creation_order):
+            leg = call.legs[f["Uniqueid"]]
+            if f is caller_side or leg.role == "caller" or f["Uniqueid"] in call.answered_legs:
+                continue
+            answered = at - parse_duration(f.get("Duration"))
+            leg.role, leg.agent = "agent", extension_of(f.get("Channel", ""))
+            events += tracker.handle(
+                _frame(
+                    "DialEnd",
+                    call.call_id,
+                    call.call_id,
+                    answered,
+                    DestUniqueid=f["Uniqueid"],
+                    DestChannel=f.get("Channel", ""),
+                    DialStatus="ANSWER",
+                )
             )
-        )
     return events
 
 

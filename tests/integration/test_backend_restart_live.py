@@ -29,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 
 from db.engine import async_session_factory, make_async_engine
-from db.models import metadata
+from db.models import Call, Disposition, metadata
 from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from kernel.bus.memory import MemoryBus
@@ -165,11 +165,63 @@ async def test_given_calls_across_a_backend_restart_then_live_view_equals_asteri
                     assert (live.ended, live.agents) == (True, ["1001"])
                     assert live.answered_at is not None
                     assert live.answered_at.timestamp() < before["stopped_at"]
+                    await records_across_restart(second, calls, staff, before["stopped_at"])
                 finally:
                     await events.close()
     finally:
         await setup.bus.close()
         await engine.dispose()
+
+
+async def records_across_restart(
+    b: Backend, calls: dict[str, str], staff: dict[str, int], stopped_at: float
+) -> None:
+    """The call log, not only the live view: the call talked across the restart is one
+    record closed with its agent and times; the caller answered after the restart has
+    that agent (the sequence numbers of a new bridge process are accepted, issue 11); the
+    caller who hung up while the backend was away is closed, never left in_progress."""
+    table = Call.__table__  # type: ignore[attr-defined]
+
+    async def rows() -> dict[str, dict[str, Any]]:
+        async with b.services.engine.connect() as conn:
+            found = (await conn.execute(sa.select(table))).all()
+        return {r.linkedid: dict(r._mapping) for r in found}
+
+    async def settled() -> bool:
+        now = await rows()
+        a, c, e = (now.get(calls[k]) for k in "ace")
+        return (
+            a is not None
+            and a["disposition"] == Disposition.ANSWERED
+            and c is not None
+            and c["agent_id"] == staff["1003"]
+            and e is not None
+            and e["disposition"] != Disposition.IN_PROGRESS
+        )
+
+    await eventually(settled, 20, "the call log caught up with the restart")
+    now = await rows()
+    a, c, e = (now[calls[k]] for k in "ace")
+    async with b.services.engine.connect() as conn:
+        records_of_a = (
+            await conn.execute(sa.select(sa.func.count()).where(table.c.linkedid == calls["a"]))
+        ).scalar_one()
+    assert records_of_a == 1
+    assert (a["agent_id"], a["agents"]) == (staff["1001"], ["1001"])
+    assert a["answered_at"] is not None
+    assert a["ended_at"] is not None
+    assert as_epoch(a["answered_at"]) < stopped_at < as_epoch(a["ended_at"])
+    assert a["talk_seconds"] > 0
+    assert c["answered_at"] is not None
+    assert as_epoch(c["answered_at"]) > stopped_at
+    assert e["ended_at"] is not None
+
+
+def as_epoch(value: dt.datetime) -> float:
+    """A stored time as epoch seconds (SQLite returns naive UTC datetimes)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
 
 
 async def while_away(ast: AsteriskSide, calls: dict[str, str]) -> None:

@@ -148,3 +148,37 @@ def test_given_caller_and_agent_of_the_same_second_in_any_order_then_the_agent_i
         assert call.agent == "1001", order
         assert call.answered_at == T0 + 95, order
         assert [e["type"] for e in events].count("call.answered") == 1, order
+
+
+def test_given_a_caller_carried_by_a_local_channel_then_its_bridged_agent_is_restored() -> None:
+    """The caller's root leg (Local;1) is not in the bridge; its Local;2 half is, with
+    the agent's channel that Dial() created: the agent is still found."""
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        legs = [
+            {
+                "Uniqueid": "tq1",
+                "Linkedid": "tq1",
+                "Channel": "Local/95777@hotline-inbound-00000000;1",
+                "CallerIDNum": "13700000001",
+                "Duration": "00:00:20",
+            },
+            {
+                "Uniqueid": "tq1-2",
+                "Linkedid": "tq1",
+                "Channel": "Local/95777@hotline-inbound-00000000;2",
+                "Duration": "00:00:20",
+                "BridgeId": "b9",
+            },
+            {
+                "Uniqueid": "1700000000.40",
+                "Linkedid": "tq1",
+                "Channel": "PJSIP/1001-00000040",
+                "Duration": "00:00:12",
+                "BridgeId": "b9",
+            },
+        ]
+        tracker, _ = run("")
+        events = resync(tracker, [legs[i] for i in order], [], at=T0 + 100)
+        call = tracker.calls["tq1"]
+        assert (call.agent, call.answered_at) == ("1001", T0 + 88), order
+        assert [e["type"] for e in events].count("call.answered") == 1, order
