@@ -24,26 +24,11 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from agent_api.agent_state.bus import BusAgentState
-from agent_api.agent_state.memory import InMemoryAgentState
-from agent_api.agent_state.port import AgentStatePort
-from agent_api.agent_state.routing_port import RoutingAgentState
 from agent_api.audit import AuditQueue
 from agent_api.auth import AuthContext
 from agent_api.errors import install_error_handlers
-from agent_api.push.hub import AgentHub
-from agent_api.push.pop import PopBuilder
 from agent_api.ratelimit import LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
-from agent_api.routes import (
-    agent_api,
-    auth_api,
-    call_tickets_api,
-    calls_api,
-    customers_api,
-    desk_api,
-    knowledge_api,
-    ws,
-)
+from agent_api.routes import auth_api
 from agent_api.tokens import (
     MemoryRevocations,
     RedisRevocations,
@@ -51,10 +36,25 @@ from agent_api.tokens import (
     TokenIssuer,
     signing_secret,
 )
+from desk.agent_state.bus import BusAgentState
+from desk.agent_state.memory import InMemoryAgentState
+from desk.agent_state.port import AgentStatePort
+from desk.agent_state.routing_port import RoutingAgentState
+from desk.push.hub import AgentHub
+from desk.push.pop import PopBuilder
+from desk.routes import (
+    agent_api,
+    call_tickets_api,
+    calls_api,
+    customers_api,
+    desk_api,
+    knowledge_api,
+    ws,
+)
 from hotline.services import Services
 
 log = logging.getLogger("hotline.api")
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "desk" / "static"
 
 # Other features' routers (`router = APIRouter(...)` in these modules), included when the
 # module exists; a module that exists but fails to import is an error, not skipped.
@@ -155,7 +155,7 @@ def create_app(services: Services) -> FastAPI:
         version="1",
         description=(
             "Sign in at POST /api/auth/login, then send `Authorization: Bearer <token>`. "
-            "Agents connect the desktop websocket at /ws/agent (see agent_api/routes/ws.py). "
+            "Agents connect the desktop websocket at /ws/agent (see desk/routes/ws.py). "
             "Errors are JSON {error, message}."
         ),
         lifespan=lifespan,

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agent_api.agent_state.port import AgentStatePort
-from agent_api.push.hub import AgentHub
+from desk.agent_state.port import AgentStatePort
+from desk.push.hub import AgentHub
 from hotline.services import Services
 
 

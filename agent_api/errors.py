@@ -24,13 +24,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent_api.agent_state.port import (
+from customers.file import CustomerNotFound
+from customers.search import InvalidQuery
+from desk.agent_state.port import (
     AgentStateError,
     AgentStateUnavailable,
     IllegalAgentTransition,
 )
-from customers.file import CustomerNotFound
-from customers.search import InvalidQuery
 
 log = logging.getLogger("hotline.api")
 

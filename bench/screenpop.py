@@ -230,8 +230,8 @@ async def drive(
     services: Any, app: Any, bare: list[Any], agents: int, rate: float, seconds: float
 ) -> dict[str, int]:
     """The router's side: queue a call, one second later offer it; and the floor."""
-    from agent_api.push.hub import dumps
-    from agent_api.push.pop import CallerContext
+    from desk.push.hub import dumps
+    from desk.push.pop import CallerContext
 
     bus, hub = services.bus, app.state.hub
     rng = random.Random(7)

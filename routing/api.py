@@ -7,7 +7,7 @@
     GET /api/routing/agents                      agents: state, presence, skills (staff)
     PUT /api/routing/agents/{agent_id}/skills    skills and levels, live (staff)
     PUT /api/routing/calls/{call_id}/priority    raise or lower a waiting call (staff)
-Agent state commands go through the agent API's state port (agent_api/agent_state).
+Agent state commands go through the agent API's state port (desk/agent_state).
 Without a router in this process (an API-only worker) these answer 503.
 """
 

@@ -24,11 +24,11 @@ from typing import Any, TypeVar
 
 from sqlmodel import select
 
-from agent_api.agent_state.port import AgentStatePort
 from agent_api.audit import audit
 from agent_api.auth import Principal
 from cti.commands import SpyMode
 from db.models import Role, User
+from desk.agent_state.port import AgentStatePort
 from hotline.services import Services
 from supervisor.actions_errors import ActionRefused, refusal
 from supervisor.actions_spy import Spying, SpySession

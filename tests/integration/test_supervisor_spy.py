@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agent_api.agent_state.memory import InMemoryAgentState
 from agent_api.app import create_app
 from agent_api.auth import Principal
 from cti.commands import SpyMode
 from db.models import Role
+from desk.agent_state.memory import InMemoryAgentState
 from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from supervisor.actions import SupervisorActions

@@ -1,6 +1,6 @@
 """The signed-in agent's own state: phone sign-in, ready, not ready, wrap-up, sign-out.
 
-Commands go to the routing service through AgentStatePort (agent_api/agent_state/);
+Commands go to the routing service through AgentStatePort (desk/agent_state/);
 refusals come back as domain errors (409 illegal transition, 422 unknown reason,
 503 routing unavailable). Desktops follow the resulting state live on the websocket.
 """
@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from agent_api.agent_state.port import AgentStatus
 from agent_api.auth import Principal, require_roles
 from agent_api.deps import AgentStateDep, ServicesDep
 from agent_api.errors import ApiError, error_responses
 from db.models import Role
+from desk.agent_state.port import AgentStatus
 
 router = APIRouter(prefix="/api/agent", tags=["agent state"])
 Agent = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR)]

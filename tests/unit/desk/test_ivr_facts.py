@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_api.push.facts import fact_text, ivr_summary, parse_facts
+from desk.push.facts import fact_text, ivr_summary, parse_facts
 from kernel.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from starlette.websockets import WebSocket, WebSocketState
 
 from agent_api.auth import Principal
-from agent_api.push.replay import Frame
+from desk.push.replay import Frame
 
 log = logging.getLogger("hotline.api.ws")
 

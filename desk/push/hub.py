@@ -35,10 +35,10 @@ import sqlalchemy as sa
 
 from agent_api.audit import AuditQueue, audit_row
 from agent_api.auth import Principal
-from agent_api.push.connection import CLOSE_GOING_AWAY, CLOSE_POLICY, AgentConnection
-from agent_api.push.pop import PopBuilder
-from agent_api.push.replay import Frame, ReplayBuffer
 from db.models import metadata
+from desk.push.connection import CLOSE_GOING_AWAY, CLOSE_POLICY, AgentConnection
+from desk.push.pop import PopBuilder
+from desk.push.replay import Frame, ReplayBuffer
 from hotline.services import Services
 from kernel.bus.port import BusClosed, BusMessage, Subscription
 

@@ -4,7 +4,7 @@ The router owns the agent state machine (routing/model.py: logged_out, available
 reserved, on_call, wrap_up, not_ready); the API only sends the agent's commands and shows
 the answer. Every state change is also published by whoever owns the machine on bus topic
 "agent" as {"type": "agent.state", "agent_id", "extension", "state", "reason", "at"}, which
-is what desktops follow live (agent_api/push/).
+is what desktops follow live (desk/push/).
 
 Implementations:
 - memory.InMemoryAgentState: a small machine of its own, used until the routing service

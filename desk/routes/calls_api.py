@@ -1,5 +1,5 @@
 """Calls: live (in progress) and history, one call with its timeline. Agents see only
-the calls they were offered or answered (agent_api/access.py)."""
+the calls they were offered or answered (desk/access.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agent_api.access import agent_calls_filter
 from agent_api.auth import Principal, require_roles
 from agent_api.deps import HubDep, SessionDep
 from agent_api.errors import AccessDenied, NotFound, error_responses
-from agent_api.push.hub import AgentHub
 from customers.views import CallSummary
 from db.models import Call, CallEvent, Disposition, Role
+from desk.access import agent_calls_filter
+from desk.push.hub import AgentHub
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 Viewer = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN)]

@@ -25,7 +25,7 @@ import logging
 import uuid
 from typing import Any
 
-from agent_api.agent_state.port import (
+from desk.agent_state.port import (
     ERRORS,
     AgentStateError,
     AgentStatePort,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_api.push.replay import Frame, ReplayBuffer
+from desk.push.replay import Frame, ReplayBuffer
 
 
 def filled(n: int, *, max_frames: int = 100, max_age: float = 300.0) -> ReplayBuffer:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from agent_api.app import create_app
-from agent_api.routes import ws as ws_route
 from db.models import Role
+from desk.routes import ws as ws_route
 from hotline.services import Services
 from kernel.clock import FakeClock
 from tests.integration.api_support import (

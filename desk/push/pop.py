@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agent_api.push.facts import ivr_summary
 from customers import file as files
 from customers.search import by_phone
 from customers.views import CustomerDetails, CustomerSummary
 from db.phones import normalize_phone
+from desk.push.facts import ivr_summary
 from kernel.clock import Clock
 from kernel.config import Settings
 

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 from agent_api.auth import Principal, require_roles
 from agent_api.deps import HubDep, ServicesDep, SessionDep, TicketsDep
 from agent_api.errors import ApiError, NotFound, error_responses
-from agent_api.routes.calls_api import Linkedid, visible_call
 from db.models import Role, Ticket, TicketCall, TicketPriority
+from desk.routes.calls_api import Linkedid, visible_call
 
 router = APIRouter(prefix="/api/calls", tags=["tickets from calls"])
 Handler = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]

@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from agent_api.access import can_search, check_file_access
 from agent_api.audit import audit
 from agent_api.auth import Principal, require_roles
 from agent_api.deps import HubDep, ServicesDep, SessionDep, client_address
@@ -19,6 +18,7 @@ from customers.manage import CustomerChange, CustomerConflict, CustomerIn, Phone
 from customers.search import search
 from customers.views import CallSummary, CustomerDetails, CustomerFile, CustomerSummary
 from db.models import Role
+from desk.access import can_search, check_file_access
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 Reader = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]

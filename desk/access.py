@@ -16,8 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_api.auth import Principal
 from agent_api.errors import AccessDenied
-from agent_api.push.hub import AgentHub
 from db.models import Call, CustomerPhone, Disposition, Role
+from desk.push.hub import AgentHub
 from hotline.services import Services
 
 

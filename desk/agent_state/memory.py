@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from agent_api.agent_state.port import (
+from db.models import AgentStateName as S
+from desk.agent_state.port import (
     AgentNotSignedIn,
     AgentStatus,
     IllegalAgentTransition,
     UnknownReason,
 )
-from db.models import AgentStateName as S
 from kernel.bus.port import EventBus
 from kernel.clock import Clock
 

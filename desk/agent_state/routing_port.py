@@ -4,7 +4,7 @@ its commands, its agent view, its errors translated to the port's.
 The composition root need not wire anything when routing runs in the API's process:
 create_app finds services.extras["routing"] and uses this. Elsewhere (API-only workers)
 the router's process runs AgentCommandServer(bus, RoutingAgentState(routing)) and the
-API uses BusAgentState (agent_api/agent_state/bus.py).
+API uses BusAgentState (desk/agent_state/bus.py).
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
-from agent_api.agent_state.port import (
+from db.models import AgentStateName
+from desk.agent_state.port import (
     AgentNotSignedIn,
     AgentStateError,
     AgentStatus,
     IllegalAgentTransition,
     UnknownReason,
 )
-from db.models import AgentStateName
 
 
 class NotAnAgent(AgentStateError):
@@ -88,7 +88,7 @@ class RoutingAgentState:
 def command_server(services: Any) -> Any:
     """For the composition root, in the process that runs routing when API workers run
     elsewhere: answers their agent commands from the bus (start()/stop() component)."""
-    from agent_api.agent_state.bus import AgentCommandServer
+    from desk.agent_state.bus import AgentCommandServer
 
     routing = services.extras.get("routing")
     if routing is None:

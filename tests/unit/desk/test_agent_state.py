@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from agent_api.agent_state.bus import AgentCommandServer, BusAgentState
-from agent_api.agent_state.memory import InMemoryAgentState
-from agent_api.agent_state.port import (
+from db.models import AgentStateName as S
+from desk.agent_state.bus import AgentCommandServer, BusAgentState
+from desk.agent_state.memory import InMemoryAgentState
+from desk.agent_state.port import (
     AgentNotSignedIn,
     AgentStatePort,
     AgentStateUnavailable,
     IllegalAgentTransition,
     UnknownReason,
 )
-from db.models import AgentStateName as S
 from kernel.bus.memory import MemoryBus
 from kernel.clock import FakeClock
 

@@ -7,11 +7,11 @@ import asyncio
 import json
 
 from agent_api.auth import Principal
-from agent_api.push.connection import CLOSE_TRY_AGAIN, AgentConnection
-from agent_api.push.replay import Frame
 from db.models import Role
+from desk.push.connection import CLOSE_TRY_AGAIN, AgentConnection
+from desk.push.replay import Frame
 from tests.support import eventually
-from tests.unit.agent_api.fake_socket import FakeSocket
+from tests.unit.desk.fake_socket import FakeSocket
 
 AGENT = Principal(7, "agent07", "王芳", Role.AGENT, "1007", "jti", 10**10)
 

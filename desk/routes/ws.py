@@ -6,7 +6,7 @@ Handshake (FastAPI's security classes do not apply to websockets, LIBRARIES.md):
 2. either ?ticket=<single-use ticket from POST /api/auth/ws-ticket>, or within 5 s a
    first message {"type": "auth", "token": <access token>}; both may carry
    "resume": {"epoch": <str>, "seq": <int>} (query: &epoch=..&seq=..) to get what was
-   missed (agent_api/push/replay.py);
+   missed (desk/push/replay.py);
 3. the server answers {"type": "hello", "epoch", "seq", "replayed", "complete", "user"}.
 Any failure closes the socket with 1008 and a reason. Later the client may send
 {"type": "auth", "token": <fresh token>} to extend the session (same user), and
@@ -25,11 +25,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_api.auth import AuthContext, Principal
-from agent_api.push.connection import CLOSE_POLICY, AgentConnection
-from agent_api.push.hub import AgentHub, dumps
-from agent_api.push.replay import Frame
 from agent_api.tokens import TokenError
 from db.models import Role
+from desk.push.connection import CLOSE_POLICY, AgentConnection
+from desk.push.hub import AgentHub, dumps
+from desk.push.replay import Frame
 from hotline.services import Services
 
 router = APIRouter()

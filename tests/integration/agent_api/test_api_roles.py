@@ -12,16 +12,16 @@ import pytest
 from fastapi.routing import APIRoute
 
 from agent_api.app import create_app
-from agent_api.routes import (
+from agent_api.routes import auth_api
+from db.models import Role
+from desk.routes import (
     agent_api,
-    auth_api,
     call_tickets_api,
     calls_api,
     customers_api,
     desk_api,
     knowledge_api,
 )
-from db.models import Role
 from hotline.services import Services
 from kernel.config import load_settings
 from tests.integration.api_support import (
