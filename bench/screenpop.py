@@ -154,8 +154,8 @@ def seed(url: str, agents: int) -> None:
 async def serve(url: str, port: int, agents: int) -> None:
     import uvicorn
 
-    from agent_api.app import create_app
     from db.engine import async_session_factory, make_async_engine
+    from hotline.http import create_app
     from hotline.services import Services
     from kernel.bus.memory import MemoryBus
     from kernel.config import load_settings

@@ -1,4 +1,4 @@
-"""HTTP API of the router (mounted by agent_api/app.py as an optional router).
+"""HTTP API of the router (included by hotline/http.py).
 
     GET /api/routing/queues                      per queue: waiting, agents, estimated wait,
                                                  service level (any signed-in user: wallboard)

@@ -1,4 +1,4 @@
-"""HTTP API of work orders (mounted by agent_api/app.py as an optional router).
+"""HTTP API of work orders (included by hotline/http.py).
 
     GET    /api/tickets                      search (number, customer, phone, state, text...)
     POST   /api/tickets                      create (repeat contacts link to the open one)

@@ -13,10 +13,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from agent_api.auth import Principal, require_roles
-from agent_api.deps import AgentStateDep, ServicesDep
+from agent_api.deps import ServicesDep
 from agent_api.errors import ApiError, error_responses
 from db.models import Role
 from desk.agent_state.port import AgentStatus
+from desk.deps import AgentStateDep
 
 router = APIRouter(prefix="/api/agent", tags=["agent state"])
 Agent = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR)]

@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from agent_api.auth import Principal, require_roles
-from agent_api.deps import HubDep, ServicesDep, SessionDep, TicketsDep
+from agent_api.deps import ServicesDep, SessionDep
 from agent_api.errors import ApiError, NotFound, error_responses
 from db.models import Role, Ticket, TicketCall, TicketPriority
+from desk.deps import HubDep, TicketsDep
 from desk.routes.calls_api import Linkedid, visible_call
 
 router = APIRouter(prefix="/api/calls", tags=["tickets from calls"])

@@ -13,11 +13,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_api.auth import Principal, require_roles
-from agent_api.deps import HubDep, SessionDep
+from agent_api.deps import SessionDep
 from agent_api.errors import AccessDenied, NotFound, error_responses
 from customers.views import CallSummary
 from db.models import Call, CallEvent, Disposition, Role
 from desk.access import agent_calls_filter
+from desk.deps import HubDep
 from desk.push.hub import AgentHub
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from agent_api.audit import audit
 from agent_api.auth import Principal, require_roles
-from agent_api.deps import HubDep, ServicesDep, SessionDep, client_address
+from agent_api.deps import ServicesDep, SessionDep, client_address
 from agent_api.errors import AccessDenied, ApiError, error_responses
 from customers import file as files
 from customers import manage
@@ -19,6 +19,7 @@ from customers.search import search
 from customers.views import CallSummary, CustomerDetails, CustomerFile, CustomerSummary
 from db.models import Role
 from desk.access import can_search, check_file_access
+from desk.deps import HubDep
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 Reader = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from agent_api.app import create_app
 from db.models import Role, TicketCall, TicketPriority, TicketSource, TicketState
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.bus.port import Subscription
 from kernel.clock import FakeClock

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from agent_api.app import create_app
 from agent_api.audit import AUDIT
 from db.models import Role, User
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import FakeClock
 from tests.integration.api_support import (

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from agent_api.app import create_app
 from agent_api.ratelimit import RedisLoginLimiter, limiter_key
 from agent_api.tokens import RedisRevocations
 from db.models import AgentStateName, Role
 from desk.agent_state.bus import AgentCommandServer, BusAgentState
 from desk.agent_state.memory import InMemoryAgentState
 from desk.agent_state.port import AgentStateUnavailable, UnknownReason
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.bus.redis_streams import RedisBus
 from kernel.clock import SystemClock

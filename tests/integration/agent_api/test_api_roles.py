@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from agent_api.app import create_app
 from agent_api.routes import auth_api
 from db.models import Role
 from desk.routes import (
@@ -22,6 +21,7 @@ from desk.routes import (
     desk_api,
     knowledge_api,
 )
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.config import load_settings
 from tests.integration.api_support import (

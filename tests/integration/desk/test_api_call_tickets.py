@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from agent_api.app import create_app
 from db.models import Disposition, Role, TicketCall, TicketEvent
+from hotline.http import create_app
 from hotline.services import Services
 from tests.integration.api_support import (
     add_call,

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from agent_api.app import create_app
 from agent_api.audit import AUDIT
 from db.models import Call, Disposition, Role, Survey, SurveyMethod, Ticket, TicketState
+from hotline.http import create_app
 from hotline.services import Services
 from tests.integration.api_support import (
     add_call,

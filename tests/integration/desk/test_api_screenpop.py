@@ -14,9 +14,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from agent_api.app import create_app
 from agent_api.audit import AUDIT
 from db.models import Role, Ticket, TicketState
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import FakeClock
 from tests.integration.api_support import (

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from agent_api.app import create_app
 from db.models import Role
 from desk.routes import ws as ws_route
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import FakeClock
 from tests.integration.api_support import (
