@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from agent_api.app import HttpFeature
-from agent_api.audit import AuditQueue
 from desk.agent_state.bus import BusAgentState
 from desk.agent_state.memory import InMemoryAgentState
 from desk.agent_state.port import AgentStatePort
@@ -31,6 +30,7 @@ from desk.routes import (
     ws,
 )
 from hotline.services import Services
+from kernel.audit import AuditQueue
 
 STATIC = Path(__file__).parent / "static"
 

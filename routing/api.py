@@ -18,10 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from agent_api.audit import audit
 from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import ApiError, NotFound, error_responses
 from db.models import Role
+from kernel.audit import audit
 from routing.model import RoutingError, UnknownAgent, UnknownCall, UnknownQueue
 from routing.service import RoutingService
 
@@ -52,7 +52,7 @@ async def _audit(request: Request, user: Principal, action: str, key: str, detai
     async with services.sessions() as session:
         await audit(
             session,
-            actor=user,
+            actor=user.actor(),
             action=action,
             object_type="agent" if action == "routing.skills" else "call",
             object_id=key,

@@ -22,8 +22,9 @@ from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import error_responses
 from db.models import FollowUp, FollowUpMethod, FollowUpState, Role, SurveyMethod, TicketState
 from hotline.services import Services
+from kernel.audit import Actor
 from tickets.api_care import router as care_router
-from tickets.records import Actor, TicketDraft, TicketQuery
+from tickets.records import TicketDraft, TicketQuery
 from tickets.schemas import (
     Archive,
     Assign,

@@ -33,13 +33,13 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from agent_api.audit import AuditQueue, audit_row
 from agent_api.auth import Principal
 from db.models import metadata
 from desk.push.connection import CLOSE_GOING_AWAY, CLOSE_POLICY, AgentConnection
 from desk.push.pop import PopBuilder
 from desk.push.replay import Frame, ReplayBuffer
 from hotline.services import Services
+from kernel.audit import AuditQueue, audit_row
 from kernel.bus.port import BusClosed, BusMessage, Subscription
 
 log = logging.getLogger("hotline.api.hub")
@@ -400,13 +400,13 @@ class AgentHub:
         customers = sorted(access.customer_ids) if access else []
         for customer_id in customers:  # the file was on screen: an audited read
             row = audit_row(
-                actor=principal,
+                actor=principal.actor(),
                 action="customer.read",
                 object_type="customer",
                 object_id=customer_id,
                 source="screen_pop",
                 detail={"call_id": call_id},
-                clock=self._clock,
+                at=self._clock.now(),
             )
             await self._audit.put(row)
 

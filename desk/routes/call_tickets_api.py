@@ -79,7 +79,7 @@ def _service(tickets: Any) -> Any:
 
 
 def _actor(user: Principal) -> Any:
-    from tickets.records import Actor
+    from kernel.audit import Actor
 
     return Actor(user.id, user.display_name or user.username, user.role.value)
 

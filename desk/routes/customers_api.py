@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from agent_api.audit import audit
 from agent_api.auth import Principal, require_roles
 from agent_api.deps import ServicesDep, SessionDep, client_address
 from agent_api.errors import AccessDenied, ApiError, error_responses
@@ -20,6 +19,7 @@ from customers.views import CallSummary, CustomerDetails, CustomerFile, Customer
 from db.models import Role
 from desk.access import can_search, check_file_access
 from desk.deps import HubDep
+from kernel.audit import audit
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 Reader = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]
@@ -46,7 +46,7 @@ async def search_customers(
     hits = await search(session, q, limit)
     await audit(
         session,
-        actor=user,
+        actor=user.actor(),
         action="customer.search",
         object_type="customer",
         source=client_address(request),
@@ -74,7 +74,7 @@ async def customer_file(
     result = await files.customer_file(session, customer_id)
     await audit(
         session,
-        actor=user,
+        actor=user.actor(),
         action="customer.read",
         object_type="customer",
         object_id=customer_id,
@@ -106,7 +106,7 @@ async def customer_calls(
     calls = await files.recent_calls(session, customer_id=customer_id, limit=limit, offset=offset)
     await audit(
         session,
-        actor=user,
+        actor=user.actor(),
         action="customer.calls",
         object_type="customer",
         object_id=customer_id,

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from agent_api.audit import AUDIT
 from db.models import Role, User
 from hotline.http import create_app
 from hotline.services import Services
+from kernel.audit import AUDIT
 from kernel.clock import FakeClock
 from tests.integration.api_support import (
     PASSWORD,

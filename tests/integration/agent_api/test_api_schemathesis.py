@@ -36,8 +36,8 @@ async def _seed(services: Services) -> None:
     customer = await add_customer(services, "张伟", "13912345678", tier="A")
     await add_call(services, "1900000000.1", customer_id=customer.id, agent_id=agent.id)
     await add_call(services, "1900000000.2", disposition=Disposition.IN_PROGRESS)
-    from agent_api.audit import AUDIT  # noqa: F401  (tables registered)
     from db.models import KbArticle, Notice
+    from kernel.audit import AUDIT  # noqa: F401  (tables registered)
 
     now = dt.datetime.now(dt.UTC)
     async with services.sessions() as s:

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from agent_api.audit import AUDIT
 from db.models import Call, Disposition, Role, Survey, SurveyMethod, Ticket, TicketState
 from hotline.http import create_app
 from hotline.services import Services
+from kernel.audit import AUDIT
 from tests.integration.api_support import (
     add_call,
     add_customer,

@@ -14,10 +14,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from agent_api.audit import AUDIT
 from db.models import Role, Ticket, TicketState
 from hotline.http import create_app
 from hotline.services import Services
+from kernel.audit import AUDIT
 from kernel.clock import FakeClock
 from tests.integration.api_support import (
     add_call,

@@ -1,60 +1,89 @@
-"""Sensitive reads and sign-ins go to audit_log (append-only, see db/models/audit.py).
+"""Who read or did what: the one Actor and the one writer of audit_log (append-only, see
+db/models/audit.py). Every feature writes its audit rows through here.
 
-Two ways in:
-- `audit(...)` inside the request, before the data is returned: the REST reads (a
-  customer file, a search) are recorded or not served at all;
+- `audit_row(...)` builds a row (the field limits of the table are applied here);
+- `write_audit(conn, rows)` inserts rows in the caller's transaction (a connection or an
+  ORM session), so the audited change and its row commit together;
+- `audit(session, ...)` inserts one row and commits: the REST reads (a customer file, a
+  search) are recorded before the data is returned, or not served at all;
 - `AuditQueue.put(...)` for the screen-pop hot path: rows are batched and written by one
   task, so a pop is never delayed by a database write. The queue is bounded; when full,
   put() waits (backpressure on the pop lane), it never drops a row.
-Other features (recordings: `recording.play`) call `audit(...)` the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agent_api.auth import Principal
 from db.models import metadata
 from kernel.clock import Clock
 
-log = logging.getLogger("hotline.api.audit")
+log = logging.getLogger("hotline.audit")
 AUDIT: sa.Table = metadata.tables["audit_log"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does something: a user (id, name, role) or a component (id None). `source` is
+    where it came from (a client address or a component), when the row has none of its own."""
+
+    id: int | None = None
+    name: str = "system"
+    role: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(None, name, None)
 
 
 def audit_row(
     *,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     object_type: str,
-    object_id: str | int,
-    source: str | None,
-    detail: dict[str, Any] | None,
-    clock: Clock,
+    object_id: str | int | None = "",
+    source: str | None = None,
+    detail: dict[str, Any] | None = None,
+    at: dt.datetime,
 ) -> dict[str, Any]:
+    """One audit_log row; `source` defaults to the actor's."""
+    source = source if source is not None else (actor.source if actor else None)
     return {
-        "at": clock.now(),
+        "at": at,
         "actor_id": actor.id if actor else None,
-        "actor_name": (actor.username if actor else "system")[:80],
-        "actor_role": actor.role.value if actor else None,
+        "actor_name": (actor.name if actor else "system")[:80],
+        "actor_role": actor.role if actor else None,
         "action": action[:60],
         "object_type": object_type[:40],
-        "object_id": str(object_id)[:64],
+        "object_id": "" if object_id is None else str(object_id)[:64],
         "source": (source or "")[:64] or None,
         "detail": detail or {},
     }
 
 
+async def write_audit(conn: AsyncConnection | AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows in the transaction of `conn` (no commit)."""
+    if not rows:
+        return
+    connection = await conn.connection() if isinstance(conn, AsyncSession) else conn
+    await connection.execute(AUDIT.insert(), list(rows))
+
+
 async def audit(
     session: AsyncSession,
     *,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     object_type: str,
     object_id: str | int = "",
@@ -70,9 +99,9 @@ async def audit(
         object_id=object_id,
         source=source,
         detail=detail,
-        clock=clock,
+        at=clock.now(),
     )
-    await (await session.connection()).execute(AUDIT.insert(), [row])
+    await write_audit(session, [row])
     await session.commit()
 
 
@@ -122,5 +151,5 @@ class AuditQueue:
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
         async with self._sessions() as session:
-            await (await session.connection()).execute(AUDIT.insert(), rows)
+            await write_audit(session, rows)
             await session.commit()
