@@ -84,7 +84,7 @@ async def _counts(services: Services, model: LiveModel) -> DbCounts:
 
 @dataclass(eq=False)
 class Listener:
-    """One supervisor socket: its bounded queue and sender (agent_api's connection)."""
+    """One supervisor socket: its bounded queue and sender (desk/push/connection.py)."""
 
     conn: AgentConnection
 

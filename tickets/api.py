@@ -8,7 +8,7 @@
     GET    /api/follow-ups                   follow-ups waiting for an agent
     POST   /api/follow-ups/{id}/result       an agent enters the customer's answers
 Knowledge base, notices and the customer import: tickets/api_care.py (included here).
-Domain errors become 404 / 409 / 422 in agent_api/errors.py.
+Domain errors become 404 / 409 / 422 in the table of hotline/http.py.
 """
 
 from __future__ import annotations
