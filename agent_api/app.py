@@ -1,49 +1,30 @@
-"""create_app(services) -> FastAPI: the agent API, its websockets and the desktop page.
+"""create_app(services, features) -> FastAPI: the HTTP platform every feature plugs into.
 
-Built per process by the composition root (hotline/wiring.py runs it under uvicorn).
-Everything the routes use lives on app.state, set here:
+The composition root (hotline/http.py) builds each feature's `HttpFeature` and passes the
+list in; this package imports no feature. What the platform itself provides, on app.state:
 - services: the shared Services; auth: AuthContext (tokens, revocations, login limiter);
-- agent_state: AgentStatePort, see agent_state_port() (the routing service's when it runs
-  in this process, the bus in an API-only worker, a stand-in before routing exists);
-- tickets: services.extras["tickets"] or a tickets.service.TicketService;
-- hub: AgentHub (bus -> desktops), started and stopped with the app (lifespan).
-Routers of other features are included when their module exists (OPTIONAL_ROUTERS).
+- the JSON error bodies, with the domain-error table the root passes (agent_api/errors.py).
+Each feature adds its routers, its app.state entries, the components its routes need
+(started in order in the app's lifespan, stopped in reverse) and its static pages.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from agent_api.agent_state.bus import BusAgentState
-from agent_api.agent_state.memory import InMemoryAgentState
-from agent_api.agent_state.port import AgentStatePort
-from agent_api.agent_state.routing_port import RoutingAgentState
-from agent_api.audit import AuditQueue
 from agent_api.auth import AuthContext
-from agent_api.errors import install_error_handlers
-from agent_api.push.hub import AgentHub
-from agent_api.push.pop import PopBuilder
+from agent_api.errors import DomainError, install_error_handlers
 from agent_api.ratelimit import LoginLimiter, MemoryLoginLimiter, RedisLoginLimiter
-from agent_api.routes import (
-    agent_api,
-    auth_api,
-    call_tickets_api,
-    calls_api,
-    customers_api,
-    desk_api,
-    knowledge_api,
-    ws,
-)
+from agent_api.routes import auth_api
 from agent_api.tokens import (
     MemoryRevocations,
     RedisRevocations,
@@ -54,25 +35,26 @@ from agent_api.tokens import (
 from hotline.services import Services
 
 log = logging.getLogger("hotline.api")
-STATIC = Path(__file__).parent / "static"
-
-# Other features' routers (`router = APIRouter(...)` in these modules), included when the
-# module exists; a module that exists but fails to import is an error, not skipped.
-OPTIONAL_ROUTERS = (
-    "ivr.twilio.routes",
-    "tickets.api",
-    "routing.api",
-    "recordings.api",
-    "reports.api",
-    "supervisor.api",
-)
 
 
-def _module_present(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+class AppComponent(Protocol):
+    """Something a feature's routes need running while the app serves."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class HttpFeature:
+    """What one feature adds to the app. `static` mounts a directory of pages at a path
+    (html=True); `home` is where "/" redirects (one feature at most)."""
+
+    routers: Sequence[APIRouter] = ()
+    state: Mapping[str, Any] = field(default_factory=dict)
+    components: Sequence[AppComponent] = ()
+    static: Mapping[str, Path] = field(default_factory=dict)
+    home: str | None = None
 
 
 def _auth_context(services: Services) -> AuthContext:
@@ -100,53 +82,25 @@ def _auth_context(services: Services) -> AuthContext:
     return AuthContext(issuer=issuer, revocations=revocations, limiter=limiter)
 
 
-def _tickets(services: Services) -> Any:
-    if "tickets" in services.extras:
-        return services.extras["tickets"]
-    if _module_present("tickets.service"):
-        return importlib.import_module("tickets.service").TicketService(services)
-    return None
-
-
-def agent_state_port(services: Services) -> AgentStatePort:
-    """Who answers the agents' state commands, in this order: what the composition root
-    wired (extras["agent_state"]); the routing service of this process; with Redis (the
-    router runs in another process) the bus, answered there by an AgentCommandServer;
-    else (nothing to route with yet) a stand-in machine of this process."""
-    if "agent_state" in services.extras:
-        port: AgentStatePort = services.extras["agent_state"]
-        return port
-    if "routing" in services.extras:
-        return RoutingAgentState(services.extras["routing"])
-    if services.settings.redis.url:
-        return BusAgentState(services.bus, services.clock)
-    return InMemoryAgentState(
-        services.bus, services.clock, services.settings.routing.not_ready_reasons
-    )
-
-
-def create_app(services: Services) -> FastAPI:
+def create_app(
+    services: Services,
+    features: Sequence[HttpFeature],
+    domain_errors: Sequence[DomainError] = (),
+) -> FastAPI:
     auth = _auth_context(services)  # refuses a missing secret outside dev mode
-    agent_state = agent_state_port(services)
-    audit_queue = AuditQueue(services.sessions)
-    builder = PopBuilder(services.settings, services.sessions, services.clock)
-    hub = AgentHub(services, builder, audit_queue)
+    components = [c for feature in features for c in feature.components]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await audit_queue.start()
-        await hub.start()
-        starter = getattr(agent_state, "start", None)
-        if starter is not None:
-            await starter()
+        started: list[AppComponent] = []
         try:
+            for component in components:
+                await component.start()
+                started.append(component)
             yield
         finally:
-            stopper = getattr(agent_state, "stop", None)
-            if stopper is not None:
-                await stopper()
-            await hub.stop()
-            await audit_queue.stop()
+            for component in reversed(started):
+                await component.stop()
             await auth.revocations.close()
             await auth.limiter.close()
 
@@ -155,41 +109,30 @@ def create_app(services: Services) -> FastAPI:
         version="1",
         description=(
             "Sign in at POST /api/auth/login, then send `Authorization: Bearer <token>`. "
-            "Agents connect the desktop websocket at /ws/agent (see agent_api/routes/ws.py). "
+            "Agents connect the desktop websocket at /ws/agent (see desk/routes/ws.py). "
             "Errors are JSON {error, message}."
         ),
         lifespan=lifespan,
     )
     app.state.services = services
     app.state.auth = auth
-    app.state.agent_state = agent_state
-    app.state.tickets = _tickets(services)
-    app.state.hub = hub
-    app.state.audit = audit_queue
-    install_error_handlers(app)
-    for module in (
-        auth_api,
-        agent_api,
-        customers_api,
-        calls_api,
-        call_tickets_api,
-        knowledge_api,
-        desk_api,
-        ws,
-    ):
-        app.include_router(module.router)
-    for name in OPTIONAL_ROUTERS:
-        if _module_present(name):
-            router = getattr(importlib.import_module(name), "router", None)
-            if router is not None:
-                app.include_router(router)
-    for router in services.extras.get("routers", ()):
-        app.include_router(router)
+    for feature in features:
+        for name, value in feature.state.items():
+            setattr(app.state, name, value)
+    install_error_handlers(app, domain_errors)
+    app.include_router(auth_api.router)
+    for feature in features:
+        for router in feature.routers:
+            app.include_router(router)
+    for feature in features:
+        for path, directory in feature.static.items():
+            app.mount(path, StaticFiles(directory=directory, html=True), name=path.strip("/"))
+    home = next((f.home for f in features if f.home), None)
+    if home is not None:
+        target = home
 
-    app.mount("/desk", StaticFiles(directory=STATIC, html=True), name="desk")
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/desk/")
+        @app.get("/", include_in_schema=False)
+        async def root() -> RedirectResponse:
+            return RedirectResponse(target)
 
     return app

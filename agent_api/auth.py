@@ -30,6 +30,7 @@ from agent_api.passwords import Passwords
 from agent_api.ratelimit import LoginLimiter
 from agent_api.tokens import Purpose, Revocations, TokenClaims, TokenError, TokenIssuer
 from db.models import Role
+from kernel.audit import Actor
 
 ALL_ROLES = frozenset(Role)
 
@@ -55,6 +56,10 @@ class Principal:
             token_id=claims.jti,
             expires_at=claims.expires_at,
         )
+
+    def actor(self) -> Actor:
+        """This user as audit rows name them (by username)."""
+        return Actor(self.id, self.username, self.role.value)
 
     def is_staff(self) -> bool:
         """Supervisors and administrators see every agent's calls."""

@@ -1,20 +1,14 @@
-"""Every error the API returns is JSON {"error": <code>, "message": <human sentence>};
-domain errors of the features are mapped to HTTP statuses here and nowhere else.
+"""Every error the API returns is JSON {"error": <code>, "message": <human sentence>}.
 
-| domain error                               | status |
-|--------------------------------------------|--------|
-| customers InvalidQuery, tickets InvalidTicket, agent UnknownReason/InvalidCommand | 422 |
-| customers CustomerNotFound, tickets TicketNotFound, NotFound                  | 404 |
-| agent IllegalAgentTransition, tickets IllegalTransition                       | 409 |
-| agent AgentStateUnavailable                                                   | 503 |
-| AccessDenied                                                                  | 403 |
-"""
+Domain errors carry no HTTP status: the composition root passes one table mapping them to
+statuses (`DomainError` rows, hotline/http.py) to install_error_handlers(); this module
+imports no feature."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -23,14 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from agent_api.agent_state.port import (
-    AgentStateError,
-    AgentStateUnavailable,
-    IllegalAgentTransition,
-)
-from customers.file import CustomerNotFound
-from customers.search import InvalidQuery
 
 log = logging.getLogger("hotline.api")
 
@@ -84,26 +70,22 @@ def _json(status: int, code: str, message: str, **kw: Any) -> JSONResponse:
     return JSONResponse(_body(code, message, kw.pop("details", None)), status_code=status, **kw)
 
 
-def _domain_status(exc: Exception) -> tuple[int, str] | None:
-    if isinstance(exc, InvalidQuery):
-        return 422, "invalid_query"
-    if isinstance(exc, CustomerNotFound):
-        return 404, "not_found"
-    if isinstance(exc, IllegalAgentTransition):
-        return 409, "illegal_transition"
-    if isinstance(exc, AgentStateUnavailable):
-        return 503, "routing_unavailable"
-    if isinstance(exc, AgentStateError):
-        return 422, exc.code
-    if importlib.util.find_spec("tickets") is not None:
-        from tickets import errors as t
+@dataclass(frozen=True)
+class DomainError:
+    """One row of the domain-error table: instances of `cls` answer `status` with `code`
+    (None: the exception's own `code` attribute). The first matching row wins, so a
+    subclass comes before its base."""
 
-        if isinstance(exc, t.TicketNotFound | t.ArticleNotFound):
-            return 404, "not_found"
-        if isinstance(exc, t.IllegalTransition):
-            return 409, "illegal_transition"
-        if isinstance(exc, t.TicketError):
-            return 422, "invalid_ticket"
+    cls: type[Exception]
+    status: int
+    code: str | None
+
+
+def _domain_status(exc: Exception, table: Sequence[DomainError]) -> tuple[int, str] | None:
+    for row in table:
+        if isinstance(exc, row.cls):
+            code = row.code if row.code is not None else getattr(exc, "code", "error")
+            return row.status, str(code)
     return None
 
 
@@ -123,7 +105,7 @@ _PLAIN = {
 }
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, domain_errors: Sequence[DomainError] = ()) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _json(exc.status, exc.code, exc.message, headers=exc.headers)
@@ -152,19 +134,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     async def _domain(request: Request, exc: Exception) -> JSONResponse:
-        status, code = _domain_status(exc) or (500, "internal_error")
+        status, code = _domain_status(exc, domain_errors) or (500, "internal_error")
         return _json(status, code, str(exc))
 
     # Registered per class (not as a catch-all Exception handler, which Starlette runs in
     # its outermost middleware and then re-raises as a server error).
-    for cls in _domain_classes():
+    for cls in dict.fromkeys(row.cls for row in domain_errors):
         app.add_exception_handler(cls, _domain)
-
-
-def _domain_classes() -> list[type[Exception]]:
-    classes: list[type[Exception]] = [InvalidQuery, CustomerNotFound, AgentStateError]
-    if importlib.util.find_spec("tickets") is not None:
-        from tickets.errors import TicketError
-
-        classes.append(TicketError)
-    return classes

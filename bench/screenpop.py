@@ -154,8 +154,8 @@ def seed(url: str, agents: int) -> None:
 async def serve(url: str, port: int, agents: int) -> None:
     import uvicorn
 
-    from agent_api.app import create_app
     from db.engine import async_session_factory, make_async_engine
+    from hotline.http import create_app
     from hotline.services import Services
     from kernel.bus.memory import MemoryBus
     from kernel.config import load_settings
@@ -230,8 +230,8 @@ async def drive(
     services: Any, app: Any, bare: list[Any], agents: int, rate: float, seconds: float
 ) -> dict[str, int]:
     """The router's side: queue a call, one second later offer it; and the floor."""
-    from agent_api.push.hub import dumps
-    from agent_api.push.pop import CallerContext
+    from desk.push.hub import dumps
+    from desk.push.pop import CallerContext
 
     bus, hub = services.bus, app.state.hub
     rng = random.Random(7)

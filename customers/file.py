@@ -1,7 +1,7 @@
 """The 360° customer file and the pieces a screen-pop shows (open tickets, recent calls).
 
 Read-only queries over db/ tables. Who may read a file, and the audit of that read, are
-the caller's business (agent_api/); nothing here knows about users.
+the caller's business (desk/); nothing here knows about users.
 """
 
 from __future__ import annotations

@@ -32,10 +32,10 @@ from customers.import_rows import (
     RowError,
     Rows,
 )
-from db.models import AuditLog, PhoneKind, Tier, metadata
+from db.models import PhoneKind, Tier, metadata
 from db.phones import is_mobile
 from hotline.services import Services
-from tickets.records import Actor
+from kernel.audit import Actor, audit_row, write_audit
 
 __all__ = ["CustomerImporter", "ImportFormatError", "ImportProgress", "ImportReport", "RowError"]
 CUSTOMERS: sa.Table = metadata.tables["customers"]
@@ -161,24 +161,22 @@ class CustomerImporter:
                     if existing[r["account_number"]][1] != r["tier"]
                 ]
                 if moves:
-                    await conn.execute(
-                        AuditLog.__table__.insert(),  # type: ignore[attr-defined]
+                    await write_audit(
+                        conn,
                         [
-                            {
-                                "at": now,
-                                "actor_id": actor.id,
-                                "actor_name": actor.name[:80],
-                                "actor_role": actor.role,
-                                "action": "customer.tier_changed",
-                                "object_type": "customer",
-                                "object_id": str(cid),
-                                "source": "customers.importer",
-                                "detail": {
+                            audit_row(
+                                actor=actor,
+                                action="customer.tier_changed",
+                                object_type="customer",
+                                object_id=cid,
+                                source="customers.importer",
+                                detail={
                                     "from": old.value,
                                     "to": r["tier"].value,
                                     "account_number": r["account_number"],
                                 },
-                            }
+                                at=now,
+                            )
                             for r, (cid, old) in moves
                         ],
                     )

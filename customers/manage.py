@@ -15,8 +15,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from customers.file import CustomerNotFound
-from db.models import AuditLog, Customer, CustomerPhone, Language, PhoneKind, Tier
+from db.models import Customer, CustomerPhone, Language, PhoneKind, Tier
 from db.phones import is_mobile, normalize_phone
+from kernel.audit import Actor, audit_row, write_audit
 from kernel.clock import Clock
 
 
@@ -84,17 +85,15 @@ def _phone(customer_id: int, p: PhoneIn) -> CustomerPhone:
 
 def _audit(
     actor: Any, action: str, customer_id: int, detail: dict[str, Any], clock: Clock
-) -> AuditLog:
-    return AuditLog(
-        at=clock.now(),
-        actor_id=actor.id,
-        actor_name=actor.username[:80],
-        actor_role=actor.role.value,
+) -> dict[str, Any]:
+    return audit_row(
+        actor=Actor(actor.id, actor.username, actor.role.value),
         action=action,
         object_type="customer",
-        object_id=str(customer_id),
+        object_id=customer_id,
         source="customers.manage",
         detail=detail,
+        at=clock.now(),
     )
 
 
@@ -116,7 +115,9 @@ async def create_customer(
         raise CustomerConflict("the same phone number is listed twice")
     for p in data.phones:
         session.add(_phone(customer.id, p))
-    session.add(_audit(actor, "customer.created", customer.id, {"tier": data.tier.value}, clock))
+    await write_audit(
+        session, [_audit(actor, "customer.created", customer.id, {"tier": data.tier.value}, clock)]
+    )
     await session.commit()
     return await get_customer(session, customer.id)
 
@@ -128,14 +129,21 @@ async def update_customer(
     fields = change.model_dump(exclude_unset=True, exclude={"reason"})
     changed = {k: v for k, v in fields.items() if v is not None and getattr(customer, k) != v}
     if "tier" in changed:  # a tier move changes the caller's priority: who, when, why
-        session.add(
-            _audit(
-                actor,
-                "customer.tier_changed",
-                customer_id,
-                {"from": str(customer.tier), "to": str(changed["tier"]), "reason": change.reason},
-                clock,
-            )
+        await write_audit(
+            session,
+            [
+                _audit(
+                    actor,
+                    "customer.tier_changed",
+                    customer_id,
+                    {
+                        "from": str(customer.tier),
+                        "to": str(changed["tier"]),
+                        "reason": change.reason,
+                    },
+                    clock,
+                )
+            ],
         )
     if changed:
         for key, value in changed.items():
@@ -143,7 +151,7 @@ async def update_customer(
         customer.updated_at = clock.now()
         session.add(customer)
         detail = {"fields": sorted(changed), "reason": change.reason}
-        session.add(_audit(actor, "customer.updated", customer_id, detail, clock))
+        await write_audit(session, [_audit(actor, "customer.updated", customer_id, detail, clock)])
         await session.commit()
     return await get_customer(session, customer_id)
 
@@ -160,7 +168,9 @@ async def add_phone(
             p.is_primary = False
             session.add(p)
     session.add(row)
-    session.add(_audit(actor, "customer.phone_added", customer_id, {"number": row.number}, clock))
+    await write_audit(
+        session, [_audit(actor, "customer.phone_added", customer_id, {"number": row.number}, clock)]
+    )
     await session.commit()
     return await get_customer(session, customer_id)
 
@@ -174,6 +184,8 @@ async def remove_phone(
     if row is None:
         raise CustomerConflict(f"{number} is not one of this customer's numbers")
     await session.delete(row)
-    session.add(_audit(actor, "customer.phone_removed", customer_id, {"number": wanted}, clock))
+    await write_audit(
+        session, [_audit(actor, "customer.phone_removed", customer_id, {"number": wanted}, clock)]
+    )
     await session.commit()
     return await get_customer(session, customer_id)

@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from db.models import AuditLog, Notice, NoticeKind
+from db.models import Notice, NoticeKind
 from hotline.services import Services
+from kernel.audit import Actor, audit_row, write_audit
 from tickets.errors import InvalidTicket
-from tickets.records import Actor
 
 TOPIC_NOTICE = "notice"
 EDITABLE = ("district", "kind", "title_zh", "title_en", "body_zh", "body_en", "valid_from",
@@ -151,19 +151,16 @@ class NoticeService:
         async with self._services.sessions() as session:
             session.add(notice)
             await session.flush()
-            session.add(
-                AuditLog(
-                    at=self._clock.now(),
-                    actor_id=actor.id,
-                    actor_name=actor.name[:80],
-                    actor_role=actor.role,
-                    action=f"notice.{what}",
-                    object_type="notice",
-                    object_id=str(notice.id),
-                    source="customers.notices",
-                    detail=detail,
-                )
+            row = audit_row(
+                actor=actor,
+                action=f"notice.{what}",
+                object_type="notice",
+                object_id=notice.id,
+                source="customers.notices",
+                detail=detail,
+                at=self._clock.now(),
             )
+            await write_audit(session, [row])
             await session.commit()
         await self._services.bus.publish(
             TOPIC_NOTICE, {"type": f"notice.{what}", "notice": _view(notice)}

@@ -118,8 +118,6 @@ def supervisor_live(services: Services) -> Component | None:
 
 
 def http(services: Services) -> Component | None:
-    if not _available("agent_api.app"):
-        return None
     return _HttpServer(services)
 
 
@@ -129,7 +127,7 @@ class _HttpServer:
     def __init__(self, services: Services) -> None:
         import uvicorn
 
-        create_app = importlib.import_module("agent_api.app").create_app
+        from hotline.http import create_app
 
         s = services.settings.http
         config = uvicorn.Config(

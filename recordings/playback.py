@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import RecordingState
+from kernel.audit import Actor
 from kernel.bus.port import EventBus
 from kernel.clock import Clock, SystemClock
 from kernel.config.care import RecordingSettings
@@ -36,7 +37,7 @@ from recordings.errors import (
 )
 from recordings.media import sha256_of
 from recordings.policy import host_path
-from recordings.store import Actor, RecordingStore
+from recordings.store import RecordingStore
 
 TOPIC_ALERT = "alert"
 CONTENT_TYPES = {"wav": "audio/wav", "gsm": "audio/x-gsm"}
@@ -80,7 +81,7 @@ class RecordingPlayback:
         """Raises RecordingNotFound, AccessDenied, RecordingDeleted, RecordingUnavailable,
         access.RangeNotSatisfiable."""
         now = self._clock.now()
-        actor = Actor(viewer.name, viewer.id, viewer.role, source)
+        actor = Actor(viewer.id, viewer.name, viewer.role, source)
         row = await self.store.get(recording_id)
         if row is None:
             raise RecordingNotFound(f"no recording {recording_id}")
@@ -154,5 +155,5 @@ class RecordingPlayback:
     async def set_legal_hold(
         self, recording_id: int, hold: bool, viewer: Viewer, reason: str | None, source: str | None
     ) -> bool:
-        actor = Actor(viewer.name, viewer.id, viewer.role, source)
+        actor = Actor(viewer.id, viewer.name, viewer.role, source)
         return await self.store.set_legal_hold(recording_id, hold, actor, reason, self._clock.now())

@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import RecordingState
+from kernel.audit import Actor
 from kernel.clock import Clock, SystemClock
 from kernel.config.care import RecordingSettings
 from recordings.policy import host_path
-from recordings.store import RECORDINGS, Actor, audit
+from recordings.store import RECORDINGS, audit
 
 log = logging.getLogger(__name__)
 RETENTION = Actor(name="retention", source="recordings.retention")

@@ -23,12 +23,13 @@ from cti.commands import ChannelNotFound, PbxCommands, PbxError
 from cti.events import TOPIC_CALL
 from db.models import RecordingState
 from hotline.services import Services
+from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from kernel.clock import from_timestamp
 from recordings.errors import CallNotLive, NoActiveRecording
 from recordings.media import MediaError, facts_of, wait_finished
 from recordings.policy import asterisk_path, host_path, pick_channel, relative_path, should_record
-from recordings.store import SYSTEM, Actor, RecordingStore
+from recordings.store import SYSTEM, RecordingStore
 
 log = logging.getLogger(__name__)
 GROUP = "recordings"

@@ -7,7 +7,6 @@ Every read of a recording and every change (hold, purge) writes an audit_log ent
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,21 +15,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cti.calllog.writer import ensure_call
 from db.models import RecordingState, metadata
+from kernel.audit import Actor, audit_row, write_audit
 
 RECORDINGS = metadata.tables["recordings"]
 CALLS = metadata.tables["calls"]
 USERS = metadata.tables["users"]
-AUDIT = metadata.tables["audit_log"]
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who does something: a user (id, name, role) or the system (id None)."""
-
-    name: str = "system"
-    id: int | None = None
-    role: str | None = None
-    source: str | None = None  # client address or component
 
 
 SYSTEM = Actor()
@@ -44,19 +33,15 @@ async def audit(
     now: dt.datetime,
     **detail: Any,
 ) -> None:
-    await conn.execute(
-        sa.insert(AUDIT).values(
-            at=now,
-            actor_id=actor.id,
-            actor_name=actor.name[:80],
-            actor_role=actor.role,
-            action=action,
-            object_type="recording",
-            object_id="" if recording_id is None else str(recording_id),
-            source=actor.source,
-            detail=detail,
-        )
+    row = audit_row(
+        actor=actor,
+        action=action,
+        object_type="recording",
+        object_id=recording_id,
+        detail=detail,
+        at=now,
     )
+    await write_audit(conn, [row])
 
 
 class RecordingStore:

@@ -1,4 +1,4 @@
-"""HTTP API of the router (mounted by agent_api/app.py as an optional router).
+"""HTTP API of the router (included by hotline/http.py).
 
     GET /api/routing/queues                      per queue: waiting, agents, estimated wait,
                                                  service level (any signed-in user: wallboard)
@@ -7,7 +7,7 @@
     GET /api/routing/agents                      agents: state, presence, skills (staff)
     PUT /api/routing/agents/{agent_id}/skills    skills and levels, live (staff)
     PUT /api/routing/calls/{call_id}/priority    raise or lower a waiting call (staff)
-Agent state commands go through the agent API's state port (agent_api/agent_state).
+Agent state commands go through the agent API's state port (desk/agent_state).
 Without a router in this process (an API-only worker) these answer 503.
 """
 
@@ -18,10 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from agent_api.audit import audit
 from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import ApiError, NotFound, error_responses
 from db.models import Role
+from kernel.audit import audit
 from routing.model import RoutingError, UnknownAgent, UnknownCall, UnknownQueue
 from routing.service import RoutingService
 
@@ -52,7 +52,7 @@ async def _audit(request: Request, user: Principal, action: str, key: str, detai
     async with services.sessions() as session:
         await audit(
             session,
-            actor=user,
+            actor=user.actor(),
             action=action,
             object_type="agent" if action == "routing.skills" else "call",
             object_id=key,

@@ -7,7 +7,7 @@
     await actions.set_skills(actor, agent_id, {"billing": 8}, ["zh"])
     await actions.set_call_priority(actor, linkedid, 2000)
 
-Every call writes one audit_log row (agent_api/audit.py) whether it is done or refused:
+Every call writes one audit_log row (kernel/audit.py) whether it is done or refused:
 action "supervisor.<verb>", detail {"outcome": "done"|"refused", "error": code, ...}.
 Refusals raise ActionRefused (supervisor/actions_errors.py) after the row is written.
 
@@ -24,12 +24,12 @@ from typing import Any, TypeVar
 
 from sqlmodel import select
 
-from agent_api.agent_state.port import AgentStatePort
-from agent_api.audit import audit
 from agent_api.auth import Principal
 from cti.commands import SpyMode
 from db.models import Role, User
+from desk.agent_state.port import AgentStatePort
 from hotline.services import Services
+from kernel.audit import audit
 from supervisor.actions_errors import ActionRefused, refusal
 from supervisor.actions_spy import Spying, SpySession
 
@@ -77,7 +77,7 @@ class SupervisorActions:
         async with self._services.sessions() as session:
             await audit(
                 session,
-                actor=actor,
+                actor=actor.actor(),
                 action=f"supervisor.{verb}",
                 object_type=object_type,
                 object_id=object_id,

@@ -7,15 +7,15 @@ API answers {error: code, message: sentence}. Anything else is a bug and is re-r
 
 from __future__ import annotations
 
-from agent_api.agent_state.port import (
+from agent_api.errors import ApiError
+from cti.commands import ChannelNotFound, PbxError, PbxRejected, PbxUnavailable
+from desk.agent_state.port import (
     AgentNotSignedIn,
     AgentStateError,
     AgentStateUnavailable,
     IllegalAgentTransition,
     UnknownReason,
 )
-from agent_api.errors import ApiError
-from cti.commands import ChannelNotFound, PbxError, PbxRejected, PbxUnavailable
 from routing import model as routing
 
 

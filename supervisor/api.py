@@ -1,4 +1,4 @@
-"""HTTP API of the supervisor actions (included by agent_api/app.py) and the supervisor page.
+"""HTTP API of the supervisor actions (included by hotline/http.py) and the supervisor page.
 
 Supervisors and admins only; every action is audited (supervisor/actions.py), refused
 ones too. Errors are {error, message} (agent_api/errors.py).
@@ -21,8 +21,6 @@ ones too. Errors are {error, message} (agent_api/errors.py).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -35,6 +33,7 @@ from agent_api.auth import Principal, require_roles
 from agent_api.errors import NotFound, error_responses
 from cti.commands import SpyMode
 from db.models import Role
+from supervisor import live_api
 from supervisor.actions import SupervisorActions
 from supervisor.actions_board import board as build_board
 
@@ -142,20 +141,10 @@ async def set_priority(
 
 
 # -- the live view's routes ------------------------------------------------------------------
-# agent_api/app.py includes only this module; the live view (supervisor/live*.py: websocket,
-# wallboard) joins here when one of its modules exposes `router`. Included before the
-# page routes below, so /supervisor/<name> paths of its own are not taken by the assets.
-def _include_live_routers() -> None:
-    import supervisor
-
-    for info in sorted(pkgutil.iter_modules(supervisor.__path__), key=lambda m: m.name):
-        if info.name.startswith("live"):
-            live = getattr(importlib.import_module(f"supervisor.{info.name}"), "router", None)
-            if isinstance(live, APIRouter):
-                router.include_router(live)
-
-
-_include_live_routers()
+# The composition root includes only this module; the live view (websocket, wallboard)
+# joins here. Included before the page routes below, so /supervisor/<name> paths of its own
+# are not taken by the assets.
+router.include_router(live_api.router)
 
 
 # -- the page (no data without a token: it signs in like the desktop) ---------------------------

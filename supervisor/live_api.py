@@ -7,10 +7,10 @@
                                  a second) and {"type": "alert", "alert": {...}} frames
     GET /wallboard/              the wallboard page (zh/en), signs in like the desktop
 
-The websocket handshake is the agent desktop's (agent_api/routes/ws.py): Origin check,
+The websocket handshake is the agent desktop's (desk/routes/ws.py): Origin check,
 ?ticket=<ws ticket> or a first {"type": "auth", "token"} message within 5 s, then
 {"type": "hello", "user"}; ping/pong and token refresh the same way; a bounded queue per
-socket (agent_api/push/connection.py: 1013 when it falls behind). 1008 on a bad token,
+socket (desk/push/connection.py: 1013 when it falls behind). 1008 on a bad token,
 a wrong origin, or a role other than supervisor/admin; 1008 also when the token expires
 or is signed out. Included through supervisor/api.py (any supervisor/live*.py `router`).
 """
@@ -27,11 +27,11 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from agent_api.auth import AuthContext, Principal, require_roles
 from agent_api.errors import NotFound, error_responses
-from agent_api.push.connection import CLOSE_POLICY, AgentConnection
-from agent_api.push.hub import dumps
-from agent_api.push.replay import Frame
-from agent_api.routes.ws import Refused, _authenticate, _receive, origin_allowed
 from db.models import Role
+from desk.push.connection import CLOSE_POLICY, AgentConnection
+from desk.push.hub import dumps
+from desk.push.replay import Frame
+from desk.routes.ws import Refused, _authenticate, _receive, origin_allowed
 from hotline.services import Services
 from supervisor.live_alerts import addressed_to
 from supervisor.live_service import Listener, LiveService, snapshot_from_db

@@ -37,10 +37,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from agent_api.push.connection import CLOSE_POLICY, AgentConnection
-from agent_api.push.hub import dumps
-from agent_api.push.replay import Frame
 from cti.commands import PbxError
+from desk.push.connection import CLOSE_POLICY, AgentConnection
+from desk.push.hub import dumps
+from desk.push.replay import Frame
 from hotline.services import Services
 from kernel.bus.port import BusClosed, Subscription
 from supervisor.live_alerts import addressed_to
@@ -84,7 +84,7 @@ async def _counts(services: Services, model: LiveModel) -> DbCounts:
 
 @dataclass(eq=False)
 class Listener:
-    """One supervisor socket: its bounded queue and sender (agent_api's connection)."""
+    """One supervisor socket: its bounded queue and sender (desk/push/connection.py)."""
 
     conn: AgentConnection
 

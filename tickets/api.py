@@ -1,4 +1,4 @@
-"""HTTP API of work orders (mounted by agent_api/app.py as an optional router).
+"""HTTP API of work orders (included by hotline/http.py).
 
     GET    /api/tickets                      search (number, customer, phone, state, text...)
     POST   /api/tickets                      create (repeat contacts link to the open one)
@@ -8,7 +8,7 @@
     GET    /api/follow-ups                   follow-ups waiting for an agent
     POST   /api/follow-ups/{id}/result       an agent enters the customer's answers
 Knowledge base, notices and the customer import: tickets/api_care.py (included here).
-Domain errors become 404 / 409 / 422 in agent_api/errors.py.
+Domain errors become 404 / 409 / 422 in the table of hotline/http.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import error_responses
 from db.models import FollowUp, FollowUpMethod, FollowUpState, Role, SurveyMethod, TicketState
 from hotline.services import Services
+from kernel.audit import Actor
 from tickets.api_care import router as care_router
-from tickets.records import Actor, TicketDraft, TicketQuery
+from tickets.records import TicketDraft, TicketQuery
 from tickets.schemas import (
     Archive,
     Assign,

@@ -26,8 +26,8 @@ from customers.importer import CustomerImporter, ImportFormatError, ImportProgre
 from customers.notices import NoticeNotFound, NoticeService
 from db.models import Role
 from hotline.services import Services
+from kernel.audit import Actor
 from tickets.knowledge import KnowledgeBase
-from tickets.records import Actor
 from tickets.schemas import (
     ArticleChange,
     ArticleHitOut,

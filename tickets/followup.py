@@ -34,10 +34,11 @@ from cti.calllog.writer import ensure_call
 from cti.commands import OriginatePurpose, PbxError
 from db.models import FollowUp, FollowUpMethod, FollowUpState, metadata
 from hotline.services import Services
+from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from kernel.business_calendar import BusinessCalendar
 from tickets.background import stop_tasks
-from tickets.records import TOPIC_TICKET, Actor
+from tickets.records import TOPIC_TICKET
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)

@@ -23,10 +23,11 @@ from sqlmodel import select
 
 from db.models import AuditLog, Ticket
 from hotline.services import Services
+from kernel.audit import Actor, audit_row, write_audit
 from kernel.config.care import WebhookSettings
 from tickets.errors import IllegalTransition, InvalidTicket, TicketNotFound
 from tickets.lifecycle import Action
-from tickets.records import Actor, snapshot
+from tickets.records import snapshot
 from tickets.service import TicketService
 from tickets.signing import SIGNATURE_HEADER, verify
 
@@ -81,17 +82,16 @@ async def apply_update(
     else:
         ticket = await svc.update(tid, actor, external_ref=update.external_ref)
     async with services.sessions() as session:
-        session.add(
-            AuditLog(
-                at=services.clock.now(),
-                actor_name=actor.name,
-                action=f"integration.ticket_{update.action}",
-                object_type="ticket",
-                object_id=ticket.number,
-                source=key[:64],
-                detail=update.model_dump(exclude_none=True),
-            )
+        row = audit_row(
+            actor=Actor.system(actor.name),
+            action=f"integration.ticket_{update.action}",
+            object_type="ticket",
+            object_id=ticket.number,
+            source=key,
+            detail=update.model_dump(exclude_none=True),
+            at=services.clock.now(),
         )
+        await write_audit(session, [row])
         await session.commit()
     return ticket, True
 

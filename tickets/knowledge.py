@@ -18,10 +18,10 @@ from typing import Any
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import AuditLog, KbArticle
+from db.models import KbArticle
 from hotline.services import Services
+from kernel.audit import Actor, audit_row, write_audit
 from tickets.errors import ArticleNotFound, InvalidTicket
-from tickets.records import Actor
 from tickets.search_index import SearchIndex
 from tickets.textsearch import document_terms, needs_substring_scan, query_phrases
 
@@ -77,7 +77,8 @@ class KnowledgeBase:
             session.add(article)
             await session.flush()
             await self._index(session, article)
-            self._audit(session, actor, "kb.article_created", article, {"title": article.title})
+            detail = {"title": article.title}
+            await self._audit(session, actor, "kb.article_created", article, detail)
             await session.commit()
         return article
 
@@ -97,7 +98,7 @@ class KnowledgeBase:
                 session.add(article)
                 await session.flush()
                 await self._index(session, article)
-                self._audit(
+                await self._audit(
                     session, actor, "kb.article_updated", article, {"fields": sorted(changed)}
                 )
                 await session.commit()
@@ -208,7 +209,7 @@ class KnowledgeBase:
         assert article.id is not None
         await INDEX.put(await session.connection(), article.id, article_terms(article))
 
-    def _audit(
+    async def _audit(
         self,
         session: AsyncSession,
         actor: Actor,
@@ -216,16 +217,13 @@ class KnowledgeBase:
         article: KbArticle,
         detail: dict[str, Any],
     ) -> None:
-        session.add(
-            AuditLog(
-                at=self._clock.now(),
-                actor_id=actor.id,
-                actor_name=actor.name[:80],
-                actor_role=actor.role,
-                action=action,
-                object_type="kb_article",
-                object_id=str(article.id),
-                source="tickets.knowledge",
-                detail=detail,
-            )
+        row = audit_row(
+            actor=actor,
+            action=action,
+            object_type="kb_article",
+            object_id=article.id,
+            source="tickets.knowledge",
+            detail=detail,
+            at=self._clock.now(),
         )
+        await write_audit(session, [row])

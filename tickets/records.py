@@ -16,19 +16,6 @@ TOPIC_SURVEY = "survey"
 
 
 @dataclass(frozen=True)
-class Actor:
-    """Who does something: a user (id, display name, role) or a component (id None)."""
-
-    id: int | None
-    name: str
-    role: str | None = None
-
-    @classmethod
-    def system(cls, name: str = "system") -> Actor:
-        return cls(None, name, None)
-
-
-@dataclass(frozen=True)
 class TicketDraft:
     category: str
     subject: str

@@ -14,10 +14,10 @@ from typing import Any
 
 from db.models import Ticket, TicketPriority, TicketState, User
 from db.phones import normalize_phone
+from kernel.audit import Actor
 from tickets import followup_tasks, links
 from tickets.errors import InvalidTicket
 from tickets.lifecycle import Action, action_for, apply
-from tickets.records import Actor
 from tickets.service_create import TicketCreation
 from tickets.trail import Trail
 

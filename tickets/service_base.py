@@ -16,10 +16,11 @@ from sqlmodel import col, select
 
 from db.models import Call, Ticket, TicketEvent
 from hotline.services import Services
+from kernel.audit import Actor
 from tickets import links, queries
 from tickets.clocks import SlaClocks
 from tickets.errors import InvalidTicket, TicketNotFound
-from tickets.records import TOPIC_TICKET, Actor, TicketQuery
+from tickets.records import TOPIC_TICKET, TicketQuery
 from tickets.trail import Trail
 from tickets.unit_of_work import retry_locked
 

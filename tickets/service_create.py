@@ -12,9 +12,10 @@ from typing import Any
 from db.models import Ticket, TicketPriority, TicketSource, TicketState
 from db.phones import normalize_phone
 from db.ticket_numbers import next_ticket_number
+from kernel.audit import Actor
 from tickets import links
 from tickets.errors import InvalidTicket
-from tickets.records import Actor, CreateResult, TicketDraft
+from tickets.records import CreateResult, TicketDraft
 from tickets.repeats import raised_priority
 from tickets.service_base import TicketServiceBase
 from tickets.trail import Trail

@@ -29,10 +29,11 @@ from sqlmodel import col, func, select
 
 from db.models import Role, Ticket, User
 from hotline.services import Services
+from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from tickets.background import stop_tasks
 from tickets.clocks import SlaClocks
-from tickets.records import TOPIC_ALERT, TOPIC_TICKET, Actor
+from tickets.records import TOPIC_ALERT, TOPIC_TICKET
 from tickets.sla_policy import SlaAlert, evaluate
 from tickets.trail import Trail
 from tickets.unit_of_work import retry_locked

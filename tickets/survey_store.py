@@ -27,8 +27,9 @@ from db.models import (
     TicketState,
 )
 from hotline.services import Services
+from kernel.audit import Actor
 from tickets.lifecycle import Action
-from tickets.records import TOPIC_SURVEY, Actor
+from tickets.records import TOPIC_SURVEY
 from tickets.service import TicketService
 from tickets.survey import SurveyOutcome
 

@@ -21,8 +21,9 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import DeliveryState, Ticket, TicketEvent, WebhookDelivery
+from kernel.audit import Actor
 from kernel.config.care import WebhookSettings
-from tickets.records import Actor, snapshot
+from tickets.records import snapshot
 
 
 def _text(value: object) -> str | None:

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from agent_api.audit import audit
 from agent_api.auth import AuthContext, CurrentUser, Principal, auth_context
 from agent_api.deps import ServicesDep, SessionDep, client_address
 from agent_api.errors import ApiError, error_responses
 from agent_api.ratelimit import limiter_key
 from db.models import User
+from kernel.audit import audit
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 AuthDep = Annotated[AuthContext, Depends(auth_context)]
@@ -116,7 +116,7 @@ async def login(
     out = _issue(ctx, user)
     await audit(
         session,
-        actor=Principal.of(ctx.issuer.decode(out.access_token)),
+        actor=Principal.of(ctx.issuer.decode(out.access_token)).actor(),
         action="auth.login",
         object_type="user",
         object_id=out.user.id,

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from playwright.async_api import Page, expect
 from sqlmodel import select
 
-from agent_api.app import create_app
 from cti.ami.errors import AmiActionFailed
 from cti.calllog.writer import CALLS
 from db.models import AgentSkill, Call, Customer, CustomerPhone, Role, TicketCall, Tier, User
 from devtools.services.asterisk import AsteriskInstance
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.bus.port import BusClosed, BusMessage
 from kernel.clock import SystemClock

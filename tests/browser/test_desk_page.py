@@ -13,9 +13,9 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlmodel import select
 
-from agent_api.app import create_app
 from db.models import Call, Disposition, KbArticle, Role, TicketCall
 from devtools.seed.content import kb_articles
+from hotline.http import create_app
 from hotline.services import Services
 from tests.browser.conftest import artifact
 from tests.integration.api_support import (

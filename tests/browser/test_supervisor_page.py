@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
-from agent_api.app import create_app
 from cti.commands import ChannelInfo
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, Role, metadata
+from hotline.http import create_app
 from hotline.services import Services
 from routing.service import RoutingService
 from tests.browser.conftest import artifact

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pytest
 from playwright.async_api import Page, expect
 
-from agent_api.app import create_app
 from db.models import AgentSkill, Role
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import SystemClock
 from supervisor.live_service import LiveService

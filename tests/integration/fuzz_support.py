@@ -17,10 +17,10 @@ from typing import Any
 import uvicorn
 from hypothesis import HealthCheck, settings
 
-from agent_api.app import create_app
 from agent_api.tokens import TokenIssuer
 from db.migrate import upgrade
 from devtools.services.net import free_port, wait_for_port
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import SystemClock
 from kernel.config import load_settings

@@ -25,6 +25,7 @@ from devtools.services.asterisk import AsteriskInstance
 from devtools.services.net import free_port
 from hotline.runtime import Runtime
 from hotline.services import Services
+from kernel.audit import Actor
 from tests.harness.cti import CtiStack, stack_settings
 from tests.integration.ivr_support import seed_ivr_customers
 from tests.integration.routing_stack import Recorder, _hang_up_everything, _record
@@ -32,7 +33,7 @@ from tests.integration.test_ivr_classic_agi import ALWAYS_OPEN
 from tests.integration.test_sandbox import RawAmi
 from tests.ivr_scenarios import UNKNOWN_PHONE, ZHANG, ZHANG_PHONE
 from tests.support import eventually
-from tickets.records import Actor, TicketDraft
+from tickets.records import TicketDraft
 
 pytestmark = pytest.mark.integration  # SQLite and PostgreSQL (db_url)
 OFFER_TIMEOUT = 3  # seconds agent 1002's phone rings (routing + the dialplan global)

@@ -17,8 +17,8 @@ from sqlmodel import col, func, select
 from customers.importer import CustomerImporter, ImportFormatError, ImportProgress
 from db.models import AuditLog, Customer, CustomerPhone, Tier
 from hotline.services import Services
+from kernel.audit import Actor
 from tests.integration.tickets_support import make_services
-from tickets.records import Actor
 
 HEADER = ["account_number", "name", "address", "district", "postcode", "tier", "balance",
           "arrears", "last_payment_on", "last_payment_amount", "meter_number", "phones"]  # fmt: skip

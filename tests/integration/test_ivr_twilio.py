@@ -21,9 +21,9 @@ from fastapi import FastAPI
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
-from agent_api.app import create_app
 from cti.calllog.writer import CALLS, CallLogWriter
 from db.models import Ticket, TicketCall
+from hotline.http import create_app
 from hotline.services import Services
 from ivr.replay import CallRecord, RedisReplayStore, ReplayStore
 from ivr.twilio.calls import TwilioIvr

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from agent_api.app import create_app
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, User
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import SystemClock
 from routing.service import RoutingService

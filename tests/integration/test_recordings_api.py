@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from agent_api.app import create_app
 from db.models import Role, metadata
 from devtools.services.asterisk import AsteriskInstance
+from hotline.http import create_app
 from hotline.services import Services
 from recordings.service import RecordingService
 from tests.harness.cti import CtiStack, stack_settings

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.engine import async_session_factory
 from db.models import metadata
 from hotline.cli import main
+from kernel.audit import Actor
 from kernel.clock import FakeClock
 from kernel.config.care import RecordingSettings
 from recordings.retention import RetentionJob
-from recordings.store import Actor, RecordingStore
+from recordings.store import RecordingStore
 
 NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
 REPO = Path(__file__).resolve().parents[2]

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from db.models import metadata
 from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
+from kernel.audit import Actor
 from kernel.config import Settings
 from recordings.media import wav_duration
 from recordings.service import RecordingService
-from recordings.store import Actor
 from tests.harness.cti import CtiStack
 from tests.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually

@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agent_api.app import create_app
 from db.models import Role
+from hotline.http import create_app
 from kernel.clock import FakeClock
 from reports.intervals import Interval
 from reports.metrics import derive

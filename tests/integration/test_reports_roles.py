@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from agent_api.app import create_app
 from db.models import Role
+from hotline.http import create_app
 from recordings import api as recordings_api
 from reports import api as reports_api
 from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for

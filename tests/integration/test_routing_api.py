@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from agent_api.app import create_app
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, Role
+from hotline.http import create_app
 from hotline.services import Services
 from routing.service import RoutingService
 from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 
-from agent_api.app import create_app
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, Role, metadata
+from hotline.http import create_app
 from hotline.services import Services
 from routing.service import RoutingService
 from supervisor import api as supervisor_api

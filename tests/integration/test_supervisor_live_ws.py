@@ -18,8 +18,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from agent_api.app import create_app
 from db.models import Role
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import FakeClock
 from supervisor.live_service import LiveService

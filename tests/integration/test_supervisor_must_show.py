@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from agent_api.app import create_app
 from db.models import Role, metadata
 from devtools.services.asterisk import AsteriskInstance
+from hotline.http import create_app
 from recordings.media import wav_duration
 from recordings.service import RecordingService
 from tests.harness.cti import CtiStack

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agent_api.agent_state.memory import InMemoryAgentState
-from agent_api.app import create_app
 from agent_api.auth import Principal
 from cti.commands import SpyMode
 from db.models import Role
+from desk.agent_state.memory import InMemoryAgentState
 from devtools.services.asterisk import AsteriskInstance
+from hotline.http import create_app
 from hotline.services import Services
 from supervisor.actions import SupervisorActions
 from supervisor.actions_errors import ActionRefused

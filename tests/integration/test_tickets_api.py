@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from agent_api.app import create_app
 from db.models import Role, User
+from hotline.http import create_app
 from hotline.services import Services
 from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for
 from tests.support import eventually

@@ -11,11 +11,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from db.models import TicketPriority, TicketState
 from hotline.services import Services
+from kernel.audit import Actor
 from kernel.clock import FakeClock
 from tests.integration.tickets_support import START, add_user, local, make_services, tid
 from tickets.errors import IllegalTransition, InvalidTicket
 from tickets.lifecycle import Action
-from tickets.records import TOPIC_TICKET, Actor, TicketDraft
+from tickets.records import TOPIC_TICKET, TicketDraft
 from tickets.service import TicketService
 
 

@@ -11,9 +11,10 @@ from sqlmodel import col, select
 
 from db.models import Call, TicketCall, TicketSource, TicketState
 from hotline.services import Services
+from kernel.audit import Actor
 from tests.integration.tickets_support import add_customer, add_user, make_services, tid
 from tickets.lifecycle import Action
-from tickets.records import Actor, TicketDraft
+from tickets.records import TicketDraft
 from tickets.service import TicketService
 
 

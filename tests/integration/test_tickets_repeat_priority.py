@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from agent_api.app import create_app
 from db.models import Role, TicketCall, TicketPriority, TicketSource, TicketState
+from hotline.http import create_app
 from hotline.services import Services
+from kernel.audit import Actor
 from kernel.bus.port import Subscription
 from kernel.clock import FakeClock
 from tests.integration.api_support import add_user as add_api_user
@@ -22,7 +23,7 @@ from tests.integration.api_support import api_client, api_services
 from tests.integration.test_tickets_api import headers_for
 from tests.integration.tickets_support import START, add_customer, add_user, make_services, tid
 from tickets.lifecycle import Action
-from tickets.records import TOPIC_TICKET, Actor, TicketDraft
+from tickets.records import TOPIC_TICKET, TicketDraft
 from tickets.service import TicketService
 from tickets.sla import SlaMonitor
 

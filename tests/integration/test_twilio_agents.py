@@ -23,11 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from agent_api.app import create_app
 from cti.calllog.writer import CallLogWriter
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill
 from hotline import wiring
+from hotline.http import create_app
 from hotline.services import Services
 from kernel.bus.port import BusMessage
 from kernel.clock import FakeClock

@@ -12,10 +12,10 @@ from pathlib import Path
 from db.engine import async_session_factory, make_async_engine
 from db.models import Customer, CustomerPhone, Role, Ticket, User
 from hotline.services import Services
+from kernel.audit import Actor
 from kernel.bus.memory import MemoryBus
 from kernel.clock import Clock, FakeClock
 from kernel.config import load_settings
-from tickets.records import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent_api.agent_state.port import AgentNotSignedIn, AgentStateUnavailable, UnknownReason
 from cti.commands import ChannelInfo, ChannelNotFound, PbxRejected, PbxUnavailable, SpyMode
 from cti.fake_pbx import FakePbx
+from desk.agent_state.port import AgentNotSignedIn, AgentStateUnavailable, UnknownReason
 from kernel.config.pbx import DialplanContract
 from routing.model import UnknownCall
 from supervisor.actions_errors import ActionRefused, refusal

@@ -1,0 +1,97 @@
+"""The signed-in agent's own state: phone sign-in, ready, not ready, wrap-up, sign-out.
+
+Commands go to the routing service through AgentStatePort (desk/agent_state/);
+refusals come back as domain errors (409 illegal transition, 422 unknown reason,
+503 routing unavailable). Desktops follow the resulting state live on the websocket.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from agent_api.auth import Principal, require_roles
+from agent_api.deps import ServicesDep
+from agent_api.errors import ApiError, error_responses
+from db.models import Role
+from desk.agent_state.port import AgentStatus
+from desk.deps import AgentStateDep
+
+router = APIRouter(prefix="/api/agent", tags=["agent state"])
+Agent = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR)]
+ERRORS = error_responses(400, 401, 403, 409, 422, 503)
+
+
+class StateOut(BaseModel):
+    agent_id: int
+    extension: str | None
+    state: str
+    reason: str | None
+    since: float | None
+
+    @classmethod
+    def of(cls, s: AgentStatus) -> StateOut:
+        return cls(
+            agent_id=s.agent_id,
+            extension=s.extension,
+            state=s.state.value,
+            reason=s.reason,
+            since=s.since,
+        )
+
+
+class SignInRequest(BaseModel):
+    # The phone to take calls on; default: the extension of the agent's user account.
+    extension: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_]{1,20}$")
+    ready: bool = False
+
+
+class NotReadyRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=40)
+
+
+class WrapUpRequest(BaseModel):
+    code: str | None = Field(default=None, max_length=40)
+
+
+@router.get("/state", response_model=StateOut, responses=ERRORS)
+async def get_state(user: Agent, port: AgentStateDep) -> StateOut:
+    return StateOut.of(await port.status(user.id))
+
+
+@router.post("/sign-in", response_model=StateOut, responses=ERRORS)
+async def sign_in(user: Agent, port: AgentStateDep, body: SignInRequest | None = None) -> StateOut:
+    body = body or SignInRequest()
+    extension = body.extension or user.extension
+    if not extension:
+        raise ApiError(422, "no_extension", "your account has no phone extension: name one")
+    return StateOut.of(await port.sign_in(user.id, extension, ready=body.ready))
+
+
+@router.post("/ready", response_model=StateOut, responses=ERRORS)
+async def ready(user: Agent, port: AgentStateDep) -> StateOut:
+    return StateOut.of(await port.ready(user.id))
+
+
+@router.post("/not-ready", response_model=StateOut, responses=ERRORS)
+async def not_ready(user: Agent, port: AgentStateDep, body: NotReadyRequest) -> StateOut:
+    return StateOut.of(await port.not_ready(user.id, body.reason))
+
+
+@router.post("/wrap-up", response_model=StateOut, responses=ERRORS)
+async def wrap_up_done(
+    user: Agent, port: AgentStateDep, services: ServicesDep, body: WrapUpRequest | None = None
+) -> StateOut:
+    code = body.code if body else None
+    known = {c.name for c in services.settings.desk.wrap_up_codes}
+    if code is not None and code not in known:
+        names = ", ".join(sorted(known))
+        raise ApiError(422, "unknown_wrap_up_code", f"unknown wrap-up code {code!r} ({names})")
+    return StateOut.of(await port.wrap_up_done(user.id, code))
+
+
+@router.post("/sign-out", response_model=StateOut, responses=ERRORS)
+async def sign_out(user: Agent, port: AgentStateDep) -> StateOut:
+    return StateOut.of(await port.sign_out(user.id))

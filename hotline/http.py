@@ -1,0 +1,77 @@
+"""The HTTP app of this product: every feature's routers, in one explicit list, and the one
+table mapping domain errors to HTTP statuses. The platform (agent_api/) imports no feature;
+this module is where the features join it.
+
+| domain error                                                                | status |
+|-----------------------------------------------------------------------------|--------|
+| customers InvalidQuery, tickets TicketError, agent UnknownReason/InvalidCommand | 422 |
+| customers CustomerNotFound, tickets TicketNotFound/ArticleNotFound          | 404    |
+| agent IllegalAgentTransition, tickets IllegalTransition                     | 409    |
+| agent AgentStateUnavailable                                                 | 503    |
+(ApiError and its AccessDenied 403 / NotFound 404 carry their own status: agent_api/errors.py.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from agent_api.app import HttpFeature
+from agent_api.app import create_app as create_platform_app
+from agent_api.errors import DomainError
+from customers.file import CustomerNotFound
+from customers.search import InvalidQuery
+from desk.agent_state.port import AgentStateError, AgentStateUnavailable, IllegalAgentTransition
+from desk.feature import desk_feature
+from hotline.services import Services
+from ivr.twilio import routes as twilio_routes
+from recordings import api as recordings_api
+from reports import api as reports_api
+from routing import api as routing_api
+from supervisor import api as supervisor_api
+from tickets import api as tickets_api
+from tickets import errors as ticket_errors
+from tickets.service import TicketService
+
+# The first matching row wins: a subclass before its base.
+DOMAIN_ERRORS: tuple[DomainError, ...] = (
+    DomainError(InvalidQuery, 422, "invalid_query"),
+    DomainError(CustomerNotFound, 404, "not_found"),
+    DomainError(IllegalAgentTransition, 409, "illegal_transition"),
+    DomainError(AgentStateUnavailable, 503, "routing_unavailable"),
+    DomainError(AgentStateError, 422, None),  # its own code: unknown_reason, ...
+    DomainError(ticket_errors.TicketNotFound, 404, "not_found"),
+    DomainError(ticket_errors.ArticleNotFound, 404, "not_found"),
+    DomainError(ticket_errors.IllegalTransition, 409, "illegal_transition"),
+    DomainError(ticket_errors.TicketError, 422, "invalid_ticket"),
+)
+
+
+def feature_routers(services: Services) -> list[APIRouter]:
+    """The routers of the features other than the desk, in the order they are included."""
+    extra: list[APIRouter] = list(services.extras.get("routers", ()))
+    return [
+        twilio_routes.router,
+        tickets_api.router,
+        routing_api.router,
+        recordings_api.router,
+        reports_api.router,
+        supervisor_api.router,
+        *extra,
+    ]
+
+
+def _tickets(services: Services) -> Any:
+    if "tickets" in services.extras:
+        return services.extras["tickets"]
+    return TicketService(services)
+
+
+def create_app(services: Services) -> FastAPI:
+    """The whole HTTP app: the desk (with its page at /desk/) and every feature's routes."""
+    features = [
+        desk_feature(services, _tickets(services)),
+        HttpFeature(routers=feature_routers(services)),
+    ]
+    return create_platform_app(services, features, DOMAIN_ERRORS)
