@@ -40,8 +40,8 @@ from ivr.customer_reader import CustomerReader, ReaderDirectory
 from ivr.driver import CallContext, CallerHungUp, Directory, drive
 from ivr.handover import dialplan_variables, user_events
 from ivr.interpreter import Interpreter
+from ivr.prompt_cache import PromptRenderer
 from ivr.script import IvrResult
-from tickets.prompts import PromptRenderer
 
 log = logging.getLogger("hotline.ivr.fastagi")
 Route = Callable[[AgiConnection], Awaitable[None]]
@@ -170,7 +170,7 @@ class IvrFastAgiServer:
         async def route(agi: AgiConnection) -> None:
             surveys: Any = self.services.extras.get("survey_agi")
             if surveys is None:
-                from tickets.survey_agi import SurveyAgi
+                from followups.survey_agi import SurveyAgi
 
                 surveys = SurveyAgi(self.services)
                 self.services.extras["survey_agi"] = surveys

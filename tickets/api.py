@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import error_responses
 from db.models import FollowUp, FollowUpMethod, FollowUpState, Role, SurveyMethod, TicketState
+from followups.survey_store import SurveyInput, SurveyStore
 from hotline.services import Services
 from tickets.api_care import router as care_router
 from tickets.records import Actor, TicketDraft, TicketQuery
@@ -39,7 +40,6 @@ from tickets.schemas import (
     Transition,
 )
 from tickets.service import TicketService
-from tickets.survey_store import SurveyInput, SurveyStore
 
 # Every route documents the error bodies it can give ({error, message}).
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)

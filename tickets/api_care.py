@@ -26,7 +26,7 @@ from customers.importer import CustomerImporter, ImportFormatError, ImportProgre
 from customers.notices import NoticeNotFound, NoticeService
 from db.models import Role
 from hotline.services import Services
-from tickets.knowledge import KnowledgeBase
+from knowledge.service import KnowledgeBase
 from tickets.records import Actor
 from tickets.schemas import (
     ArticleChange,

@@ -13,9 +13,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from db.models import CustomerPhone, Ticket, TicketEvent, TicketState
 from db.phones import normalize_phone
+from db.search_index import SearchIndex
+from db.textsearch import document_terms, needs_substring_scan, query_phrases
 from tickets.records import TicketQuery
-from tickets.search_index import SearchIndex
-from tickets.textsearch import document_terms, needs_substring_scan, query_phrases
 
 INDEX = SearchIndex("tickets")
 MAX_LIMIT = 500

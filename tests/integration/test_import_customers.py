@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 from customers.importer import CustomerImporter, ImportFormatError, ImportProgress
 from db.models import AuditLog, Customer, CustomerPhone, Tier
 from hotline.services import Services
-from tests.integration.tickets_support import make_services
+from tests.integration.tickets.support import make_services
 from tickets.records import Actor
 
 HEADER = ["account_number", "name", "address", "district", "postcode", "tier", "balance",

@@ -19,8 +19,8 @@ from kernel.bus.port import Subscription
 from kernel.clock import FakeClock
 from tests.integration.api_support import add_user as add_api_user
 from tests.integration.api_support import api_client, api_services
-from tests.integration.test_tickets_api import headers_for
-from tests.integration.tickets_support import START, add_customer, add_user, make_services, tid
+from tests.integration.tickets.support import START, add_customer, add_user, make_services, tid
+from tests.integration.tickets.test_tickets_api import headers_for
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_TICKET, Actor, TicketDraft
 from tickets.service import TicketService

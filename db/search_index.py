@@ -4,7 +4,7 @@ SQLite: `<prefix>_fts` (FTS5, rowid = source id, columns terms, stamp).
 PostgreSQL: `<prefix>_search` (id, terms, stamp, tsv = to_tsvector('simple', terms)).
 `stamp` copies the source row's updated_at when indexed, so rows written by someone
 else (e.g. `hotline-dev seed` inserting articles) are found stale and indexed on demand.
-Terms come from tickets/textsearch.py for both documents and queries.
+Terms come from db/textsearch.py for both documents and queries.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickets.textsearch import fts5_match, tsquery_phrases
+from db.textsearch import fts5_match, tsquery_phrases
 
 
 class SearchIndex:

@@ -21,12 +21,12 @@ import logging
 import re
 
 from db.models import Customer, SurveyMethod, Ticket
+from followups.survey import Ask, Finish, Say, Step, SurveyFlow, SurveyKind, SurveyOutcome
+from followups.survey_store import SurveyStore, from_outcome
 from hotline.services import Services
+from ivr.prompt_cache import PromptRenderer
 from tickets.agi import AgiHangup, AgiSession, quote
-from tickets.prompts import PromptRenderer
 from tickets.records import TOPIC_SURVEY
-from tickets.survey import Ask, Finish, Say, Step, SurveyFlow, SurveyKind, SurveyOutcome
-from tickets.survey_store import SurveyStore, from_outcome
 
 log = logging.getLogger(__name__)
 FALLBACK_QUESTION = "beep"  # a stock Asterisk sound: GET DATA needs a playable prompt

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from db.models import TicketPriority, TicketState
 from hotline.services import Services
 from kernel.clock import FakeClock
-from tests.integration.tickets_support import START, add_user, local, make_services, tid
+from tests.integration.tickets.support import START, add_user, local, make_services, tid
 from tickets.errors import IllegalTransition, InvalidTicket
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_TICKET, Actor, TicketDraft

@@ -17,7 +17,7 @@ from kernel.clock import Clock, FakeClock
 from kernel.config import load_settings
 from tickets.records import Actor
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 # Wednesday 2026-11-18 09:00 in Shanghai: the center is open (08:00-20:00).
 START = dt.datetime(2026, 11, 18, 9, 0, tzinfo=SHANGHAI)

@@ -9,12 +9,12 @@ import asyncio
 import pytest
 
 from devtools.services.net import free_port
+from integrations.webhooks import WebhookGateway
 from kernel.clock import SystemClock
-from tests.integration.tickets_support import services_for
+from tests.integration.tickets.support import services_for
 from tickets.agi import FastAgiServer
 from tickets.runtime import TicketsRuntime
 from tickets.service import TicketService
-from tickets.webhooks import WebhookGateway
 
 
 async def test_given_the_runtime_then_it_registers_runs_and_stops(

@@ -8,7 +8,7 @@ Rows are written by the ticket service in the same transaction as the ticket cha
   `timeout + LEASE_SECONDS`, after which a crashed gateway's row is due again;
 - keeps each endpoint's events about one ticket in order: a row waits while an older
   undelivered row of the same endpoint and ticket exists;
-- POSTs the JSON payload signed with HMAC-SHA256 (tickets/signing.py), logs every
+- POSTs the JSON payload signed with HMAC-SHA256 (integrations/signing.py), logs every
   attempt (webhook_attempts: status, error, duration), and on failure retries with
   exponential backoff (backoff_seconds × 2^(n-1), capped) until max_attempts (then dead).
 A 2xx answer is success; the receiver deduplicates on X-Hotline-Delivery.
@@ -32,11 +32,11 @@ from sqlmodel import col, func, select
 
 from db.models import DeliveryState, WebhookAttempt, WebhookDelivery, metadata
 from hotline.services import Services
+from integrations.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from kernel.bus.port import BusClosed, Subscription
 from kernel.config.care import WebhookSettings
 from tickets.background import stop_tasks
 from tickets.records import TOPIC_TICKET
-from tickets.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 30.0

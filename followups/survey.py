@@ -8,7 +8,7 @@ Follow-up call (回访) after a complaint or repair is resolved:
 So a customer who presses 2 then 1 rates 2 and says the problem is not resolved.
 Post-call survey (the caller stays on the line after the agent hangs up): step 2 only.
 A timeout or a wrong key repeats the question once, then the answer stays unknown.
-The AGI driver (tickets/survey_agi.py) plays the steps; outcome() is what to store.
+The AGI driver (followups/survey_agi.py) plays the steps; outcome() is what to store.
 """
 
 from __future__ import annotations

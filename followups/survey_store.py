@@ -26,11 +26,11 @@ from db.models import (
     TicketCall,
     TicketState,
 )
+from followups.survey import SurveyOutcome
 from hotline.services import Services
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_SURVEY, Actor
 from tickets.service import TicketService
-from tickets.survey import SurveyOutcome
 
 ACTOR = Actor.system("survey")
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from customers.notices import TOPIC_NOTICE, NoticeNotFound, NoticeService
 from db.models import AuditLog, NoticeKind
 from hotline.services import Services
-from tests.integration.tickets_support import add_user, local, make_services
+from tests.integration.tickets.support import add_user, local, make_services
 from tickets.errors import InvalidTicket
 
 

@@ -17,18 +17,18 @@ from sqlmodel import select
 
 from db.models import FollowUp, FollowUpState, Survey, SurveyMethod, TicketState
 from devtools.services.asterisk import AsteriskInstance
+from followups.dialer import FollowUpDialer
+from followups.survey_agi import SurveyAgi
 from hotline.services import Services
 from kernel.bus.port import Subscription
 from kernel.clock import SystemClock
 from tests.harness.cti import CtiStack, stack_settings
-from tests.integration.tickets_support import add_customer, add_user, tid
+from tests.integration.tickets.support import add_customer, add_user, tid
 from tests.support import eventually
 from tickets.agi import FastAgiServer
-from tickets.followup import FollowUpDialer
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_SURVEY, TicketDraft
 from tickets.service import TicketService
-from tickets.survey_agi import SurveyAgi
 
 pytestmark = pytest.mark.integration
 CUSTOMER = "13800138000"

@@ -14,7 +14,7 @@ from db.models import Role, TicketPriority
 from hotline.services import Services
 from kernel.bus.port import Subscription
 from kernel.clock import FakeClock
-from tests.integration.tickets_support import add_user, local, make_services, tid
+from tests.integration.tickets.support import add_user, local, make_services, tid
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_ALERT, TicketDraft
 from tickets.service import TicketService

@@ -17,14 +17,14 @@ from sqlmodel import col, select
 from db.models import DeliveryState, WebhookAttempt, WebhookDelivery
 from devtools.services.net import free_port
 from hotline.services import Services
+from integrations.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verify
+from integrations.webhooks import MissingSecret, WebhookGateway
 from kernel.clock import SystemClock
-from tests.integration.tickets_support import add_user, make_services, services_for, tid
+from tests.integration.tickets.support import add_user, make_services, services_for, tid
 from tests.support import eventually
 from tickets.lifecycle import Action
 from tickets.records import TicketDraft
 from tickets.service import TicketService
-from tickets.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verify
-from tickets.webhooks import MissingSecret, WebhookGateway
 
 SECRET = "s3cret-调度"
 SECRET_ENV = "HOTLINE_TEST_DISPATCH_SECRET"

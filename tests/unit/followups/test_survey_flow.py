@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tickets.survey import Ask, Finish, Say, SurveyFlow, SurveyKind, SurveyOutcome
+from followups.survey import Ask, Finish, Say, SurveyFlow, SurveyKind, SurveyOutcome
 
 
 def follow_up() -> SurveyFlow:

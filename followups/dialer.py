@@ -9,7 +9,7 @@ auto_call are dialled when due:
                    HOTLINE_FOLLOWUP_ID=<id>, HOTLINE_CALLBACK_CALLERID=<caller id>
 hotline-callback dials ${HOTLINE_OUTBOUND_PREFIX}<number>${HOTLINE_OUTBOUND_SUFFIX}; when
 the customer answers, hotline-followup runs FastAGI route `followup`
-(tickets/survey_agi.py), which stores the survey and marks the task done.
+(followups/survey_agi.py), which stores the survey and marks the task done.
 
 A task being dialled is `in_progress` with next_attempt_at = a deadline; when its call
 ends (bus topic "call", call.ended of the hlfu- Linkedid) the deadline is brought

@@ -13,14 +13,14 @@ from sqlmodel import select
 
 from cti.calllog.writer import CALLS, ensure_call
 from db.models import FollowUp, FollowUpState, Survey, SurveyMethod, TicketState
+from followups.survey_agi import SurveyAgi
 from hotline.services import Services
-from tests.integration.tickets_support import add_user, make_services, tid
+from ivr.prompt_cache import PromptRenderer
+from tests.integration.tickets.support import add_user, make_services, tid
 from tickets.agi import AgiReply, parse_reply
 from tickets.lifecycle import Action
-from tickets.prompts import PromptRenderer
 from tickets.records import TicketDraft
 from tickets.service import TicketService
-from tickets.survey_agi import SurveyAgi
 
 HANGUP = "hangup"
 

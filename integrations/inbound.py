@@ -23,12 +23,12 @@ from sqlmodel import select
 
 from db.models import AuditLog, Ticket
 from hotline.services import Services
+from integrations.signing import SIGNATURE_HEADER, verify
 from kernel.config.care import WebhookSettings
 from tickets.errors import IllegalTransition, InvalidTicket, TicketNotFound
 from tickets.lifecycle import Action
 from tickets.records import Actor, snapshot
 from tickets.service import TicketService
-from tickets.signing import SIGNATURE_HEADER, verify
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
 

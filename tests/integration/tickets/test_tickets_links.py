@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from db.models import Call, TicketCall, TicketSource, TicketState
 from hotline.services import Services
-from tests.integration.tickets_support import add_customer, add_user, make_services, tid
+from tests.integration.tickets.support import add_customer, add_user, make_services, tid
 from tickets.lifecycle import Action
 from tickets.records import Actor, TicketDraft
 from tickets.service import TicketService

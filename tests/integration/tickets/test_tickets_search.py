@@ -9,7 +9,7 @@ import pytest
 
 from db.models import Ticket, TicketState
 from hotline.services import Services
-from tests.integration.tickets_support import add_customer, add_user, make_services, tid
+from tests.integration.tickets.support import add_customer, add_user, make_services, tid
 from tickets.lifecycle import Action
 from tickets.records import TicketDraft, TicketQuery
 from tickets.service import TicketService

@@ -13,11 +13,11 @@ from fastapi import FastAPI
 
 from db.models import TicketState
 from hotline.services import Services
-from tests.integration.tickets_support import add_user, make_services, tid
-from tickets.inbound import router
+from integrations.inbound import router
+from integrations.signing import SIGNATURE_HEADER, sign
+from tests.integration.tickets.support import add_user, make_services, tid
 from tickets.records import TicketDraft
 from tickets.service import TicketService
-from tickets.signing import SIGNATURE_HEADER, sign
 
 SECRET = "dispatch-key"
 ENV = {

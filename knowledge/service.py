@@ -1,7 +1,7 @@
 """The knowledge base: FAQ articles with standard answers and safety knowledge, found by
 full text (Chinese included, on SQLite and PostgreSQL) and suggested on the screen pop.
 
-Search uses the CJK bigram index of revision 0003 (tickets/textsearch.py): a
+Search uses the CJK bigram index of revision 0003 (db/textsearch.py): a
 two-character word such as 燃气 finds every article containing it. Articles written
 elsewhere (e.g. `hotline-dev seed`) are indexed on the next search (stale rows are found by
 their updated_at stamp). Suggestions rank articles by what the caller chose in the IVR
@@ -19,11 +19,11 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import AuditLog, KbArticle
+from db.search_index import SearchIndex
+from db.textsearch import document_terms, needs_substring_scan, query_phrases
 from hotline.services import Services
 from tickets.errors import ArticleNotFound, InvalidTicket
 from tickets.records import Actor
-from tickets.search_index import SearchIndex
-from tickets.textsearch import document_terms, needs_substring_scan, query_phrases
 
 INDEX = SearchIndex("kb_articles")
 EDITABLE = ("title", "body", "category", "tags", "language", "slug", "active")

@@ -13,14 +13,14 @@ from sqlmodel import col, select
 
 from cti.fake_pbx import FakePbx
 from db.models import FollowUp, FollowUpMethod, FollowUpState, Survey, SurveyMethod, TicketState
+from followups.dialer import FollowUpDialer
+from followups.survey_store import SurveyInput, SurveyStore
 from hotline.services import Services
 from kernel.clock import FakeClock
-from tests.integration.tickets_support import add_customer, add_user, local, make_services, tid
-from tickets.followup import FollowUpDialer
+from tests.integration.tickets.support import add_customer, add_user, local, make_services, tid
 from tickets.lifecycle import Action
 from tickets.records import TicketDraft
 from tickets.service import TicketService
-from tickets.survey_store import SurveyInput, SurveyStore
 
 
 @pytest.fixture

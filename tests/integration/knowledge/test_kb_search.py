@@ -10,8 +10,8 @@ import pytest
 
 from db.models import KbArticle
 from hotline.services import Services
-from tests.integration.tickets_support import START, add_user, make_services
-from tickets.knowledge import KnowledgeBase
+from knowledge.service import KnowledgeBase
+from tests.integration.tickets.support import START, add_user, make_services
 
 
 @pytest.fixture
