@@ -24,8 +24,8 @@ from db.models import Customer, SurveyMethod, Ticket
 from followups.survey import Ask, Finish, Say, Step, SurveyFlow, SurveyKind, SurveyOutcome
 from followups.survey_store import SurveyStore, from_outcome
 from hotline.services import Services
+from ivr.agi import AgiHangup, AgiSession, quote
 from ivr.prompt_cache import PromptRenderer
-from tickets.agi import AgiHangup, AgiSession, quote
 from tickets.records import TOPIC_SURVEY
 
 log = logging.getLogger(__name__)

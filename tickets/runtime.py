@@ -22,8 +22,8 @@ from followups.dialer import FollowUpDialer
 from followups.survey_agi import SurveyAgi
 from hotline.services import Services
 from integrations.webhooks import WebhookGateway
+from ivr.agi_server import FastAgiServer
 from knowledge.service import KnowledgeBase
-from tickets.agi import FastAgiServer
 from tickets.service import TicketService
 from tickets.sla import SlaMonitor
 

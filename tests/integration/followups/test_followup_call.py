@@ -20,12 +20,12 @@ from devtools.services.asterisk import AsteriskInstance
 from followups.dialer import FollowUpDialer
 from followups.survey_agi import SurveyAgi
 from hotline.services import Services
+from ivr.agi_server import FastAgiServer
 from kernel.bus.port import Subscription
 from kernel.clock import SystemClock
 from tests.harness.cti import CtiStack, stack_settings
 from tests.integration.tickets.support import add_customer, add_user, tid
 from tests.support import eventually
-from tickets.agi import FastAgiServer
 from tickets.lifecycle import Action
 from tickets.records import TOPIC_SURVEY, TicketDraft
 from tickets.service import TicketService

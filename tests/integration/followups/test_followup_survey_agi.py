@@ -15,9 +15,9 @@ from cti.calllog.writer import CALLS, ensure_call
 from db.models import FollowUp, FollowUpState, Survey, SurveyMethod, TicketState
 from followups.survey_agi import SurveyAgi
 from hotline.services import Services
+from ivr.agi import AgiReply, parse_reply
 from ivr.prompt_cache import PromptRenderer
 from tests.integration.tickets.support import add_user, make_services, tid
-from tickets.agi import AgiReply, parse_reply
 from tickets.lifecycle import Action
 from tickets.records import TicketDraft
 from tickets.service import TicketService

@@ -10,9 +10,9 @@ import pytest
 
 from devtools.services.net import free_port
 from integrations.webhooks import WebhookGateway
+from ivr.agi_server import FastAgiServer
 from kernel.clock import SystemClock
 from tests.integration.tickets.support import services_for
-from tickets.agi import FastAgiServer
 from tickets.runtime import TicketsRuntime
 from tickets.service import TicketService
 
