@@ -61,6 +61,8 @@ STATIC = Path(__file__).parent / "static"
 OPTIONAL_ROUTERS = (
     "ivr.twilio.routes",
     "tickets.api",
+    "knowledge.api",
+    "followups.api",
     "routing.api",
     "recordings.api",
     "reports.api",
