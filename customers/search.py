@@ -1,4 +1,4 @@
-"""Finding customers: by caller ID (the screen-pop), and the agent's search box.
+"""Finding customers: the agent's search box (by caller ID: customers/lookup.py).
 
 The search box takes one string and guesses what it is:
 - digits (spaces, dashes, +86 allowed): a phone number (normalized; a full number matches
@@ -30,21 +30,6 @@ class InvalidQuery(ValueError):
 
 def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-async def by_phone(session: AsyncSession, number: str, limit: int = 10) -> list[Customer]:
-    """Customers having this phone number (families share numbers: several may match)."""
-    normalized = normalize_phone(number)
-    if not normalized:
-        return []
-    ids = select(CustomerPhone.customer_id).where(CustomerPhone.number == normalized)
-    stmt = (
-        select(Customer)
-        .where(col(Customer.id).in_(ids))
-        .order_by(col(Customer.tier), col(Customer.id))
-        .limit(limit)
-    )
-    return list((await session.exec(stmt)).all())
 
 
 async def search(session: AsyncSession, query: str, limit: int = 20) -> list[CustomerSummary]:

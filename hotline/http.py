@@ -24,8 +24,11 @@ from customers.file import CustomerNotFound
 from customers.search import InvalidQuery
 from desk.agent_state.port import AgentStateError, AgentStateUnavailable, IllegalAgentTransition
 from desk.feature import desk_feature
+from followups import api as followups_api
 from hotline.services import Services
+from integrations import inbound as integrations_inbound
 from ivr.twilio import routes as twilio_routes
+from knowledge import api as knowledge_api
 from recordings import api as recordings_api
 from reports import api as reports_api
 from routing import api as routing_api
@@ -54,6 +57,9 @@ def feature_routers(services: Services) -> list[APIRouter]:
     return [
         twilio_routes.router,
         tickets_api.router,
+        knowledge_api.router,
+        followups_api.router,
+        integrations_inbound.router,  # signed by the external system, no user token
         routing_api.router,
         recordings_api.router,
         reports_api.router,

@@ -28,7 +28,7 @@ from kernel.lifecycle import stop_within
 
 log = logging.getLogger("hotline")
 # Longer than the longest grace a component gives its own work when stopping (webhook
-# deliveries: 15 s, tickets/webhooks.py).
+# deliveries: 15 s, integrations/webhooks.py).
 COMPONENT_STOP_SECONDS = 20.0
 
 

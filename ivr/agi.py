@@ -11,20 +11,73 @@ that would shift every later reply. A caller who hung up shows as result=-1 on a
 command and then "511 ... dead channel" on the next one (and as EOF when Asterisk closes
 the socket): AgiHangup is raised and the session refuses any further command.
 
-Replies are parsed with tickets.agi.parse_reply (panoramisk's parser cannot read
-`200 result= (timeout)` and raises on EOF); the same session serves tickets' survey
-routes, which expect tickets.agi.AgiSession (env + command()).
+Replies are parsed by parse_reply (panoramisk's parser cannot read
+`200 result= (timeout)` and raises on EOF). This is Hotline's one AGI implementation: the
+IVR (ivr/fastagi.py), the surveys (followups/survey_agi.py, which need only `AgiSession`:
+env + command()), the route server ivr/agi_server.py and the test stubs use it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-
-from tickets.agi import AgiHangup, AgiReply, parse_reply, quote
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 ALL_KEYS = "0123456789*#"
-__all__ = ["ALL_KEYS", "AgiCommandError", "AgiConnection", "AgiHangup", "AgiTimeout"]
+__all__ = [
+    "ALL_KEYS",
+    "AgiCommandError",
+    "AgiConnection",
+    "AgiHangup",
+    "AgiReply",
+    "AgiSession",
+    "AgiTimeout",
+    "parse_reply",
+    "quote",
+]
+_REPLY = re.compile(r"^(\d{3})(?: result=(-?[^ ]*)(?: \(([^)]*)\))?(.*))?")
+
+
+class AgiHangup(Exception):
+    """The channel hung up (or is dead): stop issuing commands."""
+
+
+@dataclass(frozen=True)
+class AgiReply:
+    code: int
+    result: str
+    data: str  # the text in parentheses, e.g. "timeout"
+
+    @property
+    def timed_out(self) -> bool:
+        return self.data == "timeout"
+
+
+def parse_reply(line: str) -> AgiReply:
+    match = _REPLY.match(line.strip())
+    if match is None:
+        raise ValueError(f"not an AGI reply: {line!r}")
+    return AgiReply(int(match.group(1)), match.group(2) or "", match.group(3) or "")
+
+
+def quote(text: str) -> str:
+    """An AGI argument in double quotes (quotes and backslashes escaped, no newlines)."""
+    clean = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    return f'"{clean}"'
+
+
+class AgiSession(Protocol):
+    """What a route handler needs of a session (the survey routes): env and commands."""
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """agi_* variables (agi_uniqueid, agi_arg_1, ...)."""
+        ...
+
+    async def command(self, line: str) -> AgiReply: ...
 
 
 # Commands whose reply comes after audio or keys: a prompt, a question, an application.
@@ -77,7 +130,7 @@ class AgiConnection:
     async def command(self, line: str, *, waits: float | None = None) -> AgiReply:
         """Send one command; `waits` = how long the command may legitimately take (by
         default: long for commands that play or listen, none for the others). This is
-        also tickets.agi.AgiSession, what the survey routes expect."""
+        also AgiSession, what the survey routes expect."""
         if waits is None:
             waits = MEDIA_SECONDS if line.upper().startswith(_MEDIA) else 0.0
         if self.hung_up:

@@ -5,7 +5,7 @@ Prompts are sound files rendered by `hotline prompts render` into
 folder as ${HOTLINE_SOUNDS_DIR} (deploy/asterisk/extensions.conf [globals]). A prompt
 that was never rendered plays the other language's file, else a beep: the caller still
 hears that a key is expected. Run-time text (a notice) is rendered on first use with
-espeak-ng (tickets/prompts.PromptRenderer) and cached.
+espeak-ng (ivr/prompt_cache.PromptRenderer) and cached.
 
 Keys typed during a prompt interrupt it (barge-in): a caller who knows the menu does not
 have to listen to it. A key pressed while something is only being said (no question
@@ -27,24 +27,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from ivr.agi import ALL_KEYS, AgiConnection
+from ivr.handover import user_event_value
+from ivr.prompt_cache import PromptRenderer
 from ivr.script import Ask, Date, Digits, Mark, Money, Number, Prompt, Say, Text, Utterance
-from tickets.prompts import PromptRenderer
 
 FALLBACK_SOUND = "beep"  # a stock Asterisk sound
 TRAILING_TERMINATOR_SECONDS = 1.5  # for the # after a full-length account number
-
-
-_UNSAFE = str.maketrans(
-    {",": " ", "\r": " ", "\n": " ", '"': "", "\\": "", "(": "（", ")": "）", "[": "【", "]": "】"}
-)
-
-
-def user_event_value(text: str) -> str:
-    """A UserEvent header value that arrives as written: commas separate UserEvent
-    arguments, and Asterisk's argument parser (ast_app_separate_args) drops quotes and
-    backslashes and lets ( ) [ ] hold commas; newlines would end the AMI header.
-    ASCII brackets become full-width ones, which Chinese text uses anyway."""
-    return text.translate(_UNSAFE).strip()
 
 
 class RenderedFiles:

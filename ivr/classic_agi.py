@@ -40,6 +40,7 @@ from ivr.directory import DbDirectory
 from ivr.driver import CallContext, CallerHungUp, ask_directory
 from ivr.handover import dialplan_variables, user_events
 from ivr.interpreter import Interpreter
+from ivr.prompt_cache import PromptRenderer
 from ivr.script import (
     Answer,
     Ask,
@@ -60,7 +61,6 @@ from ivr.script import (
 from kernel.bus.factory import make_bus
 from kernel.config import load_settings
 from kernel.config.settings import Settings
-from tickets.prompts import PromptRenderer
 
 log = logging.getLogger("hotline.ivr.classic")
 KEYS = "0123456789*#"

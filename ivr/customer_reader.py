@@ -52,7 +52,8 @@ _COLUMNS = (
     _C.c.last_payment_on,
     _C.c.last_payment_amount,
 )
-# A shared number (a family, a landlord) answers with its primary holder, then the oldest.
+# customers/lookup.holder as one select: a shared number (a family, a landlord) answers
+# with its primary holder, then the oldest.
 _BY_PHONE = (
     sa.select(*_COLUMNS)
     .join(_P, _P.c.customer_id == _C.c.id)

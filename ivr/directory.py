@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import select
 
+from customers import lookup
 from customers.notices import NoticeService
-from db.models import Customer, CustomerPhone
-from db.phones import normalize_phone
+from db.models import Customer
 from hotline.services import Services
 from ivr.driver import CallContext
 from ivr.script import Answer, CustomerInfo, NoticeInfo, Query, QueryKind, TicketInfo
@@ -47,18 +47,8 @@ class DbDirectory:
         raise ValueError(f"unknown IVR query {kind}")
 
     async def customer_by_phone(self, number: str) -> CustomerInfo | None:
-        phone = normalize_phone(number)
-        if not phone:
-            return None
-        stmt = (
-            select(Customer)
-            .join(CustomerPhone, col(CustomerPhone.customer_id) == col(Customer.id))
-            .where(CustomerPhone.number == phone)
-            .order_by(col(CustomerPhone.is_primary).desc(), col(Customer.id))
-            .limit(1)
-        )
         async with self._services.sessions() as session:
-            found = (await session.exec(stmt)).first()
+            found = await lookup.holder(session, number)
         return _info(found) if found else None
 
     async def customer_by_account(self, account: str) -> CustomerInfo | None:

@@ -20,7 +20,7 @@ environment that is not UTF-8, and swallows task cancellation (so shutdown would
 its Request.send_command has no timeout, raises on EOF and reads `200 result=
 (timeout)` as a plain empty result, so commands go through ivr/agi.AgiConnection
 (quoting, per-command timeouts, typed errors, no command after a hangup). The same
-session object serves the survey routes (tickets.agi.AgiSession: env + command()).
+session object serves the survey routes (ivr.agi.AgiSession: env + command()).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from panoramisk.fast_agi import Application
 
 from hotline.services import Services
 from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
-from ivr.agi_channel import AgiChannel, RenderedFiles, user_event_value
+from ivr.agi_channel import AgiChannel, RenderedFiles
 from ivr.customer_reader import CustomerReader, ReaderDirectory
 from ivr.driver import CallContext, CallerHungUp, Directory, drive
-from ivr.handover import dialplan_variables, user_events
+from ivr.handover import hand_over
 from ivr.interpreter import Interpreter
+from ivr.prompt_cache import PromptRenderer
 from ivr.script import IvrResult
-from tickets.prompts import PromptRenderer
 
 log = logging.getLogger("hotline.ivr.fastagi")
 Route = Callable[[AgiConnection], Awaitable[None]]
@@ -170,25 +170,10 @@ class IvrFastAgiServer:
         async def route(agi: AgiConnection) -> None:
             surveys: Any = self.services.extras.get("survey_agi")
             if surveys is None:
-                from tickets.survey_agi import SurveyAgi
+                from followups.survey_agi import SurveyAgi
 
                 surveys = SurveyAgi(self.services)
                 self.services.extras["survey_agi"] = surveys
             await getattr(surveys, method)(agi, *agi.args)
 
         return route
-
-
-async def hand_over(agi: AgiConnection, result: IvrResult, holding_queue_prefix: str) -> None:
-    """The IVR's result to the dialplan (variables) and to the bridge (UserEvents)."""
-    # One EXEC MSet instead of seven SET VARIABLE round trips (MSet splits on commas and
-    # sets functions such as CHANNEL(language) too; no value here can hold a comma).
-    variables = dialplan_variables(result)
-    pairs = ",".join(f"{name}={user_event_value(value)}" for name, value in variables.items())
-    await agi.exec("MSet", pairs)
-    for name, fields in user_events(result, holding_queue_prefix):
-        await agi.exec("UserEvent", _user_event(name, fields))
-
-
-def _user_event(name: str, fields: dict[str, str]) -> str:
-    return ",".join([name, *(f"{k}: {user_event_value(v)}" for k, v in fields.items())])

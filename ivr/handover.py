@@ -1,12 +1,26 @@
 """What the IVR hands over when it ends, whatever carries it (FastAGI or classic AGI):
 channel variables for the dialplan (deploy/asterisk/extensions.conf reads them) and
-UserEvents for the CTI bridge and the router. Pure: the transports only send these."""
+UserEvents for the CTI bridge and the router. The functions are pure; `hand_over` sends
+them over a FastAGI session (the IVR's server and the test stubs that stand in for it)."""
 
 from __future__ import annotations
 
+from ivr.agi import AgiConnection
 from ivr.script import IvrResult, Outcome
 
 UserEvent = tuple[str, dict[str, str]]
+
+_UNSAFE = str.maketrans(
+    {",": " ", "\r": " ", "\n": " ", '"': "", "\\": "", "(": "（", ")": "）", "[": "【", "]": "】"}
+)
+
+
+def user_event_value(text: str) -> str:
+    """A UserEvent header value that arrives as written: commas separate UserEvent
+    arguments, and Asterisk's argument parser (ast_app_separate_args) drops quotes and
+    backslashes and lets ( ) [ ] hold commas; newlines would end the AMI header.
+    ASCII brackets become full-width ones, which Chinese text uses anyway."""
+    return text.translate(_UNSAFE).strip()
 
 
 def dialplan_variables(result: IvrResult) -> dict[str, str]:
@@ -53,3 +67,19 @@ def user_events(result: IvrResult, holding_queue_prefix: str) -> list[UserEvent]
             )
         )
     return events
+
+
+async def hand_over(agi: AgiConnection, result: IvrResult, holding_queue_prefix: str) -> None:
+    """The IVR's result to the dialplan (variables) and to the bridge (UserEvents)."""
+    # One EXEC MSet instead of seven SET VARIABLE round trips (MSet splits on commas and
+    # sets functions such as CHANNEL(language) too; no value here can hold a comma).
+    variables = dialplan_variables(result)
+    pairs = ",".join(f"{name}={user_event_value(value)}" for name, value in variables.items())
+    await agi.exec("MSet", pairs)
+    for name, fields in user_events(result, holding_queue_prefix):
+        await agi.exec("UserEvent", user_event(name, fields))
+
+
+def user_event(name: str, fields: dict[str, str]) -> str:
+    """The arguments of UserEvent(): the event's name, then `Key: value` headers."""
+    return ",".join([name, *(f"{k}: {user_event_value(v)}" for k, v in fields.items())])

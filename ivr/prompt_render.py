@@ -2,7 +2,7 @@
 
 The one place Hotline turns text into sound: the IVR's configured prompts (ivr/prompts.py,
 `hotline prompts render`), the Chinese number words Asterisk's SAY NUMBER needs, and the
-survey prompts of tickets/prompts.py all call `render_wav`.
+survey prompts of ivr/prompt_cache.py all call `render_wav`.
 
     tools = TtsTools.find()            # espeak-ng (or espeak) and sox on PATH
     await render_wav(tools, "您好", "zh", Path("var/sounds/zh/welcome.wav"))

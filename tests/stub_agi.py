@@ -1,6 +1,7 @@
 """A scripted FastAGI peer for CTI tests: it plays the IVR's part of the dialplan
 contract (UserEvents HotlineIvrStep/HotlineIvrResult, HOTLINE_* variables) without the
-menu engine, so call-tracking tests do not depend on the IVR feature."""
+menu engine, so call-tracking tests do not depend on the IVR feature. It speaks AGI with
+the IVR's own session (ivr/agi.py) and hands over as the IVR does (ivr/handover.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+
+from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
+from ivr.handover import hand_over
+from ivr.script import IvrResult, Outcome
+
+HOLDING_QUEUE_PREFIX = "hold-"  # config.yaml pbx.dialplan.holding_queue_prefix
 
 
 @dataclass
@@ -21,41 +28,35 @@ class IvrScript:
     linger: float = 0.2  # seconds "in the menu" before the result
 
 
-async def _agi(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, line: str) -> str:
-    writer.write(line.encode() + b"\n")
-    await writer.drain()
-    return (await reader.readline()).decode(errors="replace").strip()
+def _result(script: IvrScript) -> IvrResult:
+    outcome = Outcome(script.outcome)
+    return IvrResult(
+        outcome=outcome,
+        skill=script.skill,
+        priority=script.priority,
+        language="zh",
+        customer_id=int(script.customer_id) if script.customer_id else None,
+        tier=script.tier,
+        path=tuple(node for node, _ in script.steps),
+        facts=(),
+        action="hangup" if outcome is Outcome.SELF_SERVICE else "queue",
+    )
 
 
 async def _session(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, script: IvrScript
 ) -> None:
+    agi = AgiConnection(reader, writer)
     try:
-        while (await reader.readline()).strip():
-            pass  # agi_* environment
+        await agi.read_env()
         for node, key in script.steps:
-            await _agi(reader, writer, f'EXEC UserEvent "HotlineIvrStep,Node: {node},Input: {key}"')
-            await _agi(reader, writer, f"WAIT FOR DIGIT {int(script.linger * 1000)}")
-        for name, value in (
-            ("HOTLINE_SKILL", script.skill),
-            ("HOTLINE_PRIORITY", str(script.priority)),
-            ("HOTLINE_ACTION", "hangup" if script.outcome == "self_service" else "queue"),
-        ):
-            await _agi(reader, writer, f'SET VARIABLE {name} "{value}"')
-        path = "/".join(n for n, _ in script.steps)
-        await _agi(
-            reader,
-            writer,
-            f'EXEC UserEvent "HotlineIvrResult,Outcome: {script.outcome},Skill: {script.skill},'
-            f"CallPriority: {script.priority},CustomerId: {script.customer_id},Tier: {script.tier},"
-            f'CallLanguage: zh,Path: {path}"',
-        )
-    except (ConnectionError, asyncio.IncompleteReadError):
+            await agi.exec("UserEvent", f"HotlineIvrStep,Node: {node},Input: {key}")
+            await agi.wait_for_digit(script.linger)
+        await hand_over(agi, _result(script), HOLDING_QUEUE_PREFIX)
+    except (AgiHangup, AgiTimeout, AgiCommandError, ConnectionError):
         pass
     finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
+        await agi.close()
 
 
 @contextlib.asynccontextmanager

@@ -5,9 +5,8 @@
     GET    /api/tickets/{id}                 the ticket;  GET .../history  its trail
     PATCH  /api/tickets/{id}                 edit fields (each change is in the trail)
     POST   /api/tickets/{id}/assign|transfer|transition|notes|calls|archive
-    GET    /api/follow-ups                   follow-ups waiting for an agent
-    POST   /api/follow-ups/{id}/result       an agent enters the customer's answers
-Knowledge base, notices and the customer import: tickets/api_care.py (included here).
+Notices and the customer import: tickets/api_care.py (included here); follow-ups:
+followups/api.py; the knowledge base: knowledge/api.py.
 Domain errors become 404 / 409 / 422 in the table of hotline/http.py.
 """
 
@@ -16,11 +15,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlmodel import col, select
 
 from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import error_responses
-from db.models import FollowUp, FollowUpMethod, FollowUpState, Role, SurveyMethod, TicketState
+from db.models import Role, TicketState
 from hotline.services import Services
 from kernel.audit import Actor
 from tickets.api_care import router as care_router
@@ -30,7 +28,6 @@ from tickets.schemas import (
     Assign,
     CallLink,
     EventOut,
-    FollowUpResult,
     Note,
     TicketCreate,
     TicketCreated,
@@ -40,7 +37,6 @@ from tickets.schemas import (
     Transition,
 )
 from tickets.service import TicketService
-from tickets.survey_store import SurveyInput, SurveyStore
 
 # Every route documents the error bodies it can give ({error, message}).
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)
@@ -175,44 +171,3 @@ async def archive_ticket(
     request: Request, ticket_id: TicketId, body: Archive, user: Staff
 ) -> TicketOut:
     return TicketOut.of(await _tickets(request).archive(ticket_id, actor_of(user), body.archived))
-
-
-@router.get("/api/follow-ups", response_model=list[dict[str, Any]], responses=ERRORS)
-async def agent_follow_ups(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
-    """Follow-ups queued for an agent (no number, or the customer was unreachable)."""
-    async with _services(request).sessions() as session:
-        rows = await session.exec(
-            select(FollowUp)
-            .where(FollowUp.method == FollowUpMethod.AGENT, FollowUp.state == FollowUpState.PENDING)
-            .order_by(col(FollowUp.due_at))
-            .limit(200)
-        )
-        return [task.model_dump(mode="json") for task in rows.all()]
-
-
-@router.post(
-    "/api/follow-ups/{follow_up_id}/result", response_model=dict[str, int], responses=ERRORS
-)
-async def follow_up_result(
-    request: Request, follow_up_id: TicketId, body: FollowUpResult, user: CurrentUser
-) -> dict[str, int]:
-    services = _services(request)
-    async with services.sessions() as session:
-        task = await session.get(FollowUp, follow_up_id)
-    if task is None or task.state in (FollowUpState.DONE, FollowUpState.CANCELLED):
-        from agent_api.errors import NotFound
-
-        raise NotFound(f"no open follow-up {follow_up_id}")
-    survey = await SurveyStore(services, _tickets(request)).record(
-        SurveyInput(
-            method=SurveyMethod.AGENT,
-            rating=body.rating,
-            resolved=body.resolved,
-            ticket_id=task.ticket_id,
-            follow_up_id=follow_up_id,
-            comments=body.comments,
-            agent_id=user.id,
-        )
-    )
-    assert survey.id is not None
-    return {"survey_id": survey.id}

@@ -1,5 +1,5 @@
 """Follow-up (回访) tasks: created when a follow_up category ticket is resolved, cancelled
-when it is reopened by someone else meanwhile. The dialer (tickets/followup.py) works
+when it is reopened by someone else meanwhile. The dialer (followups/dialer.py) works
 them off; an agent takes the ones with method `agent`."""
 
 from __future__ import annotations

@@ -11,11 +11,12 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from db.models import CustomerPhone, Ticket, TicketEvent, TicketState
+from customers import lookup
+from db.models import Ticket, TicketEvent, TicketState
 from db.phones import normalize_phone
+from db.search_index import SearchIndex
+from db.textsearch import document_terms, needs_substring_scan, query_phrases
 from tickets.records import TicketQuery
-from tickets.search_index import SearchIndex
-from tickets.textsearch import document_terms, needs_substring_scan, query_phrases
 
 INDEX = SearchIndex("tickets")
 MAX_LIMIT = 500
@@ -37,7 +38,7 @@ async def search(session: AsyncSession, q: TicketQuery) -> list[Ticket]:
         stmt = stmt.where(Ticket.customer_id == q.customer_id)
     if q.phone:
         number = normalize_phone(q.phone)
-        owners = select(CustomerPhone.customer_id).where(CustomerPhone.number == number)
+        owners = lookup.owner_ids(number)
         stmt = stmt.where(or_(Ticket.contact_number == number, col(Ticket.customer_id).in_(owners)))
     if q.states:
         stmt = stmt.where(col(Ticket.state).in_([TicketState(s) for s in q.states]))

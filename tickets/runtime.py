@@ -18,14 +18,14 @@ import importlib.util
 import logging
 from typing import Protocol
 
+from followups.dialer import FollowUpDialer
+from followups.survey_agi import SurveyAgi
 from hotline.services import Services
-from tickets.agi import FastAgiServer
-from tickets.followup import FollowUpDialer
-from tickets.knowledge import KnowledgeBase
+from integrations.webhooks import WebhookGateway
+from ivr.agi_server import FastAgiServer
+from knowledge.service import KnowledgeBase
 from tickets.service import TicketService
 from tickets.sla import SlaMonitor
-from tickets.survey_agi import SurveyAgi
-from tickets.webhooks import WebhookGateway
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """TicketService: every change to a work order goes through here.
 
 Callers: the agent API (tickets/api.py), the IVR (create_fault_ticket), routing and the
-call log (link_call), the survey (tickets/survey_store.py), integrations
-(tickets/inbound.py). Each command is one transaction that changes the ticket, appends
+call log (link_call), the survey (followups/survey_store.py), integrations
+(integrations/inbound.py). Each command is one transaction that changes the ticket, appends
 its ticket_events rows and webhook outbox rows (tickets/trail.py), keeps the SLA clocks
 (tickets/clocks.py), the search index and first-contact resolution up to date, and
 after the commit publishes the events on bus topic "ticket".

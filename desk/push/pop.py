@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from customers import file as files
-from customers.search import by_phone
+from customers.lookup import candidates
 from customers.views import CustomerDetails, CustomerSummary
 from db.phones import normalize_phone
 from desk.push.facts import ivr_summary
@@ -154,7 +154,7 @@ class PopBuilder:
                 with contextlib.suppress(files.CustomerNotFound):
                     return await self._customer(session, int(value), calls_limit, tickets_limit)
                 return CallerContext()
-            matches = await by_phone(session, value, limit=5)
+            matches = await candidates(session, value, limit=5)
             if len(matches) == 1 and matches[0].id is not None:
                 return await self._customer(session, matches[0].id, calls_limit, tickets_limit)
             recent = await files.recent_calls(session, number=value, limit=calls_limit)

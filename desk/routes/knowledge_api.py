@@ -1,5 +1,5 @@
-"""Knowledge base search (a plain substring match for now; the tickets feature adds
-Chinese full-text search) and the notices in force (outages per district)."""
+"""One knowledge article by id and the notices in force (outages per district). Searching
+the knowledge base is the Chinese full-text `/api/knowledge/search` (knowledge/)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from sqlmodel import col, select
 from agent_api.auth import CurrentUser
 from agent_api.deps import ServicesDep, SessionDep
 from agent_api.errors import NotFound, error_responses
-from customers.search import like_escape
 from db.models import KbArticle, Notice
 
 router = APIRouter(tags=["knowledge"])
@@ -68,40 +67,6 @@ class NoticeOut(BaseModel):
             valid_from=n.valid_from,
             valid_to=n.valid_to,
         )
-
-
-@router.get(
-    "/api/kb",
-    response_model=list[ArticleOut],
-    responses=error_responses(401, 422),
-    summary="Search the knowledge base (title, text and tags; Chinese substrings work)",
-)
-async def search_kb(
-    user: CurrentUser,
-    session: SessionDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
-    language: Annotated[str | None, Query(pattern="^(zh|en)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> list[ArticleOut]:
-    stmt = select(KbArticle).where(col(KbArticle.active).is_(True))
-    if q and q.strip():
-        words = q.split()[:5]
-        for word in words:  # every word somewhere in title, body or tags
-            pattern = f"%{like_escape(word)}%"
-            stmt = stmt.where(
-                sa.or_(
-                    col(KbArticle.title).ilike(pattern, escape="\\"),
-                    col(KbArticle.body).ilike(pattern, escape="\\"),
-                    sa.cast(col(KbArticle.tags), sa.Text).ilike(pattern, escape="\\"),
-                )
-            )
-    if category:
-        stmt = stmt.where(col(KbArticle.category) == category)
-    if language:
-        stmt = stmt.where(col(KbArticle.language) == language)
-    stmt = stmt.order_by(col(KbArticle.title)).limit(limit)
-    return [ArticleOut.of(a) for a in (await session.exec(stmt)).all()]
 
 
 @router.get(

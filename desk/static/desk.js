@@ -329,8 +329,14 @@ async function searchKb(event) {
   event.preventDefault();
   const q = $("kb-q").value.trim();
   const list = $("kb-results");
+  if (!q) {  // the full-text search needs words to look for
+    list.replaceChildren();
+    return;
+  }
   try {
-    const articles = await session.call("GET", `/api/kb?q=${encodeURIComponent(q)}&language=${desk.lang}`);
+    const params = new URLSearchParams({ q, language: desk.lang });
+    const hits = await session.call("GET", `/api/knowledge/search?${params}`);
+    const articles = hits.map((hit) => hit.article);  // best first: [{article, rank}]
     list.replaceChildren(...articles.map(articleItem));
     if (!articles.length) list.append(el("li", t(desk.lang, "no_results"), "hint"));
   } catch (err) {

@@ -2,7 +2,8 @@
 key (DTMF from the Local-channel caller), reports the step, then the result with the
 customer and the self-service facts, per the dialplan contract (cti/events.py):
 UserEvent HotlineIvrStep / HotlineIvrResult (Facts k=v;k=v, no commas) and the
-HOTLINE_* channel variables. Stands in until the IVR feature's FastAGI server exists."""
+HOTLINE_* channel variables, sent with the IVR's own AGI session and hand-over
+(ivr/agi.py, ivr/handover.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+
+from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
+from ivr.handover import hand_over
+from ivr.script import IvrResult, Outcome
 
 
 @dataclass
@@ -22,40 +27,30 @@ class Menu:
 
 
 async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, menu: Menu) -> None:
-    async def agi(line: str) -> str:
-        writer.write(line.encode() + b"\n")
-        await writer.drain()
-        return (await reader.readline()).decode(errors="replace").strip()
-
+    agi = AgiConnection(reader, writer)
     try:
-        while (await reader.readline()).strip():
-            pass  # agi_* environment
-        reply = await agi("WAIT FOR DIGIT 8000")  # "200 result=50" for "2"
-        code = int(reply.partition("result=")[2].split()[0] or 0)
-        key = chr(code) if code > 0 else "timeout"
+        await agi.read_env()
+        key = await agi.wait_for_digit(8.0) or "timeout"
         menu.keys.append(key)
         skill = menu.skills.get(key, "general")
         node = {"billing": "to_billing", "emergency": "to_emergency"}.get(skill, "to_repair")
-        await agi(f'EXEC UserEvent "HotlineIvrStep,Node: main,Input: {key}"')
-        for name, value in (
-            ("HOTLINE_SKILL", skill),
-            ("HOTLINE_PRIORITY", "1030"),
-            ("HOTLINE_ACTION", "queue"),
-            ("HOTLINE_CUSTOMER_ID", menu.customer_id),
-            ("HOTLINE_TIER", menu.tier),
-        ):
-            await agi(f'SET VARIABLE {name} "{value}"')
-        await agi(
-            f'EXEC UserEvent "HotlineIvrResult,Outcome: queue,Skill: {skill},CallPriority: 1030,'
-            f"CustomerId: {menu.customer_id},Tier: {menu.tier},CallLanguage: zh,"
-            f'Path: main/{node},Facts: {menu.facts}"'
+        await agi.exec("UserEvent", f"HotlineIvrStep,Node: main,Input: {key}")
+        pairs = [kv.partition("=") for kv in menu.facts.split(";") if "=" in kv]
+        result = IvrResult(
+            outcome=Outcome.QUEUE,
+            skill=skill,
+            priority=1030,
+            language="zh",
+            customer_id=int(menu.customer_id) if menu.customer_id else None,
+            tier=menu.tier,
+            path=("main", node),
+            facts=tuple((name, value) for name, _, value in pairs),
         )
-    except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        await hand_over(agi, result, "hold-")
+    except (AgiHangup, AgiTimeout, AgiCommandError, ConnectionError):
         pass
     finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
+        await agi.close()
 
 
 @contextlib.asynccontextmanager

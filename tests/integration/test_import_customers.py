@@ -18,7 +18,7 @@ from customers.importer import CustomerImporter, ImportFormatError, ImportProgre
 from db.models import AuditLog, Customer, CustomerPhone, Tier
 from hotline.services import Services
 from kernel.audit import Actor
-from tests.integration.tickets_support import make_services
+from tests.integration.tickets.support import make_services
 
 HEADER = ["account_number", "name", "address", "district", "postcode", "tier", "balance",
           "arrears", "last_payment_on", "last_payment_amount", "meter_number", "phones"]  # fmt: skip

@@ -32,8 +32,8 @@ from tests.integration.api_support import (
     issuer_for,
     login,
 )
-from tests.integration.tickets_support import add_user as ticket_user
-from tests.integration.tickets_support import local
+from tests.integration.tickets.support import add_user as ticket_user
+from tests.integration.tickets.support import local
 from tickets.records import TicketDraft
 from tickets.service import TicketService
 from tickets.sla import SlaMonitor

@@ -19,9 +19,9 @@ import pytest
 
 from db.engine import async_session_factory, make_async_engine
 from hotline.services import Services
-from ivr.agi_channel import user_event_value
 from ivr.driver import CallContext
 from ivr.fastagi import IvrFastAgiServer
+from ivr.handover import user_event_value
 from ivr.script import Answer, Query, QueryKind, TicketInfo
 from kernel.bus.memory import MemoryBus
 from kernel.config import load_settings

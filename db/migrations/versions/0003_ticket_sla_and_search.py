@@ -4,9 +4,9 @@
   sla_response_stage, sla_resolution_stage, sla_next_at (indexed: the SLA monitor sleeps
   until the smallest one). Plain ADD COLUMN / CREATE INDEX: no SQLite table copy, so the
   no-delete trigger on tickets stays.
-- Search indexes kept by the application (tickets/search_index.py), one row per ticket
+- Search indexes kept by the application (db/search_index.py), one row per ticket
   and per knowledge article, holding `terms`: the text cut into Latin words and
-  overlapping CJK bigrams (tickets/textsearch.py), so a two-character Chinese word is one
+  overlapping CJK bigrams (db/textsearch.py), so a two-character Chinese word is one
   token on both backends:
     SQLite: FTS5 virtual tables tickets_fts / kb_articles_fts (rowid = the row's id).
     PostgreSQL: tables tickets_search / kb_articles_search with a generated

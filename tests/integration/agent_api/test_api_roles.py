@@ -81,7 +81,6 @@ TABLE = [
     Endpoint("GET", "/api/calls/{linkedid}/tickets", HANDLERS),
     Endpoint("POST", "/api/calls/{linkedid}/tickets", HANDLERS, body=TICKET),
     Endpoint("PATCH", "/api/calls/{linkedid}/tickets/{ticket_id}", HANDLERS, body={"subject": "x"}),
-    Endpoint("GET", "/api/kb", ANY, query="?q=燃气"),
     Endpoint("GET", "/api/kb/{article_id}", ANY),
     Endpoint("GET", "/api/notices", ANY),
     Endpoint("GET", "/api/desk/config", ANY),
