@@ -43,7 +43,7 @@ from devtools.services.asterisk import (
     start_instance,
 )
 from devtools.services.net import free_port
-from hotline.services import Services
+from hotline.services import Features, Services
 from kernel.bus.memory import MemoryBus
 from kernel.clock import SystemClock
 from kernel.config import load_settings
@@ -245,7 +245,7 @@ async def _run(pbx: AsteriskInstance, s: Any, url: str, calls: int) -> bool:
     secret = pbx.ami_secret
     bridge = CtiBridge(s.pbx.ami, s.pbx.dialplan, bus, secret=secret)
     services = Services(
-        s, bus, engine, sessions, bridge.commands, SystemClock(), {"bridge": bridge}
+        s, bus, engine, sessions, bridge.commands, SystemClock(), Features(bridge=bridge)
     )
     router = RoutingService(services)
     desk = asyncio.create_task(_desktop(bus))

@@ -72,7 +72,7 @@ class CustomerImporter:
         progress: Callable[[ImportProgress], None] | None = None,
     ) -> ImportReport:
         """Import a billing export; raises ImportFormatError if the file is unusable."""
-        from tickets.unit_of_work import retry_locked
+        from db.unit_of_work import retry_locked
 
         started = time.monotonic()
         report = ImportReport()

@@ -18,7 +18,6 @@ from sqlmodel import col, select
 from db.models import Notice, NoticeKind
 from hotline.services import Services
 from kernel.audit import Actor, audit_row, write_audit
-from tickets.errors import InvalidTicket
 
 TOPIC_NOTICE = "notice"
 EDITABLE = ("district", "kind", "title_zh", "title_en", "body_zh", "body_en", "valid_from",
@@ -27,18 +26,22 @@ EDITABLE = ("district", "kind", "title_zh", "title_en", "body_zh", "body_en", "v
 KIND_ORDER = {NoticeKind.OUTAGE: 0, NoticeKind.MAINTENANCE: 1, NoticeKind.ANNOUNCEMENT: 2}
 
 
-class NoticeNotFound(InvalidTicket):
+class InvalidNotice(ValueError):
+    """A notice that cannot be written as asked (422 invalid_notice, hotline/http.py)."""
+
+
+class NoticeNotFound(InvalidNotice):
     def __init__(self, notice_id: int) -> None:
         super().__init__(f"notice {notice_id} not found")
 
 
 def _check(n: Notice) -> None:
     if not n.title_zh.strip():
-        raise InvalidTicket("a notice needs a Chinese title")
+        raise InvalidNotice("a notice needs a Chinese title")
     if n.valid_from.tzinfo is None or (n.valid_to is not None and n.valid_to.tzinfo is None):
-        raise InvalidTicket("validity times must be aware datetimes")
+        raise InvalidNotice("validity times must be aware datetimes")
     if n.valid_to is not None and n.valid_to <= n.valid_from:
-        raise InvalidTicket("valid_to must be after valid_from")
+        raise InvalidNotice("valid_to must be after valid_from")
 
 
 def _view(n: Notice) -> dict[str, Any]:
@@ -90,10 +93,10 @@ class NoticeService:
     async def update(self, notice_id: int, actor: Actor, **changes: Any) -> Notice:
         unknown = set(changes) - set(EDITABLE)
         if unknown:
-            raise InvalidTicket(f"cannot edit {', '.join(sorted(unknown))}")
+            raise InvalidNotice(f"cannot edit {', '.join(sorted(unknown))}")
         nullable = {"district", "valid_to"}  # None: city-wide / until withdrawn
         if any(v is None for k, v in changes.items() if k not in nullable):
-            raise InvalidTicket("only district and valid_to may be set to null")
+            raise InvalidNotice("only district and valid_to may be set to null")
         notice = await self.get(notice_id)
         for name, value in changes.items():
             setattr(notice, name, NoticeKind(value) if name == "kind" else value)

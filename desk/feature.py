@@ -37,14 +37,14 @@ STATIC = Path(__file__).parent / "static"
 
 def agent_state_port(services: Services) -> AgentStatePort:
     """Who answers the agents' state commands, in this order: what the composition root
-    wired (extras["agent_state"]); the routing service of this process; with Redis (the
+    wired (services.features.agent_state); the routing service of this process; with Redis (the
     router runs in another process) the bus, answered there by an AgentCommandServer;
     else (nothing to route with yet) a stand-in machine of this process."""
-    if "agent_state" in services.extras:
-        port: AgentStatePort = services.extras["agent_state"]
-        return port
-    if "routing" in services.extras:
-        return RoutingAgentState(services.extras["routing"])
+    features = services.features
+    if features.agent_state is not None:
+        return features.agent_state
+    if features.routing is not None:
+        return RoutingAgentState(features.routing)
     if services.settings.redis.url:
         return BusAgentState(services.bus, services.clock)
     return InMemoryAgentState(

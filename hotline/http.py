@@ -2,12 +2,12 @@
 table mapping domain errors to HTTP statuses. The platform (agent_api/) imports no feature;
 this module is where the features join it.
 
-| domain error                                                                | status |
-|-----------------------------------------------------------------------------|--------|
-| customers InvalidQuery, tickets TicketError, agent UnknownReason/InvalidCommand | 422 |
-| customers CustomerNotFound, tickets TicketNotFound/ArticleNotFound          | 404    |
-| agent IllegalAgentTransition, tickets IllegalTransition                     | 409    |
-| agent AgentStateUnavailable                                                 | 503    |
+Statuses by domain error (the table DOMAIN_ERRORS below is the truth):
+- 422: customers InvalidQuery, InvalidNotice; tickets TicketError; agent UnknownReason,
+  InvalidCommand
+- 404: customers CustomerNotFound, NoticeNotFound; tickets TicketNotFound, ArticleNotFound
+- 409: agent IllegalAgentTransition; tickets IllegalTransition
+- 503: agent AgentStateUnavailable
 (ApiError and its AccessDenied 403 / NotFound 404 carry their own status: agent_api/errors.py.)
 """
 
@@ -20,7 +20,9 @@ from fastapi import APIRouter, FastAPI
 from agent_api.app import HttpFeature
 from agent_api.app import create_app as create_platform_app
 from agent_api.errors import DomainError
+from customers import api as customers_api
 from customers.file import CustomerNotFound
+from customers.notices import InvalidNotice, NoticeNotFound
 from customers.search import InvalidQuery
 from desk.agent_state.port import AgentStateError, AgentStateUnavailable, IllegalAgentTransition
 from desk.feature import desk_feature
@@ -41,6 +43,8 @@ from tickets.service import TicketService
 DOMAIN_ERRORS: tuple[DomainError, ...] = (
     DomainError(InvalidQuery, 422, "invalid_query"),
     DomainError(CustomerNotFound, 404, "not_found"),
+    DomainError(NoticeNotFound, 404, "not_found"),
+    DomainError(InvalidNotice, 422, "invalid_notice"),
     DomainError(IllegalAgentTransition, 409, "illegal_transition"),
     DomainError(AgentStateUnavailable, 503, "routing_unavailable"),
     DomainError(AgentStateError, 422, None),  # its own code: unknown_reason, ...
@@ -53,10 +57,11 @@ DOMAIN_ERRORS: tuple[DomainError, ...] = (
 
 def feature_routers(services: Services) -> list[APIRouter]:
     """The routers of the features other than the desk, in the order they are included."""
-    extra: list[APIRouter] = list(services.extras.get("routers", ()))
+    extra: list[APIRouter] = list(services.features.routers)
     return [
         twilio_routes.router,
         tickets_api.router,
+        customers_api.router,  # notices and the customer import
         knowledge_api.router,
         followups_api.router,
         integrations_inbound.router,  # signed by the external system, no user token
@@ -69,9 +74,7 @@ def feature_routers(services: Services) -> list[APIRouter]:
 
 
 def _tickets(services: Services) -> Any:
-    if "tickets" in services.extras:
-        return services.extras["tickets"]
-    return TicketService(services)
+    return services.features.tickets or TicketService(services)
 
 
 def create_app(services: Services) -> FastAPI:

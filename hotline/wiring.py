@@ -1,33 +1,39 @@
 """Factories the runtime calls (hotline/runtime.py COMPONENTS): one per feature.
 
-Each takes the shared Services and returns a component (async start/stop), or None when
-the feature is not available in this build. This is the one place that knows how
-features are put together; features never import each other's wiring.
+Each takes the shared Services and returns a component (async start/stop), and puts
+what other features need on services.features (typed, hotline/services.py). This is the
+one place that knows how features are put together; every import is explicit, so mypy
+and a reader see the whole wiring.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import asyncio
 import logging
 from typing import Any
 
-from hotline.runtime import Component
+import uvicorn
+
+from cti.bridge import CtiBridge
+from cti.calllog.history import SqlCallHistory
+from cti.calllog.writer import CallLogWriter
+from cti.cel.store import SqlCelStore
+from cti.leader import run_when_leader
+from followups.survey_agi import SurveyAgi
+from hotline.care import TicketsRuntime
+from hotline.http import create_app
 from hotline.services import Services
+from ivr.fastagi import IvrFastAgiServer
+from ivr.twilio.agents import TwilioAgentDialer
+from kernel.lifecycle import Component
+from recordings.service import RecordingService
+from routing.service import RoutingService
+from supervisor.live_service import LiveService
 
 log = logging.getLogger("hotline")
 
 
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def call_log(services: Services) -> Component:
-    from cti.calllog.writer import CallLogWriter
-
     return CallLogWriter(services.bus, services.sessions)
 
 
@@ -35,10 +41,6 @@ class _BridgeComponent:
     """The AMI bridge, run only by the elected leader (one bridge per Asterisk)."""
 
     def __init__(self, services: Services) -> None:
-        from cti.bridge import CtiBridge
-        from cti.calllog.history import SqlCallHistory
-        from cti.cel.store import SqlCelStore
-
         s = services.settings
         secret = s.pbx.ami.secret.get_secret_value() if s.pbx.ami.secret else ""
         if not secret:
@@ -57,67 +59,53 @@ class _BridgeComponent:
             ),
         )
         services.pbx = self.bridge.commands
-        services.extras["bridge"] = self.bridge
+        services.features.bridge = self.bridge
         self._services = services
         self._leader: Any = None
 
     async def start(self) -> None:
-        if _available("cti.leader"):
-            run_when_leader = importlib.import_module("cti.leader").run_when_leader
-            self._leader = await run_when_leader(
-                self._services, start=self.bridge.start, stop=self.bridge.stop
-            )
-        else:
-            await self.bridge.start()
+        self._leader = await run_when_leader(
+            self._services, start=self.bridge.start, stop=self.bridge.stop
+        )
 
     async def stop(self) -> None:
         if self._leader is not None:
             await self._leader.stop()
-        else:
-            await self.bridge.stop()
 
 
 def pbx_bridge(services: Services) -> Component:
     return _BridgeComponent(services)
 
 
-def _optional(module: str, attr: str, services: Services) -> Component | None:
-    if not _available(module):
-        return None
-    factory = getattr(importlib.import_module(module), attr, None)
-    if factory is None:
-        return None
-    component: Component = factory(services)
-    return component
-
-
-def routing(services: Services) -> Component | None:
+def routing(services: Services) -> Component:
     twilio = services.settings.twilio
-    if twilio.enabled and twilio.agent_sip_uri and _available("ivr.twilio.agents"):
+    if twilio.enabled and twilio.agent_sip_uri:
         # Twilio callers reach Hotline's agents through Twilio (routing/twilio_offers.py).
-        agents = importlib.import_module("ivr.twilio.agents").TwilioAgentDialer(services.settings)
-        services.extras["twilio_agents"] = agents
-    return _optional("routing.service", "RoutingService", services)
+        services.features.twilio_agents = TwilioAgentDialer(services.settings)
+    return RoutingService(services)
 
 
-def ivr_fastagi(services: Services) -> Component | None:
-    return _optional("ivr.fastagi", "IvrFastAgiServer", services)
+def ivr_fastagi(services: Services) -> Component:
+    # The survey routes (`followup`, `survey`) are served by the IVR's FastAGI server;
+    # the care component below reuses this SurveyAgi.
+    services.features.surveys = services.features.surveys or SurveyAgi(services)
+    return IvrFastAgiServer(services)
 
 
-def tickets(services: Services) -> Component | None:
-    return _optional("tickets.runtime", "TicketsRuntime", services)
+def tickets(services: Services) -> Component:
+    return TicketsRuntime(services)
 
 
-def recordings(services: Services) -> Component | None:
-    return _optional("recordings.service", "RecordingService", services)
+def recordings(services: Services) -> Component:
+    return RecordingService(services)
 
 
-def supervisor_live(services: Services) -> Component | None:
+def supervisor_live(services: Services) -> Component:
     """The live view (wallboard, /ws/supervisor): in every process that serves HTTP."""
-    return _optional("supervisor.live_service", "LiveService", services)
+    return LiveService(services)
 
 
-def http(services: Services) -> Component | None:
+def http(services: Services) -> Component:
     return _HttpServer(services)
 
 
@@ -125,10 +113,6 @@ class _HttpServer:
     """uvicorn in this process, on settings.http (one event loop with everything else)."""
 
     def __init__(self, services: Services) -> None:
-        import uvicorn
-
-        from hotline.http import create_app
-
         s = services.settings.http
         config = uvicorn.Config(
             create_app(services),
@@ -145,8 +129,6 @@ class _HttpServer:
         self._task: Any = None
 
     async def start(self) -> None:
-        import asyncio
-
         self._task = asyncio.create_task(self.server.serve(), name="http")
         while not self.server.started:
             if self._task.done():

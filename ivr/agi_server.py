@@ -1,7 +1,7 @@
 """A small FastAGI route server: agi://host:port/<route>,<arg1>,... -> handler(session, arg1, ...).
 
 The IVR's own server (ivr/fastagi.py) is where production routes live; this one runs the
-survey routes on their own when the build has no IVR server (tickets/runtime.py), and in
+survey routes on their own when the build has no IVR server (hotline/care.py), and in
 tests. Sessions are ivr/agi.py's AgiConnection, the same as the IVR's:
 
     server = FastAgiServer({"followup": surveys.handle_followup}, "127.0.0.1", 4573)

@@ -87,7 +87,7 @@ class DbDirectory:
 
     def _ticket_service(self) -> Any:
         if self._tickets is None:
-            self._tickets = self._services.extras.get("tickets")
+            self._tickets = self._services.features.tickets
         if self._tickets is None:  # no tickets runtime in this process: our own service
             from tickets.service import TicketService
 

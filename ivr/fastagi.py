@@ -73,7 +73,7 @@ class IvrFastAgiServer:
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[Any]] = set()
         self.results: list[IvrResult] = []  # the last few, for tests and the demo log
-        services.extras["ivr"] = self
+        services.features.ivr = self
 
     async def start(self) -> None:
         app = _Routes(self)
@@ -168,12 +168,11 @@ class IvrFastAgiServer:
 
     def _survey(self, method: str) -> Route:
         async def route(agi: AgiConnection) -> None:
-            surveys: Any = self.services.extras.get("survey_agi")
+            # Given by the composition root (hotline/wiring.py ivr_fastagi).
+            surveys: Any = self.services.features.surveys
             if surveys is None:
-                from followups.survey_agi import SurveyAgi
-
-                surveys = SurveyAgi(self.services)
-                self.services.extras["survey_agi"] = surveys
+                log.error("FastAGI %s: no survey handler in this process; the call goes on", method)
+                return
             await getattr(surveys, method)(agi, *agi.args)
 
         return route

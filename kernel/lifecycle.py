@@ -20,9 +20,18 @@ import gc
 import inspect
 import logging
 from collections.abc import Awaitable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger("kernel.lifecycle")
+
+
+class Component(Protocol):
+    """What the composition root starts in order and stops in reverse."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
 
 RECANCEL_SECONDS = 1.0  # a task still running this long after a cancel is cancelled again
 CANCEL_GRACE_SECONDS = 5.0  # how long cancelled tasks get to end before they are left behind

@@ -9,7 +9,7 @@ Supervisors, QA and admins hear everything; agents their own calls only when
 recording.agents_play_own is set. Every request is audited. A missing (410) or corrupted
 (409) file is reported with a message and an alert, never served. Starting, pausing,
 resuming and stopping a live call's recording are RecordingService methods
-(services.extras["recordings"]); the desk and supervisor APIs expose them.
+(services.features.recordings); the desk and supervisor APIs expose them.
 """
 
 from __future__ import annotations
@@ -50,12 +50,12 @@ def _viewer(user: Principal) -> Viewer:
 
 def _playback(services: Services) -> RecordingPlayback:
     """One per process: it caches which files were verified against their sha256."""
-    playback = services.extras.get("recording_playback")
+    playback = services.features.recording_playback
     if playback is None:
         playback = RecordingPlayback(
             services.sessions, services.settings.recording, services.bus, services.clock
         )
-        services.extras["recording_playback"] = playback
+        services.features.recording_playback = playback
     assert isinstance(playback, RecordingPlayback)
     return playback
 

@@ -67,7 +67,7 @@ class RecordingService:
         self._consumer: asyncio.Task[None] | None = None
         self._sub: Subscription | None = None
         # recordings/api.py controls live calls through this instance.
-        services.extras["recordings"] = self
+        services.features.recordings = self
         self.file_timeout = FILE_TIMEOUT
 
     # -- lifecycle -------------------------------------------------------------------

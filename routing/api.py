@@ -40,7 +40,7 @@ class PriorityIn(BaseModel):
 
 
 def _routing(request: Request) -> RoutingService:
-    service = request.app.state.services.extras.get("routing")
+    service = request.app.state.services.features.routing
     if not isinstance(service, RoutingService):
         raise ApiError(503, "routing_unavailable", "the router does not run in this process")
     return service

@@ -7,11 +7,11 @@
     service.waiting_calls(); service.queues()
     await service.stop()
 
-Registers itself as services.extras["routing"]. Run exactly one per Asterisk (where the
+Registers itself as services.features.routing. Run exactly one per Asterisk (where the
 CTI bridge runs): two routers would offer the same callers twice.
 
 Callers who came in through Twilio are offered through Twilio (routing/twilio_offers.py)
-when services.extras["twilio_agents"] is given, else never.
+when services.features.twilio_agents is given, else never.
 
 Bus: consumes "call", "pbx", "offer" (routing/intake.py); publishes "agent"
 (agent.state), "offer" (offer) and "call" (call.wrapped) (routing/dispatcher.py).
@@ -66,9 +66,9 @@ class RoutingService:
             services.clock,
             self.store,
             CallbackStore(services.sessions, s),
-            ami=getattr(services.extras.get("bridge"), "client", None),
+            ami=getattr(services.features.bridge, "client", None),
             # Built by hotline/wiring.py when twilio.agent_sip_uri is set.
-            twilio=services.extras.get("twilio_agents"),
+            twilio=services.features.twilio_agents,
         )
         self.callbacks = Callbacks(self.ctx)
         self.dispatcher = Dispatcher(self.ctx, self.callbacks)
@@ -77,7 +77,7 @@ class RoutingService:
         self.announcer = WaitAnnouncer(self.ctx, self.dispatcher)
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        services.extras["routing"] = self
+        services.features.routing = self
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ Refusals raise ActionRefused (supervisor/actions_errors.py) after the row is wri
 Who does the work: listen/whisper/barge go to the PBX (services.pbx, see actions_spy.py);
 agent state goes through the agent state port (the router's state machine in this
 process or over the bus); skills and call priority through the routing service
-(services.extras["routing"]), which applies them to its next decision.
+(services.features.routing), which applies them to its next decision.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class SupervisorActions:
         return Spying(pbx, self._services.settings.pbx.dialplan)
 
     def _routing(self) -> Any:
-        routing = self._services.extras.get("routing")
+        routing = self._services.features.routing
         if routing is None:
             raise ActionRefused(
                 503, "routing_unavailable", "the router does not run in this server process"

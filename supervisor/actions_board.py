@@ -1,6 +1,6 @@
 """The agent board the supervisor page shows next to its action buttons.
 
-From the routing service of this process (services.extras["routing"]): each agent's state
+From the routing service of this process (services.features.routing): each agent's state
 and time in it, skills, and the caller of the call it is on; the waiting calls in line
 order; plus names from the users table and what the page offers (not-ready reasons,
 skills with their labels). The live per-queue counters are the live view's (supervisor/live*).
@@ -32,7 +32,7 @@ def _caller(routing: Any, core_id: str | None) -> tuple[str | None, str | None]:
 
 
 async def board(services: Services) -> dict[str, Any]:
-    routing = services.extras.get("routing")
+    routing = services.features.routing
     if routing is None:
         raise ActionRefused(
             503, "routing_unavailable", "the router does not run in this server process"

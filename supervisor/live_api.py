@@ -2,7 +2,7 @@
 
     GET /api/supervisor/live     the snapshot (supervisor/live_model.py), supervisors and
                                  admins; read from the database when no LiveService runs
-                                 in this process (services.extras["live"])
+                                 in this process (services.features.live)
     WS  /ws/supervisor           the same snapshot on connect, then updates (at most twice
                                  a second) and {"type": "alert", "alert": {...}} frames
     GET /wallboard/              the wallboard page (zh/en), signs in like the desktop
@@ -46,7 +46,7 @@ MAX_QUEUE = 64  # snapshots are whole: a socket this far behind is dropped (1013
 
 
 def live_of(services: Services) -> LiveService | None:
-    live = services.extras.get("live")
+    live = services.features.live
     return live if isinstance(live, LiveService) else None
 
 

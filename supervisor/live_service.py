@@ -1,6 +1,6 @@
 """LiveService: the live view of one backend process, fed from the bus, pushed to
 supervisors' websockets. A component (async start/stop) taking Services; registers
-itself as services.extras["live"].
+itself as services.features.live.
 
     live = LiveService(services); await live.start()
     live.snapshot()                       # GET /api/supervisor/live
@@ -109,7 +109,7 @@ class LiveService:
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.applied = 0
-        services.extras["live"] = self
+        services.features.live = self
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -254,7 +254,7 @@ class LiveService:
         resync to be shown (at most PBX_SYNC_GRACE seconds: the bridge may not be the
         elected one, or Asterisk may be away; pbx.connected reconciles them later); a
         resync that happened before this view subscribed is read from the bridge."""
-        bridge = self.services.extras.get("bridge")
+        bridge = self.services.features.bridge
         if bridge is None or self.model.pbx_synced_at is not None:
             return
         if getattr(bridge, "resyncs", 0) > 0:
@@ -269,7 +269,7 @@ class LiveService:
 
     def _routing_skills(self) -> None:
         """Skills from the router of this process when it runs here: live changes."""
-        routing = self.services.extras.get("routing")
+        routing = self.services.features.routing
         if routing is None:
             return
         for view in routing.agents():
@@ -279,7 +279,7 @@ class LiveService:
 
     async def _refresh_agents(self) -> None:
         """Names, extensions and (without a router here) skills from the database."""
-        routed = "routing" in self.services.extras
+        routed = self.services.features.routing is not None
         for row in await load_agents(self.services.sessions):
             entry = self.model.agents.agent(row.agent_id)
             skills = entry.skills if routed and entry.skills else row.skills

@@ -5,7 +5,7 @@
     GET    /api/tickets/{id}                 the ticket;  GET .../history  its trail
     PATCH  /api/tickets/{id}                 edit fields (each change is in the trail)
     POST   /api/tickets/{id}/assign|transfer|transition|notes|calls|archive
-Notices and the customer import: tickets/api_care.py (included here); follow-ups:
+Notices and the customer import: customers/api.py (included here); follow-ups:
 followups/api.py; the knowledge base: knowledge/api.py.
 Domain errors become 404 / 409 / 422 in the table of hotline/http.py.
 """
@@ -21,7 +21,6 @@ from agent_api.errors import error_responses
 from db.models import Role, TicketState
 from hotline.services import Services
 from kernel.audit import Actor
-from tickets.api_care import router as care_router
 from tickets.records import TicketDraft, TicketQuery
 from tickets.schemas import (
     Archive,
@@ -41,7 +40,6 @@ from tickets.service import TicketService
 # Every route documents the error bodies it can give ({error, message}).
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 router = APIRouter(tags=["tickets"])
-router.include_router(care_router)
 Staff = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
 TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

@@ -3,7 +3,7 @@
 `_mutate` loads and locks the ticket, lets a command change it through a Trail, and
 `_finish` keeps the SLA clocks, the trail (events + webhook outbox), the search index and
 first-contact resolution in step before committing; SQLite lock conflicts re-run the
-whole transaction (tickets/unit_of_work.py). Reading methods live here too.
+whole transaction (db/unit_of_work.py). Reading methods live here too.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from db.models import Call, Ticket, TicketEvent
+from db.unit_of_work import retry_locked
 from hotline.services import Services
 from kernel.audit import Actor
 from tickets import links, queries
@@ -22,7 +23,6 @@ from tickets.clocks import SlaClocks
 from tickets.errors import InvalidTicket, TicketNotFound
 from tickets.records import TOPIC_TICKET, TicketQuery
 from tickets.trail import Trail
-from tickets.unit_of_work import retry_locked
 
 
 class TicketServiceBase:

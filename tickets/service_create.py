@@ -12,6 +12,7 @@ from typing import Any
 from db.models import Ticket, TicketPriority, TicketSource, TicketState
 from db.phones import normalize_phone
 from db.ticket_numbers import next_ticket_number
+from db.unit_of_work import retry_locked
 from kernel.audit import Actor
 from tickets import links
 from tickets.errors import InvalidTicket
@@ -19,7 +20,6 @@ from tickets.records import CreateResult, TicketDraft
 from tickets.repeats import raised_priority
 from tickets.service_base import TicketServiceBase
 from tickets.trail import Trail
-from tickets.unit_of_work import retry_locked
 
 
 class TicketCreation(TicketServiceBase):

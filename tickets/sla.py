@@ -28,6 +28,7 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from db.models import Role, Ticket, User
+from db.unit_of_work import retry_locked
 from hotline.services import Services
 from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
@@ -36,7 +37,6 @@ from tickets.clocks import SlaClocks
 from tickets.records import TOPIC_ALERT, TOPIC_TICKET
 from tickets.sla_policy import SlaAlert, evaluate
 from tickets.trail import Trail
-from tickets.unit_of_work import retry_locked
 
 log = logging.getLogger(__name__)
 ACTOR = Actor.system("sla")

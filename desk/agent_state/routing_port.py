@@ -2,7 +2,7 @@
 its commands, its agent view, its errors translated to the port's.
 
 The composition root need not wire anything when routing runs in the API's process:
-create_app finds services.extras["routing"] and uses this. Elsewhere (API-only workers)
+create_app finds services.features.routing and uses this. Elsewhere (API-only workers)
 the router's process runs AgentCommandServer(bus, RoutingAgentState(routing)) and the
 API uses BusAgentState (desk/agent_state/bus.py).
 """
@@ -90,7 +90,7 @@ def command_server(services: Any) -> Any:
     elsewhere: answers their agent commands from the bus (start()/stop() component)."""
     from desk.agent_state.bus import AgentCommandServer
 
-    routing = services.extras.get("routing")
+    routing = services.features.routing
     if routing is None:
         return None
     return AgentCommandServer(services.bus, RoutingAgentState(routing), services.clock)

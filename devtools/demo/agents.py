@@ -22,7 +22,7 @@ class AgentSimulator:
         self._rng = random.Random(seed)
 
     async def start(self) -> None:
-        routing: Any = self._services.extras.get("routing")
+        routing: Any = self._services.features.routing
         if routing is None:
             log.warning("routing is not available: simulated agents stay signed out")
             return

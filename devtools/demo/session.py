@@ -142,7 +142,7 @@ class DemoSession:
                 print(f"demo: {len(failures)} prompts could not be rendered", flush=True)
 
     async def _start_simulation(self, services: Any, settings: Settings) -> None:
-        bridge = services.extras.get("bridge")
+        bridge = services.features.bridge
         if bridge is not None:
             await bridge.client.wait_ready(15)
         from devtools.demo.agents import AgentSimulator

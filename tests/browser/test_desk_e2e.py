@@ -23,7 +23,7 @@ from cti.calllog.writer import CALLS
 from db.models import AgentSkill, Call, Customer, CustomerPhone, Role, TicketCall, Tier, User
 from devtools.services.asterisk import AsteriskInstance
 from hotline.http import create_app
-from hotline.services import Services
+from hotline.services import Features, Services
 from kernel.bus.port import BusClosed, BusMessage
 from kernel.clock import SystemClock
 from routing.service import RoutingService
@@ -131,9 +131,9 @@ async def test_given_a_ready_agent_when_a_caller_passes_the_ivr_then_pop_before_
         sessions=stack.sessions,
         pbx=commands,
         clock=SystemClock(),
-        extras={"bridge": stack.bridge},
+        features=Features(bridge=stack.bridge),
     )
-    routing = RoutingService(services)  # registers extras["routing"]: the page's state port
+    routing = RoutingService(services)  # registers features.routing: the page's state port
     await routing.start()
     menu = Menu(
         customer_id=str(customer_id),

@@ -38,7 +38,8 @@ class Backend:
         self.runtime = Runtime(self.settings, role="pbx")
         services = await self.runtime.start()
         self.starts += 1
-        bridge = services.extras["bridge"]
+        bridge = services.features.bridge
+        assert bridge is not None
         await bridge.client.wait_ready(15)
         await eventually(lambda: bridge.resyncs >= 1, 15, "the bridge's first resync")
         return bridge

@@ -19,7 +19,7 @@ from typing import Any
 from cti.ami.errors import AmiActionFailed
 from db.models import AgentSkill, User
 from devtools.services.asterisk import AsteriskInstance
-from hotline.services import Services
+from hotline.services import Features, Services
 from kernel.bus.port import BusClosed, BusMessage
 from kernel.clock import SystemClock
 from kernel.config import Settings
@@ -248,7 +248,7 @@ async def routing_stack(
         sessions=cti.sessions,
         pbx=cti.bridge.commands,
         clock=SystemClock(),
-        extras={"bridge": cti.bridge},
+        features=Features(bridge=cti.bridge),
     )
     recorder = Recorder()
     record_sub = await cti.bus.subscribe("call", "pbx", "offer", "agent")

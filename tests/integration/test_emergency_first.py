@@ -76,11 +76,12 @@ def cti_of(runtime: Runtime) -> CtiStack:
     """The runtime's own parts, seen through the CTI test helpers (call, call_row)."""
     services = runtime.services
     assert services is not None
-    writer = next(c for name, c in runtime.components if name.endswith(":call_log"))
+    writer = runtime.component("call_log")
+    assert services.features.bridge is not None
     return CtiStack(
         services.settings,
         services.bus,  # type: ignore[arg-type]  # the in-process bus (no redis.url)
-        services.extras["bridge"],
+        services.features.bridge,
         writer,  # type: ignore[arg-type]
         services.engine,
         services.sessions,
@@ -111,7 +112,9 @@ async def test_a_gas_leak_raises_the_open_repair_ticket_and_is_served_before_a_r
     async with running(asterisk, db_url) as runtime:
         services = runtime.services
         assert services is not None
-        routing, tickets = services.extras["routing"], services.extras["tickets"]
+        routing, tickets = services.features.routing, services.features.tickets
+        assert routing is not None
+        assert tickets is not None
         cti = cti_of(runtime)
         customers = await seed_ivr_customers(services.sessions)
         ids = await add_agents(services)
@@ -126,6 +129,7 @@ async def test_a_gas_leak_raises_the_open_repair_ticket_and_is_served_before_a_r
             Actor(ids["1001"], "坐席1001", "agent"),
         )
         ticket_id = open_ticket.ticket.id
+        assert ticket_id is not None
         assert open_ticket.ticket.priority == "normal"
         recorder = Recorder()
         sub = await services.bus.subscribe("call", "offer", "agent", "ticket")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from cti.ami.errors import AmiActionFailed
 from db.models import metadata
 from devtools.services.asterisk import AsteriskInstance
-from hotline.services import Services
+from hotline.services import Features, Services
 from ivr.fastagi import IvrFastAgiServer
 from kernel.clock import FakeClock, SystemClock
 from routing.service import RoutingService
@@ -40,7 +40,7 @@ def _services(stack: CtiStack, clock: Any) -> Services:
         sessions=stack.sessions,
         pbx=stack.bridge.commands,
         clock=clock,
-        extras={"bridge": stack.bridge},
+        features=Features(bridge=stack.bridge),
     )
 
 

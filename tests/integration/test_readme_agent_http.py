@@ -78,7 +78,7 @@ async def test_the_readme_curl_commands_sign_an_agent_in_and_out(db_url: str) ->
         agent = await add_agent01(services)
         pbx = FakePbx()
         services.pbx = pbx
-        router = RoutingService(services)  # extras["routing"]: the API commands it
+        router = RoutingService(services)  # features.routing: the API commands it
         await router.start()
         try:
             async with api_server(create_app(services)) as base:

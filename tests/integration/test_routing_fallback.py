@@ -14,7 +14,7 @@ from cti.ami.client import AmiClient
 from cti.bridge import CtiBridge
 from db.models import CallbackRequest
 from devtools.services.asterisk import AsteriskInstance
-from hotline.services import Services
+from hotline.services import Features, Services
 from kernel.clock import SystemClock
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
@@ -90,7 +90,7 @@ async def test_backend_stopped_callers_reach_the_fallback_and_none_is_dropped(
                 sessions=cti_stack.sessions,
                 pbx=bridge.commands,
                 clock=SystemClock(),
-                extras={"bridge": bridge},
+                features=Features(bridge=bridge),
             )
             router = RoutingService(services)
             await router.start()

@@ -16,6 +16,8 @@ EXPECTED = {
     ("GET", "/api/desk/config"),
     ("GET", "/api/knowledge/search"),
     ("GET", "/api/follow-ups"),
+    ("POST", "/api/customer-imports"),
+    ("GET", "/api/customer-imports/{job_id}/errors.csv"),
     ("POST", "/integrations/{system}/tickets/{number}"),
     ("GET", "/api/supervisor/live"),
     ("GET", "/api/reports"),

@@ -59,17 +59,6 @@ KNOWN_CYCLE_EDGES = frozenset(
         ("kernel", "routing"),
         # cti.pbx_config (rendering the PBX's configuration) names the IVR's queue sounds.
         ("cti", "ivr"),
-        # tickets/runtime.py puts the care features together (tickets, knowledge,
-        # follow-ups, integrations, the survey AGI): composition, to move to hotline/.
-        ("tickets", "followups"),
-        ("tickets", "integrations"),
-        ("tickets", "knowledge"),
-        ("tickets", "ivr"),
-        # The IVR's FastAGI server builds the survey AGI itself when nobody gave it one.
-        ("ivr", "followups"),
-        # The customer importer retries with tickets.unit_of_work and notices raise
-        # tickets' InvalidTicket; tickets.api_care serves the customer import.
-        ("customers", "tickets"),
         # `hotline recordings ...` commands (recordings/cli.py) use hotline.commands.
         ("recordings", "hotline"),
     }

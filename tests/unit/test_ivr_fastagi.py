@@ -325,7 +325,7 @@ async def test_survey_routes_get_the_session_and_arguments(
             reply = await agi.command('GET DATA "beep" 5000 1')
             seen.append((agi.env["agi_network_script"], args, reply.result))
 
-    srv.services.extras["survey_agi"] = Surveys()
+    srv.services.features.surveys = Surveys()  # type: ignore[assignment]
     await run_peer(port, Peer([], script="followup"))
     await run_peer(port, Peer(["5"], script="survey", listening=2.5))
     assert seen == [

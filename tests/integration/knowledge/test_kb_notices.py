@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from customers.notices import TOPIC_NOTICE, NoticeNotFound, NoticeService
+from customers.notices import TOPIC_NOTICE, InvalidNotice, NoticeNotFound, NoticeService
 from db.models import AuditLog, NoticeKind
 from hotline.services import Services
 from tests.integration.tickets.support import add_user, local, make_services
-from tickets.errors import InvalidTicket
 
 
 @pytest.fixture
@@ -87,11 +86,11 @@ async def test_given_bad_notices_then_they_are_refused(services: Services) -> No
     notices = NoticeService(services)
     editor = await add_user(services, "editor01")
     start = local("2026-11-18 08:00")
-    with pytest.raises(InvalidTicket, match="after"):
+    with pytest.raises(InvalidNotice, match="after"):
         await notices.create(editor, title_zh="x", valid_from=start, valid_to=start)
-    with pytest.raises(InvalidTicket, match="title"):
+    with pytest.raises(InvalidNotice, match="title"):
         await notices.create(editor, title_zh=" ", valid_from=start)
-    with pytest.raises(InvalidTicket, match="aware"):
+    with pytest.raises(InvalidNotice, match="aware"):
         await notices.create(editor, title_zh="x", valid_from=dt.datetime(2026, 11, 18))
     with pytest.raises(NoticeNotFound):
         await notices.withdraw(999, editor)

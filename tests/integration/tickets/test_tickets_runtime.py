@@ -9,11 +9,11 @@ import asyncio
 import pytest
 
 from devtools.services.net import free_port
+from hotline.care import TicketsRuntime
 from integrations.webhooks import WebhookGateway
 from ivr.agi_server import FastAgiServer
 from kernel.clock import SystemClock
 from tests.integration.tickets.support import services_for
-from tickets.runtime import TicketsRuntime
 from tickets.service import TicketService
 
 
@@ -28,8 +28,8 @@ async def test_given_the_runtime_then_it_registers_runs_and_stops(
     }
     async with services_for(db_url, clock=SystemClock(), env=env) as services:
         runtime = TicketsRuntime(services, own_fastagi=True)
-        assert isinstance(services.extras["tickets"], TicketService)
-        assert services.extras["survey_agi"] is runtime.surveys
+        assert isinstance(services.features.tickets, TicketService)
+        assert services.features.surveys is runtime.surveys
         assert any(isinstance(c, WebhookGateway) for c in runtime.components)
         assert any(isinstance(c, FastAgiServer) for c in runtime.components)
         await runtime.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -20,15 +21,15 @@ from agent_api.auth import Principal, require_roles
 from agent_api.errors import error_responses
 from customers.importer import CustomerImporter, ImportFormatError, ImportProgress, ImportReport
 from customers.notices import NoticeNotFound, NoticeService
-from db.models import Role
-from hotline.services import Services
-from kernel.audit import Actor
-from tickets.schemas import (
+from customers.schemas import (
     ImportJobOut,
     NoticeChange,
     NoticeIn,
     NoticeOut,
 )
+from db.models import Role
+from hotline.services import Services
+from kernel.audit import Actor
 
 # Every route documents the error bodies it can give ({error, message}).
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)
@@ -95,9 +96,20 @@ async def notice_withdraw(request: Request, notice_id: RowId, user: Staff) -> No
     return NoticeOut.of(notice)
 
 
-def _jobs(services: Services) -> dict[str, ImportJobOut]:
-    jobs: dict[str, ImportJobOut] = services.extras.setdefault("customer_import_jobs", {})
-    return jobs
+@dataclass
+class CustomerImports:
+    """The customer-import jobs of this process: their state, their finished reports (for
+    errors.csv) and their tasks (kept referenced until they end)."""
+
+    jobs: dict[str, ImportJobOut] = field(default_factory=dict)
+    reports: dict[str, ImportReport] = field(default_factory=dict)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+def _imports(services: Services) -> CustomerImports:
+    if services.features.customer_imports is None:
+        services.features.customer_imports = CustomerImports()
+    return services.features.customer_imports
 
 
 @router.post(
@@ -114,8 +126,8 @@ async def import_customers(request: Request, user: Admin) -> ImportJobOut:
         raise HTTPException(422, "send the CSV file as the request body (at most 200 MB)")
     services = _services(request)
     job = ImportJobOut(id=uuid.uuid4().hex[:12], state="running")
-    _jobs(services)[job.id] = job
-    reports: dict[str, ImportReport] = services.extras.setdefault("customer_import_reports", {})
+    imports = _imports(services)
+    imports.jobs[job.id] = job
 
     def progress(p: ImportProgress) -> None:
         job.rows_done, job.rows_total = p.rows_done, p.rows_total
@@ -132,15 +144,14 @@ async def import_customers(request: Request, user: Admin) -> ImportJobOut:
         except Exception as exc:
             job.state, job.error = "failed", f"import failed: {type(exc).__name__}: {exc}"
             raise
-        reports[job.id] = report
+        imports.reports[job.id] = report
         job.tier_changes = report.tier_changes
         job.errors = [e.__dict__ for e in report.errors[:1000]]
         job.state = "done"
 
-    tasks: set[asyncio.Task[None]] = services.extras.setdefault("customer_import_tasks", set())
     task = asyncio.create_task(run(), name=f"customer-import-{job.id}")
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+    imports.tasks.add(task)
+    task.add_done_callback(imports.tasks.discard)
     return job
 
 
@@ -151,7 +162,7 @@ async def import_customers(request: Request, user: Admin) -> ImportJobOut:
     responses=ERRORS,
 )
 async def import_status(request: Request, job_id: str, user: Admin) -> ImportJobOut:
-    job = _jobs(_services(request)).get(job_id)
+    job = _imports(_services(request)).jobs.get(job_id)
     if job is None:
         raise HTTPException(404, f"no import job {job_id}")
     return job
@@ -159,8 +170,7 @@ async def import_status(request: Request, job_id: str, user: Admin) -> ImportJob
 
 @router.get("/api/customer-imports/{job_id}/errors.csv", tags=["customers"], responses=ERRORS)
 async def import_errors(request: Request, job_id: str, user: Admin) -> PlainTextResponse:
-    reports: dict[str, ImportReport] = _services(request).extras.get("customer_import_reports", {})
-    report = reports.get(job_id)
+    report = _imports(_services(request)).reports.get(job_id)
     if report is None:
         raise HTTPException(404, f"no finished import job {job_id}")
     return PlainTextResponse("\ufeff" + report.errors_csv(), media_type="text/csv; charset=utf-8")

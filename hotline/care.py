@@ -1,28 +1,29 @@
-"""TicketsRuntime: the tickets feature as one component for the composition root
-(hotline/wiring.py `tickets` -> TicketsRuntime(services), started with the pbx/all roles).
+"""TicketsRuntime: the care features (tickets, knowledge, follow-ups, integrations) put
+together as one component for the composition root (hotline/wiring.py `tickets` ->
+TicketsRuntime(services), started with the pbx/all roles). Composition, hence here and
+not in tickets/: it imports four features.
 
-It registers on services.extras, for the other features:
-- "tickets": the TicketService (agent API, IVR fault reports via create_fault_ticket);
-- "knowledge": the KnowledgeBase (suggest() on the screen pop);
-- "survey_agi": SurveyAgi, whose handle_followup / handle_post_call are the FastAGI
+It registers on services.features, for the other features:
+- tickets: the TicketService (agent API, IVR fault reports via create_fault_ticket);
+- knowledge: the KnowledgeBase (suggest() on the screen pop);
+- surveys: SurveyAgi, whose handle_followup / handle_post_call are the FastAGI
   routes `followup` and `survey` (the IVR's FastAGI server routes to them);
 and runs: the SLA monitor, the follow-up dialer (needs services.pbx), the webhook
-gateway (when tickets.webhooks are configured) and, only when no IVR FastAGI server
-exists in this build (module ivr.fastagi), a FastAGI server of its own on
-pbx.fastagi.host:port serving the two survey routes.
+gateway (when tickets.webhooks are configured) and, when asked (`own_fastagi`: a process
+that runs no IVR FastAGI server), a FastAGI server of its own on pbx.fastagi.host:port
+serving the two survey routes.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-from typing import Protocol
 
 from followups.dialer import FollowUpDialer
 from followups.survey_agi import SurveyAgi
 from hotline.services import Services
 from integrations.webhooks import WebhookGateway
 from ivr.agi_server import FastAgiServer
+from kernel.lifecycle import Component
 from knowledge.service import KnowledgeBase
 from tickets.service import TicketService
 from tickets.sla import SlaMonitor
@@ -30,34 +31,20 @@ from tickets.sla import SlaMonitor
 log = logging.getLogger(__name__)
 
 
-class _Component(Protocol):
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-def _ivr_fastagi_present() -> bool:
-    try:
-        return importlib.util.find_spec("ivr.fastagi") is not None
-    except ModuleNotFoundError:
-        return False
-
-
 class TicketsRuntime:
-    def __init__(self, services: Services, *, own_fastagi: bool | None = None) -> None:
+    def __init__(self, services: Services, *, own_fastagi: bool = False) -> None:
         self.tickets = TicketService(services)
         self.knowledge = KnowledgeBase(services)
         self.surveys = SurveyAgi(services)
-        services.extras.setdefault("tickets", self.tickets)
-        services.extras.setdefault("knowledge", self.knowledge)
-        services.extras.setdefault("survey_agi", self.surveys)
+        features = services.features
+        features.tickets = features.tickets or self.tickets
+        features.knowledge = features.knowledge or self.knowledge
+        features.surveys = features.surveys or self.surveys
         self.sla = SlaMonitor(services)
         self.followups = FollowUpDialer(services)
-        self.components: list[_Component] = [self.sla, self.followups]
+        self.components: list[Component] = [self.sla, self.followups]
         if services.settings.tickets.webhooks:
             self.components.append(WebhookGateway(services))
-        if own_fastagi is None:
-            own_fastagi = not _ivr_fastagi_present()
         if own_fastagi:
             agi = services.settings.pbx.fastagi
             routes = {
@@ -65,7 +52,7 @@ class TicketsRuntime:
                 "survey": self.surveys.handle_post_call,
             }
             self.components.append(FastAgiServer(routes, agi.host, agi.port))
-        self._started: list[_Component] = []
+        self._started: list[Component] = []
 
     async def start(self) -> None:
         try:
