@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from kernel import topics
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -31,7 +33,6 @@ from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
 
 from cti.ami.frames import FrameParser  # noqa: E402
 from cti.ami.trace import read_trace  # noqa: E402
-from cti.events import TOPIC_CALL  # noqa: E402
 from cti.tracking.tracker import CallTracker  # noqa: E402
 from kernel.bus.memory import MemoryBus  # noqa: E402
 
@@ -66,7 +67,7 @@ def workload(repeat: int) -> tuple[list[bytes], int]:
 
 async def run_hotline(chunks: list[bytes]) -> tuple[float, int]:
     bus = MemoryBus()
-    sub = await bus.subscribe(TOPIC_CALL, buffer=1_000_000)
+    sub = await bus.subscribe(topics.CALL, buffer=1_000_000)
     tracker = CallTracker()
     parser = FrameParser(tracker.wanted_events)
     published = 0
@@ -74,7 +75,7 @@ async def run_hotline(chunks: list[bytes]) -> tuple[float, int]:
     for chunk in chunks:
         for frame in parser.feed(chunk):
             for event in tracker.handle(frame):
-                await bus.publish(TOPIC_CALL, event)
+                await bus.publish(topics.CALL, event)
                 published += 1
         while True:  # the subscriber keeps up, as the call log would
             try:

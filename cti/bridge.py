@@ -31,15 +31,14 @@ from cti.cel.recovery import (
 )
 from cti.cel.store import CelStore
 from cti.commands import AmiPbxCommands, PbxError
-from cti.events import TOPIC_CALL
 from cti.tracking.resync import IVR_VARIABLES, parse_ivr_variables, resync
 from cti.tracking.tracker import CallTracker
+from kernel import topics
 from kernel.bus.port import EventBus
 from kernel.config.pbx import AmiSettings, DialplanContract
 
 log = logging.getLogger(__name__)
 
-TOPIC_PBX = "pbx"  # link state and device (phone) state, for routing and supervisors
 _PBX_EVENTS = {"DeviceStateChange", "QueueCallerLeave"}
 _GETVAR_AT_ONCE = 16  # Getvar actions in flight during a resync
 
@@ -109,11 +108,11 @@ class CtiBridge:
 
     async def on_frame(self, frame: Frame) -> None:
         for event in self.tracker.handle(frame):
-            await self.bus.publish(TOPIC_CALL, event)
+            await self.bus.publish(topics.CALL, event)
         name = frame.get("Event")
         if name == "DeviceStateChange":
             await self.bus.publish(
-                TOPIC_PBX,
+                topics.PBX,
                 {
                     "type": "device.state",
                     "device": frame.get("Device", ""),
@@ -123,7 +122,7 @@ class CtiBridge:
             )
         elif name == "QueueCallerLeave":
             await self.bus.publish(
-                TOPIC_PBX,
+                topics.PBX,
                 {
                     "type": "queue.left",
                     "queue": frame.get("Queue", ""),
@@ -149,12 +148,12 @@ class CtiBridge:
         events = resync(self.tracker, channel_frames, entries, self._clock(), variables)
         self.resyncs += 1
         for event in events:
-            await self.bus.publish(TOPIC_CALL, event)
+            await self.bus.publish(topics.CALL, event)
         # Rows that began before `now` (taken before the channel list) and that the
         # tracker does not follow are calls the snapshot could have shown: gone.
         events += await self._recover(now)
         await self.bus.publish(
-            TOPIC_PBX,
+            topics.PBX,
             {
                 "type": "pbx.connected",
                 "at": self._clock(),
@@ -214,7 +213,7 @@ class CtiBridge:
                 report.unobserved,
             )
         for event in events:
-            await self.bus.publish(TOPIC_CALL, event)
+            await self.bus.publish(topics.CALL, event)
         return events
 
     async def _advance_cursor(self, history: CallHistory, cel: CelStore) -> None:

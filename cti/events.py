@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-TOPIC_CALL = "call"
-
 
 class CallEventType(StrEnum):
     STARTED = "call.started"

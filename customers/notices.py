@@ -17,9 +17,9 @@ from sqlmodel import col, select
 
 from db.models import Notice, NoticeKind
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor, audit_row, write_audit
 
-TOPIC_NOTICE = "notice"
 EDITABLE = ("district", "kind", "title_zh", "title_en", "body_zh", "body_en", "valid_from",
             "valid_to")  # fmt: skip
 # Outages first: they are what most callers in that district are calling about.
@@ -166,6 +166,6 @@ class NoticeService:
             await write_audit(session, [row])
             await session.commit()
         await self._services.bus.publish(
-            TOPIC_NOTICE, {"type": f"notice.{what}", "notice": _view(notice)}
+            topics.NOTICE, {"type": f"notice.{what}", "notice": _view(notice)}
         )
         return notice

@@ -34,11 +34,11 @@ from cti.calllog.writer import ensure_call
 from cti.commands import OriginatePurpose, PbxError
 from db.models import FollowUp, FollowUpMethod, FollowUpState, metadata
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from kernel.business_calendar import BusinessCalendar
 from tickets.background import stop_tasks
-from tickets.records import TOPIC_TICKET
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class FollowUpDialer:
 
     async def start(self) -> None:
         bus = self._services.bus
-        self._subs = [await bus.subscribe(TOPIC_TICKET), await bus.subscribe("call")]
+        self._subs = [await bus.subscribe(topics.TICKET), await bus.subscribe(topics.CALL)]
         self._tasks = [
             asyncio.create_task(self._listen(self._subs[0]), name="followup-wake"),
             asyncio.create_task(self._listen(self._subs[1]), name="followup-calls"),

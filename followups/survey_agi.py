@@ -26,7 +26,7 @@ from followups.survey_store import SurveyStore, from_outcome
 from hotline.services import Services
 from ivr.agi import AgiHangup, AgiSession, quote
 from ivr.prompt_cache import PromptRenderer
-from tickets.records import TOPIC_SURVEY
+from kernel import topics
 
 log = logging.getLogger(__name__)
 FALLBACK_QUESTION = "beep"  # a stock Asterisk sound: GET DATA needs a playable prompt
@@ -106,7 +106,7 @@ class SurveyAgi:
                     await self._say(agi, step, sounds, flow.language)
                     continue
                 await self._services.bus.publish(
-                    TOPIC_SURVEY,
+                    topics.SURVEY,
                     {
                         "type": "survey.asking",
                         "question": step.key,

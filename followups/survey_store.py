@@ -28,9 +28,9 @@ from db.models import (
 )
 from followups.survey import SurveyOutcome
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor
 from tickets.lifecycle import Action
-from tickets.records import TOPIC_SURVEY
 from tickets.service import TicketService
 
 ACTOR = Actor.system("survey")
@@ -106,7 +106,7 @@ class SurveyStore:
         if ticket is not None and ticket_id is not None:
             await self._close_loop(ticket, result, survey, call_id)
         await self._services.bus.publish(
-            TOPIC_SURVEY,
+            topics.SURVEY,
             {
                 "type": "survey.completed",
                 "survey_id": survey.id,

@@ -33,10 +33,10 @@ from sqlmodel import col, func, select
 from db.models import DeliveryState, WebhookAttempt, WebhookDelivery, metadata
 from hotline.services import Services
 from integrations.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
+from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
 from kernel.config.care import WebhookSettings
 from tickets.background import stop_tasks
-from tickets.records import TOPIC_TICKET
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 30.0
@@ -89,7 +89,7 @@ class WebhookGateway:
     async def start(self) -> None:
         self._secrets = resolve_secrets(list(self._hooks.values()), self._environ)
         self._client = httpx.AsyncClient(follow_redirects=False)
-        self._subs = [await self._services.bus.subscribe(TOPIC_TICKET)]
+        self._subs = [await self._services.bus.subscribe(topics.TICKET)]
         self._tasks = [
             asyncio.create_task(self._listen(self._subs[0]), name="webhooks-wake"),
             asyncio.create_task(self._run(), name="webhooks"),

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import RecordingState
+from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import EventBus
 from kernel.clock import Clock, SystemClock
@@ -39,7 +40,6 @@ from recordings.media import sha256_of
 from recordings.policy import host_path
 from recordings.store import RecordingStore
 
-TOPIC_ALERT = "alert"
 CONTENT_TYPES = {"wav": "audio/wav", "gsm": "audio/x-gsm"}
 _VERIFIED_KEPT = 1024
 
@@ -142,14 +142,14 @@ class RecordingPlayback:
 
     async def _alert(self, recording_id: int, path: str, state: RecordingState, msg: str) -> None:
         await self._bus.publish(
-            TOPIC_ALERT,
-            {
-                "type": f"recording.{state.value}",
-                "recording_id": recording_id,
-                "path": path,
-                "message": msg,
-                "at": self._clock.timestamp(),
-            },
+            topics.ALERT,
+            topics.recording_alert(
+                f"recording.{state.value}",
+                recording_id=recording_id,
+                path=path,
+                message=msg,
+                at=self._clock.timestamp(),
+            ),
         )
 
     async def set_legal_hold(

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cti.commands import ChannelNotFound, PbxCommands, PbxError
-from cti.events import TOPIC_CALL
 from db.models import RecordingState
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from kernel.clock import from_timestamp
@@ -33,7 +33,6 @@ from recordings.store import SYSTEM, RecordingStore
 
 log = logging.getLogger(__name__)
 GROUP = "recordings"
-TOPIC_ALERT = "alert"
 MAX_CONCURRENT = 64
 CHANNEL_ATTEMPTS = 40  # x CHANNEL_RETRY seconds: the bridge forms just after the answer
 CHANNEL_RETRY = 0.05
@@ -73,7 +72,7 @@ class RecordingService:
     # -- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._sub = await self._services.bus.subscribe(TOPIC_CALL, group=GROUP)
+        self._sub = await self._services.bus.subscribe(topics.CALL, group=GROUP)
         self._consumer = asyncio.create_task(self._consume(self._sub), name="recordings")
 
     async def stop(self) -> None:
@@ -309,12 +308,12 @@ class RecordingService:
 
     async def alert(self, kind: str, recording_id: int, path: str, message: str) -> None:
         await self._services.bus.publish(
-            TOPIC_ALERT,
-            {
-                "type": kind,
-                "recording_id": recording_id,
-                "path": path,
-                "message": message,
-                "at": self._services.clock.timestamp(),
-            },
+            topics.ALERT,
+            topics.recording_alert(
+                kind,
+                recording_id=recording_id,
+                path=path,
+                message=message,
+                at=self._services.clock.timestamp(),
+            ),
         )

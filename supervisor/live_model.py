@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kernel import topics
 from kernel.config import Settings
 from reports.intervals import local_midnight
 from reports.metrics import Aggregates, Thresholds, derive
@@ -148,11 +149,11 @@ class LiveModel:
 
     def apply(self, topic: str, event: Mapping[str, Any], now: float) -> list[dict[str, Any]]:
         """One bus event; returns the alerts it raised. Anything unknown is ignored."""
-        if topic == "call":
+        if topic == topics.CALL:
             self.calls.apply(event)
-        elif topic == "agent":
+        elif topic == topics.AGENT:
             self.agents.apply(event)
-        elif topic == "alert":
+        elif topic == topics.ALERT:
             alert = self.alerts.ticket(event, now)
             return [alert] if alert is not None else []
         return []

@@ -42,14 +42,23 @@ from desk.push.connection import CLOSE_POLICY, AgentConnection
 from desk.push.hub import dumps
 from desk.push.replay import Frame
 from hotline.services import Services
+from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
 from supervisor.live_alerts import addressed_to
 from supervisor.live_model import DbCounts, LiveConfig, LiveModel
 from supervisor.live_store import load_agents, load_calls, load_counts, load_stretches
 
 log = logging.getLogger("hotline.live")
-TOPICS = ("call", "agent", "alert", "auth", "pbx", "ticket", "survey")
-MODEL_TOPICS = frozenset({"call", "agent", "alert"})
+TOPICS = (
+    topics.CALL,
+    topics.AGENT,
+    topics.ALERT,
+    topics.AUTH,
+    topics.PBX,
+    topics.TICKET,
+    topics.SURVEY,
+)
+MODEL_TOPICS = frozenset({topics.CALL, topics.AGENT, topics.ALERT})
 SKILLS_REFRESH = 15.0  # seconds between agent skill reloads when no router runs here
 COUNTS_REFRESH = 5.0  # seconds between ticket / survey / callback counts at the latest
 PBX_SYNC_GRACE = 15.0  # seconds calls read from the database wait for the bridge's resync
@@ -185,7 +194,7 @@ class LiveService:
                 log.exception("live view: event on %r not applied", msg.topic)
 
     def _apply(self, topic: str, data: dict[str, Any]) -> None:
-        if topic == "auth":
+        if topic == topics.AUTH:
             if data.get("type") == "auth.revoked":
                 for listener in list(self.listeners):
                     if listener.conn.principal.token_id == data.get("jti"):
@@ -193,7 +202,7 @@ class LiveService:
             return
         now = self.services.clock.timestamp()
         if topic not in MODEL_TOPICS:
-            if topic == "pbx" and data.get("type") == "pbx.connected":
+            if topic == topics.PBX and data.get("type") == "pbx.connected":
                 self._resynced(data.get("call_ids"), now)
                 self._recount = True  # callbacks the dialplan kept while we were away
             elif topic in ("ticket", "survey"):
@@ -202,7 +211,7 @@ class LiveService:
                 return  # device states and the like: nothing the view shows
             self._dirty.set()
             return
-        if topic == "call" and _touches_callbacks(data):
+        if topic == topics.CALL and _touches_callbacks(data):
             self._recount = True
         alerts = self.model.apply(topic, data, now)
         self.applied += 1

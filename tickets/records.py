@@ -10,10 +10,6 @@ from typing import Any
 
 from db.models.tickets import Ticket, TicketPriority, TicketSource, TicketState
 
-TOPIC_TICKET = "ticket"
-TOPIC_ALERT = "alert"
-TOPIC_SURVEY = "survey"
-
 
 @dataclass(frozen=True)
 class TicketDraft:

@@ -17,11 +17,12 @@ from sqlmodel import col, select
 from db.models import Call, Ticket, TicketEvent
 from db.unit_of_work import retry_locked
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor
 from tickets import links, queries
 from tickets.clocks import SlaClocks
 from tickets.errors import InvalidTicket, TicketNotFound
-from tickets.records import TOPIC_TICKET, TicketQuery
+from tickets.records import TicketQuery
 from tickets.trail import Trail
 
 
@@ -129,4 +130,4 @@ class TicketServiceBase:
 
     async def _publish(self, messages: list[dict[str, Any]]) -> None:
         for message in messages:
-            await self._services.bus.publish(TOPIC_TICKET, message)
+            await self._services.bus.publish(topics.TICKET, message)

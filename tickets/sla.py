@@ -30,11 +30,11 @@ from sqlmodel import col, func, select
 from db.models import Role, Ticket, User
 from db.unit_of_work import retry_locked
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from tickets.background import stop_tasks
 from tickets.clocks import SlaClocks
-from tickets.records import TOPIC_ALERT, TOPIC_TICKET
 from tickets.sla_policy import SlaAlert, evaluate
 from tickets.trail import Trail
 
@@ -64,7 +64,7 @@ class SlaMonitor:
         self.reported = 0
 
     async def start(self) -> None:
-        self._subs = [await self._services.bus.subscribe(TOPIC_TICKET)]
+        self._subs = [await self._services.bus.subscribe(topics.TICKET)]
         self._tasks = [
             asyncio.create_task(self._listen(self._subs[0]), name="sla-wake"),
             asyncio.create_task(self._run(), name="sla-monitor"),
@@ -149,9 +149,9 @@ class SlaMonitor:
 
         alerts, messages = await retry_locked(work)
         for message in messages:
-            await self._services.bus.publish(TOPIC_TICKET, message)
+            await self._services.bus.publish(topics.TICKET, message)
         for alert in alerts:
-            await self._services.bus.publish(TOPIC_ALERT, alert)
+            await self._services.bus.publish(topics.ALERT, alert)
         self.reported += len(alerts)
         return alerts
 

@@ -13,6 +13,7 @@ from agent_api.deps import ServicesDep, SessionDep, client_address
 from agent_api.errors import ApiError, error_responses
 from agent_api.ratelimit import limiter_key
 from db.models import User
+from kernel import topics
 from kernel.audit import audit
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -136,7 +137,7 @@ async def logout(user: CurrentUser, services: ServicesDep, ctx: AuthDep) -> Resp
     await ctx.revocations.revoke(user.token_id, user.expires_at)
     # Every API worker closes the websockets opened with this token.
     await services.bus.publish(
-        "auth", {"type": "auth.revoked", "jti": user.token_id, "user_id": user.id}
+        topics.AUTH, {"type": "auth.revoked", "jti": user.token_id, "user_id": user.id}
     )
     return Response(status_code=204)
 

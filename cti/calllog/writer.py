@@ -22,8 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cti.calllog.mapping import call_row_values, customer_ref, timeline_data
 from cti.calllog.upsert import update_set, update_where
-from cti.events import TOPIC_CALL
 from db.models import Customer, User, metadata
+from kernel import topics
 from kernel.bus.port import BusClosed, EventBus
 from kernel.clock import from_timestamp
 from kernel.lifecycle import cancel_and_wait
@@ -83,7 +83,7 @@ class CallLogWriter:
         self.applied = 0
 
     async def start(self) -> None:
-        sub = await self._bus.subscribe(TOPIC_CALL, group=GROUP, consumer=f"calllog-{self._node}")
+        sub = await self._bus.subscribe(topics.CALL, group=GROUP, consumer=f"calllog-{self._node}")
         self._task = asyncio.create_task(self._run(sub), name="calllog-writer")
 
     async def stop(self) -> None:

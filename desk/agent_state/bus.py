@@ -32,13 +32,12 @@ from desk.agent_state.port import (
     AgentStateUnavailable,
     AgentStatus,
 )
+from kernel import topics
 from kernel.bus.port import BusClosed, EventBus, Subscription
 from kernel.clock import Clock
 
 log = logging.getLogger("hotline.api.agent_state")
 
-TOPIC_COMMAND = "agent.command"
-TOPIC_RESULT = "agent.command.result"
 GROUP = "agent-commands"
 
 
@@ -54,7 +53,7 @@ class BusAgentState:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._sub = await self._bus.subscribe(TOPIC_RESULT, buffer=10_000)
+        self._sub = await self._bus.subscribe(topics.AGENT_COMMAND_RESULT, buffer=10_000)
         self._task = asyncio.create_task(self._read(self._sub), name="agent-command-results")
 
     async def stop(self) -> None:
@@ -85,7 +84,7 @@ class BusAgentState:
         self._waiting[command_id] = fut
         try:
             await self._bus.publish(
-                TOPIC_COMMAND,
+                topics.AGENT_COMMAND,
                 {
                     "type": "agent.command",
                     "command_id": command_id,
@@ -139,7 +138,7 @@ class AgentCommandServer:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._sub = await self._bus.subscribe(TOPIC_COMMAND, group=GROUP)
+        self._sub = await self._bus.subscribe(topics.AGENT_COMMAND, group=GROUP)
         self._task = asyncio.create_task(self._serve(self._sub), name="agent-command-server")
 
     async def stop(self) -> None:
@@ -172,7 +171,7 @@ class AgentCommandServer:
             reply.update(ok=True, status=status.jsonable())
         except AgentStateError as exc:
             reply.update(ok=False, error={"code": exc.code, "message": str(exc)})
-        await self._bus.publish(TOPIC_RESULT, reply)
+        await self._bus.publish(topics.AGENT_COMMAND_RESULT, reply)
 
     async def _run(self, cmd: dict[str, Any]) -> AgentStatus:
         port, agent_id, name = self._port, int(cmd["agent_id"]), cmd.get("command")

@@ -17,10 +17,10 @@ from desk.agent_state.port import (
     IllegalAgentTransition,
     UnknownReason,
 )
+from kernel import topics
 from kernel.bus.port import EventBus
 from kernel.clock import Clock
 
-TOPIC_AGENT = "agent"
 BUSY = (S.RESERVED, S.ON_CALL)
 
 
@@ -98,7 +98,7 @@ class InMemoryAgentState:
         status = AgentStatus(agent_id, extension, state, reason, now)
         self._agents[agent_id] = status
         await self._bus.publish(
-            TOPIC_AGENT,
+            topics.AGENT,
             {
                 "type": "agent.state",
                 "agent_id": agent_id,

@@ -39,12 +39,13 @@ from desk.push.connection import CLOSE_GOING_AWAY, CLOSE_POLICY, AgentConnection
 from desk.push.pop import PopBuilder
 from desk.push.replay import Frame, ReplayBuffer
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import AuditQueue, audit_row
 from kernel.bus.port import BusClosed, BusMessage, Subscription
 
 log = logging.getLogger("hotline.api.hub")
 
-TOPICS = ("offer", "call", "agent", "auth")
+TOPICS = (topics.OFFER, topics.CALL, topics.AGENT, topics.AUTH)
 PREFETCH_ON = ("call.ivr_completed", "call.queued", "call.offered")
 MAX_SOCKETS_PER_AGENT = 4
 SIDE_TASK_GRACE = 2.0  # seconds stop() waits for acknowledgements in flight
@@ -219,13 +220,13 @@ class AgentHub:
     def _dispatch(self, msg: BusMessage) -> None:
         data, kind = msg.data, str(msg.data.get("type", ""))
         frame_id = f"{msg.topic}:{msg.id}"
-        if msg.topic == "offer" and kind == "offer":
+        if msg.topic == topics.OFFER and kind == "offer":
             self._offer(frame_id, data)
-        elif msg.topic == "call":
+        elif msg.topic == topics.CALL:
             self._call_event(frame_id, kind, data)
-        elif msg.topic == "agent" and kind == "agent.state":
+        elif msg.topic == topics.AGENT and kind == "agent.state":
             self._agent_state(frame_id, data)
-        elif msg.topic == "auth" and kind == "auth.revoked":
+        elif msg.topic == topics.AUTH and kind == "auth.revoked":
             for conns in self._conns.values():
                 for conn in list(conns):
                     if conn.principal.token_id == data.get("jti"):
@@ -386,7 +387,7 @@ class AgentHub:
     async def _acknowledge(self, principal: Principal, call_id: str) -> None:
         try:
             await self._bus.publish(
-                "offer",
+                topics.OFFER,
                 {
                     "type": "offer.delivered",
                     "agent_id": principal.id,

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cti.events import TOPIC_CALL, VIA_TWILIO, CallEventType, Disposition
+from cti.events import VIA_TWILIO, CallEventType, Disposition
 from cti.tracking.model import Call
 from hotline.services import Services
 from ivr.directory import DbDirectory
@@ -33,6 +33,7 @@ from ivr.interpreter import Interpreter
 from ivr.replay import CallRecord, ReplayStore, Step, advance
 from ivr.script import IvrResult, Outcome, Query, Reply
 from ivr.twilio.twiml import Urls, queue_name, step_response
+from kernel import topics
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 # An agent's leg that ended unanswered -> the DialEnd status the tracker would report.
@@ -221,7 +222,7 @@ class TwilioIvr:
         event["via"] = VIA_TWILIO
         event.update(extra)
         event["call"] = self._snapshot(record, progress, extra.get("status"))
-        await self.services.bus.publish(TOPIC_CALL, event)
+        await self.services.bus.publish(topics.CALL, event)
 
     def _snapshot(self, record: CallRecord, progress: Progress, status: str | None) -> Any:
         call = Call(call_id=record.call_id, started_at=record.started_at)

@@ -71,6 +71,9 @@ async def test_callback_request_calls_the_customer_back_and_connects_an_agent(
                 "billing",
                 "pending",
             )
+            await eventually(
+                lambda: bool(rec.of("call", "call.queued", call_id=origin)), 10, "call.queued"
+            )
             queued = rec.of("call", "call.queued", call_id=origin)[0]["call"]["queued_at"]
             assert waiting["enqueued_at"] == pytest.approx(queued)  # the place in line is kept
             await stack.cti.wait_ended(origin)  # the caller hung up after the request

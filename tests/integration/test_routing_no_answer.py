@@ -51,6 +51,18 @@ async def test_unanswered_offer_skips_and_pauses_the_agent(
                 lambda: svc.agent(ids["1002"])["state"] == "not_ready", 15, "1002 paused"
             )
             assert svc.agent(ids["1002"])["reason"] == "no_answer"
+            # The router's state changes first; its events reach the bus (and this
+            # recorder) a moment later: wait for them rather than read them at once.
+            await eventually(
+                lambda: (
+                    bool(rec.of("call", "call.agent_no_answer", call_id=first))
+                    and bool(
+                        rec.of("agent", "agent.state", agent_id=ids["1002"], state="not_ready")
+                    )
+                ),
+                10,
+                "the no-answer and the pause on the bus",
+            )
             (no_answer,) = rec.of("call", "call.agent_no_answer", call_id=first)
             assert (no_answer["agent"], no_answer["status"]) == ("1002", "NOANSWER")
             paused = rec.of("agent", "agent.state", agent_id=ids["1002"], state="not_ready")
@@ -73,6 +85,9 @@ async def test_unanswered_offer_skips_and_pauses_the_agent(
             await svc.wrap_done(ids["1001"], "fixed")
             await eventually(lambda: len(stack.answered()) == 2, 30, "1001 answers again")
             assert stack.answered() == [("1001", first), ("1001", second)]
+            await eventually(
+                lambda: bool(rec.of("call", "call.wrapped", linkedid=first)), 10, "call.wrapped"
+            )
             (wrapped,) = rec.of("call", "call.wrapped", linkedid=first)
             assert wrapped["wrap_code"] == "fixed"
             assert 0 <= wrapped["wrap_seconds"] < 60

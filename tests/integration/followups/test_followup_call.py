@@ -21,13 +21,14 @@ from followups.dialer import FollowUpDialer
 from followups.survey_agi import SurveyAgi
 from hotline.services import Services
 from ivr.agi_server import FastAgiServer
+from kernel import topics
 from kernel.bus.port import Subscription
 from kernel.clock import SystemClock
 from tests.harness.cti import CtiStack, stack_settings
 from tests.integration.tickets.support import add_customer, add_user, tid
 from tests.support import eventually
 from tickets.lifecycle import Action
-from tickets.records import TOPIC_SURVEY, TicketDraft
+from tickets.records import TicketDraft
 from tickets.service import TicketService
 
 pytestmark = pytest.mark.integration
@@ -100,7 +101,7 @@ async def test_given_a_resolved_complaint_when_the_customer_presses_2_then_1_the
             TicketDraft(category="complaint", subject="抄表数据错误", customer_id=customer), agent
         )
     ).ticket
-    survey_events = await services.bus.subscribe(TOPIC_SURVEY)
+    survey_events = await services.bus.subscribe(topics.SURVEY)
 
     await svc.transition(tid(t), Action.RESOLVE, agent, resolution="已重新抄表并退还多收费用")
 

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from customers.notices import TOPIC_NOTICE, InvalidNotice, NoticeNotFound, NoticeService
+from customers.notices import InvalidNotice, NoticeNotFound, NoticeService
 from db.models import AuditLog, NoticeKind
 from hotline.services import Services
+from kernel import topics
 from tests.integration.tickets.support import add_user, local, make_services
 
 
@@ -26,7 +27,7 @@ async def test_given_notices_then_the_ivr_hears_those_in_force_for_its_district(
 ) -> None:
     notices = NoticeService(services)
     editor = await add_user(services, "editor01")
-    sub = await services.bus.subscribe(TOPIC_NOTICE)
+    sub = await services.bus.subscribe(topics.NOTICE)
     outage = await notices.create(
         editor,
         district="滨江区",

@@ -11,12 +11,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from db.models import TicketPriority, TicketState
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor
 from kernel.clock import FakeClock
 from tests.integration.tickets.support import START, add_user, local, make_services, tid
 from tickets.errors import IllegalTransition, InvalidTicket
 from tickets.lifecycle import Action
-from tickets.records import TOPIC_TICKET, TicketDraft
+from tickets.records import TicketDraft
 from tickets.service import TicketService
 
 
@@ -46,7 +47,7 @@ async def test_given_a_complaint_when_it_goes_the_whole_loop_then_each_step_is_a
     svc = TicketService(services)
     agent = await add_user(services, "agent01", extension="1001")
     clerk = await add_user(services, "clerk01", department="service_center")
-    sub = await services.bus.subscribe(TOPIC_TICKET)
+    sub = await services.bus.subscribe(topics.TICKET)
 
     created = await svc.create(DRAFT, agent)
     t = created.ticket

@@ -15,6 +15,7 @@ from sqlmodel import select
 from db.models import Role, TicketCall, TicketPriority, TicketSource, TicketState
 from hotline.http import create_app
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import Subscription
 from kernel.clock import FakeClock
@@ -23,7 +24,7 @@ from tests.integration.api_support import api_client, api_services
 from tests.integration.tickets.support import START, add_customer, add_user, make_services, tid
 from tests.integration.tickets.test_tickets_api import headers_for
 from tickets.lifecycle import Action
-from tickets.records import TOPIC_TICKET, TicketDraft
+from tickets.records import TicketDraft
 from tickets.service import TicketService
 from tickets.sla import SlaMonitor
 
@@ -85,7 +86,7 @@ async def test_given_an_open_normal_repair_when_the_customer_reports_a_gas_leak_
     ticket_id = await open_repair(services, customer)
     before = await svc.get(ticket_id)
     assert before.response_due_at == START + 120 * MINUTE  # normal: 2 h (24x7 calendar)
-    sub = await services.bus.subscribe(TOPIC_TICKET)
+    sub = await services.bus.subscribe(topics.TICKET)
     clock.advance(30 * 60)
     leak_at = clock.now()
 

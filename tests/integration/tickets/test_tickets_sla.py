@@ -12,11 +12,12 @@ import pytest
 
 from db.models import Role, TicketPriority
 from hotline.services import Services
+from kernel import topics
 from kernel.bus.port import Subscription
 from kernel.clock import FakeClock
 from tests.integration.tickets.support import add_user, local, make_services, tid
 from tickets.lifecycle import Action
-from tickets.records import TOPIC_ALERT, TicketDraft
+from tickets.records import TicketDraft
 from tickets.service import TicketService
 from tickets.sla import SlaMonitor
 
@@ -58,7 +59,7 @@ async def test_given_a_complaint_before_the_holidays_then_each_alert_comes_at_it
     agent = await add_user(services, "agent01")
     clerk = await add_user(services, "clerk01", department="service_center")
     lead = await add_user(services, "lead01", role=Role.SUPERVISOR, department="service_center")
-    alerts = await services.bus.subscribe(TOPIC_ALERT)
+    alerts = await services.bus.subscribe(topics.ALERT)
     t = (
         await svc.create(TicketDraft(category="complaint", subject="维修人员未按约定上门"), agent)
     ).ticket

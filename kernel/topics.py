@@ -1,0 +1,51 @@
+"""The event bus's topics, in one place: what travels on the bus, who publishes it and
+who listens (the contract between features), and constructors for the messages that
+more than one module publishes (in the manner of wazo-calld's notifiers).
+
+A topic's messages are JSON-ready dicts with a "type" ("call.answered", "ticket.created"
+...). Subscribers that keep state must tolerate redelivery (Redis Streams backend).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# call.* domain events, one per step of a call (cti/events.py CallEventType).
+# Published by: the CTI bridge (cti/bridge.py), the Twilio IVR (ivr/twilio/calls.py).
+# Heard by: the call log, routing, the live view, the desk's screen-pop, recordings,
+# follow-ups.
+CALL = "call"
+# The AMI link's state (pbx.connected with the live calls, pbx.disconnected) and phones'
+# device states. Published by the bridge; heard by routing and the live view.
+PBX = "pbx"
+# agent.* state changes (ready, not ready, on call, wrap-up). Published by routing (and
+# the desk's stand-in state machine); heard by the desk and the live view.
+AGENT = "agent"
+# offer.* : a call offered to an agent (the screen-pop goes out before the phone rings)
+# and the desk's acknowledgements. Published by routing and the desk's hub.
+OFFER = "offer"
+# Alerts for supervisors: SLA breaches, recordings missing or failing verification.
+ALERT = "alert"
+# ticket.* lifecycle events. Published by the ticket service and the SLA monitor; heard
+# by webhooks, follow-ups and the live view.
+TICKET = "ticket"
+# survey.* answers (keypad surveys after a call or a follow-up).
+SURVEY = "survey"
+# notice.* : outage and maintenance notices (customers/notices.py).
+NOTICE = "notice"
+# auth.* : sign-outs; every process closes the websockets of a revoked token.
+AUTH = "auth"
+# Agent state commands from an API-only process to the router's process, and replies
+# (desk/agent_state/bus.py).
+AGENT_COMMAND = "agent.command"
+AGENT_COMMAND_RESULT = "agent.command.result"
+
+ALL = (CALL, PBX, AGENT, OFFER, ALERT, TICKET, SURVEY, NOTICE, AUTH)
+
+
+def recording_alert(
+    kind: str, *, recording_id: int, path: str, message: str, at: float
+) -> dict[str, Any]:
+    """An ALERT about one recording file (`kind`: recording.missing, recording.corrupt,
+    ...), as the recordings service and the playback check both publish it."""
+    return {"type": kind, "recording_id": recording_id, "path": path, "message": message, "at": at}
