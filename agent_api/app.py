@@ -35,6 +35,7 @@ from agent_api.tokens import (
 from hotline.services import Services
 
 log = logging.getLogger("hotline.api")
+COMMON_STATIC = Path(__file__).parent / "static"
 
 
 class AppComponent(Protocol):
@@ -124,6 +125,8 @@ def create_app(
     for feature in features:
         for router in feature.routers:
             app.include_router(router)
+    # The pages' shared modules (i18n.js): every feature's page imports them from here.
+    app.mount("/common", StaticFiles(directory=COMMON_STATIC), name="common")
     for feature in features:
         for path, directory in feature.static.items():
             app.mount(path, StaticFiles(directory=directory, html=True), name=path.strip("/"))

@@ -149,7 +149,7 @@ class RoutingPlan:
             emergency_priority=r.emergency_priority,
             max_no_answer_before_pause=r.max_no_answer_before_pause,
             default_handle_seconds=r.default_handle_seconds,
-            not_ready_reasons=r.not_ready_reasons,
+            not_ready_reasons=list(r.not_ready_reasons),
             ageing=(
                 AgeingRule(r.ageing.step, r.ageing.every_seconds, settings.ageing_cap())
                 if r.ageing.enabled

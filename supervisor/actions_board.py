@@ -51,6 +51,7 @@ async def board(services: Services) -> dict[str, Any]:
         "agents": agents,
         "calls": routing.waiting_calls(),
         "reasons": [r for r in s.routing.not_ready_reasons if r not in ROUTER_REASONS],
+        "reason_labels": s.routing.reason_labels(),
         "skills": [{"name": k.name, "label": k.label.model_dump()} for k in s.skills],
         "queues": [{"name": q.name, "label": q.label.model_dump()} for q in s.queues],
     }

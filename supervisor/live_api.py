@@ -9,10 +9,11 @@
 
 The websocket handshake is the agent desktop's (desk/routes/ws.py): Origin check,
 ?ticket=<ws ticket> or a first {"type": "auth", "token"} message within 5 s, then
-{"type": "hello", "user"}; ping/pong and token refresh the same way; a bounded queue per
-socket (desk/push/connection.py: 1013 when it falls behind). 1008 on a bad token,
-a wrong origin, or a role other than supervisor/admin; 1008 also when the token expires
-or is signed out. Included through supervisor/api.py (any supervisor/live*.py `router`).
+{"type": "hello", "user", "reason_labels"} (config.yaml's not-ready labels); ping/pong and
+token refresh the same way; a bounded queue per socket (desk/push/connection.py: 1013
+when it falls behind). 1008 on a bad token, a wrong origin, or a role other than
+supervisor/admin; 1008 also when the token expires or is signed out. Included by name
+through supervisor/api.py.
 """
 
 from __future__ import annotations
@@ -80,7 +81,20 @@ async def supervisor_socket(ws: WebSocket, ticket: str | None = None) -> None:
     except WebSocketDisconnect:
         return
     conn = AgentConnection(ws, principal, on_pop_sent=lambda _c, _f: None, max_queue=MAX_QUEUE)
-    conn.push(Frame(0, "", 0.0, text=dumps({"type": "hello", "user": _user(principal)})))
+    conn.push(
+        Frame(
+            0,
+            "",
+            0.0,
+            text=dumps(
+                {
+                    "type": "hello",
+                    "user": _user(principal),
+                    "reason_labels": services.settings.routing.reason_labels(),
+                }
+            ),
+        )
+    )
     listener = Listener(conn)
     conn.start()
     live.attach(listener)

@@ -25,6 +25,7 @@ async def desk_config(user: CurrentUser, services: ServicesDep) -> dict[str, Any
         "languages": list(s.center.languages),
         "default_language": s.center.default_language,
         "not_ready_reasons": list(s.routing.not_ready_reasons),
+        "reason_labels": s.routing.reason_labels(),
         "wrap_up_codes": [
             {"name": c.name, "label": c.label.model_dump()} for c in s.desk.wrap_up_codes
         ],

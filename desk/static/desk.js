@@ -2,7 +2,7 @@
 // knowledge-base and customer search. Plain ES modules, no build step. Everything the
 // server sends is inserted as text (textContent), never as HTML.
 import { ApiError, DeskSocket, Session } from "./api.js";
-import { applyWords, label, t } from "./i18n.js";
+import { applyWords, label, reasonLabel, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, text, cls) => {
@@ -97,7 +97,7 @@ function fillSelects() {
   reason.replaceChildren(
     ...desk.config.not_ready_reasons
       .filter((r) => r !== "no_answer")
-      .map((r) => option(r, t(lang, `r_${r}`))),
+      .map((r) => option(r, reasonLabel(lang, desk.config.reason_labels, r))),
   );
   if (keepReason) reason.value = keepReason;
   const wrap = $("wrap-code");
@@ -126,7 +126,7 @@ function showState(state, reason) {
   if (!session.token) return;
   badge.hidden = false;
   badge.dataset.state = state;
-  const why = reason ? ` · ${t(desk.lang, `r_${reason}`)}` : "";
+  const why = reason ? ` · ${reasonLabel(desk.lang, desk.config?.reason_labels, reason)}` : "";
   badge.textContent = t(desk.lang, `st_${state}`) + why;
   // After the wrap-up timer ran out the code can still be given for the last call.
   $("wrap-done").disabled = state !== "wrap_up" && !desk.wrapPending;

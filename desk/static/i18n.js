@@ -1,3 +1,5 @@
+import { label, reasonLabel, translator } from "/common/i18n.js";
+
 // The desktop's words in the center's two languages. Labels that come from config.yaml
 // (skills, tiers, ticket categories, wrap-up codes) arrive from /api/desk/config instead.
 export const WORDS = {
@@ -22,8 +24,6 @@ export const WORDS = {
     st_logged_out: "未签入", st_available: "就绪", st_reserved: "预占", st_on_call: "通话中",
     st_wrap_up: "话后处理", st_not_ready: "示忙",
     call_ringing: "振铃中", call_answered: "通话中", call_ended: "已挂断", call_no_answer: "未接",
-    r_break: "小休", r_lunch: "用餐", r_training: "培训", r_meeting: "会议",
-    r_after_call_work: "事后处理", r_no_answer: "未接来电",
     ticket_created: "已创建工单 {n}", ticket_linked: "已关联到未结工单 {n}",
     candidates: "此号码对应多位客户：", search_hint: "可搜索客户查看资料",
     no_results: "没有找到", expired: "登录已过期，请重新登录",
@@ -54,8 +54,6 @@ export const WORDS = {
     st_on_call: "On a call", st_wrap_up: "Wrap-up", st_not_ready: "Not ready",
     call_ringing: "Ringing", call_answered: "On the call", call_ended: "Ended",
     call_no_answer: "Not answered",
-    r_break: "Break", r_lunch: "Lunch", r_training: "Training", r_meeting: "Meeting",
-    r_after_call_work: "After-call work", r_no_answer: "Missed call",
     ticket_created: "Ticket {n} created", ticket_linked: "Linked to open ticket {n}",
     candidates: "Several customers share this number:", search_hint: "Search to open a file",
     no_results: "Nothing found", expired: "Your session expired: sign in again",
@@ -66,21 +64,5 @@ export const WORDS = {
   },
 };
 
-export function t(lang, key, vars = {}) {
-  const text = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
-}
-
-export function label(lang, pair, fallback = "") {
-  // A {zh, en} label from config.yaml.
-  if (!pair) return fallback;
-  return pair[lang] || pair.en || pair.zh || fallback;
-}
-
-export function applyWords(lang, root = document) {
-  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
-  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
-    el.placeholder = t(lang, el.dataset.i18nPlaceholder);
-  }
-}
+export const { t, applyWords } = translator(WORDS);
+export { label, reasonLabel };

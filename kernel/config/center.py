@@ -149,7 +149,15 @@ class RoutingSettings(Strict):
     # before it rings the agent's phone anyway; 0 = do not wait.
     offer_ack_timeout_ms: int = Field(300, ge=0, le=5000)
     max_no_answer_before_pause: int = Field(2, ge=1)
-    not_ready_reasons: list[Name] = ["break", "lunch", "training", "meeting", "no_answer"]
+    # Why an agent is not ready, with the label every page shows (the pages have no list of
+    # their own). A plain list of names is accepted too: each name is then its own label.
+    not_ready_reasons: dict[Name, Label] = {
+        "break": Label(zh="小休", en="Break"),
+        "lunch": Label(zh="用餐", en="Lunch"),
+        "training": Label(zh="培训", en="Training"),
+        "meeting": Label(zh="会议", en="Meeting"),
+        "no_answer": Label(zh="未接来电", en="Missed call"),
+    }
     # Handle time (talk + wrap-up) assumed for the wait estimate until calls are measured.
     default_handle_seconds: int = Field(180, gt=0)
     # Announce the estimated wait to callers entering a holding queue (when >= 1 minute).
@@ -158,6 +166,17 @@ class RoutingSettings(Strict):
     voicemail_ticket_category: Name = "inquiry"
     callback: CallbackSettings = CallbackSettings()
     ageing: AgeingSettings = AgeingSettings()
+
+    @field_validator("not_ready_reasons", mode="before")
+    @classmethod
+    def _names_are_their_own_labels(cls, value: object) -> object:
+        if isinstance(value, list):
+            return {name: {"zh": str(name), "en": str(name)} for name in value}
+        return value
+
+    def reason_labels(self) -> dict[str, dict[str, str]]:
+        """{reason: {zh, en}} for the pages."""
+        return {name: label.model_dump() for name, label in self.not_ready_reasons.items()}
 
     @model_validator(mode="after")
     def _no_answer_is_a_reason(self) -> RoutingSettings:

@@ -1,3 +1,5 @@
+import { label, reasonLabel, translator } from "/common/i18n.js";
+
 // The supervisor page's words in the center's two languages (skill labels come from
 // the board, i.e. config.yaml).
 export const WORDS = {
@@ -13,8 +15,7 @@ export const WORDS = {
     set_priority: "设置", raise: "提前", skills_hint: "级别 1–10，0 为不具备此技能。下一次分配即生效。",
     languages: "语言", save: "保存", cancel: "取消", skills_of: "{name} 的技能",
     st_logged_out: "未签入", st_available: "就绪", st_reserved: "预占", st_on_call: "通话中",
-    st_wrap_up: "话后处理", st_not_ready: "示忙", r_break: "小休", r_lunch: "用餐",
-    r_training: "培训", r_meeting: "会议", r_after_call_work: "事后处理", r_no_answer: "未接来电",
+    st_wrap_up: "话后处理", st_not_ready: "示忙",
     m_listen: "监听中", m_whisper: "耳语中", m_barge: "强插中", ringing: "振铃中（请接听话机）",
     done_spy: "正在呼叫您的分机 {ext}…", done_not_ready: "{name} 已示忙", done_sign_out: "{name} 已签出",
     done_skills: "{name} 的技能已更新", done_priority: "来电 {call} 的优先级为 {p}",
@@ -37,8 +38,6 @@ export const WORDS = {
     languages: "Languages", save: "Save", cancel: "Cancel", skills_of: "Skills of {name}",
     st_logged_out: "Signed out", st_available: "Ready", st_reserved: "Reserved",
     st_on_call: "On a call", st_wrap_up: "Wrap-up", st_not_ready: "Not ready",
-    r_break: "Break", r_lunch: "Lunch", r_training: "Training", r_meeting: "Meeting",
-    r_after_call_work: "After-call work", r_no_answer: "Missed call",
     m_listen: "listening", m_whisper: "whispering", m_barge: "barged in",
     ringing: "ringing (answer your phone)", done_spy: "Calling your extension {ext}…",
     done_not_ready: "{name} is not ready", done_sign_out: "{name} is signed out",
@@ -50,12 +49,5 @@ export const WORDS = {
   },
 };
 
-export function t(lang, key, vars = {}) {
-  const text = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
-}
-
-export function applyWords(lang, root = document) {
-  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
-}
+export const { t, applyWords } = translator(WORDS);
+export { label, reasonLabel };

@@ -3,7 +3,10 @@
 // build step; the staff sign-in is staff.js (over the desktop's /desk/api.js). Everything
 // the server sends is inserted as text (textContent), never as HTML.
 import { $, el, staffPage } from "./staff.js";
-import { applyWords, t } from "./supervisor-i18n.js";
+import { applyWords, reasonLabel, t } from "./supervisor-i18n.js";
+
+// Not-ready reasons are labelled by config.yaml (GET /api/supervisor/board).
+const reasonOf = (reason) => reasonLabel(sv.lang, sv.board?.reason_labels, reason);
 
 const POLL_MS = 2000;
 
@@ -65,8 +68,8 @@ async function poll() {
 
 const stateText = (a) => {
   let text = t(sv.lang, `st_${a.state}`);
-  if (a.reason) text += ` · ${t(sv.lang, `r_${a.reason}`)}`;
-  if (a.pending_not_ready) text += t(sv.lang, "pending", { r: t(sv.lang, `r_${a.pending_not_ready}`) });
+  if (a.reason) text += ` · ${reasonOf(a.reason)}`;
+  if (a.pending_not_ready) text += t(sv.lang, "pending", { r: reasonOf(a.pending_not_ready) });
   return text;
 };
 
@@ -98,7 +101,7 @@ function render() {
   const reason = $("reason");
   if (!reason.options.length || reason.dataset.lang !== sv.lang) {
     const chosen = reason.value;
-    reason.replaceChildren(...sv.board.reasons.map((r) => new Option(t(sv.lang, `r_${r}`), r)));
+    reason.replaceChildren(...sv.board.reasons.map((r) => new Option(reasonOf(r), r)));
     if (chosen) reason.value = chosen;
     reason.dataset.lang = sv.lang;
   }

@@ -1,3 +1,5 @@
+import { label, reasonLabel, translator } from "/common/i18n.js";
+
 // The wallboard's words in the center's two languages (queue labels come from the
 // snapshot, i.e. config.yaml).
 export const WORDS = {
@@ -13,8 +15,7 @@ export const WORDS = {
     alerts: "告警", alerts_empty: "暂无告警。", agents: "座席", h_agent: "座席", h_state: "状态",
     h_time: "时长", h_handled: "已接", h_caller: "当前来电",
     st_logged_out: "未签入", st_available: "就绪", st_reserved: "预占", st_on_call: "通话中",
-    st_wrap_up: "话后处理", st_not_ready: "示忙", r_break: "小休", r_lunch: "用餐",
-    r_training: "培训", r_meeting: "会议", r_after_call_work: "事后处理", r_no_answer: "未接来电",
+    st_wrap_up: "话后处理", st_not_ready: "示忙",
     a_service_level: "{queue} 服务水平 {sl}，低于目标 {target}%",
     a_long_wait: "{queue} 来电 {caller} 已等待 {wait}",
     "a_sla.breach": "工单 {number}「{subject}」超出 SLA（{clock}）",
@@ -38,8 +39,7 @@ export const WORDS = {
     agents: "Agents", h_agent: "Agent", h_state: "State", h_time: "Time", h_handled: "Handled",
     h_caller: "Caller", st_logged_out: "Signed out", st_available: "Ready",
     st_reserved: "Reserved", st_on_call: "On a call", st_wrap_up: "Wrap-up",
-    st_not_ready: "Not ready", r_break: "Break", r_lunch: "Lunch", r_training: "Training",
-    r_meeting: "Meeting", r_after_call_work: "After-call work", r_no_answer: "Missed call",
+    st_not_ready: "Not ready",
     a_service_level: "{queue}: service level {sl}, under the {target}% target",
     a_long_wait: "{queue}: caller {caller} has waited {wait}",
     "a_sla.breach": "Ticket {number} “{subject}” breached its {clock} SLA",
@@ -49,12 +49,5 @@ export const WORDS = {
   },
 };
 
-export function t(lang, key, vars = {}) {
-  const text = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
-}
-
-export function applyWords(lang, root = document) {
-  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
-}
+export const { t, applyWords } = translator(WORDS);
+export { label, reasonLabel };

@@ -3,7 +3,7 @@
 // build step; the staff sign-in is staff.js (over the desktop's /desk/api.js). Everything the
 // server sends is inserted as text (textContent), never as HTML.
 import { $, el, staffPage } from "/supervisor/staff.js";
-import { applyWords, t } from "./wallboard-i18n.js";
+import { applyWords, reasonLabel, t } from "./wallboard-i18n.js";
 
 const HISTORY_MS = 10 * 60 * 1000;
 const SVG = "http://www.w3.org/2000/svg";
@@ -66,6 +66,7 @@ function stop() {
 function receive(frame) {
   wb.frames += 1;
   if (frame.type === "hello") {
+    wb.reasonLabels = frame.reason_labels || {};  // config.yaml's labels
     wb.delay = 500;
     link(true);
   } else if (frame.type === "snapshot") {
@@ -255,7 +256,7 @@ function renderAgents(s) {
     const tr = el("tr");
     tr.dataset.state = a.state;
     let state = t(wb.lang, `st_${a.state}`);
-    if (a.reason) state += ` · ${t(wb.lang, `r_${a.reason}`)}`;
+    if (a.reason) state += ` · ${reasonLabel(wb.lang, wb.reasonLabels, a.reason)}`;
     const caller = a.caller_number ? `${a.caller_number} · ${queueLabel(a.queue)}` : "";
     for (const text of [`${a.name || ""} ${a.extension || ""}`.trim(), state, duration(a.seconds_in_state), a.handled, caller]) {
       tr.append(el("td", text));

@@ -150,3 +150,20 @@ def test_check_config_command_exits_non_zero_naming_the_key(tmp_path: Path) -> N
     good = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("ok:")
+
+
+def test_given_not_ready_reasons_then_the_pages_get_their_labels_from_config() -> None:
+    shipped = load_settings(ROOT / "config.yaml", env={})
+    assert shipped.routing.reason_labels()["after_call_work"] == {
+        "zh": "事后处理",
+        "en": "After-call work",
+    }
+    plain = load_settings(
+        ROOT / "config.yaml", env={"HOTLINE_ROUTING__NOT_READY_REASONS": "[coaching, no_answer]"}
+    )
+    assert plain.routing.reason_labels() == {
+        "coaching": {"zh": "coaching", "en": "coaching"},
+        "no_answer": {"zh": "no_answer", "en": "no_answer"},
+    }
+    with pytest.raises(ConfigError, match="no_answer"):
+        load_settings(ROOT / "config.yaml", env={"HOTLINE_ROUTING__NOT_READY_REASONS": "[lunch]"})
