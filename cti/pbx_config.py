@@ -86,6 +86,23 @@ class RenderParams:
     include_test_contexts: bool = False
 
 
+# app_queue's sound options (queues.conf) -> the hold prompt (ivr/prompts.py HOLD_PROMPTS)
+# played instead of Asterisk's stock English file, in the caller's language.
+# "queue-thereare" <position> "queue-callswaiting" is one sentence; SayNumber speaks the
+# position and extensions.conf the estimated minutes in the channel's language (zh: the
+# number words of ivr/prompts.py ZH_SAY_FILES).
+QUEUE_SOUNDS: dict[str, str] = {
+    "queue-youarenext": "hold_next",
+    "queue-thereare": "hold_position",
+    "queue-callswaiting": "hold_position_end",
+    "queue-holdtime": "hold_estimate",
+    "queue-minute": "hold_minute",
+    "queue-minutes": "hold_minutes",
+    "queue-seconds": "hold_seconds",
+    "queue-thankyou": "hold_thanks",
+}
+
+
 def params_from_settings(settings: Settings, **overrides: object) -> RenderParams:
     """Defaults taken from config.yaml (AMI port/user, FastAGI address, agent endpoint)."""
     base = RenderParams(
@@ -297,7 +314,6 @@ def _sandbox_manager_users(_: Settings, p: RenderParams) -> Iterator[str]:
 def _hold_sounds(_: Settings, p: RenderParams) -> Iterator[str]:
     # Language-free absolute names: Asterisk plays <sounds_dir>/<channel language>/<name>
     # (ivr/prompts.py HOLD_PROMPTS, rendered by `hotline prompts render`).
-    from ivr.prompts import QUEUE_SOUNDS
 
     sounds = p.sounds_dir.rstrip("/")
     for option, prompt in QUEUE_SOUNDS.items():

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("hotline.commands.migrate", "create or upgrade the database schema"),
     "serve": ("hotline.commands.serve", "run the backend (AMI bridge, FastAGI, HTTP API)"),
     "recordings": (
-        "recordings.cli",
+        "hotline.commands.recordings",
         "recordings: purge files past recording.retention_days [--dry-run]",
     ),
     "prompts": (

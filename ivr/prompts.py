@@ -97,20 +97,7 @@ HOLD_PROMPTS: dict[str, Label] = {
         "the hash key.",
     ),
 }
-# app_queue's sound options (queues.conf) -> the hold prompt played instead of Asterisk's
-# stock English file. "queue-thereare" <position> "queue-callswaiting" is one sentence;
-# SayNumber speaks the position and extensions.conf the estimated minutes in the
-# channel's language (zh: the number words of ZH_SAY_FILES).
-QUEUE_SOUNDS: dict[str, str] = {
-    "queue-youarenext": "hold_next",
-    "queue-thereare": "hold_position",
-    "queue-callswaiting": "hold_position_end",
-    "queue-holdtime": "hold_estimate",
-    "queue-minute": "hold_minute",
-    "queue-minutes": "hold_minutes",
-    "queue-seconds": "hold_seconds",
-    "queue-thankyou": "hold_thanks",
-}
+# Which app_queue sound option plays which hold prompt: cti/pbx_config.py QUEUE_SOUNDS.
 
 
 def all_prompts(settings: Settings) -> dict[str, Label]:

@@ -57,10 +57,6 @@ KNOWN_CYCLE_EDGES = frozenset(
     {
         # kernel.config.references parses routing targets with routing.targets (above).
         ("kernel", "routing"),
-        # cti.pbx_config (rendering the PBX's configuration) names the IVR's queue sounds.
-        ("cti", "ivr"),
-        # `hotline recordings ...` commands (recordings/cli.py) use hotline.commands.
-        ("recordings", "hotline"),
     }
 )
 

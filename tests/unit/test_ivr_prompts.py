@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from cti.pbx_config import QUEUE_SOUNDS
 from hotline.cli import main as hotline
 from ivr.prompt_render import TtsTools, render_wav
 from ivr.prompts import (
     HOLD_PROMPTS,
-    QUEUE_SOUNDS,
     ZH_SAY_FILES,
     prompt_files,
     render_files,
