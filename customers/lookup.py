@@ -12,7 +12,7 @@ one join:
   other things by a customer's phone (tickets).
 
 ivr/customer_reader.py runs `holder` as one raw select for speed (same join, same order);
-tests/integration/test_ivr_customer_reader.py checks both give the same customer.
+tests/integration/ivr/test_ivr_customer_reader.py checks both give the same customer.
 """
 
 from __future__ import annotations

@@ -8,5 +8,5 @@ pytest_plugins = [
     "tests.harness.asterisk",
     "tests.harness.cti",
     "tests.harness.hang_report",
-    "pytester",  # tests/unit/test_hang_report.py runs pytest on purpose-built hangs
+    "pytester",  # tests/unit/harness/test_hang_report.py runs pytest on purpose-built hangs
 ]

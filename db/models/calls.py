@@ -3,7 +3,7 @@
 A call row may be written when the call starts (disposition in_progress, so live calls
 are queryable) and completed when it ends; (pbx_node, linkedid) is unique so a writer
 that sees the same call twice (resync after a reconnect) updates instead of duplicating.
-Enum values are kept equal to cti.events (checked by tests/integration/test_db_schema.py).
+Enum values are kept equal to cti.events (checked by tests/integration/db/test_db_schema.py).
 """
 
 import datetime as dt

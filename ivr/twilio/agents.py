@@ -13,7 +13,7 @@ The caller waits in a Twilio queue of its own (ivr/twilio/twiml.py caller_queue)
 agent's leg dequeues exactly this caller. Twilio reports the leg to /twilio/agent/status
 (ivr/twilio/routes.py), which publishes the caller's call.offered / call.answered /
 call.agent_no_answer. twilio.api_base_url points the client elsewhere (a local fake in
-tests/integration/test_twilio_agents.py). Every REST call is bounded (REST_TIMEOUT).
+tests/integration/ivr/test_twilio_agents.py). Every REST call is bounded (REST_TIMEOUT).
 
 The HTTP client is ours (`TwilioHttp`, twilio's AsyncHttpClient port over aiohttp):
 twilio 9.13's AsyncTwilioHttpClient authenticates with aiohttp's BasicAuth, deprecated

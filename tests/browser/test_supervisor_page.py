@@ -1,6 +1,6 @@
 """The supervisor page in headless Chromium against a real uvicorn with the real router (on
 a fake PBX: nothing is dialled; listen/whisper/barge on Asterisk is
-tests/integration/test_supervisor_spy.py): sign in as a supervisor, see the agents, force
+tests/integration/supervisor/test_supervisor_spy.py): sign in as a supervisor, see the agents, force
 one not ready, change skills, raise a waiting call -- each checked on the server and in
 the audit trail; an agent account is turned away; English."""
 

@@ -215,7 +215,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 class Desk:
-    """A desktop's websocket, as the page uses it (tests/integration/test_api_ws*)."""
+    """A desktop's websocket, as the page uses it (tests/integration/desk/test_api_ws_auth.py)."""
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws

@@ -11,7 +11,7 @@ import pytest
 
 from devtools.services.asterisk import AsteriskInstance
 from routing.queue_prio import from_queue_prio, queue_prio
-from tests.integration.test_sandbox import Event, RawAmi, event
+from tests.integration.devtools.test_sandbox import Event, RawAmi, event
 
 pytestmark = pytest.mark.integration
 QUEUE = "hold-complaint"

@@ -1,5 +1,5 @@
 """The AMI client against a scripted peer on loopback: ordering, timeouts, watchdog,
-reconnect, garbage. (Real Asterisk behaviour: tests/integration/test_cti_*.py.)"""
+reconnect, garbage. (Real Asterisk behaviour: tests/integration/cti/test_cti_*.py.)"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """On resync, calls the bridge did not see end are written once: from CEL, or closed as
 unobserved. Fakes for the call log and the CEL store (their SQL is tested against real
-databases in tests/integration/test_calllog_*.py)."""
+databases in tests/integration/cti/test_calllog_*.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The supervisor actions API (supervisor/api.py) with the real router on a fake PBX (no
-Asterisk: listen/whisper/barge on the real one is tests/integration/test_supervisor_spy.py):
+Asterisk: listen/whisper/barge on the real one is tests/integration/supervisor/test_supervisor_spy.py):
 every route x every role, force not-ready / sign-out through the router's state machine,
 live skills and call priority, the board, the page -- and an audit row for every action,
 refused ones included."""

@@ -17,7 +17,7 @@ from reports.intervals import Interval
 from reports.metrics import derive
 from reports.sql import Dimension, ReportQuery
 from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for
-from tests.integration.test_reports_sql import NOW, RANGE, insert, make_dataset, reference
+from tests.integration.reports.test_reports_sql import NOW, RANGE, insert, make_dataset, reference
 
 PARAMS = {"from": RANGE.first.isoformat(), "to": RANGE.last.isoformat()}
 

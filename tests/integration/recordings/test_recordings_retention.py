@@ -22,7 +22,7 @@ from recordings.retention import RetentionJob
 from recordings.store import RecordingStore
 
 NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 T = metadata.tables
 # id: (age of the recording in days, legal hold, already deleted)
 CASES: dict[int, tuple[float, bool, bool]] = {

@@ -16,7 +16,7 @@ from hotline import runtime
 from kernel.config import load_settings
 from kernel.lifecycle import cancel_and_wait, stop_within
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 async def _deaf(released: asyncio.Event) -> None:

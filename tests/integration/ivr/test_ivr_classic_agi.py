@@ -35,7 +35,7 @@ from tests.integration.ivr_support import seed_ivr_customers
 from tests.ivr_scenarios import UNKNOWN_PHONE, ZHANG, ZHANG_PHONE
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HOTLINE_AGI = REPO / ".venv" / "bin" / "hotline-agi"
 SCRIPT_DIR = "hotline-classic"  # agi-bin/hotline-classic/ivr
 # Open around the clock: hotline-agi runs on the real clock in its own process.
@@ -50,7 +50,7 @@ ALWAYS_OPEN = (
 START_DELAY = "6"  # seconds from the answer to the first key: hotline-agi starts (~3 s)
 
 RELAY = """#!/bin/bash
-# Test relay (tests/integration/test_ivr_classic_agi.py): classic AGI on this script's
+# Test relay (tests/integration/ivr/test_ivr_classic_agi.py): classic AGI on this script's
 # stdin/stdout <-> the host's hotline-agi on TCP 127.0.0.1:{port}.
 exec 3<>/dev/tcp/127.0.0.1/{port} || exit 1
 exec 4<&0

@@ -25,7 +25,7 @@ from kernel.config import load_settings
 from recordings.service import RecordingService
 from tests.support import eventually
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 T = metadata.tables
 
 

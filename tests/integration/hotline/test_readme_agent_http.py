@@ -28,7 +28,7 @@ from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 SECTION = "### Agents on their own phones"
 CALLER = "Local/95777@hotline-inbound-00000001;2"
 

@@ -22,7 +22,7 @@ from ivr.prompts import (
 from kernel.config import load_settings
 from kernel.config.common import Label
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_every_configured_prompt_in_both_languages(tmp_path: Path) -> None:

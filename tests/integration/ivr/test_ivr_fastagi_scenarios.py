@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cti.commands import ChannelNotFound
-from tests.integration.test_ivr_fastagi import IvrStack, _tickets_of, ivr  # noqa: F401
+from tests.integration.ivr.test_ivr_fastagi import IvrStack, _tickets_of, ivr  # noqa: F401
 from tests.ivr_scenarios import SCENARIOS, Scenario
 from tests.support import eventually
 

@@ -15,7 +15,7 @@ from ivr.script import LOOKUP_FAILED, NoticeInfo, Query, Reply, TicketInfo
 from kernel.config import load_settings
 from kernel.config.settings import Settings
 from tests.ivr_scenarios import LI, SCENARIOS, ZHANG, Scenario
-from tests.unit.test_ivr_interpreter import FakeDirectory
+from tests.unit.ivr.test_ivr_interpreter import FakeDirectory
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from cti.pbx_config import (
 )
 from kernel.config import Settings, load_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

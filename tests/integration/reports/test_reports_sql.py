@@ -29,7 +29,7 @@ from reports.metrics import (
 from reports.service import ReportService, thresholds_from
 from reports.sql import Dimension, Key, ReportQuery
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SETTINGS = load_settings(REPO / "config.yaml", env={})
 TZ = SETTINGS.center.timezone
 QUEUES = ["billing", "repair", "emergency", "general", None]
