@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from kernel.calls import Direction
+
 
 class CallEventType(StrEnum):
     STARTED = "call.started"
@@ -32,26 +34,6 @@ class CallEventType(StrEnum):
     OVERFLOWED = "call.overflowed"
     MERGED = "call.merged"
     ENDED = "call.ended"
-
-
-class Disposition(StrEnum):
-    IN_PROGRESS = "in_progress"
-    ANSWERED = "answered"
-    ABANDONED_IVR = "abandoned_ivr"
-    ABANDONED_QUEUE = "abandoned_queue"
-    SELF_SERVICE = "self_service"
-    CALLBACK_REQUESTED = "callback_requested"
-    OVERFLOWED = "overflowed"
-    FAILED = "failed"
-    # Closed by a resync: gone from Asterisk, and no record says how it ended (see
-    # cti/cel/): never left in progress for good.
-    ENDED_UNOBSERVED = "ended_unobserved"
-
-
-class Direction(StrEnum):
-    INBOUND = "in"
-    OUTBOUND = "out"
-    INTERNAL = "internal"
 
 
 # UserEvents the dialplan and the IVR raise (UserEvent(<name>,Key: value,...)).

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cti.calllog.mapping import snapshot_from_row
-from cti.events import Disposition
 from db.models import metadata
+from kernel.calls import Disposition
 from kernel.clock import from_timestamp
 
 CALLS: sa.Table = metadata.tables["calls"]

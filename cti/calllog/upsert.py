@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cti.events import Disposition
+from kernel.calls import Disposition
 
 # Observed first, estimated later: the row's value wins when it has one.
 KEEP_EXISTING = (

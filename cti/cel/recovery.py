@@ -34,9 +34,10 @@ from typing import Any, Protocol
 
 from cti.cel.record import CelRow, call_from_cel, group_by_call, has_ended, started_in
 from cti.cel.store import CelStore, CelUnavailable
-from cti.events import CallEventType, Disposition, is_twilio_call
+from cti.events import CallEventType, is_twilio_call
 from cti.sequence import SPAN, compose
 from cti.tracking.tracker import CallTracker, DomainEvent
+from kernel.calls import Disposition
 
 log = logging.getLogger(__name__)
 

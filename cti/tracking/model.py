@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cti.events import Direction, Disposition
+from kernel.calls import Direction, Disposition
 
 _EXTENSION = re.compile(r"^[A-Za-z0-9]+/([^@\-/;]+)")
 

@@ -24,10 +24,10 @@ from cti.events import (
     USER_OFFER,
     USER_OVERFLOW,
     CallEventType,
-    Direction,
 )
 from cti.sequence import compose, next_generation
 from cti.tracking.model import Call, Leg, extension_of
+from kernel.calls import Direction
 
 DomainEvent = dict[str, Any]
 _NO_ANSWER = {"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"}

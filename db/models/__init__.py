@@ -4,7 +4,7 @@
 from sqlmodel import SQLModel
 
 from db.models.audit import AuditLog
-from db.models.calls import Call, CallBase, CallEvent, Direction, Disposition
+from db.models.calls import Call, CallBase, CallEvent
 from db.models.care import (
     CallbackRequest,
     CallbackRequestBase,
@@ -40,6 +40,7 @@ from db.models.tickets import (
     TicketSource,
     TicketState,
 )
+from kernel.calls import Direction, Disposition  # the calls table's enums
 
 metadata = SQLModel.metadata
 

@@ -3,11 +3,10 @@
 A call row may be written when the call starts (disposition in_progress, so live calls
 are queryable) and completed when it ends; (pbx_node, linkedid) is unique so a writer
 that sees the same call twice (resync after a reconnect) updates instead of duplicating.
-Enum values are kept equal to cti.events (checked by tests/integration/db/test_db_schema.py).
+Disposition and Direction are kernel/calls.py's, shared with the call tracker.
 """
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,26 +21,7 @@ from db.models.base import (
     json_field,
 )
 from db.types import BigId
-
-
-class Direction(StrEnum):
-    INBOUND = "in"
-    OUTBOUND = "out"
-    INTERNAL = "internal"
-
-
-class Disposition(StrEnum):
-    IN_PROGRESS = "in_progress"
-    ANSWERED = "answered"
-    ABANDONED_IVR = "abandoned_ivr"
-    ABANDONED_QUEUE = "abandoned_queue"
-    SELF_SERVICE = "self_service"
-    CALLBACK_REQUESTED = "callback_requested"
-    OVERFLOWED = "overflowed"
-    FAILED = "failed"
-    # Closed by a resync: the call was gone from Asterisk and nothing recorded how it
-    # ended (no CEL store, or CEL had no row); ended_at is when that was found out.
-    ENDED_UNOBSERVED = "ended_unobserved"
+from kernel.calls import Direction, Disposition
 
 
 class CallBase(SQLModel):

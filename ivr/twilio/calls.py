@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cti.events import VIA_TWILIO, CallEventType, Disposition
+from cti.events import VIA_TWILIO, CallEventType
 from cti.tracking.model import Call
 from hotline.services import Services
 from ivr.directory import DbDirectory
@@ -34,6 +34,7 @@ from ivr.replay import CallRecord, ReplayStore, Step, advance
 from ivr.script import IvrResult, Outcome, Query, Reply
 from ivr.twilio.twiml import Urls, queue_name, step_response
 from kernel import topics
+from kernel.calls import Disposition
 
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 # An agent's leg that ended unanswered -> the DialEnd status the tracker would report.

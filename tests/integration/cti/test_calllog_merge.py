@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.calllog.writer import CALL_EVENTS, CALLS, CallLogWriter
 from cti.cel.recovery import unobserved
-from cti.events import Disposition
 from cti.sequence import SPAN, compose, generation_at
 from cti.tracking.model import Call
 from db.engine import async_session_factory
 from kernel.bus.memory import MemoryBus
+from kernel.calls import Disposition
 
 T0 = 1_796_000_000.0
 OLD = generation_at(T0)  # the session before the restart

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
 from sqlmodel import col, select
 
-import cti.events
+import kernel.calls
 from db.engine import (
     UnsupportedDatabase,
     async_session_factory,
@@ -84,8 +84,9 @@ async def test_given_a_sqlite_file_in_a_missing_directory_then_it_is_created_wit
 
 
 def test_db_enums_match_the_cti_bridge_and_config() -> None:
-    assert {d.value for d in Disposition} == {d.value for d in cti.events.Disposition}
-    assert {d.value for d in Direction} == {d.value for d in cti.events.Direction}
+    # One definition (kernel/calls.py), shared by the tracker and the table.
+    assert Disposition is kernel.calls.Disposition
+    assert Direction is kernel.calls.Direction
     assert {p.value for p in TicketPriority} == set(typing.get_args(ConfigTicketPriority))
 
 
