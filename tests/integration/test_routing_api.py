@@ -68,7 +68,7 @@ async def test_routing_endpoints_by_role_and_live_changes(
 
             boss = token(services, users[S])
             r = await client.put(
-                f"/api/routing/agents/{agent_id}/skills",
+                f"/api/supervisor/agents/{agent_id}/skills",
                 headers=boss,
                 json={"skills": {"billing": 9, "repair": 4}, "languages": ["zh", "en"]},
             )
@@ -76,25 +76,27 @@ async def test_routing_endpoints_by_role_and_live_changes(
             assert r.json()["skills"] == {"billing": 9, "repair": 4}
             assert router.router.agents[agent_id].skills == {"billing": 9, "repair": 4}
             r = await client.put(
-                f"/api/routing/agents/{agent_id}/skills",
+                f"/api/supervisor/agents/{agent_id}/skills",
                 headers=boss,
                 json={"skills": {"juggling": 5}},
             )
             assert (r.status_code, r.json()["error"]) == (422, "invalid_request")
             r = await client.put(
-                "/api/routing/agents/999999/skills", headers=boss, json={"skills": {"billing": 5}}
+                "/api/supervisor/agents/999999/skills",
+                headers=boss,
+                json={"skills": {"billing": 5}},
             )
             assert (r.status_code, r.json()["error"]) == (404, "not_found")
 
             await router.ctx.run(router.router.enqueue, "c-1", "billing", priority=10)
             r = await client.put(
-                "/api/routing/calls/c-1/priority", headers=boss, json={"priority": 500}
+                "/api/supervisor/calls/c-1/priority", headers=boss, json={"priority": 500}
             )
             assert r.status_code == 200, r.text
             (call,) = (await client.get("/api/routing/calls", headers=boss)).json()
             assert (call["call_id"], call["priority"], call["queue"]) == ("c-1", 500, "billing")
             r = await client.put(
-                "/api/routing/calls/nope/priority", headers=boss, json={"priority": 1}
+                "/api/supervisor/calls/nope/priority", headers=boss, json={"priority": 1}
             )
             assert r.status_code == 404
             r = await client.get("/api/routing/calls?queue=nope", headers=boss)

@@ -259,26 +259,18 @@ async def test_the_page_and_its_files_are_served(world: World) -> None:
             assert r.status_code == 404, bad
 
 
-async def test_the_routing_api_changes_are_audited_too(world: World) -> None:
+async def test_given_the_old_routing_change_endpoints_then_they_are_gone(world: World) -> None:
+    """One way to change skills and priorities: the supervisor's audited actions (the
+    routing API's unaudited copies were removed, issue 12)."""
     agent_id = world.agent2.id
-    await world.router.ctx.run(world.router.router.enqueue, "c-5", "billing", priority=10)
     async with api_client(create_app(world.services)) as client:
         r = await client.put(
             f"/api/routing/agents/{agent_id}/skills",
             headers=world.headers(D),
             json={"skills": {"repair": 4}},
         )
-        assert r.status_code == 200, r.text
+        assert r.status_code in (404, 405), r.text
         r = await client.put(
             "/api/routing/calls/c-5/priority", headers=world.headers(S), json={"priority": 77}
         )
-        assert r.status_code == 200, r.text
-    async with world.services.engine.connect() as conn:
-        rows = await conn.execute(
-            sa.select(AUDIT).where(AUDIT.c.action.startswith("routing.")).order_by(AUDIT.c.id)
-        )
-        found = [(r.action, r.actor_name, r.object_id, r.detail) for r in rows]
-    assert found == [
-        ("routing.skills", "admin", str(agent_id), {"skills": {"repair": 4}, "languages": None}),
-        ("routing.call_priority", "boss", "c-5", {"priority": 77}),
-    ]
+        assert r.status_code in (404, 405), r.text
