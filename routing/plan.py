@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from kernel.config.targets import Target, parse_target, skills_named
 from routing.ageing import AgeingRule
 from routing.model import Match, UnknownQueue
-from routing.targets import Target, parse_target, skills_named
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from routing.targets import TargetSyntaxError, parse_target, skills_named
+from kernel.config.targets import TargetSyntaxError, parse_target, skills_named
 
 if TYPE_CHECKING:
     from kernel.config.settings import Settings

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.targets import TargetSyntaxError, parse_target, skills_named
+from kernel.config.targets import TargetSyntaxError, parse_target, skills_named
 
 
 @pytest.mark.parametrize(
