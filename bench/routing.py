@@ -5,7 +5,7 @@
     .venv/bin/python bench/routing.py --calls 30      # more calls per side on Asterisk
 
 Part 1 (pure): 5,000 logged-in agents, 50 skills, 2,000 waiting calls, then a realistic
-event mix (routing/workload.py: calls arriving, answered and ending, wrap-ups ending,
+event mix (routing/core/workload.py: calls arriving, answered and ending, wrap-ups ending,
 steps relaxing, no-answers). The indexed router and the naive scan-everything router
 start from the same state and must make identical decisions (checked); prints
 decisions/s, per-event latency percentiles and the speed-up. Targets: p99 <= 200 us per
@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from routing.naive import NaiveSelector
-from routing.workload import Workload
+from routing.core.naive import NaiveSelector
+from routing.core.workload import Workload
 
 
 def percentile(values: list[float], p: float) -> float:

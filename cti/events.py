@@ -49,7 +49,7 @@ USER_OVERFLOW = "HotlineFallback"  # Queue, Reason, CallPriority (hotline-fallba
 USER_OFFER = "HotlineOffer"  # Agent, Extension (optional: the router may raise it)
 
 # Events of calls that came in through Twilio (ivr/twilio/calls.py) carry "via": VIA_TWILIO;
-# no Asterisk channel exists for them (routing/twilio_offers.py).
+# no Asterisk channel exists for them (routing/pbx/twilio_offers.py).
 VIA_TWILIO = "twilio"
 
 # Uniqueid prefixes Hotline gives the channels it originates (Originate ChannelId), so

@@ -80,7 +80,7 @@ def pbx_bridge(services: Services) -> Component:
 def routing(services: Services) -> Component:
     twilio = services.settings.twilio
     if twilio.enabled and twilio.agent_sip_uri:
-        # Twilio callers reach Hotline's agents through Twilio (routing/twilio_offers.py).
+        # Twilio callers reach Hotline's agents through Twilio (routing/pbx/twilio_offers.py).
         services.features.twilio_agents = TwilioAgentDialer(services.settings)
     return RoutingService(services)
 

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request
 from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import ApiError, NotFound, error_responses
 from db.models import Role
-from routing.model import RoutingError, UnknownAgent, UnknownCall, UnknownQueue
+from routing.core.model import RoutingError, UnknownAgent, UnknownCall, UnknownQueue
 from routing.service import RoutingService
 
 router = APIRouter(tags=["routing"])

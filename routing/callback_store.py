@@ -3,7 +3,7 @@ callback becomes when the customer stays unreachable (or a voicemail overflow le
 
 The IVR's callback node may already have written the row for a call (it raises
 call.callback_requested after writing), and AstDB keeps what the dialplan captured (see
-routing/astdb.py): a row for the same origin call is reused, never duplicated.
+routing/pbx/astdb.py): a row for the same origin call is reused, never duplicated.
 """
 
 from __future__ import annotations

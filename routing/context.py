@@ -17,20 +17,16 @@ from kernel.bus.port import EventBus
 from kernel.clock import Clock
 from kernel.config import Settings
 from routing.callback_store import CallbackStore
-from routing.live import LiveCalls
-from routing.model import RouterEvent, RoutingError
-from routing.router import Router
+from routing.core.live import LiveCalls
+from routing.core.model import RouterEvent, RoutingError
+from routing.core.router import Router
 from routing.store import RoutingStore
 
 if TYPE_CHECKING:
-    from routing.twilio_offers import TwilioAgents
+    from routing.pbx.twilio_offers import TwilioAgents
 
 log = logging.getLogger("routing")
 
-TOPIC_CALL = "call"
-TOPIC_PBX = "pbx"
-TOPIC_AGENT = "agent"
-TOPIC_OFFER = "offer"
 # extensions.conf contexts that are not part of DialplanContract (routing owns them).
 QUEUE_CONTEXT = "hotline-queue"
 FALLBACK_CONTEXT = "hotline-fallback"
@@ -48,7 +44,7 @@ class RoutingContext:
     # The raw AMI link (the CTI bridge's client), for what PbxCommands does not offer
     # (AstDB); None where the bridge is not in this process.
     ami: Any = None
-    # Twilio rings agents for Twilio callers (routing/twilio_offers.py); None: Twilio
+    # Twilio rings agents for Twilio callers (routing/pbx/twilio_offers.py); None: Twilio
     # callers are not routed here (twilio.agent_sip_uri empty).
     twilio: TwilioAgents | None = None
     live: LiveCalls = field(default_factory=LiveCalls)

@@ -6,15 +6,15 @@ Consumed (one ordered fan-out subscription):
   priority, customer, tier, language), call.agent_no_answer (DialEnd NOANSWER/BUSY/... of an offer),
   call.answered, call.ended, call.callback_requested, call.overflowed (dialplan fallback);
 - "pbx": device.state (agent presence), queue.left, pbx.connected (rebuild from
-  Asterisk's holding queues and bridges, then decide again: routing/rebuild.py);
+  Asterisk's holding queues and bridges, then decide again: routing/pbx/rebuild.py);
 - "offer": offer.delivered (the agent desktop shows the screen-pop).
-Events of a callback attempt (Linkedid hlcb-...) go to routing/callbacks.py. Events of a
+Events of a callback attempt (Linkedid hlcb-...) go to routing/pbx/callbacks.py. Events of a
 Twilio caller ("via": "twilio", call_id = CallSid) are never pre-routed nor offered through
 Asterisk: its call.queued enqueues it only when Twilio can ring our agents
-(routing/twilio_offers.py), else it is left to Twilio's queue. A call the bridge found in
+(routing/pbx/twilio_offers.py), else it is left to Twilio's queue. A call the bridge found in
 its resync (snapshot `resynced`: it began before this process) that the router does not
 know is restored from Asterisk and the call log when it queues or an agent answers it
-(routing/rebuild.py).
+(routing/pbx/rebuild.py).
 """
 
 from __future__ import annotations
@@ -24,14 +24,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cti.events import VIA_TWILIO
-from routing.astdb import forget as forget_astdb
-from routing.callbacks import Callbacks
-from routing.context import TOPIC_CALL, TOPIC_OFFER, TOPIC_PBX, RoutingContext
-from routing.dispatcher import Dispatcher
-from routing.model import CallKind
-from routing.presence import DeviceMap, presence_of
-from routing.rebuild import Rebuilder
-from routing.restore import keep_known
+from kernel import topics
+from routing.context import RoutingContext
+from routing.core.model import CallKind
+from routing.core.presence import DeviceMap, presence_of
+from routing.pbx.astdb import forget as forget_astdb
+from routing.pbx.callbacks import Callbacks
+from routing.pbx.dispatcher import Dispatcher
+from routing.pbx.rebuild import Rebuilder
+from routing.pbx.restore import keep_known
 
 log = logging.getLogger("routing")
 
@@ -48,18 +49,18 @@ class Intake:
         self.prefix = contract.holding_queue_prefix
         self.rebuilder = Rebuilder(ctx, dispatcher, callbacks, self._holding_queue)
         self.handlers: dict[tuple[str, str], Handler] = {
-            (TOPIC_CALL, "call.ivr_completed"): self._ivr_completed,
-            (TOPIC_CALL, "call.queued"): self._queued,
-            (TOPIC_CALL, "call.offered"): self._offered,
-            (TOPIC_CALL, "call.agent_no_answer"): self._no_answer,
-            (TOPIC_CALL, "call.answered"): self._answered,
-            (TOPIC_CALL, "call.ended"): self._ended,
-            (TOPIC_CALL, "call.callback_requested"): self._callback_requested,
-            (TOPIC_CALL, "call.overflowed"): self._overflowed,
-            (TOPIC_PBX, "device.state"): self._device,
-            (TOPIC_PBX, "queue.left"): self._queue_left,
-            (TOPIC_PBX, "pbx.connected"): self._connected,
-            (TOPIC_OFFER, "offer.delivered"): self._delivered,
+            (topics.CALL, "call.ivr_completed"): self._ivr_completed,
+            (topics.CALL, "call.queued"): self._queued,
+            (topics.CALL, "call.offered"): self._offered,
+            (topics.CALL, "call.agent_no_answer"): self._no_answer,
+            (topics.CALL, "call.answered"): self._answered,
+            (topics.CALL, "call.ended"): self._ended,
+            (topics.CALL, "call.callback_requested"): self._callback_requested,
+            (topics.CALL, "call.overflowed"): self._overflowed,
+            (topics.PBX, "device.state"): self._device,
+            (topics.PBX, "queue.left"): self._queue_left,
+            (topics.PBX, "pbx.connected"): self._connected,
+            (topics.OFFER, "offer.delivered"): self._delivered,
         }
 
     async def handle(self, topic: str, event: dict[str, Any]) -> None:

@@ -10,12 +10,12 @@
 Registers itself as services.features.routing. Run exactly one per Asterisk (where the
 CTI bridge runs): two routers would offer the same callers twice.
 
-Callers who came in through Twilio are offered through Twilio (routing/twilio_offers.py)
+Callers who came in through Twilio are offered through Twilio (routing/pbx/twilio_offers.py)
 when services.features.twilio_agents is given, else never.
 
 Bus: consumes "call", "pbx", "offer" (routing/intake.py); publishes "agent"
-(agent.state), "offer" (offer) and "call" (call.wrapped) (routing/dispatcher.py).
-Domain errors (routing.model: IllegalTransition, UnknownAgent, UnknownCall,
+(agent.state), "offer" (offer) and "call" (call.wrapped) (routing/pbx/dispatcher.py).
+Domain errors (routing.core.model: IllegalTransition, UnknownAgent, UnknownCall,
 UnknownReason, UnknownQueue) are for the agent API to map to HTTP.
 """
 
@@ -28,19 +28,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hotline.services import Services
+from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
 from kernel.lifecycle import cancel_and_wait, stop_within
-from routing.announcer import WaitAnnouncer
 from routing.callback_store import CallbackStore
-from routing.callbacks import Callbacks
-from routing.context import TOPIC_CALL, TOPIC_OFFER, TOPIC_PBX, RoutingContext
-from routing.dispatcher import Dispatcher
+from routing.context import RoutingContext
+from routing.core.model import AgentState, UnknownAgent, UnknownCall
+from routing.core.plan import RoutingPlan
+from routing.core.router import Router
+from routing.core.views import agent_view, call_view, queue_view
 from routing.intake import Intake
-from routing.model import AgentState, UnknownAgent, UnknownCall
-from routing.plan import RoutingPlan
-from routing.router import Router
+from routing.pbx.announcer import WaitAnnouncer
+from routing.pbx.callbacks import Callbacks
+from routing.pbx.dispatcher import Dispatcher
 from routing.store import RoutingStore
-from routing.views import agent_view, call_view, queue_view
 
 STEP_SECONDS = 5.0  # each step of stop()
 
@@ -84,8 +85,8 @@ class RoutingService:
     async def start(self) -> None:
         self.store.start()
         # Subscribe first: nothing that happens while agents load is missed.
-        self._sub = await self.ctx.bus.subscribe(TOPIC_CALL, TOPIC_PBX, TOPIC_OFFER)
-        # Nothing is offered before the first rebuild (routing/rebuild.py) has seen which
+        self._sub = await self.ctx.bus.subscribe(topics.CALL, topics.PBX, topics.OFFER)
+        # Nothing is offered before the first rebuild (routing/pbx/rebuild.py) has seen which
         # agents Asterisk still has on a call and which callers wait where.
         await self.ctx.run(self.router.suspend)
         await self.reload_agents()
@@ -218,7 +219,7 @@ class RoutingService:
 
     def waiting_calls(self, queue: str | None = None) -> list[dict[str, Any]]:
         """Waiting calls in line order, each with its own estimated remaining wait."""
-        from routing.ewt import estimate
+        from routing.core.ewt import estimate
 
         now, router = self.ctx.clock.timestamp(), self.router
         names = [queue] if queue else [q.name for q in router.plan.queues]
@@ -239,7 +240,7 @@ class RoutingService:
 
     def queues(self) -> list[dict[str, Any]]:
         """Per queue: waiting, agents, estimated wait for a new caller, service level."""
-        from routing.ewt import estimate_all
+        from routing.core.ewt import estimate_all
 
         estimates = estimate_all(self.router)
         return [
@@ -248,7 +249,7 @@ class RoutingService:
         ]
 
     def estimated_wait(self, queue: str) -> float | None:
-        from routing.ewt import estimate
+        from routing.core.ewt import estimate
 
         return estimate(self.router, queue).new_caller_seconds
 

@@ -1,7 +1,7 @@
 """The router's persistence: agents and skills (users, agent_skills) and the agent state
 history (agent_state_history), written by one background task so a slow database never
 delays a routing decision; after a restart, the call log rows of the calls Asterisk
-still has (routing/rebuild.py).
+still has (routing/pbx/rebuild.py).
 
 Contract with db/: one agent_state_history row per stretch of time in a state; the row
 of the current state has ended_at NULL and is closed when the next one starts.
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_BACKLOG = 10_000  # state changes buffered for the writer; above it, callers wait
 CALLS = metadata.tables["calls"]
-# What a restart needs of a call's row (routing/restore.py snapshot_from_row reads them).
+# What a restart needs of a call's row (routing/pbx/restore.py snapshot_from_row reads them).
 CALL_COLUMNS = (
     "linkedid",
     "direction",

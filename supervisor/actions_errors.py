@@ -16,7 +16,7 @@ from desk.agent_state.port import (
     IllegalAgentTransition,
     UnknownReason,
 )
-from routing import model as routing
+from routing.core import model as routing
 
 
 class ActionRefused(ApiError):

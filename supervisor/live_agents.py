@@ -2,7 +2,7 @@
 state for occupancy. Pure.
 
 Input: "agent" bus events ({"type": "agent.state", "agent_id", "extension", "state",
-"reason", "at"}: routing/dispatcher.py, desk/agent_state/memory.py) and, after a
+"reason", "at"}: routing/pbx/dispatcher.py, desk/agent_state/memory.py) and, after a
 restart, today's agent_state_history stretches. Occupancy follows reports/metrics.py:
 busy (on_call + wrap_up) ÷ logged-in time (every state but logged_out), time clipped to
 the local day, via `state_aggregates`.

@@ -1,6 +1,6 @@
 """An agent state machine of the API's own, standing in until the routing service is
 wired (the router then owns the states). Publishes agent.state on topic "agent" exactly as
-routing/dispatcher.py does, so desktops and tests see the same events either way.
+routing/pbx/dispatcher.py does, so desktops and tests see the same events either way.
 
 It knows no calls: reserved/on_call/wrap_up are only entered through `set_state` (tests,
 a test dispatcher); wrap_up_done leaves wrap_up.

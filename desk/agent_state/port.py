@@ -1,6 +1,6 @@
 """AgentStatePort: what the agent API asks of routing about an agent's own state.
 
-The router owns the agent state machine (routing/model.py: logged_out, available,
+The router owns the agent state machine (routing/core/model.py: logged_out, available,
 reserved, on_call, wrap_up, not_ready); the API only sends the agent's commands and shows
 the answer. Every state change is also published by whoever owns the machine on bus topic
 "agent" as {"type": "agent.state", "agent_id", "extension", "state", "reason", "at"}, which

@@ -31,7 +31,7 @@ class RoutingAgentState:
         self._routing = routing
 
     async def _do(self, agent_id: int, command: Awaitable[None]) -> AgentStatus:
-        from routing import model
+        from routing.core import model
 
         try:
             await command
@@ -50,7 +50,7 @@ class RoutingAgentState:
         return await self.status(agent_id)
 
     async def status(self, agent_id: int) -> AgentStatus:
-        from routing import model
+        from routing.core import model
 
         try:
             view = self._routing.agent(agent_id)

@@ -1,4 +1,4 @@
-"""Twilio rings Hotline's agents for Twilio callers: routing/twilio_offers.py's TwilioAgents
+"""Twilio rings Hotline's agents for Twilio callers: routing/pbx/twilio_offers.py's TwilioAgents
 port over Twilio's REST API (the twilio client, async).
 
     POST {api_base_url}/2010-04-01/Accounts/{account_sid}/Calls.json
@@ -38,7 +38,7 @@ from twilio.rest import Client
 
 from ivr.twilio.twiml import agent_leg
 from kernel.config.settings import Settings
-from routing.twilio_offers import TwilioDialError
+from routing.pbx.twilio_offers import TwilioDialError
 
 REST_TIMEOUT = 10.0  # seconds for one REST request to Twilio
 LEG_EVENTS = ["ringing", "answered", "completed"]

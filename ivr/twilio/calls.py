@@ -16,7 +16,7 @@ per call and routing sees callback requests:
     call.ended             status callback completed/busy/failed/no-answer/canceled
 
 Every event carries "via": "twilio" (cti/events.py VIA_TWILIO): the router must never try
-to reach such a caller through Asterisk (routing/twilio_offers.py).
+to reach such a caller through Asterisk (routing/pbx/twilio_offers.py).
 """
 
 from __future__ import annotations

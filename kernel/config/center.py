@@ -130,7 +130,7 @@ class CallbackSettings(Strict):
 
 
 class AgeingSettings(Strict):
-    """Waiting calls rise in priority so that low tiers cannot starve (routing/ageing.py):
+    """Waiting calls rise in priority so that low tiers cannot starve (routing/core/ageing.py):
     `step` points per `every_seconds` in line, up to `max_priority` (None: the highest
     tier's priority), which must stay below `routing.emergency_priority`."""
 

@@ -76,7 +76,7 @@ class Settings(Strict):
         return next((q for q in self.queues if q.skill == skill), None)
 
     def ageing_cap(self) -> int:
-        """The highest priority ageing lifts a waiting call to (routing.ageing)."""
+        """The highest priority ageing lifts a waiting call to (routing.core.ageing)."""
         cap = self.routing.ageing.max_priority
         return max((t.priority for t in self.tiers.values()), default=0) if cap is None else cap
 

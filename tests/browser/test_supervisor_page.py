@@ -114,7 +114,7 @@ async def test_given_a_supervisor_when_forcing_an_agent_not_ready_then_the_route
     assert center.router.router.agents[center.agent_id].skills == {"billing": 9, "emergency": 3}
 
     # A waiting caller moved ahead of the line: above c-1, a tier-C caller waiting for
-    # ten minutes, whom ageing (routing.ageing, 5 a minute up to 30) already put at 30.
+    # ten minutes, whom ageing (routing.core.ageing, 5 a minute up to 30) already put at 30.
     router = center.router
     router.ctx.live.get("c-1").snapshot = {"caller_number": "13800000001"}
     router.ctx.live.get("c-2").snapshot = {"caller_number": "13800000002"}

@@ -219,7 +219,7 @@ async def test_ivr_result_puts_caller_in_its_skill_queue(asterisk: AsteriskInsta
         assert seen["agi_callerid"] == "13800000001"
         assert replies[0] == f"200 result={ord('7')}"
         prio = await ami.action("Getvar", Channel=joined["Channel"], Variable="QUEUE_PRIO")
-        assert prio["Value"] == "60"  # 2 x HOTLINE_PRIORITY (routing/queue_prio.py)
+        assert prio["Value"] == "60"  # 2 x HOTLINE_PRIORITY (routing/core/queue_prio.py)
         await ami.action("Hangup", Channel=joined["Channel"])
         await ami.wait_for(event("Hangup", Channel=joined["Channel"]))
         assert not [

@@ -121,7 +121,7 @@ async def test_a_chinese_caller_hears_chinese_and_an_english_caller_english(
     cti_stack: CtiStack, asterisk: AsteriskInstance, hold_prompts: Path
 ) -> None:
     pbx = cti_stack.bridge.commands
-    # The router's estimate for a new caller (routing/announcer.py): 2 minutes, fresh.
+    # The router's estimate for a new caller (routing/pbx/announcer.py): 2 minutes, fresh.
     await pbx.set_var("", f"HOTLINE_EWT_{QUEUE}", f"{EWT_MINUTES},{int(time.time())}")
     events = await cti_stack.bus.subscribe("call")
     try:

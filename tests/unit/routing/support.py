@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kernel.clock import FakeClock
-from routing.model import AgentChanged, Offer, RouterEvent
-from routing.plan import QueueSpec, RoutingPlan
-from routing.router import Router
+from routing.core.model import AgentChanged, Offer, RouterEvent
+from routing.core.plan import QueueSpec, RoutingPlan
+from routing.core.router import Router
 
 T0 = 1_763_800_000.0
 

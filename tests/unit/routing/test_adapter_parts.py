@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from routing.live import LiveCalls
-from routing.model import Presence
-from routing.presence import DeviceMap, presence_of
+from routing.core.live import LiveCalls
+from routing.core.model import Presence
+from routing.core.presence import DeviceMap, presence_of
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernel.clock import FakeClock
-from routing.ageing import AgeingRule
-from routing.live import LiveCalls
-from routing.plan import RoutingPlan
-from routing.router import Router
-from routing.views import call_view
+from routing.core.ageing import AgeingRule
+from routing.core.live import LiveCalls
+from routing.core.plan import RoutingPlan
+from routing.core.router import Router
+from routing.core.views import call_view
 from tests.unit.routing.support import QUEUES, T0, TIERS, offers, ready_agent, serve
 
 RULE = AgeingRule(step=5, every_seconds=60, max_priority=30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.model import AgentState, IllegalTransition, UnknownReason, WrapUpEnded
+from routing.core.model import AgentState, IllegalTransition, UnknownReason, WrapUpEnded
 from tests.unit.routing.support import make_router, offers, ready_agent, states
 
 
@@ -119,7 +119,7 @@ def test_skills_change_live_and_the_next_decision_uses_them() -> None:
 
 
 def test_presence_absent_phone_is_never_offered() -> None:
-    from routing.model import Presence
+    from routing.core.model import Presence
 
     router, _ = make_router()
     ready_agent(router, 1, {"billing": 8})

@@ -21,7 +21,7 @@ from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, CallbackRequest
 from hotline.services import Services
 from kernel.clock import SystemClock
-from routing import connector
+from routing.pbx import connector
 from routing.service import RoutingService
 from tests.integration.api_support import add_user, api_services
 from tests.support import eventually

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.workload import Workload
+from routing.core.workload import Workload
 
 
 def run(seed: int, *, naive: bool, ops: int = 3000) -> list[tuple[str, int, float]]:

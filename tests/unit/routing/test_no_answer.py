@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.model import AgentState, CallKind
+from routing.core.model import AgentState, CallKind
 from tests.unit.routing.support import T0, make_router, offers, ready_agent, serve, states
 
 

@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kernel.clock import FakeClock
-from routing.ageing import AgeingRule
-from routing.model import Agent, AgentState, Offer, RouterEvent, RoutingError, WaitingCall
-from routing.plan import QueueSpec, RoutingPlan
-from routing.router import Router
+from routing.core.ageing import AgeingRule
+from routing.core.model import Agent, AgentState, Offer, RouterEvent, RoutingError, WaitingCall
+from routing.core.plan import QueueSpec, RoutingPlan
+from routing.core.router import Router
 from tests.unit.routing.support import QUEUES, T0, TIERS
 
 EMERGENCY = 1000

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kernel.config import load_settings
-from routing.plan import QueueSpec, RoutingPlan
+from routing.core.plan import QueueSpec, RoutingPlan
 
 ROOT = Path(__file__).resolve().parents[3]
 

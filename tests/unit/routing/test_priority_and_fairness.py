@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routing.model import AgentState
+from routing.core.model import AgentState
 from tests.unit.routing.support import make_router, offers, ready_agent
 
 

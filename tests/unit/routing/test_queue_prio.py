@@ -1,4 +1,4 @@
-"""The QUEUE_PRIO contract with the dialplan (routing/queue_prio.py): app_queue's order
+"""The QUEUE_PRIO contract with the dialplan (routing/core/queue_prio.py): app_queue's order
 is the router's order, and the rebuild reads priority and requeue back."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing.queue_prio import from_queue_prio, queue_prio
+from routing.core.queue_prio import from_queue_prio, queue_prio
 
 PRIORITIES = st.integers(0, 100_000)  # what the IVR and supervisors may give
 

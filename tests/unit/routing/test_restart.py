@@ -1,6 +1,6 @@
 """The router after a restart: the core's `adopt` (an agent Asterisk still has on a call),
-the pure restore of waiting callers (routing/restore.py) and the rebuild from Asterisk
-and the call log (routing/rebuild.py) over the fake PBX."""
+the pure restore of waiting callers (routing/pbx/restore.py) and the rebuild from Asterisk
+and the call log (routing/pbx/rebuild.py) over the fake PBX."""
 
 from __future__ import annotations
 
@@ -19,14 +19,15 @@ from kernel.bus.memory import MemoryBus
 from kernel.clock import FakeClock
 from kernel.config import load_settings
 from routing.callback_store import CallbackStore
-from routing.callbacks import Callbacks
 from routing.context import RoutingContext
-from routing.dispatcher import Dispatcher
+from routing.core.model import AgentState
+from routing.core.plan import RoutingPlan
+from routing.core.presence import DeviceMap
+from routing.core.router import Router
 from routing.intake import Intake
-from routing.model import AgentState
-from routing.plan import RoutingPlan
-from routing.presence import DeviceMap
-from routing.restore import (
+from routing.pbx.callbacks import Callbacks
+from routing.pbx.dispatcher import Dispatcher
+from routing.pbx.restore import (
     HANDOVER_VARIABLES,
     REQUEUED,
     device_of,
@@ -35,7 +36,6 @@ from routing.restore import (
     talking_calls,
     waiting_call,
 )
-from routing.router import Router
 from routing.store import RoutingStore, StateChange
 from tests.unit.routing.support import T0, make_router, offers, ready_agent, states
 

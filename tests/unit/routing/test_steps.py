@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from routing.model import Offer, Overflowed
-from routing.plan import QueueSpec
+from routing.core.model import Offer, Overflowed
+from routing.core.plan import QueueSpec
 from tests.unit.routing.support import T0, make_router, offers, ready_agent
 
 

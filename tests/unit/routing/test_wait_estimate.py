@@ -5,9 +5,9 @@ from __future__ import annotations
 import heapq
 import random
 
-from routing.ewt import estimate
-from routing.model import Offer, RouterEvent
-from routing.plan import QueueSpec
+from routing.core.ewt import estimate
+from routing.core.model import Offer, RouterEvent
+from routing.core.plan import QueueSpec
 from tests.unit.routing.support import make_router, ready_agent
 
 

@@ -9,7 +9,7 @@ from cti.commands import ChannelInfo, ChannelNotFound, PbxRejected, PbxUnavailab
 from cti.fake_pbx import FakePbx
 from desk.agent_state.port import AgentNotSignedIn, AgentStateUnavailable, UnknownReason
 from kernel.config.pbx import DialplanContract
-from routing.model import UnknownCall
+from routing.core.model import UnknownCall
 from supervisor.actions_errors import ActionRefused, refusal
 from supervisor.actions_spy import SPY_OPTIONS, Spying
 

@@ -1,5 +1,5 @@
 """After a restart: the router's view of calls it did not see begin, rebuilt from what
-Asterisk and the call log say. Pure (routing/rebuild.py fetches the inputs).
+Asterisk and the call log say. Pure (routing/pbx/rebuild.py fetches the inputs).
 
 A caller waiting in a holding queue, from the best source first:
 - the channel variables the IVR handed over on the caller's channel (contract:
@@ -27,8 +27,8 @@ from typing import Any
 from cti.commands import ChannelInfo, QueueEntry
 from cti.tracking.resync import parse_duration
 from kernel.config import Settings
-from routing.plan import RoutingPlan
-from routing.presence import DeviceMap
+from routing.core.plan import RoutingPlan
+from routing.core.presence import DeviceMap
 
 # The IVR's hand-over (ivr/handover.py dialplan_variables), as the router reads it back.
 SKILL, PRIORITY, CUSTOMER, TIER, LANGUAGE = (

@@ -1,7 +1,7 @@
 """What an agent (through the agent API) or its phone can do to the routing core. Pure
-(the frame, state moves and matching are routing/core.py's).
+(the frame, state moves and matching are routing/core/frame.py's).
 
-Transitions follow routing.model.TRANSITIONS; asking for not-ready while reserved or on
+Transitions follow routing.core.model.TRANSITIONS; asking for not-ready while reserved or on
 a call is remembered and applied when the wrap-up ends.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from routing.core import RouterCore
-from routing.model import (
+from routing.core.frame import RouterCore
+from routing.core.model import (
     Agent,
     AgentState,
     IllegalTransition,

@@ -31,10 +31,10 @@ from cti.commands import OriginatePurpose, PbxError, PbxUnavailable
 from db.models import CallbackState
 from routing.callback_store import CallbackRecord
 from routing.context import RoutingContext
-from routing.model import CallKind, Offer, RouterEvent
+from routing.core.model import CallKind, Offer, RouterEvent
 
 if TYPE_CHECKING:
-    from routing.dispatcher import Dispatcher
+    from routing.pbx.dispatcher import Dispatcher
 
 log = logging.getLogger("routing")
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kernel.config.targets import Target, parse_target, skills_named
-from routing.ageing import AgeingRule
-from routing.model import Match, UnknownQueue
+from routing.core.ageing import AgeingRule
+from routing.core.model import Match, UnknownQueue
 
 
 @dataclass(frozen=True, slots=True)

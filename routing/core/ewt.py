@@ -17,8 +17,8 @@ import heapq
 import math
 from dataclasses import dataclass
 
-from routing.model import Agent, AgentState, Presence
-from routing.router import Router
+from routing.core.model import Agent, AgentState, Presence
+from routing.core.router import Router
 
 _BUSY_FLOOR = 0.1  # an agent past the average handle time still needs a little while
 

@@ -15,8 +15,8 @@ import logging
 
 from cti.commands import PbxError
 from routing.context import RoutingContext
-from routing.dispatcher import Dispatcher
-from routing.ewt import QueueEstimate, estimate_all
+from routing.core.ewt import QueueEstimate, estimate_all
+from routing.pbx.dispatcher import Dispatcher
 
 log = logging.getLogger("routing")
 

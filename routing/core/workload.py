@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kernel.clock import FakeClock
-from routing.ageing import AgeingRule
-from routing.model import AgentChanged, AgentState, Offer, RouterEvent
-from routing.plan import QueueSpec, RoutingPlan
-from routing.router import Router
+from routing.core.ageing import AgeingRule
+from routing.core.model import AgentChanged, AgentState, Offer, RouterEvent
+from routing.core.plan import QueueSpec, RoutingPlan
+from routing.core.router import Router
 
 TIERS = {"A": 30, "B": 20, "C": 10}
 

@@ -1,6 +1,6 @@
 """Rebuilding the router from Asterisk: at start and after every (re)connection to it
 (pbx.connected). Asterisk's holding queues and bridges are the truth, the call log and
-the IVR's channel variables fill in what the router needs (routing/restore.py):
+the IVR's channel variables fill in what the router needs (routing/pbx/restore.py):
 
 - a caller waiting in a holding queue that the router does not know is enqueued again
   with its queue, priority, language and customer, at its place in line (it waited since
@@ -26,13 +26,13 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from cti.commands import PbxError, QueueEntry
-from routing.astdb import recover_callbacks
-from routing.callbacks import Callbacks
 from routing.context import RoutingContext
-from routing.dispatcher import Dispatcher
-from routing.model import AgentState, CallKind
-from routing.presence import DeviceMap
-from routing.restore import (
+from routing.core.model import AgentState, CallKind
+from routing.core.presence import DeviceMap
+from routing.pbx.astdb import recover_callbacks
+from routing.pbx.callbacks import Callbacks
+from routing.pbx.dispatcher import Dispatcher
+from routing.pbx.restore import (
     HANDOVER_VARIABLES,
     SKILL,
     Talking,
@@ -44,7 +44,7 @@ from routing.restore import (
 )
 
 log = logging.getLogger("routing")
-CALLBACK_ATTEMPT = "hlcb-"  # routing/callbacks.py: hlcb-<callback id>x<attempt>x<random>
+CALLBACK_ATTEMPT = "hlcb-"  # routing/pbx/callbacks.py: hlcb-<callback id>x<attempt>x<random>
 
 
 class Rebuilder:

@@ -23,10 +23,10 @@ import logging
 from typing import TYPE_CHECKING, Protocol
 
 from routing.context import RoutingContext
-from routing.model import Offer
+from routing.core.model import Offer
 
 if TYPE_CHECKING:
-    from routing.dispatcher import Dispatcher
+    from routing.pbx.dispatcher import Dispatcher
 
 log = logging.getLogger("routing")
 

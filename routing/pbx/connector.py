@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from cti.commands import ChannelInfo, ChannelNotFound, PbxError, PbxUnavailable
 from routing.context import QUEUE_CONTEXT, RoutingContext
-from routing.model import CallKind, Offer
+from routing.core.model import CallKind, Offer
 
 if TYPE_CHECKING:
-    from routing.dispatcher import Dispatcher
+    from routing.pbx.dispatcher import Dispatcher
 
 log = logging.getLogger("routing")
 WATCHDOG_MARGIN = 10.0  # seconds past the dialplan's offer timeout before the router gives up

@@ -6,7 +6,7 @@ An offer, in this order (the screen-pop must be on the desktop before the phone 
 2. {"type": "offer", ...} goes out on topic "offer"; the agent API pushes the screen-pop
    and answers {"type": "offer.delivered", "agent_id", "call_id"};
 3. after that answer (or routing.offer_ack_timeout_ms), the caller is connected
-   (routing/connector.py): the dialplan dials pbx.dialplan.agent_endpoint for
+   (routing/pbx/connector.py): the dialplan dials pbx.dialplan.agent_endpoint for
    routing.offer_timeout_seconds (extensions.conf [hotline-connect]); not answered ->
    DialEnd NOANSWER (call.agent_no_answer) and the caller goes back to its holding queue
    with HOTLINE_REQUEUED=1 (head of the line).
@@ -20,19 +20,17 @@ import logging
 from typing import Any
 
 from cti.commands import PbxError
-from routing.callbacks import Callbacks
-from routing.connector import Connector
+from kernel import topics
 from routing.context import (
     FALLBACK_CONTEXT,
     QUEUE_CONTEXT,
-    TOPIC_AGENT,
-    TOPIC_CALL,
-    TOPIC_OFFER,
     RoutingContext,
 )
-from routing.model import AgentChanged, CallKind, Offer, Overflowed, RouterEvent, WrapUpEnded
+from routing.core.model import AgentChanged, CallKind, Offer, Overflowed, RouterEvent, WrapUpEnded
+from routing.pbx.callbacks import Callbacks
+from routing.pbx.connector import Connector
+from routing.pbx.twilio_offers import TwilioOffers
 from routing.store import StateChange
-from routing.twilio_offers import TwilioOffers
 
 log = logging.getLogger("routing")
 
@@ -77,7 +75,7 @@ class Dispatcher:
 
     async def _agent_changed(self, e: AgentChanged) -> None:
         await self.ctx.bus.publish(
-            TOPIC_AGENT,
+            topics.AGENT,
             {
                 "type": "agent.state",
                 "agent_id": e.agent_id,
@@ -92,7 +90,7 @@ class Dispatcher:
     async def _wrapped(self, e: WrapUpEnded) -> None:
         # No "call" snapshot: the call log writer takes this as a wrap-up update.
         await self.ctx.bus.publish(
-            TOPIC_CALL,
+            topics.CALL,
             {
                 "type": "call.wrapped",
                 "linkedid": self.ctx.live.linkedid(e.call_id),
@@ -108,7 +106,7 @@ class Dispatcher:
         self._acks[(e.agent_id, linkedid)] = asyncio.Event()
         channel = self.ctx.live.calls.get(linkedid)
         await self.ctx.bus.publish(
-            TOPIC_OFFER,
+            topics.OFFER,
             {
                 "type": "offer",
                 "agent_id": e.agent_id,

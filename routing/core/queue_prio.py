@@ -8,13 +8,13 @@ app_queue puts a joining caller behind every caller of a higher or equal QUEUE_P
 ahead of every lower one. For integer priorities p < q, 2p + 1 < 2q: a caller back from
 an unanswered offer goes ahead of everybody of its own priority and stays behind
 everybody of a higher one (a gas leak above all), as the routing core orders them
-(routing/model.py WaitingCall.order_key). That order is what Asterisk announces and
+(routing/core/model.py WaitingCall.order_key). That order is what Asterisk announces and
 keeps while the backend is away (the position callers hear, the static overflow group
 they reach through hotline-fallback). Two callers who came back with the same priority
 keep the order in which they came back; the core orders those by their first entry.
 
 The rebuild after a (re)connection reads both facts back from QueueStatus (routing/
-intake.py). Ageing (routing/ageing.py) lives in the core only: Asterisk keeps the
+intake.py). Ageing (routing/core/ageing.py) lives in the core only: Asterisk keeps the
 priority the IVR gave.
 """
 

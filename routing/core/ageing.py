@@ -1,6 +1,6 @@
 """Ageing: a waiting call's priority rises with its wait, so low tiers cannot starve. Pure.
 
-Rule (config `routing.ageing`): after every `every_seconds` in line (counted from
+Rule (config `routing.core.ageing`): after every `every_seconds` in line (counted from
 `enqueued_at`, the place in line that requeues, overflow and callbacks keep) a call gains
 `step` priority points, up to `max_priority`. A call given `max_priority` or more (an
 emergency, a supervisor's raise) does not age, and ageing never lowers a priority.
@@ -9,7 +9,7 @@ configuration is loaded), so an aged call never reaches, let alone overtakes, an
 emergency.
 
 The k-th rise happens exactly at `enqueued_at + k * every_seconds`; the routing core
-schedules that instant in its deadline heap (routing/timers.py), so the line order never
+schedules that instant in its deadline heap (routing/core/timers.py), so the line order never
 depends on how often the core is asked something. `bumps_due` counts the rises up to an
 instant with the very same arithmetic, so a call placed in line again later (after an
 offer, a restart) gets exactly the rises a timer would have given it.

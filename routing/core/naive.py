@@ -1,4 +1,4 @@
-"""The same policy as routing/selection.py, answered by scanning everything. Pure.
+"""The same policy as routing/core/selection.py, answered by scanning everything. Pure.
 
 The reference the indexed selector is checked against (tests, bench/routing.py): every
 question looks at every agent or every waiting call and evaluates the step targets
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from routing.model import Agent, WaitingCall
-from routing.plan import RoutingPlan
+from routing.core.model import Agent, WaitingCall
+from routing.core.plan import RoutingPlan
 
 
 class NaiveSelector:

@@ -14,7 +14,7 @@ import logging
 from typing import Any, Protocol
 
 from cti.ami.errors import AmiActionFailed
-from routing.callbacks import Callbacks
+from routing.pbx.callbacks import Callbacks
 
 log = logging.getLogger("routing")
 FAMILY = "hotline/callback"

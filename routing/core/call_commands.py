@@ -1,11 +1,11 @@
 """Requests about calls: a caller queues, leaves, asks for a callback; an offer is
 answered, not answered or cancelled; a call ends; deciding stops and resumes while the
-PBX is away. Pure (see routing/core.py)."""
+PBX is away. Pure (see routing/core/frame.py)."""
 
 from __future__ import annotations
 
-from routing.core import RouterCore
-from routing.model import Agent, AgentState, CallKind, RouterEvent, WaitingCall
+from routing.core.frame import RouterCore
+from routing.core.model import Agent, AgentState, CallKind, RouterEvent, WaitingCall
 
 
 class CallCommands(RouterCore):

@@ -1,4 +1,4 @@
-"""app_queue's own order agrees with the router's (routing/queue_prio.py), on the real
+"""app_queue's own order agrees with the router's (routing/core/queue_prio.py), on the real
 Asterisk 22 with no backend: a caller back from an unanswered offer waits at the head
 of its own priority, never above a higher one, and QueueStatus gives both facts back
 (what the router's rebuild reads after a restart)."""
@@ -10,7 +10,7 @@ import time
 import pytest
 
 from devtools.services.asterisk import AsteriskInstance
-from routing.queue_prio import from_queue_prio, queue_prio
+from routing.core.queue_prio import from_queue_prio, queue_prio
 from tests.integration.devtools.test_sandbox import Event, RawAmi, event
 
 pytestmark = pytest.mark.integration

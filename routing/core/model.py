@@ -139,7 +139,7 @@ class WaitingCall:
     predicted_wait: float | None = None
     waiting: bool = True  # False while offered
     version: int = 0
-    bumps: int = 0  # ageing rises it has waited through (routing/ageing.py)
+    bumps: int = 0  # ageing rises it has waited through (routing/core/ageing.py)
     aged: int = 0  # priority points those rises added
 
     @property

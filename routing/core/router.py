@@ -1,4 +1,4 @@
-"""The routing core as one object: the frame (routing/core.py) with the call and
+"""The routing core as one object: the frame (routing/core/frame.py) with the call and
 agent requests. Pure and deterministic: build it from a RoutingPlan and a Clock.
 
     router = Router(RoutingPlan.from_settings(settings), clock)
@@ -11,8 +11,8 @@ selection is checked against).
 
 from __future__ import annotations
 
-from routing.agent_commands import AgentCommands
-from routing.call_commands import CallCommands
+from routing.core.agent_commands import AgentCommands
+from routing.core.call_commands import CallCommands
 
 
 class Router(CallCommands, AgentCommands):

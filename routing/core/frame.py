@@ -3,8 +3,8 @@
 Every public request runs through `_run`: first the deadlines that passed are handled
 (in deadline order, each at its own instant, so the result does not depend on how often
 `tick()` is called), then the request; the RouterEvents it caused are returned for the
-adapter to carry out. routing/call_commands.py and routing/agent_commands.py add the
-requests; routing/router.py puts them together.
+adapter to carry out. routing/core/call_commands.py and routing/core/agent_commands.py add the
+requests; routing/core/router.py puts them together.
 
 Invariant between requests: no offerable agent may take any waiting call. So a freed
 agent takes the best call it may take (across all its queues), an arriving or widening
@@ -13,7 +13,7 @@ fall on the same instant are handled together: every step and priority changes f
 agents freed then choose, and only then do the widened calls look for agents, best
 first; so a widened lesser call never takes the agent a widened emergency could have.
 
-Line order (WaitingCall.order_key): effective priority (routing/ageing.py), then a call
+Line order (WaitingCall.order_key): effective priority (routing/core/ageing.py), then a call
 back from an unanswered offer, then the longest waiting.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from kernel.clock import Clock
-from routing.model import (
+from routing.core.model import (
     Agent,
     AgentChanged,
     AgentState,
@@ -36,10 +36,10 @@ from routing.model import (
     WaitingCall,
     WrapUpEnded,
 )
-from routing.naive import NaiveSelector
-from routing.plan import RoutingPlan
-from routing.selection import IndexedSelector, Selector
-from routing.timers import AGE, STEP, WRAP, Timers
+from routing.core.naive import NaiveSelector
+from routing.core.plan import RoutingPlan
+from routing.core.selection import IndexedSelector, Selector
+from routing.core.timers import AGE, STEP, WRAP, Timers
 
 HANDLE_SMOOTHING = 0.2  # weight of the newest handle time in the per-queue average
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from routing.model import Presence
+from routing.core.model import Presence
 
 # AMI DeviceStateChange State values (ast_devstate_str).
 _PRESENCE = {

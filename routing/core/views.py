@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routing.ewt import QueueEstimate
-from routing.live import LiveCalls
-from routing.model import Agent, QueueStats, WaitingCall
-from routing.plan import QueuePlan
+from routing.core.ewt import QueueEstimate
+from routing.core.live import LiveCalls
+from routing.core.model import Agent, QueueStats, WaitingCall
+from routing.core.plan import QueuePlan
 
 
 def agent_view(a: Agent, now: float) -> dict[str, Any]:

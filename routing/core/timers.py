@@ -14,7 +14,7 @@ import heapq
 from typing import Any
 
 STEP = 0  # a waiting call reaches its next step (or overflow): before agents free up
-AGE = 1  # a waiting call's priority rises (routing/ageing.py)
+AGE = 1  # a waiting call's priority rises (routing/core/ageing.py)
 WRAP = 2  # an agent's wrap-up time is over
 
 

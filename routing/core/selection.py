@@ -1,6 +1,6 @@
 """Who is best for whom, answered from indexes so each event costs little. Pure.
 
-The policy (the same as routing/naive.py, which scans everything):
+The policy (the same as routing/core/naive.py, which scans everything):
 - best agent for a call at step k: among offerable agents that speak the call's language,
   did not refuse it and match a target of steps 0..k, the smallest
   (first matching step, -level for that step, idle since, agent id);
@@ -19,8 +19,8 @@ from __future__ import annotations
 import heapq
 from typing import Any, Protocol
 
-from routing.model import Agent, WaitingCall
-from routing.plan import RoutingPlan
+from routing.core.model import Agent, WaitingCall
+from routing.core.plan import RoutingPlan
 
 
 class Selector(Protocol):
