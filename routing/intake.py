@@ -150,6 +150,7 @@ class Intake:
         kind: CallKind = CallKind.LIVE,
     ) -> None:
         router = self.ctx.router
+        self.rebuilder.arrived(self.ctx.live.core_id(linkedid))
         # Overflow moves an Asterisk channel (dialplan); a Twilio caller stays in line.
         may_overflow = kind is CallKind.LIVE and linkedid not in self.dispatcher.overflowed
         await self.ctx.run(

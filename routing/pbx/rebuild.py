@@ -65,10 +65,24 @@ class Rebuilder:
         self.held: set[int] = set()
         self.rebuilds = 0
         self._lock = asyncio.Lock()
+        # Calls that joined a holding queue (call.queued) since the running rebuild read
+        # Asterisk's queues: its snapshot is older than they are, so their absence from it
+        # says nothing. Without this a caller who arrives during a rebuild (at start, or
+        # on every reconnection) was taken out of line as if gone, and waited unrouted.
+        self._arrived: set[str] | None = None
+
+    def arrived(self, core: str) -> None:
+        """A call entered a holding queue (routing/intake.py)."""
+        if self._arrived is not None:
+            self._arrived.add(core)
 
     async def rebuild(self) -> None:
         async with self._lock:  # start and pbx.connected may both ask for one
-            await self._rebuild()
+            self._arrived = set()
+            try:
+                await self._rebuild()
+            finally:
+                self._arrived = None
 
     async def _rebuild(self) -> None:
         router, pbx = self.ctx.router, self.ctx.pbx
@@ -102,8 +116,14 @@ class Rebuilder:
             chan = by_uid.get(entry.uniqueid)
             number = chan.caller_number if chan else ""
             await self._enqueue(entry, queue, linkedid, rows.get(linkedid), now, number)
+        arrived = self._arrived or set()
         for call in list(router.calls.values()):
-            if call.waiting and call.kind is CallKind.LIVE and call.call_id not in seen:
+            if (
+                call.waiting
+                and call.kind is CallKind.LIVE
+                and call.call_id not in seen
+                and call.call_id not in arrived
+            ):
                 await self.ctx.run(router.remove_call, call.call_id)
         for t in talking:
             await self._adopt(t, rows.get(t.linkedid), now)
