@@ -3,70 +3,21 @@ the knowledge base is the Chinese full-text `/api/knowledge/search` (knowledge/)
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 from sqlmodel import col, select
 
 from agent_api.auth import CurrentUser
 from agent_api.deps import ServicesDep, SessionDep
 from agent_api.errors import NotFound, error_responses
+from customers.schemas import NoticeOut
 from db.models import KbArticle, Notice
+from knowledge.schemas import ArticleOut
 
 router = APIRouter(tags=["knowledge"])
-
-
-class ArticleOut(BaseModel):
-    id: int
-    title: str
-    body: str
-    category: str
-    tags: list[str]
-    language: str
-    slug: str | None
-
-    @classmethod
-    def of(cls, a: KbArticle) -> ArticleOut:
-        assert a.id is not None
-        return cls(
-            id=a.id,
-            title=a.title,
-            body=a.body,
-            category=a.category,
-            tags=list(a.tags or []),
-            language=a.language,
-            slug=a.slug,
-        )
-
-
-class NoticeOut(BaseModel):
-    id: int
-    district: str | None
-    kind: str
-    title_zh: str
-    title_en: str
-    body_zh: str
-    body_en: str
-    valid_from: dt.datetime
-    valid_to: dt.datetime | None
-
-    @classmethod
-    def of(cls, n: Notice) -> NoticeOut:
-        assert n.id is not None
-        return cls(
-            id=n.id,
-            district=n.district,
-            kind=str(n.kind),
-            title_zh=n.title_zh,
-            title_en=n.title_en,
-            body_zh=n.body_zh,
-            body_en=n.body_en,
-            valid_from=n.valid_from,
-            valid_to=n.valid_to,
-        )
+# The article and notice views are the knowledge and customers features' own.
 
 
 @router.get(
