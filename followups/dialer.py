@@ -23,7 +23,6 @@ another process loses nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 
@@ -38,6 +37,7 @@ from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from kernel.business_calendar import BusinessCalendar
+from kernel.lifecycle import run_when_due
 from tickets.background import stop_tasks
 from tickets.service import TicketService
 
@@ -225,23 +225,21 @@ class FollowUpDialer:
         self.poke()
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            delay = self._max_sleep
-            try:
-                await self.run_due()
-                nxt = await self.next_due()
-                # Without a PBX link (an API-only process) nothing can be dialled here.
-                if nxt is not None and self._services.pbx is not None:
-                    wait = (nxt - self._clock.now()).total_seconds()
-                    delay = min(max(0.0, wait), self._max_sleep)
-            except Exception:
-                log.exception("follow-up round failed; retrying")
-                delay = 5.0
-            if self._stopping.is_set():
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        await run_when_due(
+            self._round,
+            clock=self._clock,
+            stopping=self._stopping,
+            wake=self._wake,
+            max_sleep=self._max_sleep,
+            retry_seconds=5.0,
+            what="follow-up round",
+        )
+
+    async def _round(self) -> dt.datetime | None:
+        await self.run_due()
+        due = await self.next_due()
+        # Without a PBX link (an API-only process) nothing can be dialled here.
+        return due if self._services.pbx is not None else None
 
     async def _listen(self, sub: Subscription) -> None:
         try:

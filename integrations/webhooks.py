@@ -17,7 +17,6 @@ A 2xx answer is success; the receiver deduplicates on X-Hotline-Delivery.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -36,6 +35,7 @@ from integrations.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER
 from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
 from kernel.config.care import WebhookSettings
+from kernel.lifecycle import run_when_due
 from tickets.background import stop_tasks
 
 log = logging.getLogger(__name__)
@@ -245,23 +245,20 @@ class WebhookGateway:
             )
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                while await self.deliver_due() == BATCH:
-                    pass
-                nxt = await self.next_due()
-                delay = self._max_sleep
-                if nxt is not None:
-                    wait = (nxt - self._clock.now()).total_seconds()
-                    delay = min(max(0.0, wait), self._max_sleep)
-            except Exception:
-                log.exception("webhook delivery round failed; retrying")
-                delay = 5.0
-            if self._stopping.is_set():
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        await run_when_due(
+            self._round,
+            clock=self._clock,
+            stopping=self._stopping,
+            wake=self._wake,
+            max_sleep=self._max_sleep,
+            retry_seconds=5.0,
+            what="webhook delivery round",
+        )
+
+    async def _round(self) -> dt.datetime | None:
+        while await self.deliver_due() == BATCH:
+            pass
+        return await self.next_due()
 
     async def _listen(self, sub: Subscription) -> None:
         try:

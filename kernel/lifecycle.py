@@ -16,11 +16,15 @@ running after a cancel is cancelled again (the lost cancellation re-delivered).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import gc
 import inspect
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
+
+from kernel.clock import Clock
 
 log = logging.getLogger("kernel.lifecycle")
 
@@ -129,3 +133,34 @@ def await_chain(coro: object) -> list[str]:
         lines.append(f"{code.co_filename}:{frame.f_lineno} in {code.co_name}")
         coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
     return lines
+
+
+async def run_when_due(
+    work: Callable[[], Awaitable[dt.datetime | None]],
+    *,
+    clock: Clock,
+    stopping: asyncio.Event,
+    wake: asyncio.Event,
+    max_sleep: float,
+    retry_seconds: float,
+    what: str,
+) -> None:
+    """The loop of a background job that works when something falls due (the SLA
+    monitor, the follow-up dialer, webhook deliveries): run `work`, which returns when the
+    next thing is due (None: nothing known), then sleep until then, at most `max_sleep`,
+    or until `wake` is set (a poke: something changed). A failing round is logged and
+    tried again after `retry_seconds`; the loop ends when `stopping` is set."""
+    while not stopping.is_set():
+        wake.clear()  # a poke during the round wakes the next wait at once
+        try:
+            due = await work()
+            delay = max_sleep
+            if due is not None:
+                delay = min(max(0.0, (due - clock.now()).total_seconds()), max_sleep)
+        except Exception:
+            log.exception("%s failed; retrying in %.0f s", what, retry_seconds)
+            delay = retry_seconds
+        if stopping.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=delay)

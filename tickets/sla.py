@@ -20,7 +20,6 @@ re-checked, so each stage is reported once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from typing import Any
@@ -33,6 +32,7 @@ from hotline.services import Services
 from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
+from kernel.lifecycle import run_when_due
 from tickets.background import stop_tasks
 from tickets.clocks import SlaClocks
 from tickets.sla_policy import SlaAlert, evaluate
@@ -202,22 +202,19 @@ class SlaMonitor:
         }
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()  # a poke while checking wakes the next wait at once
-            try:
-                await self.run_due()
-                nxt = await self.next_due()
-                delay = self._max_sleep
-                if nxt is not None:
-                    wait = (nxt - self._clock.now()).total_seconds()
-                    delay = min(max(0.0, wait), self._max_sleep)
-            except Exception:
-                log.exception("SLA check failed; retrying")
-                delay = RETRY_SECONDS
-            if self._stopping.is_set():
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        await run_when_due(
+            self._round,
+            clock=self._clock,
+            stopping=self._stopping,
+            wake=self._wake,
+            max_sleep=self._max_sleep,
+            retry_seconds=RETRY_SECONDS,
+            what="SLA check",
+        )
+
+    async def _round(self) -> dt.datetime | None:
+        await self.run_due()
+        return await self.next_due()
 
     async def _listen(self, sub: Subscription) -> None:
         try:
