@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from cti.commands import PbxCommands
 from db.engine import async_session_factory, make_async_engine
 from hotline import wiring
 from hotline.services import Services
@@ -65,6 +66,9 @@ class Infrastructure:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = field(default_factory=SystemClock)
+    # PBX commands for a process without a bridge of its own (a test's fake PBX); the
+    # bridge component, where it runs, puts its own.
+    pbx: PbxCommands | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Infrastructure:
@@ -103,6 +107,7 @@ class Runtime:
             bus=infra.bus,
             engine=infra.engine,
             sessions=infra.sessions,
+            pbx=infra.pbx,
             clock=infra.clock,
         )
         try:

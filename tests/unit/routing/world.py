@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, CallbackRequest
+from hotline.runtime import Infrastructure, Runtime
 from hotline.services import Services
 from kernel.clock import SystemClock
 from routing.service import RoutingService
@@ -57,13 +58,23 @@ async def world(db_url: str, **routing: Any) -> AsyncIterator[World]:
             session.add(AgentSkill(user_id=user.id, skill="billing", level=8))
             await session.commit()
         pbx = FakePbx()
-        services.pbx = pbx
-        router = RoutingService(services)
-        await router.start()
-        # As after a real start: the first rebuild from the PBX (here: nothing holding) is
-        # done before the test plays the bridge's events.
-        await eventually(lambda: router.intake.rebuilder.rebuilds >= 1, 5, "the first rebuild")
+        # The real Runtime, with the prepared database and bus, runs only the router.
+        runtime = Runtime(
+            services.settings,
+            role="pbx",
+            only={"routing"},
+            migrate=False,
+            infrastructure=Infrastructure(
+                services.bus, services.engine, services.sessions, services.clock, pbx=pbx
+            ),
+        )
+        running = await runtime.start()
         try:
-            yield World(services, pbx, router, user.id)
+            router = running.features.routing
+            assert router is not None
+            # As after a real start: the first rebuild from the PBX (here: nothing
+            # holding) is done before the test plays the bridge's events.
+            await eventually(lambda: router.intake.rebuilder.rebuilds >= 1, 5, "the first rebuild")
+            yield World(running, pbx, router, user.id)
         finally:
-            await router.stop()
+            await runtime.stop()

@@ -1,0 +1,28 @@
+"""What each role of `hotline serve` runs (hotline/runtime.py COMPONENTS), in start order:
+a component missing from this list is not wired, whatever its tests say."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.runtime import COMPONENTS, Runtime
+from kernel.config import load_settings
+from tests.unit.kernel.test_config import ROOT
+
+
+def names(role: str) -> list[str]:
+    return [name for name, roles, _ in COMPONENTS if role in roles]
+
+
+def test_given_each_role_then_its_components_in_start_order() -> None:
+    pbx_side = ["call_log", "bridge", "routing", "ivr", "tickets", "recordings"]
+    assert names("api") == ["live", "http"]
+    assert names("pbx") == pbx_side
+    # The live view starts before the bridge (it must hear the bridge's first resync).
+    assert names("all") == ["live", *pbx_side, "http"]
+
+
+def test_given_an_unknown_component_then_the_runtime_refuses_it() -> None:
+    settings = load_settings(ROOT / "config.yaml", env={})
+    with pytest.raises(ValueError, match="unknown components"):
+        Runtime(settings, only={"routing", "telepathy"})
