@@ -103,6 +103,11 @@ async def test_backend_stopped_callers_reach_the_fallback_and_none_is_dropped(
                     return sorted(r[0] for r in rows) == numbers
 
                 await eventually(recovered, 20, "three callback requests recovered")
+                # Stored first, then put in line: wait for the line too (CI run 4 read it
+                # between the two and saw two of the three).
+                await eventually(
+                    lambda: len(router.waiting_calls("general")) == 3, 10, "three in line"
+                )
                 line = router.waiting_calls("general")
                 assert [c["kind"] for c in line] == ["callback"] * 3
                 # Read once: the AstDB keys are gone, a later reconnect adds nothing.
