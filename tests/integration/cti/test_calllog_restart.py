@@ -20,7 +20,7 @@ import time
 import pytest
 
 from devtools.services.asterisk import AsteriskInstance
-from tests.integration.calllog_support import (
+from tests.integration.cti.support import (
     Callers,
     backend,
     call_rows,

@@ -36,8 +36,8 @@ from kernel.bus.memory import MemoryBus
 from reports.intervals import Interval, ReportRange
 from reports.service import ReportService
 from reports.sql import ReportQuery
-from tests.integration.ivr_support import seed_ivr_customers
-from tests.integration.restart_support import (
+from tests.integration.ivr.support import seed_ivr_customers
+from tests.integration.hotline.support import (
     AsteriskSide,
     Backend,
     add_staff,

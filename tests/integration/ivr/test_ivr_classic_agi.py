@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from db.models import metadata
 from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
-from tests.integration.ivr_support import seed_ivr_customers
+from tests.integration.ivr.support import seed_ivr_customers
 from tests.ivr_scenarios import UNKNOWN_PHONE, ZHANG, ZHANG_PHONE
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]

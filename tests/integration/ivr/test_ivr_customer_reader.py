@@ -16,7 +16,7 @@ from ivr.customer_reader import CustomerReader
 from ivr.directory import DbDirectory
 from kernel.bus.memory import MemoryBus
 from kernel.config import load_settings
-from tests.integration.ivr_support import seed_ivr_customers
+from tests.integration.ivr.support import seed_ivr_customers
 from tests.ivr_scenarios import LI, ZHANG, ZHANG_PHONE
 
 pytestmark = pytest.mark.integration

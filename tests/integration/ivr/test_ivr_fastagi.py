@@ -25,7 +25,7 @@ from ivr.fastagi import IvrFastAgiServer
 from kernel.bus import Subscription
 from kernel.clock import FakeClock
 from tests.harness.cti import CtiStack
-from tests.integration.ivr_support import seed_ivr_customers
+from tests.integration.ivr.support import seed_ivr_customers
 from tests.ivr_scenarios import LI, UNKNOWN_PHONE, ZHANG, ZHANG_PHONE
 from tests.support import eventually
 

@@ -29,7 +29,7 @@ from ivr.replay import CallRecord, RedisReplayStore, ReplayStore
 from ivr.twilio.calls import TwilioIvr
 from kernel.clock import FakeClock
 from tests.integration.api_support import api_client, api_services
-from tests.integration.ivr_support import seed_ivr_customers
+from tests.integration.ivr.support import seed_ivr_customers
 from tests.ivr_scenarios import SCENARIOS, ZHANG, Scenario
 from tests.support import eventually
 

@@ -43,7 +43,7 @@ from tests.integration.ivr.test_ivr_twilio import (
     ended_row,
     walk,
 )
-from tests.integration.ivr_support import seed_ivr_customers
+from tests.integration.ivr.support import seed_ivr_customers
 from tests.ivr_scenarios import ZHANG_PHONE
 from tests.support import eventually
 

@@ -13,7 +13,7 @@ from db.models import CallbackRequest, Ticket
 from devtools.services.asterisk import AsteriskInstance
 from kernel.config import Settings
 from tests.harness.cti import CtiStack
-from tests.integration.routing_stack import RoutingStack, queue, routing_stack, with_routing
+from tests.integration.routing.stack import RoutingStack, queue, routing_stack, with_routing
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

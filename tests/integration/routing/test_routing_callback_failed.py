@@ -21,7 +21,7 @@ from tests.integration.routing.test_routing_callback import (
     press_one_for_a_callback,
     settings,
 )
-from tests.integration.routing_stack import routing_stack
+from tests.integration.routing.stack import routing_stack
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

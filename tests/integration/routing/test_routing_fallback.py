@@ -18,7 +18,7 @@ from hotline.services import Features, Services
 from kernel.clock import SystemClock
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
-from tests.integration.routing_stack import routing_stack
+from tests.integration.routing.stack import routing_stack
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

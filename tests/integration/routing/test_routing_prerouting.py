@@ -8,7 +8,7 @@ import pytest
 
 from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
-from tests.integration.routing_stack import routing_stack
+from tests.integration.routing.stack import routing_stack
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]

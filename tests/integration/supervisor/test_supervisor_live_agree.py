@@ -31,7 +31,7 @@ from reports.service import ReportService
 from reports.sql import Dimension, ReportQuery
 from supervisor.live_service import LiveService, snapshot_from_db
 from tests.integration.api_support import add_user, api_services
-from tests.integration.live_calls_script import QUEUES, Script, mixed_calls
+from tests.integration.supervisor.live_calls_script import QUEUES, Script, mixed_calls
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

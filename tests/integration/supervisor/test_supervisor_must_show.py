@@ -19,7 +19,7 @@ from recordings.media import wav_duration
 from recordings.service import RecordingService
 from tests.harness.cti import CtiStack
 from tests.integration.api_support import add_user, api_client, bearer, login
-from tests.integration.supervisor_support import (
+from tests.integration.supervisor.support import (
     AGENT_EXT,
     AGENT_PREFIX,
     AUDIT,

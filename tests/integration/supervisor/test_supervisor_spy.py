@@ -22,7 +22,7 @@ from supervisor.actions import SupervisorActions
 from supervisor.actions_errors import ActionRefused
 from tests.harness.cti import CtiStack
 from tests.integration.api_support import add_user, api_client, bearer, login
-from tests.integration.supervisor_support import (
+from tests.integration.supervisor.support import (
     AGENT_EXT,
     AGENT_PREFIX,
     BOSS_EXT,
