@@ -36,7 +36,6 @@ from kernel.bus.memory import MemoryBus
 from reports.intervals import Interval, ReportRange
 from reports.service import ReportService
 from reports.sql import ReportQuery
-from tests.integration.ivr.support import seed_ivr_customers
 from tests.integration.hotline.support import (
     AsteriskSide,
     Backend,
@@ -46,6 +45,7 @@ from tests.integration.hotline.support import (
     fresh_redis,
     restart_settings,
 )
+from tests.integration.ivr.support import seed_ivr_customers
 from tests.ivr_scenarios import LI, ZHANG, ZHANG_PHONE
 from tests.support import eventually
 

@@ -28,8 +28,8 @@ from hotline.services import Services
 from kernel.audit import Actor
 from tests.harness.cti import CtiStack, stack_settings
 from tests.integration.devtools.test_sandbox import RawAmi
-from tests.integration.ivr.test_ivr_classic_agi import ALWAYS_OPEN
 from tests.integration.ivr.support import seed_ivr_customers
+from tests.integration.ivr.test_ivr_classic_agi import ALWAYS_OPEN
 from tests.integration.routing.stack import Recorder, _hang_up_everything, _record
 from tests.ivr_scenarios import UNKNOWN_PHONE, ZHANG, ZHANG_PHONE
 from tests.support import eventually

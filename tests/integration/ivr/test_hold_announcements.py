@@ -28,8 +28,8 @@ from kernel.bus import Subscription
 from kernel.clock import FakeClock
 from tests.harness.cti import CtiStack
 from tests.integration.file_opens import FileOpens
-from tests.integration.ivr.test_ivr_fastagi import MONDAY_MORNING
 from tests.integration.ivr.support import seed_ivr_customers
+from tests.integration.ivr.test_ivr_fastagi import MONDAY_MORNING
 from tests.ivr_scenarios import UNKNOWN_PHONE, ZHANG_PHONE
 from tests.support import eventually
 

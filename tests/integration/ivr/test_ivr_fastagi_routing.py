@@ -18,8 +18,8 @@ from ivr.fastagi import IvrFastAgiServer
 from kernel.clock import FakeClock, SystemClock
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
-from tests.integration.ivr.test_ivr_fastagi import MONDAY_MORNING
 from tests.integration.ivr.support import seed_ivr_customers
+from tests.integration.ivr.test_ivr_fastagi import MONDAY_MORNING
 from tests.ivr_scenarios import ZHANG, ZHANG_PHONE
 from tests.support import eventually
 

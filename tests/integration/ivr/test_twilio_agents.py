@@ -34,6 +34,7 @@ from kernel.clock import FakeClock
 from routing.service import RoutingService
 from tests.fake_twilio_api import ACCOUNT, FakeTwilioApi
 from tests.integration.api_support import add_user, api_client, api_services
+from tests.integration.ivr.support import seed_ivr_customers
 from tests.integration.ivr.test_ivr_twilio import (
     ENV,
     OPEN,
@@ -43,7 +44,6 @@ from tests.integration.ivr.test_ivr_twilio import (
     ended_row,
     walk,
 )
-from tests.integration.ivr.support import seed_ivr_customers
 from tests.ivr_scenarios import ZHANG_PHONE
 from tests.support import eventually
 

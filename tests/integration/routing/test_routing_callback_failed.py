@@ -15,13 +15,13 @@ import pytest
 
 from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
+from tests.integration.routing.stack import routing_stack
 from tests.integration.routing.test_routing_callback import (
     AGENTS,
     callback_rows,
     press_one_for_a_callback,
     settings,
 )
-from tests.integration.routing.stack import routing_stack
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
