@@ -48,8 +48,8 @@ from kernel.bus.memory import MemoryBus
 from kernel.clock import SystemClock
 from kernel.config import load_settings
 from routing.service import RoutingService
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.integration.routing.stack import prompting_ivr
-from tests.stub_agi import IvrScript, stub_ivr
 
 REPO = Path(__file__).resolve().parents[1]
 AGENTS = ("1001", "1002", "1003")

@@ -32,7 +32,7 @@ from devtools.services.asterisk import (  # noqa: E402
 )
 from devtools.services.net import free_port  # noqa: E402
 from kernel.config import load_settings  # noqa: E402
-from tests.stub_agi import IvrScript, stub_ivr  # noqa: E402
+from tests.harness.stub_agi import IvrScript, stub_ivr  # noqa: E402
 
 OUT = REPO / "tests" / "fixtures" / "ami"
 

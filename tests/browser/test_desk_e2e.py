@@ -30,7 +30,7 @@ from routing.service import RoutingService
 from tests.browser.conftest import artifact
 from tests.browser.ivr_stub import Menu, ivr
 from tests.harness.cti import CtiStack
-from tests.integration.api_support import PASSWORD, api_server
+from tests.harness.http_app import PASSWORD, api_server
 from tests.support import bounded_teardown, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

@@ -18,7 +18,7 @@ from devtools.seed.content import kb_articles
 from hotline.http import create_app
 from hotline.services import Services
 from tests.browser.conftest import artifact
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     PASSWORD,
     add_call,
     add_customer,

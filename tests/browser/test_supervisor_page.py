@@ -20,7 +20,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from routing.service import RoutingService
 from tests.browser.conftest import artifact
-from tests.integration.api_support import PASSWORD, add_user, api_server, api_services
+from tests.harness.http_app import PASSWORD, add_user, api_server, api_services
 from tests.support import eventually
 
 pytestmark = pytest.mark.browser

@@ -18,7 +18,7 @@ from hotline.services import Services
 from kernel.clock import SystemClock
 from supervisor.live_service import LiveService
 from tests.browser.conftest import artifact
-from tests.integration.api_support import PASSWORD, add_user, api_server, api_services
+from tests.harness.http_app import PASSWORD, add_user, api_server, api_services
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from hotline.http import create_app
-from tests.integration.api_support import api_services
+from tests.harness.http_app import api_services
 
 pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"])
 

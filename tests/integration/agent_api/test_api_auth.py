@@ -15,7 +15,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from kernel.audit import AUDIT
 from kernel.clock import FakeClock
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     PASSWORD,
     add_user,
     api_client,

@@ -21,7 +21,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from kernel.bus.redis_streams import RedisBus
 from kernel.clock import SystemClock
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     add_customer,
     add_user,
     api_server,

@@ -24,7 +24,7 @@ from desk.routes import (
 from hotline.http import create_app
 from hotline.services import Services
 from kernel.config import load_settings
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     ROOT,
     add_call,
     add_customer,

@@ -16,8 +16,7 @@ from schemathesis import checks as st_checks
 from db.models import Disposition, Role
 from devtools.seed.content import kb_articles, notices
 from hotline.services import Services
-from tests.integration.api_support import add_call, add_customer, add_user
-from tests.integration.fuzz_support import (
+from tests.harness.fuzz import (
     FUZZ,
     Users,
     bearer,
@@ -25,6 +24,7 @@ from tests.integration.fuzz_support import (
     openapi_document,
     serve_app,
 )
+from tests.harness.http_app import add_call, add_customer, add_user
 
 pytestmark = pytest.mark.integration
 USERS: Users = {"agent": (1, "agent01", "1001"), "admin": (2, "admin", None)}

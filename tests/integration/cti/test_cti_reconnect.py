@@ -11,7 +11,7 @@ from cti.calllog.writer import CALLS
 from cti.commands import AmiPbxCommands, OriginatePurpose
 from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack, ami_session
-from tests.stub_agi import IvrScript, stub_ivr
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

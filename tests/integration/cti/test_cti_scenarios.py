@@ -1,6 +1,6 @@
 """Issue 3 scenarios on the real Asterisk 22: each ends in exactly one call record with
 the right disposition and durations. A scripted FastAGI peer plays the IVR's part
-(tests/stub_agi.py); the test plays the router's (AMI Redirect to hotline-connect)."""
+(tests/harness/stub_agi.py); the test plays the router's (AMI Redirect to hotline-connect)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
-from tests.stub_agi import IvrScript, stub_ivr
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually
 
 # The call-log writer is proven on both databases by test_cti_e2e.py; these scenarios

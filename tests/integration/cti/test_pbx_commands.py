@@ -11,7 +11,7 @@ import pytest
 from cti.commands import ChannelNotFound, PbxRejected, SpyMode
 from devtools.services.asterisk import AsteriskInstance
 from tests.harness.cti import CtiStack
-from tests.stub_agi import IvrScript, stub_ivr
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]

@@ -12,7 +12,7 @@ from sqlmodel import select
 from db.models import Disposition, Role, TicketCall, TicketEvent
 from hotline.http import create_app
 from hotline.services import Services
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     add_call,
     add_customer,
     add_user,

@@ -15,7 +15,7 @@ from db.models import Call, Disposition, Role, Survey, SurveyMethod, Ticket, Tic
 from hotline.http import create_app
 from hotline.services import Services
 from kernel.audit import AUDIT
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     add_call,
     add_customer,
     add_user,

@@ -19,7 +19,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from kernel.audit import AUDIT
 from kernel.clock import FakeClock
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     add_call,
     add_customer,
     add_user,

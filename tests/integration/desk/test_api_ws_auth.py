@@ -16,7 +16,7 @@ from desk.routes import ws as ws_route
 from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import FakeClock
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     add_user,
     api_server,
     api_services,

@@ -30,7 +30,7 @@ from hotline.runtime import Runtime
 from hotline.services import Services
 from kernel.config import Settings
 from tests.harness.cti import stack_settings
-from tests.integration.api_support import PASSWORD, login
+from tests.harness.http_app import PASSWORD, login
 from tests.support import eventually
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -23,7 +23,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import SystemClock
 from routing.service import RoutingService
-from tests.integration.api_support import api_server, api_services
+from tests.harness.http_app import api_server, api_services
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]

@@ -28,7 +28,7 @@ from hotline.services import Services
 from ivr.replay import CallRecord, RedisReplayStore, ReplayStore
 from ivr.twilio.calls import TwilioIvr
 from kernel.clock import FakeClock
-from tests.integration.api_support import api_client, api_services
+from tests.harness.http_app import api_client, api_services
 from tests.integration.ivr.support import seed_ivr_customers
 from tests.ivr_scenarios import SCENARIOS, ZHANG, Scenario
 from tests.support import eventually

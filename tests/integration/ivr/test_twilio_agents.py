@@ -3,7 +3,7 @@ it: the agent would ring for nobody, be counted a no-answer and paused).
 
 - twilio.agent_sip_uri empty: the router leaves Twilio callers to Twilio's queue.
 - set: the router picks the agent and Twilio rings that agent's phone (REST, against a
-  local fake of Twilio's API, tests/fake_twilio_api.py); Twilio's status callbacks for the
+  local fake of Twilio's API, tests/harness/fake_twilio_api.py); Twilio's status callbacks for the
   agent's leg (signed webhooks) drive the router and the call log.
 
 The router runs as `hotline serve` builds it (hotline/wiring.py routing), on the fake PBX:
@@ -32,8 +32,8 @@ from hotline.services import Services
 from kernel.bus.port import BusMessage
 from kernel.clock import FakeClock
 from routing.service import RoutingService
-from tests.fake_twilio_api import ACCOUNT, FakeTwilioApi
-from tests.integration.api_support import add_user, api_client, api_services
+from tests.harness.fake_twilio_api import ACCOUNT, FakeTwilioApi
+from tests.harness.http_app import add_user, api_client, api_services
 from tests.integration.ivr.support import seed_ivr_customers
 from tests.integration.ivr.test_ivr_twilio import (
     ENV,

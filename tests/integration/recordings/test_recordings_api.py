@@ -18,9 +18,9 @@ from hotline.http import create_app
 from hotline.services import Services
 from recordings.service import RecordingService
 from tests.harness.cti import CtiStack, stack_settings
-from tests.integration.api_support import add_user, api_client, bearer, issuer_for, secret
+from tests.harness.http_app import add_user, api_client, bearer, issuer_for, secret
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.integration.recordings.test_recordings_sandbox import AGENT_EXT, answered_call, completed
-from tests.stub_agi import IvrScript, stub_ivr
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]
 AUDIT = metadata.tables["audit_log"]

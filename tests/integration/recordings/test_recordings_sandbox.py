@@ -20,7 +20,7 @@ from kernel.config import Settings
 from recordings.media import wav_duration
 from recordings.service import RecordingService
 from tests.harness.cti import CtiStack
-from tests.stub_agi import IvrScript, stub_ivr
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]

@@ -16,7 +16,7 @@ from kernel.clock import FakeClock
 from reports.intervals import Interval
 from reports.metrics import derive
 from reports.sql import Dimension, ReportQuery
-from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for
+from tests.harness.http_app import add_user, api_client, api_services, bearer, issuer_for
 from tests.integration.reports.test_reports_sql import NOW, RANGE, insert, make_dataset, reference
 
 PARAMS = {"from": RANGE.first.isoformat(), "to": RANGE.last.isoformat()}

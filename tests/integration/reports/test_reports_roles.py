@@ -12,7 +12,7 @@ from db.models import Role
 from hotline.http import create_app
 from recordings import api as recordings_api
 from reports import api as reports_api
-from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for
+from tests.harness.http_app import add_user, api_client, api_services, bearer, issuer_for
 
 A, S, Q, D = Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN
 ANY, READERS, HOLDERS = frozenset(Role), frozenset({S, Q, D}), frozenset({S, D})

@@ -19,8 +19,7 @@ from schemathesis import checks as st_checks
 
 from db.models import Role, metadata
 from hotline.services import Services
-from tests.integration.api_support import add_call, add_user
-from tests.integration.fuzz_support import (
+from tests.harness.fuzz import (
     FEW,
     Prepare,
     Users,
@@ -29,6 +28,7 @@ from tests.integration.fuzz_support import (
     openapi_document,
     serve_app,
 )
+from tests.harness.http_app import add_call, add_user
 
 pytestmark = pytest.mark.integration
 AUDIO = b"RIFF" + bytes(2000)

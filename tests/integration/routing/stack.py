@@ -2,7 +2,7 @@
 plus agents in the database, RoutingService, a stand-in agent desktop that acknowledges
 screen-pops, and a recorder of everything on the bus.
 
-The IVR is tests/stub_agi.py (scripted per caller), so these tests do not depend on the
+The IVR is tests/harness/stub_agi.py (scripted per caller), so these tests do not depend on the
 IVR feature. Agents are Local/<ext>@hotline-test-agent (the asterisk fixture sets
 pbx.dialplan.agent_endpoint so); their behaviour is set with dialplan globals
 HOTLINE_TEST_<ext>_NO_ANSWER / _TALK_TIME / _ANSWER_DELAY.
@@ -27,7 +27,7 @@ from kernel.config.center import QueueSettings
 from kernel.lifecycle import cancel_and_wait
 from routing.service import RoutingService
 from tests.harness.cti import CtiStack
-from tests.stub_agi import IvrScript, stub_ivr
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.support import bounded_teardown, eventually
 
 
@@ -132,7 +132,7 @@ async def _prompting_session(
     script: IvrScript,
     prompt_seconds: float,
 ) -> None:
-    """Like tests/stub_agi.py, but the IVR keeps talking after its result (the "please
+    """Like tests/harness/stub_agi.py, but the IVR keeps talking after its result (the "please
     hold, transferring you" prompt), as a real IVR does; route "bench" runs only that
     prompt, without the HotlineIvrResult the router listens to (a caller for app_queue).
     Ends with UserEvent BenchIvrEnd (a timing mark)."""

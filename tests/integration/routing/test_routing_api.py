@@ -15,7 +15,7 @@ from db.models import AgentSkill, Role
 from hotline.http import create_app
 from hotline.services import Services
 from routing.service import RoutingService
-from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for
+from tests.harness.http_app import add_user, api_client, api_services, bearer, issuer_for
 
 A, S, Q, D = Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN
 

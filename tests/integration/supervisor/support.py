@@ -18,7 +18,7 @@ from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from kernel.clock import SystemClock
 from tests.harness.cti import CtiStack, stack_settings
-from tests.integration.api_support import secret
+from tests.harness.http_app import secret
 from tests.support import eventually
 
 AUDIT = metadata.tables["audit_log"]

@@ -20,7 +20,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from routing.service import RoutingService
 from supervisor import api as supervisor_api
-from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for
+from tests.harness.http_app import add_user, api_client, api_services, bearer, issuer_for
 
 A, S, Q, D = Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN
 STAFF = frozenset({S, D})

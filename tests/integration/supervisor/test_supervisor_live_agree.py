@@ -30,7 +30,7 @@ from reports.intervals import Interval, ReportRange
 from reports.service import ReportService
 from reports.sql import Dimension, ReportQuery
 from supervisor.live_service import LiveService, snapshot_from_db
-from tests.integration.api_support import add_user, api_services
+from tests.harness.http_app import add_user, api_services
 from tests.integration.supervisor.live_calls_script import QUEUES, Script, mixed_calls
 from tests.support import eventually
 

@@ -16,7 +16,7 @@ from hotline.services import Services
 from kernel.clock import SystemClock
 from routing.callback_store import CallbackStore
 from supervisor.live_service import LiveService
-from tests.integration.api_support import api_services
+from tests.harness.http_app import api_services
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import FakeClock
 from supervisor.live_service import LiveService
-from tests.integration.api_support import (
+from tests.harness.http_app import (
     Desk,
     add_user,
     api_server,

@@ -18,7 +18,8 @@ from hotline.http import create_app
 from recordings.media import wav_duration
 from recordings.service import RecordingService
 from tests.harness.cti import CtiStack
-from tests.integration.api_support import add_user, api_client, bearer, login
+from tests.harness.http_app import add_user, api_client, bearer, login
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.integration.supervisor.support import (
     AGENT_EXT,
     AGENT_PREFIX,
@@ -29,7 +30,6 @@ from tests.integration.supervisor.support import (
     spy_services,
     tracing,
 )
-from tests.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]

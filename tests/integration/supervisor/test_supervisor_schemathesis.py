@@ -15,8 +15,7 @@ from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, Role
 from hotline.services import Services
 from routing.service import RoutingService
-from tests.integration.api_support import add_user
-from tests.integration.fuzz_support import (
+from tests.harness.fuzz import (
     FEW,
     FUZZ,
     Cleanup,
@@ -26,6 +25,7 @@ from tests.integration.fuzz_support import (
     openapi_document,
     serve_app,
 )
+from tests.harness.http_app import add_user
 
 pytestmark = pytest.mark.integration
 USERS: Users = {

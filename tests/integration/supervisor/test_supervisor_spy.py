@@ -21,7 +21,8 @@ from hotline.services import Services
 from supervisor.actions import SupervisorActions
 from supervisor.actions_errors import ActionRefused
 from tests.harness.cti import CtiStack
-from tests.integration.api_support import add_user, api_client, bearer, login
+from tests.harness.http_app import add_user, api_client, bearer, login
+from tests.harness.stub_agi import IvrScript, stub_ivr
 from tests.integration.supervisor.support import (
     AGENT_EXT,
     AGENT_PREFIX,
@@ -33,7 +34,6 @@ from tests.integration.supervisor.support import (
     spy_services,
     tracing,
 )
-from tests.stub_agi import IvrScript, stub_ivr
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["sqlite"])]

@@ -13,7 +13,7 @@ import pytest
 from db.models import Role, User
 from hotline.http import create_app
 from hotline.services import Services
-from tests.integration.api_support import add_user, api_client, api_services, bearer, issuer_for
+from tests.harness.http_app import add_user, api_client, api_services, bearer, issuer_for
 from tests.support import eventually
 
 

@@ -19,8 +19,8 @@ from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import Subscription
 from kernel.clock import FakeClock
-from tests.integration.api_support import add_user as add_api_user
-from tests.integration.api_support import api_client, api_services
+from tests.harness.http_app import add_user as add_api_user
+from tests.harness.http_app import api_client, api_services
 from tests.integration.tickets.support import START, add_customer, add_user, make_services, tid
 from tests.integration.tickets.test_tickets_api import headers_for
 from tickets.lifecycle import Action

@@ -11,7 +11,7 @@ import pytest
 from cti.ami.client import AmiClient
 from cti.ami.errors import AmiNotConnected, AmiTimeout
 from cti.ami.frames import Frame
-from tests.fake_ami_server import FakeAmi, fake_ami
+from tests.harness.fake_ami_server import FakeAmi, fake_ami
 from tests.support import eventually
 from tests.unit.cti.fuzz import fuzz_frames
 

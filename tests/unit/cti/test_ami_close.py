@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from cti.ami.client import AmiClient, AmiResponse, _Pending
-from tests.fake_ami_server import fake_ami
+from tests.harness.fake_ami_server import fake_ami
 from tests.support import eventually
 
 

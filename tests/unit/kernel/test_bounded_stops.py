@@ -20,7 +20,7 @@ from kernel import lifecycle
 from kernel.bus.memory import MemoryBus
 from kernel.clock import SystemClock
 from routing.service import RoutingService
-from tests.integration.api_support import api_services
+from tests.harness.http_app import api_services
 
 GRACE = 0.5  # cancel_and_wait's grace in these tests (CANCEL_GRACE_SECONDS is 5 s)
 

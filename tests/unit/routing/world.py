@@ -18,7 +18,7 @@ from hotline.runtime import Infrastructure, Runtime
 from hotline.services import Services
 from kernel.clock import SystemClock
 from routing.service import RoutingService
-from tests.integration.api_support import add_user, api_services
+from tests.harness.http_app import add_user, api_services
 from tests.support import eventually
 
 CALLER_CHANNEL = "Local/95777@hotline-inbound-00000001;2"

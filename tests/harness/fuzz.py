@@ -24,7 +24,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from kernel.clock import SystemClock
 from kernel.config import load_settings
-from tests.integration.api_support import ROOT, api_services
+from tests.harness.http_app import ROOT, api_services
 
 SECRET = secrets.token_hex(32)
 ISSUER = TokenIssuer(SECRET, minutes=15, ws_seconds=30, clock=SystemClock())
