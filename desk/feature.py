@@ -31,22 +31,26 @@ from desk.routes import (
 )
 from hotline.services import Services
 from kernel.audit import AuditQueue
+from kernel.bus import is_shared
 
 STATIC = Path(__file__).parent / "static"
 
 
 def agent_state_port(services: Services) -> AgentStatePort:
     """Who answers the agents' state commands, in this order: what the composition root
-    wired (services.features.agent_state); the routing service of this process; with Redis (the
-    router runs in another process) the bus, answered there by an AgentCommandServer;
-    else (nothing to route with yet) a stand-in machine of this process."""
+    wired (services.features.agent_state); with Redis (the router runs in the leading
+    process, hotline/cluster.py) the bus, answered there by an AgentCommandServer; the
+    routing service of this process; else (nothing to route with yet) a stand-in machine
+    of this process."""
     features = services.features
     if features.agent_state is not None:
         return features.agent_state
+    if is_shared(services.settings.redis.url):
+        # Several processes: the router runs in whichever leads (hotline/cluster.py), maybe
+        # not this one, and may move; its command server answers on the bus.
+        return BusAgentState(services.bus, services.clock)
     if features.routing is not None:
         return RoutingAgentState(features.routing)
-    if services.settings.redis.url:
-        return BusAgentState(services.bus, services.clock)
     return InMemoryAgentState(
         services.bus, services.clock, services.settings.routing.not_ready_reasons
     )

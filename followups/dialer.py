@@ -233,6 +233,7 @@ class FollowUpDialer:
             max_sleep=self._max_sleep,
             retry_seconds=5.0,
             what="follow-up round",
+            fence=self._services.fence,
         )
 
     async def _round(self) -> dt.datetime | None:

@@ -4,9 +4,11 @@ Everything is created here (bus, database engine, PBX link, features) and handed
 no feature builds its own globals. Features are components with async start()/stop(),
 started in order and stopped in reverse, so a failing start leaves nothing running.
 
-Roles: `all` (one machine: bridge + IVR + routing + API), `api` (HTTP/websockets only,
-several may run behind a proxy), `pbx` (the AMI bridge, FastAGI and routing; the bridge
-itself only runs while this process holds the leader lock, see cti/leader.py).
+Roles: `all` (one machine: everything), `api` (HTTP/websockets and the live view;
+several may run behind a proxy), `pbx` (the IVR's FastAGI server, and the cluster-wide
+duties while this process leads: the AMI bridge, call log, router, care duties,
+recordings, retention; see hotline/cluster.py). Any number of `api` and `pbx` processes
+may share one Redis and one PostgreSQL; with the in-process bus there is one process.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cti.commands import PbxCommands
 from db.engine import async_session_factory, make_async_engine
 from hotline import wiring
+from hotline.cluster import Duties
 from hotline.services import Services
 from kernel.bus import make_bus
 from kernel.bus.port import EventBus
@@ -40,20 +43,19 @@ COMPONENT_STOP_SECONDS = 20.0
 API = frozenset({"all", "api"})
 PBX = frozenset({"all", "pbx"})
 
-# (name, roles that run it, factory), in start order; stopped in reverse.
-# The live view starts before the bridge so that it hears the bridge's first resync
-# (pbx.connected lists the calls Asterisk has: supervisor/live_service.py).
+# (name, roles that run it, factory), in start order; stopped in reverse. `duties` is
+# the group that only the leading process runs (hotline/cluster.py, wiring.DUTIES).
+# The live view starts before the duties so that it hears the bridge's first resync
+# (pbx.connected lists the calls Asterisk has: supervisor/live_service.py); the IVR
+# before them so that its survey routes are there for the care duties.
 COMPONENTS: tuple[tuple[str, frozenset[str], Callable[[Services], Component]], ...] = (
     ("live", API, wiring.supervisor_live),
-    ("call_log", PBX, wiring.call_log),
-    ("bridge", PBX, wiring.pbx_bridge),
-    ("routing", PBX, wiring.routing),
     ("ivr", PBX, wiring.ivr_fastagi),
-    ("tickets", PBX, wiring.tickets),
-    ("recordings", PBX, wiring.recordings),
+    ("duties", PBX, wiring.duties),
     ("http", API, wiring.http),
 )
-NAMES = frozenset(name for name, _, _ in COMPONENTS)
+DUTY_NAMES = frozenset(name for name, _ in wiring.DUTIES)
+NAMES = frozenset(name for name, _, _ in COMPONENTS) | DUTY_NAMES
 
 
 @dataclass
@@ -112,9 +114,13 @@ class Runtime:
         )
         try:
             for name, roles, factory in COMPONENTS:
-                if self.role not in roles or (self.only is not None and name not in self.only):
+                if self.role not in roles or not self._runs(name):
                     continue
-                component = factory(self.services)
+                if name == "duties":
+                    only = None if self.only is None else set(self.only) & DUTY_NAMES
+                    component: Component = wiring.duties(self.services, only)
+                else:
+                    component = factory(self.services)
                 await component.start()
                 self.components.append((name, component))
                 log.info("started %s", name)
@@ -123,9 +129,26 @@ class Runtime:
             raise
         return self.services
 
+    def _runs(self, name: str) -> bool:
+        if self.only is None:
+            return True
+        if name == "duties":
+            return bool(set(self.only) & DUTY_NAMES)
+        return name in self.only
+
     def component(self, name: str) -> Component:
-        """A started component by name (tests: the call-log writer, the bridge)."""
-        return next(c for n, c in self.components if n == name)
+        """A started component by name, or a duty running now (tests: the call-log
+        writer, the bridge)."""
+        for n, c in self.components:
+            if n == name:
+                return c
+            if isinstance(c, Duties) and (duty := c.component(name)) is not None:
+                return duty
+        raise LookupError(f"{name} is not running in this process")
+
+    @property
+    def duties(self) -> Duties | None:
+        return next((c for _, c in self.components if isinstance(c, Duties)), None)
 
     async def stop(self) -> None:
         """Stop components in reverse order, each within COMPONENT_STOP_SECONDS: one that

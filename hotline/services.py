@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from followups.survey_agi import SurveyAgi
     from ivr.fastagi import IvrFastAgiServer
     from ivr.twilio.agents import TwilioAgentDialer
+    from kernel.fencing import Fence
+    from kernel.leadership import Leadership
     from knowledge.service import KnowledgeBase
     from recordings.playback import RecordingPlayback
     from recordings.service import RecordingService
@@ -54,6 +56,8 @@ class Features:
     agent_state: AgentStatePort | None = None
     customer_imports: CustomerImports | None = None  # running customer-import jobs
     routers: list[APIRouter] = field(default_factory=list)  # extra HTTP routes (tests)
+    # This process's part in the cluster (hotline/cluster.py): leading or standby.
+    leadership: Leadership | None = None
 
 
 @dataclass
@@ -67,3 +71,6 @@ class Services:
     pbx: PbxCommands | None = None
     clock: Clock = field(default_factory=SystemClock)
     features: Features = field(default_factory=Features)
+    # Set while this process leads the cluster duties: their effects check it
+    # (kernel/fencing.py), so a leader that lost its term does not act on it.
+    fence: Fence | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import uvicorn
@@ -18,14 +19,20 @@ from cti.bridge import CtiBridge
 from cti.calllog.history import SqlCallHistory
 from cti.calllog.writer import CallLogWriter
 from cti.cel.store import SqlCelStore
-from cti.leader import run_when_leader
+from desk.agent_state.routing_port import command_server
 from followups.survey_agi import SurveyAgi
 from hotline.care import TicketsRuntime
+from hotline.cluster import Duties, DutyFactory
 from hotline.http import create_app
 from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
 from ivr.twilio.agents import TwilioAgentDialer
+from kernel.bus import is_shared
+from kernel.fencing import Fence
+from kernel.leadership import Leadership
 from kernel.lifecycle import Component
+from recordings.retention_schedule import FENCE as RETENTION_FENCE
+from recordings.retention_schedule import RetentionSchedule
 from recordings.service import RecordingService
 from routing.service import RoutingService
 from supervisor.live_service import LiveService
@@ -37,44 +44,27 @@ def call_log(services: Services) -> Component:
     return CallLogWriter(services.bus, services.sessions)
 
 
-class _BridgeComponent:
-    """The AMI bridge, run only by the elected leader (one bridge per Asterisk)."""
-
-    def __init__(self, services: Services) -> None:
-        s = services.settings
-        secret = s.pbx.ami.secret.get_secret_value() if s.pbx.ami.secret else ""
-        if not secret:
-            log.warning("HOTLINE_PBX__AMI__SECRET is not set: the AMI login will be refused")
-        cel = s.pbx.cel
-        self.bridge = CtiBridge(
-            s.pbx.ami,
-            s.pbx.dialplan,
-            services.bus,
-            secret=secret,
-            history=SqlCallHistory(services.sessions),
-            cel=(
-                SqlCelStore(cel.url, table=cel.table, timeout=cel.timeout_seconds)
-                if cel.url
-                else None
-            ),
-        )
-        services.pbx = self.bridge.commands
-        services.features.bridge = self.bridge
-        self._services = services
-        self._leader: Any = None
-
-    async def start(self) -> None:
-        self._leader = await run_when_leader(
-            self._services, start=self.bridge.start, stop=self.bridge.stop
-        )
-
-    async def stop(self) -> None:
-        if self._leader is not None:
-            await self._leader.stop()
-
-
 def pbx_bridge(services: Services) -> Component:
-    return _BridgeComponent(services)
+    """The AMI bridge: one per Asterisk, so a duty of the leading process
+    (hotline/cluster.py)."""
+    s = services.settings
+    secret = s.pbx.ami.secret.get_secret_value() if s.pbx.ami.secret else ""
+    if not secret:
+        log.warning("HOTLINE_PBX__AMI__SECRET is not set: the AMI login will be refused")
+    cel = s.pbx.cel
+    bridge = CtiBridge(
+        s.pbx.ami,
+        s.pbx.dialplan,
+        services.bus,
+        secret=secret,
+        history=SqlCallHistory(services.sessions),
+        cel=(
+            SqlCelStore(cel.url, table=cel.table, timeout=cel.timeout_seconds) if cel.url else None
+        ),
+    )
+    services.pbx = bridge.commands
+    services.features.bridge = bridge
+    return bridge
 
 
 def routing(services: Services) -> Component:
@@ -98,6 +88,45 @@ def tickets(services: Services) -> Component:
 
 def recordings(services: Services) -> Component:
     return RecordingService(services)
+
+
+def agent_commands(services: Services) -> Component | None:
+    """Agents' state commands from the HTTP processes (over the bus) to the router. With
+    the in-process bus the desk talks to the router of its own process (desk/feature.py)."""
+    if not is_shared(services.settings.redis.url):
+        return None
+    return command_server(services)
+
+
+def retention(services: Services) -> Component:
+    fence = Fence(services.sessions, RETENTION_FENCE, _leadership(services), services.clock)
+    return RetentionSchedule(services, fence)
+
+
+def _leadership(services: Services) -> Leadership:
+    if services.features.leadership is None:
+        raise RuntimeError("the retention schedule is a duty: run it under hotline/cluster.py")
+    return services.features.leadership
+
+
+# The leading process's duties, in start order (stopped in reverse): the call log hears
+# the bridge's first events, the router sends its offers through the bridge, the agents'
+# commands reach the router, the care duties dial through the bridge.
+DUTIES: tuple[tuple[str, DutyFactory], ...] = (
+    ("call_log", call_log),
+    ("bridge", pbx_bridge),
+    ("routing", routing),
+    ("agent_commands", agent_commands),
+    ("tickets", tickets),
+    ("recordings", recordings),
+    ("retention", retention),
+)
+
+
+def duties(services: Services, names: Collection[str] | None = None) -> Duties:
+    """The duties this process runs while it leads (all, or those in `names`)."""
+    chosen = [(n, f) for n, f in DUTIES if names is None or n in names]
+    return Duties(services, chosen)
 
 
 def supervisor_live(services: Services) -> Component:

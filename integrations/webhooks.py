@@ -253,6 +253,7 @@ class WebhookGateway:
             max_sleep=self._max_sleep,
             retry_seconds=5.0,
             what="webhook delivery round",
+            fence=self._services.fence,
         )
 
     async def _round(self) -> dt.datetime | None:

@@ -29,6 +29,12 @@ from kernel.clock import Clock
 log = logging.getLogger("kernel.lifecycle")
 
 
+class Fencing(Protocol):
+    """kernel/fencing.py's Fence, as run_when_due sees it."""
+
+    async def holds(self) -> bool: ...
+
+
 class Component(Protocol):
     """What the composition root starts in order and stops in reverse."""
 
@@ -144,19 +150,29 @@ async def run_when_due(
     max_sleep: float,
     retry_seconds: float,
     what: str,
+    fence: Fencing | None = None,
 ) -> None:
     """The loop of a background job that works when something falls due (the SLA
     monitor, the follow-up dialer, webhook deliveries): run `work`, which returns when the
     next thing is due (None: nothing known), then sleep until then, at most `max_sleep`,
     or until `wake` is set (a poke: something changed). A failing round is logged and
-    tried again after `retry_seconds`; the loop ends when `stopping` is set."""
+    tried again after `retry_seconds`; the loop ends when `stopping` is set.
+
+    With a `fence` (a cluster duty: hotline/cluster.py) a round runs only while this
+    process's term still holds (kernel/fencing.py): its effects (calls placed, HTTP
+    posts) are outside the database, so the term is checked before each round."""
     while not stopping.is_set():
         wake.clear()  # a poke during the round wakes the next wait at once
         try:
-            due = await work()
-            delay = max_sleep
-            if due is not None:
-                delay = min(max(0.0, (due - clock.now()).total_seconds()), max_sleep)
+            if fence is not None and not await fence.holds():
+                log.warning("%s: skipped, this process's term of leadership is over", what)
+                due = None
+                delay = retry_seconds
+            else:
+                due = await work()
+                delay = max_sleep
+                if due is not None:
+                    delay = min(max(0.0, (due - clock.now()).total_seconds()), max_sleep)
         except Exception:
             log.exception("%s failed; retrying in %.0f s", what, retry_seconds)
             delay = retry_seconds

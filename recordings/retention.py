@@ -23,6 +23,7 @@ from db.models import RecordingState
 from kernel.audit import Actor
 from kernel.clock import Clock, SystemClock
 from kernel.config.care import RecordingSettings
+from kernel.fencing import Fence, Fenced
 from recordings.policy import host_path
 from recordings.store import RECORDINGS, audit
 
@@ -66,6 +67,7 @@ class PurgeReport:
     deleted: list[int] = field(default_factory=list)
     file_already_gone: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    fenced: bool = False  # stopped because this process no longer leads
 
 
 class RetentionJob:
@@ -74,10 +76,14 @@ class RetentionJob:
         sessions: async_sessionmaker[AsyncSession],
         settings: RecordingSettings,
         clock: Clock | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._clock = clock or SystemClock()
+        # Inside the backend the purge runs under the cluster's leadership: each deletion
+        # is fenced (kernel/fencing.py), so a leader that lost its term deletes nothing.
+        self._fence = fence
 
     async def candidates(self, now: dt.datetime) -> list[RecordingInfo]:
         """The database's pre-selection (indexed), then the rule itself."""
@@ -106,12 +112,18 @@ class RetentionJob:
             except OSError as exc:
                 report.failed[info.id] = str(exc)
                 log.error("retention: could not delete %s: %s", info.path, exc)
+            except Fenced as exc:  # a newer leader runs the duties now: leave it to it
+                report.fenced = True
+                log.warning("retention: stopped, %s", exc)
+                break
         return report
 
     async def _purge(self, info: RecordingInfo, now: dt.datetime, report: PurgeReport) -> None:
         days = self._settings.retention_days
         reason = f"retention: older than {days} days"
         async with self._sessions() as session:
+            if self._fence is not None:
+                await self._fence.check(session)
             conn = await session.connection()
             # Conditional: a legal hold set since the selection wins.
             marked = await conn.execute(

@@ -210,6 +210,7 @@ class SlaMonitor:
             max_sleep=self._max_sleep,
             retry_seconds=RETRY_SECONDS,
             what="SLA check",
+            fence=self._services.fence,
         )
 
     async def _round(self) -> dt.datetime | None:

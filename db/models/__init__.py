@@ -17,6 +17,7 @@ from db.models.care import (
     SurveyBase,
     SurveyMethod,
 )
+from db.models.cluster import ClusterFence
 from db.models.customers import (
     Customer,
     CustomerBase,
@@ -55,6 +56,7 @@ __all__ = [
     "CallbackRequest",
     "CallbackRequestBase",
     "CallbackState",
+    "ClusterFence",
     "Customer",
     "CustomerBase",
     "CustomerPhone",

@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from db.models import AgentStateName
+from desk.agent_state.bus import AgentCommandServer
 from desk.agent_state.port import (
     AgentNotSignedIn,
     AgentStateError,
@@ -20,6 +21,7 @@ from desk.agent_state.port import (
     IllegalAgentTransition,
     UnknownReason,
 )
+from hotline.services import Services
 
 
 class NotAnAgent(AgentStateError):
@@ -85,11 +87,9 @@ class RoutingAgentState:
         return await self._do(agent_id, self._routing.logout(agent_id))
 
 
-def command_server(services: Any) -> Any:
+def command_server(services: Services) -> AgentCommandServer | None:
     """For the composition root, in the process that runs routing when API workers run
     elsewhere: answers their agent commands from the bus (start()/stop() component)."""
-    from desk.agent_state.bus import AgentCommandServer
-
     routing = services.features.routing
     if routing is None:
         return None

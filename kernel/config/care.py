@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -131,6 +132,9 @@ class RecordingSettings(Strict):
     # Agents may play back and download recordings of their own calls (supervisors, QA
     # and admins always may).
     agents_play_own: bool = False
+    # The retention purge runs inside the backend once a day at this local time (the
+    # center's time zone), on the leading process only (hotline/cluster.py).
+    purge_at: dt.time = dt.time(3, 30)
 
 
 class ReportSettings(Strict):

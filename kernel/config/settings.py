@@ -14,7 +14,7 @@ from kernel.config.center import (
     SkillSettings,
     TierSettings,
 )
-from kernel.config.common import Strict
+from kernel.config.common import Name, Strict
 from kernel.config.ivr_menu import IvrSettings
 from kernel.config.pbx import PbxSettings, TwilioSettings
 
@@ -36,6 +36,23 @@ class RedisSettings(Strict):
     url: str | None = None
 
 
+class ClusterSettings(Strict):
+    """Several backend processes (kernel/leadership.py, hotline/cluster.py): one of the
+    `pbx` processes leads and runs the cluster-wide duties; a standby takes over when
+    the leader's lease lapses."""
+
+    name: Name = "default"  # the lease's name: centers sharing one Redis differ here
+    # A killed leader is replaced after at most lease_seconds (+ renew_seconds).
+    lease_seconds: float = Field(10.0, gt=1.0, le=300.0)
+    renew_seconds: float = Field(2.0, gt=0.1, le=60.0)
+
+    @model_validator(mode="after")
+    def _renew_well_within_the_lease(self) -> ClusterSettings:
+        if self.renew_seconds >= self.lease_seconds * 0.5:
+            raise ValueError("cluster.renew_seconds must be under half of lease_seconds")
+        return self
+
+
 class Settings(Strict):
     center: CenterSettings
     pbx: PbxSettings = PbxSettings()
@@ -45,6 +62,7 @@ class Settings(Strict):
     desk: DeskSettings = DeskSettings()
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
+    cluster: ClusterSettings = ClusterSettings()
     skills: list[SkillSettings] = Field(min_length=1)
     queues: list[QueueSettings] = Field(min_length=1)
     tiers: dict[str, TierSettings]

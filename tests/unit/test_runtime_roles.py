@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hotline.runtime import COMPONENTS, Runtime
+from hotline.wiring import DUTIES
 from kernel.config import load_settings
 from tests.unit.kernel.test_config import ROOT
 
@@ -15,11 +16,24 @@ def names(role: str) -> list[str]:
 
 
 def test_given_each_role_then_its_components_in_start_order() -> None:
-    pbx_side = ["call_log", "bridge", "routing", "ivr", "tickets", "recordings"]
     assert names("api") == ["live", "http"]
-    assert names("pbx") == pbx_side
-    # The live view starts before the bridge (it must hear the bridge's first resync).
-    assert names("all") == ["live", *pbx_side, "http"]
+    assert names("pbx") == ["ivr", "duties"]
+    # The live view starts before the duties (it must hear the bridge's first resync).
+    assert names("all") == ["live", "ivr", "duties", "http"]
+
+
+def test_given_the_duties_then_only_the_leader_runs_them_in_this_order() -> None:
+    # The call log hears the bridge's first events; the router offers through the
+    # bridge; agents' commands reach the router; the care duties dial through the bridge.
+    assert [name for name, _ in DUTIES] == [
+        "call_log",
+        "bridge",
+        "routing",
+        "agent_commands",
+        "tickets",
+        "recordings",
+        "retention",
+    ]
 
 
 def test_given_an_unknown_component_then_the_runtime_refuses_it() -> None:

@@ -15,10 +15,10 @@ import pytest
 
 from cti.calllog.writer import CallLogWriter
 from cti.fake_pbx import FakePbx
-from cti.leader import LeaderElection
 from kernel import lifecycle
 from kernel.bus.memory import MemoryBus
 from kernel.clock import SystemClock
+from kernel.leadership import LeaderElection
 from routing.service import RoutingService
 from tests.harness.http_app import api_services
 
@@ -89,7 +89,7 @@ async def test_given_a_routing_task_that_ignores_cancel_when_routing_stops_then_
 async def test_given_a_leader_whose_stop_hook_hangs_when_it_stops_then_it_ends_in_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from cti import leader as leader_module
+    from kernel import leadership as leader_module
 
     monkeypatch.setattr(leader_module, "STOP_SECONDS", GRACE)
     released = asyncio.Event()

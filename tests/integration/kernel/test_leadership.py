@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pytest
 import redis.asyncio as aioredis
 
-from cti.leader import AlwaysLeader, LeaderElection
 from devtools.services.redis import start_redis
+from kernel.leadership import AlwaysLeader, LeaderElection
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration

@@ -1,20 +1,27 @@
-"""Exactly one AMI bridge per Asterisk: leader election among backend processes.
+"""Exactly one leader among backend processes: the lease that the cluster-wide duties
+(the AMI bridge, the router, the call log, recordings, the ticket duties, the retention
+purge: hotline/cluster.py) run under.
 
 Several backend processes may run the `pbx` role (for failover); if each opened its own
-AMI session, every call would be logged and routed twice. So the bridge runs only in the
-process holding a lock in Redis:
+AMI session or ran its own router, every call would be logged and routed twice. So the
+duties run only in the process holding a lock in Redis:
 
-- key   hotline:leader:ami:<ami host>:<ami port>  (one lock per Asterisk)
-- value this process's node id; set with SET NX PX <ttl>
-- the holder renews it every `renew_every` seconds (compare-and-PEXPIRE in one Lua call);
-  a renewal that finds another value (the lock expired and was taken) stops the bridge;
-- if Redis cannot be reached, the holder stops its bridge once `step_down_after` of the
+- key   the lock's name (hotline:leader:<center>); value this process's node id, set
+  with SET NX PX <ttl>;
+- on winning, the holder takes a fencing token: INCR <key>:token, so every term has a
+  number higher than any before it. Work with lasting effects checks its token where the
+  effect is written (kernel/fencing.py: a database row only a newer term may move), so
+  a holder that was paused past its lease (a stopped VM, a long GC) and wakes up cannot
+  act on an old term;
+- the holder renews the lock every `renew_every` seconds (compare-and-PEXPIRE in one
+  Lua call); a renewal that finds another value (the lock expired and was taken) stops
+  the duties;
+- if Redis cannot be reached, the holder stops its duties once `step_down_after` of the
   TTL has passed since its last renewal, i.e. before any other process can take the lock
-  (so two bridges never overlap, provided stopping takes less than the rest of the TTL);
+  (so two leaders never overlap, provided stopping takes less than the rest of the TTL);
 - stop() releases the lock (compare-and-DEL), so a clean shutdown fails over at once; a
   crashed holder is replaced after the TTL.
 With the in-process bus (no Redis URL) there is one process: it is always the leader.
-API workers never run the bridge; they get call events over the bus.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from hotline.services import Services
+from kernel.bus.factory import is_shared
 from kernel.lifecycle import cancel_and_wait, stop_within
 
 log = logging.getLogger("hotline.leader")
@@ -80,6 +87,9 @@ class LeaderElection:
         self._task: asyncio.Task[None] | None = None
         self.is_leader = False
         self.terms = 0  # how many times this process became leader
+        self.token = 0  # the fencing token of the current (or last) term
+        self.fenced = True  # kernel/fencing.py compares tokens
+        self.since: float | None = None  # time.time() the current term began
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"leader-{self.key}")
@@ -132,7 +142,14 @@ class LeaderElection:
             return None
 
     async def _become_leader(self) -> None:
+        token = await self._try(self._client.incr(f"{self.key}:token"))
+        if token is None:  # no token, no term: give the lock back and try again later
+            await self._try(self._client.eval(_RELEASE, 1, self.key, self.node))
+            await asyncio.sleep(self._renew_every)
+            return
+        self.token = int(token)
         self.is_leader = True
+        self.since = time.time()
         self.terms += 1
         log.info("%s: this process (%s) is the leader", self.key, self.node[:8])
         try:
@@ -158,10 +175,22 @@ class AlwaysLeader:
     def __init__(self, start: Hook, stop: Hook) -> None:
         self._start, self._stop = start, stop
         self.is_leader = False
+        self.node = "local"
+        self.fenced = False  # one process: no other term to fence off
+        self.terms = 0
+        self.token = 0
+        self.since: float | None = None
 
     async def start(self) -> None:
-        await self._start()
-        self.is_leader = True
+        self.token += 1
+        self.terms += 1
+        self.since = time.time()
+        self.is_leader = True  # as in LeaderElection: the start hook runs as the leader
+        try:
+            await self._start()
+        except BaseException:
+            self.is_leader = False
+            raise
 
     async def stop(self) -> None:
         if self.is_leader:
@@ -169,17 +198,20 @@ class AlwaysLeader:
             await self._stop()
 
 
-async def run_when_leader(
-    services: Services, *, start: Hook, stop: Hook
-) -> LeaderElection | AlwaysLeader:
-    """Run start() while this process leads for the configured Asterisk, stop() when it
-    no longer does (hotline/wiring.py calls this for the AMI bridge)."""
-    s = services.settings
-    leader: LeaderElection | AlwaysLeader
-    if s.redis.url is None or s.redis.url.startswith("memory://"):
-        leader = AlwaysLeader(start, stop)
-    else:
-        key = f"hotline:leader:ami:{s.pbx.ami.host}:{s.pbx.ami.port}"
-        leader = LeaderElection(s.redis.url, key, start=start, stop=stop)
-    await leader.start()
-    return leader
+Leadership = LeaderElection | AlwaysLeader
+
+
+def elect(
+    redis_url: str | None,
+    key: str,
+    *,
+    start: Hook,
+    stop: Hook,
+    ttl: float = 10.0,
+    renew_every: float = 2.0,
+) -> Leadership:
+    """Run start() while this process leads `key`, stop() when it no longer does; with no
+    Redis (one process, the in-process bus) it always leads."""
+    if not is_shared(redis_url):
+        return AlwaysLeader(start, stop)
+    return LeaderElection(redis_url, key, start=start, stop=stop, ttl=ttl, renew_every=renew_every)
