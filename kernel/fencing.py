@@ -104,7 +104,7 @@ class Fence:
             .where(FENCES.c.name == self.name, FENCES.c.token <= token)
             .values(token=token, holder=self._lease.node, updated_at=self._clock.now())
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     async def holds(self) -> bool:
         """In a transaction of its own: may this term still act? (A loop's check before
@@ -130,6 +130,6 @@ class Fence:
                     )
                     .values(last_run_at=slot)
                 )
-                return bool(result.rowcount)  # type: ignore[attr-defined]
+                return bool(result.rowcount)
         except Fenced:
             return False
