@@ -64,6 +64,7 @@ class IvrFastAgiServer:
         self.services = services
         s = services.settings
         self._host, self._port = s.pbx.fastagi.host, s.pbx.fastagi.port
+        self._shared_port = s.pbx.fastagi.shared_port
         self.command_timeout = command_timeout  # Asterisk's reply, beyond the media time
         self.interpreter = Interpreter(s)
         self._reader = CustomerReader(services)  # lookups by phone < 1 ms (bench)
@@ -81,7 +82,9 @@ class IvrFastAgiServer:
         app.add_route("followup", self._survey("handle_followup"))
         app.add_route("survey", self._survey("handle_post_call"))
         self._app = app
-        self._server = await asyncio.start_server(app.handler, self._host, self._port)
+        self._server = await asyncio.start_server(
+            app.handler, self._host, self._port, reuse_port=self._shared_port or None
+        )
         log.info("IVR FastAGI on %s:%s", self._host, self._port)
 
     async def stop(self, grace: float = 5.0) -> None:

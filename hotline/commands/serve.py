@@ -27,11 +27,16 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_or_report(args)
     if settings is None:
         return 1
-    h = settings.http
+    h, agi = settings.http, settings.pbx.fastagi
+    what = {
+        "all": f"serving on http://{h.host}:{h.port} and FastAGI {agi.host}:{agi.port}",
+        "api": f"serving on http://{h.host}:{h.port}",
+        "pbx": f"serving FastAGI on {agi.host}:{agi.port} (cluster duties when leading)",
+    }[args.role]
     asyncio.run(
         serve_forever(
             Runtime(settings, role=args.role),
-            ready=lambda _: print(f"hotline: serving on http://{h.host}:{h.port}", flush=True),
+            ready=lambda _: print(f"hotline: {what}", flush=True),
         )
     )
     return 0

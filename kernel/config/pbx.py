@@ -25,6 +25,11 @@ class FastAgiSettings(Strict):
     port: int = Field(4573, ge=1, le=65535)
     # The host Asterisk uses to reach us (dialplan: AGI(agi://<advertised>:<port>/ivr)).
     advertised_host: str = "127.0.0.1"
+    # Several `pbx` processes on one machine serve the IVR on the same port (SO_REUSEPORT:
+    # the kernel spreads Asterisk's connections over them, and a process that dies
+    # leaves the others listening). Off by default: a second server on the port by
+    # mistake should fail to start, not take half the calls.
+    shared_port: bool = False
 
 
 class DialplanContract(Strict):

@@ -1,5 +1,6 @@
-"""Leader election for the AMI bridge (cti/leader.py) on a real redis-server: of two
-backend processes exactly one runs the bridge, and the other takes over when it goes."""
+"""Leader election (kernel/leadership.py) on a real redis-server: of two backend
+processes exactly one runs the duties (here a stand-in bridge), the other takes over
+when it goes, and every term has a higher fencing token than the last."""
 
 from __future__ import annotations
 
@@ -106,6 +107,7 @@ async def test_given_a_leader_that_crashes_when_the_ttl_passes_then_the_other_ta
     try:
         await eventually(lambda: running == ["b"], TTL + 1, "b takes over after the TTL")
         assert b.starts == 1
+        assert eb.token > ea.token > 0, "the new term's fencing token is higher"
     finally:
         ea.is_leader = False
         await ea.stop()
@@ -125,8 +127,10 @@ async def test_given_a_leader_whose_lock_is_taken_when_it_renews_then_it_stops_i
         await admin.set(key, "intruder", px=int(TTL * 1000))
         await eventually(lambda: running == [], 2, "a steps down")
         assert a.log == ["start", "stop"]
+        first_token = ea.token
         await eventually(lambda: running == ["a"], TTL + 2, "a leads again after the TTL")
         assert ea.terms == 2
+        assert ea.token > first_token
     finally:
         await admin.aclose()
         await ea.stop()

@@ -1,0 +1,234 @@
+"""Must show (issue 13): the leading `pbx` process is killed (SIGKILL) while callers wait
+and talk; the standby takes over by itself and every caller is still served.
+
+Real OS processes: two `hotline serve --role pbx` (both serve the IVR on one FastAGI port,
+SO_REUSEPORT; one leads the cluster duties) and one `hotline serve --role api`, sharing
+PostgreSQL and Redis, against the sandbox Asterisk. Agents sign in through the api
+process (their commands reach whichever process leads, over the bus). With one caller
+talking and three waiting, the leader is killed:
+
+- the standby leads within the lease (takeover time printed);
+- agents who go ready through the api process afterwards get the three waiting callers:
+  the new leader's router rebuilt the line from Asterisk;
+- every call has exactly one record, answered by the agent it went to, closed after the
+  hang-up, with the node it came through;
+- the daily retention purge ran once in the cluster (the new leader finds today's slot
+  taken) and the duties never ran in both processes at once (each term's token is
+  higher than the last, kernel/fencing.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from db.engine import async_session_factory, make_async_engine
+from db.models import Disposition, metadata
+from devtools.processes import LEADING, ServeProcess, start_serve
+from devtools.services.asterisk import AsteriskInstance
+from devtools.services.net import free_port
+from hotline.services import Services
+from kernel.bus.memory import MemoryBus
+from kernel.config import Settings, load_settings
+from tests.harness.cti import REPO
+from tests.harness.http_app import PASSWORD, login
+from tests.integration.hotline.support import (
+    ALWAYS_OPEN,
+    AsteriskSide,
+    add_staff,
+    asterisk_side,
+    fresh_redis,
+)
+from tests.support import eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["postgresql"])]
+AGENTS = {ext: {"business": 8} for ext in ("1001", "1002", "1003", "1004")}
+FENCES = metadata.tables["cluster_fences"]
+CALLS = metadata.tables["calls"]
+LEASE_SECONDS = 3.0
+
+
+def cluster_env(asterisk: AsteriskInstance, db_url: str, redis_url: str) -> dict[str, str]:
+    return {
+        **asterisk.settings_env(),
+        "HOTLINE_DATABASE__URL": db_url,
+        "HOTLINE_REDIS__URL": redis_url,
+        "HOTLINE_HTTP__PORT": str(free_port()),
+        "HOTLINE_AUTH__SECRET_KEY": secrets.token_hex(32),
+        "HOTLINE_BUSINESS_HOURS__WEEKLY": ALWAYS_OPEN,
+        "HOTLINE_BUSINESS_HOURS__HOLIDAYS": "[]",
+        "HOTLINE_BUSINESS_HOURS__EXTRA_WORKING_DAYS": "[]",
+        "HOTLINE_PBX__FASTAGI__SHARED_PORT": "true",
+        "HOTLINE_CLUSTER__LEASE_SECONDS": str(LEASE_SECONDS),
+        "HOTLINE_CLUSTER__RENEW_SECONDS": "0.5",
+    }
+
+
+class Desk:
+    """Agents' sign-ins and the supervisor's board through one api process."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.tokens: dict[str, str] = {}
+
+    async def headers(self, user: str) -> dict[str, str]:
+        if user not in self.tokens:
+            self.tokens[user] = await login(self.http, user, PASSWORD)
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    async def sign_in(self, ext: str, ready: bool) -> None:
+        # The command goes over the bus to the leader's router; while no process leads
+        # (during a takeover) it is refused with 503 and the desk tries again.
+        async def accepted() -> bool:
+            r = await self.http.post(
+                "/api/agent/sign-in",
+                json={"ready": ready},
+                headers=await self.headers(f"agent{ext}"),
+            )
+            assert r.status_code in (200, 503), r.text
+            return r.status_code == 200
+
+        await eventually(accepted, 30, f"agent{ext} signed in")
+
+    async def ready(self, ext: str) -> None:
+        async def accepted() -> bool:
+            r = await self.http.post("/api/agent/ready", headers=await self.headers(f"agent{ext}"))
+            assert r.status_code in (200, 503), r.text
+            return r.status_code == 200
+
+        await eventually(accepted, 30, f"agent{ext} ready")
+
+
+async def call_rows(services: Services) -> dict[str, dict[str, Any]]:
+    async with services.engine.connect() as conn:
+        found = (await conn.execute(sa.select(CALLS))).all()
+    return {r.linkedid: dict(r._mapping) for r in found}
+
+
+async def bridged_to(ast: AsteriskSide, linkedid: str) -> bool:
+    """Is the caller `linkedid` talking to an agent (a bridge with two of its legs)?"""
+    legs = [c for c in await ast.pbx.channels() if c.linkedid == linkedid]
+    return any(c.bridge_id for c in legs) and len(legs) >= 2
+
+
+async def test_given_the_leader_killed_while_callers_wait_then_the_standby_takes_over_and_serves_them(
+    asterisk: AsteriskInstance,
+    db_url: str,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    env = cluster_env(asterisk, db_url, await fresh_redis(redis_url, db=12))
+    settings: Settings = load_settings(REPO / "config.yaml", env=env)
+    engine = make_async_engine(db_url)
+    setup = Services(settings, MemoryBus(), engine, async_session_factory(engine))
+    logs = tmp_path / "logs"
+    pbx: list[ServeProcess] = []
+    api: ServeProcess | None = None
+    try:
+        staff = await add_staff(setup, AGENTS)
+        async with asterisk_side(asterisk, settings) as ast:
+            try:
+                first = start_serve("pbx-1", "pbx", env, logs)
+                pbx.append(first)
+                await first.wait_for(LEADING, 60)
+                second = start_serve("pbx-2", "pbx", env, logs)
+                pbx.append(second)
+                await second.wait_for("IVR FastAGI on", 60)
+                api = start_serve("api-1", "api", env, logs)
+                await api.wait_for("serving on", 60)
+                assert second.terms() == 0, "the standby must not lead while the leader lives"
+
+                base = f"http://127.0.0.1:{env['HOTLINE_HTTP__PORT']}"
+                async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+                    desk = Desk(http)
+                    await desk.sign_in("1001", ready=True)
+                    for ext in ("1002", "1003", "1004"):
+                        await desk.sign_in(ext, ready=False)
+                    calls = {"a": await ast.call("13700000001", "ww5")}
+                    await eventually(lambda: bridged_to(ast, calls["a"]), 60, "caller a talking")
+                    for k, phone in (
+                        ("b", "13700000002"),
+                        ("c", "13700000003"),
+                        ("d", "13700000004"),
+                    ):
+                        calls[k] = await ast.call(phone, "ww5")
+
+                    async def three_waiting() -> bool:
+                        waiting = {lid for q in (await ast.holding()).values() for lid, _ in q}
+                        return waiting == {calls["b"], calls["c"], calls["d"]}
+
+                    await eventually(three_waiting, 60, "three callers waiting")
+
+                    killed_at = time.monotonic()
+                    first.kill()
+                    took_over = await second.wait_for(LEADING, 30)
+                    takeover = took_over - killed_at
+                    print(
+                        f"\ntakeover after SIGKILL of the leader: {takeover:.2f} s "
+                        f"(lease {LEASE_SECONDS:.1f} s)"
+                    )
+                    assert takeover < LEASE_SECONDS + 5
+
+                    for ext in ("1002", "1003", "1004"):
+                        await desk.ready(ext)
+                    for k in "bcd":
+
+                        async def talking(lid: str = calls[k]) -> bool:
+                            return await bridged_to(ast, lid)
+
+                        await eventually(talking, 60, f"caller {k} talking")
+                    assert calls["a"] in {c.linkedid for c in await ast.pbx.channels()}, (
+                        "the call talking across the takeover goes on"
+                    )
+                    for lid in calls.values():
+                        await ast.hang_up(lid)
+
+                    async def all_closed() -> bool:
+                        rows = await call_rows(setup)
+                        return all(
+                            lid in rows
+                            and rows[lid]["disposition"] == Disposition.ANSWERED
+                            and rows[lid]["ended_at"] is not None
+                            for lid in calls.values()
+                        )
+
+                    await eventually(all_closed, 60, "every call answered and closed in the log")
+                    rows = await call_rows(setup)
+                    async with engine.connect() as conn:
+                        grouped = await conn.execute(
+                            sa.select(CALLS.c.linkedid, sa.func.count()).group_by(CALLS.c.linkedid)
+                        )
+                        counts: dict[str, int] = {lid: n for lid, n in grouped.all()}
+                    assert {k: counts.get(lid) for k, lid in calls.items()} == dict.fromkeys(
+                        calls, 1
+                    ), "exactly one record per call"
+                    agents = {rows[calls[k]]["agent_id"] for k in "bcd"}
+                    assert agents == {staff["1002"], staff["1003"], staff["1004"]}
+                    assert rows[calls["a"]]["agent_id"] == staff["1001"]
+                    assert all(rows[lid]["pbx_node"] for lid in calls.values())
+
+                    async with engine.connect() as conn:
+                        fences = {r.name: r for r in (await conn.execute(sa.select(FENCES))).all()}
+                    assert fences["retention"].last_run_at is not None
+                    assert first.log().count("retention purge for") == 1
+                    assert second.log().count("retention purge for") == 0, (
+                        "the new leader found today's purge done"
+                    )
+                    assert fences["duties"].token >= 2
+            finally:
+                procs = [*pbx, *([api] if api else [])]
+                for p in procs:
+                    await p.stop()
+                if any(p.alive() for p in procs):
+                    pytest.fail("a serve process did not stop")
+                for p in procs:
+                    print(f"--- {p.name} (pid {p.pid})\n{p.tail(30)}")
+    finally:
+        await setup.bus.close()
+        await engine.dispose()
