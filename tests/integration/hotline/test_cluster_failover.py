@@ -37,7 +37,7 @@ from hotline.services import Services
 from kernel.bus.memory import MemoryBus
 from kernel.config import Settings, load_settings
 from tests.harness.cti import REPO
-from tests.harness.http_app import PASSWORD, login
+from tests.harness.http_app import PASSWORD, desk, login
 from tests.integration.hotline.support import (
     ALWAYS_OPEN,
     AsteriskSide,
@@ -229,6 +229,67 @@ async def test_given_the_leader_killed_while_callers_wait_then_the_standby_takes
                     pytest.fail("a serve process did not stop")
                 for p in procs:
                     print(f"--- {p.name} (pid {p.pid})\n{p.tail(30)}")
+    finally:
+        await setup.bus.close()
+        await engine.dispose()
+
+
+async def test_given_an_api_process_killed_then_its_desktop_resumes_on_the_other_with_the_missed_pop(
+    asterisk: AsteriskInstance, db_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Two `api` processes behind a (here: the test's) load balancer, one `pbx`. A desktop
+    on api-1 gets its pop; api-1 is killed; the next caller is offered to the agent while
+    the desktop is away; the desktop reconnects to api-2, resuming from what api-1 had
+    numbered, and gets the pop it missed (every api process hears every pop on the bus
+    and keeps a replay window per agent: desk/push/replay.py)."""
+    env = cluster_env(asterisk, db_url, await fresh_redis(redis_url, db=13))
+    env_2 = {**env, "HOTLINE_HTTP__PORT": str(free_port())}
+    settings: Settings = load_settings(REPO / "config.yaml", env=env)
+    engine = make_async_engine(db_url)
+    setup = Services(settings, MemoryBus(), engine, async_session_factory(engine))
+    logs = tmp_path / "logs"
+    procs: list[ServeProcess] = []
+    try:
+        await add_staff(setup, {"1001": {"business": 8}})
+        async with asterisk_side(asterisk, settings) as ast:
+            try:
+                procs.append(start_serve("pbx-1", "pbx", env, logs))
+                await procs[0].wait_for(LEADING, 60)
+                procs.append(start_serve("api-1", "api", env, logs))
+                procs.append(start_serve("api-2", "api", env_2, logs))
+                for p in procs[1:]:
+                    await p.wait_for("serving on", 60)
+                api_1 = procs[1]
+                base_1 = f"http://127.0.0.1:{env['HOTLINE_HTTP__PORT']}"
+                base_2 = f"http://127.0.0.1:{env_2['HOTLINE_HTTP__PORT']}"
+                async with httpx.AsyncClient(base_url=base_1, timeout=10) as http:
+                    agent = Desk(http)
+                    token = await login(http, "agent1001", PASSWORD)
+                    agent.tokens["agent1001"] = token
+                    async with desk(base_1, token=token) as screen:
+                        await agent.sign_in("1001", ready=True)
+                        first = await ast.call("13700000001", "ww5")
+                        pop = await screen.next_of("pop", timeout=60)
+                        assert pop["call_id"] == first
+                        resume = {"epoch": screen.hello["epoch"], "seq": pop["seq"]}
+                        await eventually(lambda: bridged_to(ast, first), 60, "the first call")
+                        await ast.hang_up(first)
+                        api_1.kill()
+                # The agent's next caller, while the desktop has no server.
+                second = await ast.call("13700000002", "ww5")
+                await eventually(lambda: bridged_to(ast, second), 90, "the second call answered")
+                async with desk(base_2, token=token, resume=resume) as screen:
+                    frames = [await screen.next() for _ in range(screen.hello["replayed"])]
+                pops = [f for f in frames if f["type"] == "pop"]
+                assert second in {p["call_id"] for p in pops}, frames
+                missed = next(p for p in pops if p["call_id"] == second)
+                assert missed["id"].startswith("offer:")
+                await ast.hang_up(second)
+            finally:
+                for p in procs:
+                    await p.stop()
+                for p in procs:
+                    print(f"--- {p.name} (pid {p.pid})\n{p.tail(20)}")
     finally:
         await setup.bus.close()
         await engine.dispose()
