@@ -58,10 +58,17 @@ class Duties:
         services.features.leadership = self.leadership
         self.fence = Fence(services.sessions, FENCE, self.leadership, services.clock)
         self._pbx_before = services.pbx  # a test's fake PBX stays when the duties stop
+        self._active = False
 
     @property
     def is_leader(self) -> bool:
+        """This process holds the lease (its duties may still be starting)."""
         return self.leadership.is_leader
+
+    @property
+    def active(self) -> bool:
+        """This process leads and every duty has started."""
+        return self._active and self.leadership.is_leader
 
     async def start(self) -> None:
         await self.leadership.start()
@@ -92,8 +99,10 @@ class Duties:
         except BaseException:
             await self._step_down()
             raise
+        self._active = True
 
     async def _step_down(self) -> None:
+        self._active = False
         while self.running:
             name, component = self.running.pop()
             try:
