@@ -21,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 LEADING = "leading the cluster duties"  # hotline/cluster.py's log line for a new term
+STEPPED_DOWN = "stepping down"  # kernel/leadership.py's
 STOP_SECONDS = 30.0
 
 
@@ -44,6 +45,11 @@ class ServeProcess:
     def terms(self) -> int:
         """How many times this process became the cluster's leader."""
         return self.log().count(LEADING)
+
+    def leading(self) -> bool:
+        """By its log: it became leader and has not stepped down since."""
+        log = self.log()
+        return self.alive() and log.rfind(LEADING) > log.rfind(STEPPED_DOWN)
 
     def alive(self) -> bool:
         return self.process.poll() is None

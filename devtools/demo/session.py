@@ -70,32 +70,7 @@ class DemoSession:
         return load_settings(self.args.config, env=env)
 
     def _seed(self, settings: Settings) -> None:
-        import sqlalchemy as sa
-
-        from db.engine import make_sync_engine
-        from db.migrate import upgrade
-        from db.models import metadata
-        from devtools.seed.writer import seed_database
-
-        upgrade(settings.database.url)
-        engine = make_sync_engine(settings.database.url)
-        try:
-            with engine.connect() as conn:
-                have = conn.scalar(
-                    sa.select(sa.func.count()).select_from(metadata.tables["customers"])
-                )
-            if have:
-                return
-            seed_database(
-                engine,
-                customers=self.args.customers,
-                agents=12,
-                seed=1,
-                skills=[s.name for s in settings.skills],
-                now=dt.datetime.now(dt.UTC),
-            )
-        finally:
-            engine.dispose()
+        seed_demo(settings, self.args.customers)
 
     async def run(self) -> int:
         self.var.mkdir(parents=True, exist_ok=True)
@@ -197,3 +172,33 @@ class DemoSession:
         if self.args.duration > 0:
             loop.call_later(self.args.duration, stop.set)
         await stop.wait()
+
+
+def seed_demo(settings: Settings, customers: int) -> None:
+    """The demo's data (customers, agent01..agent12, a supervisor; password
+    hotline-demo) in a migrated database, once: a database with customers is left as it
+    is."""
+    import sqlalchemy as sa
+
+    from db.engine import make_sync_engine
+    from db.migrate import upgrade
+    from db.models import metadata
+    from devtools.seed.writer import seed_database
+
+    upgrade(settings.database.url)
+    engine = make_sync_engine(settings.database.url)
+    try:
+        with engine.connect() as conn:
+            have = conn.scalar(sa.select(sa.func.count()).select_from(metadata.tables["customers"]))
+        if have:
+            return
+        seed_database(
+            engine,
+            customers=customers,
+            agents=12,
+            seed=1,
+            skills=[s.name for s in settings.skills],
+            now=dt.datetime.now(dt.UTC),
+        )
+    finally:
+        engine.dispose()
