@@ -1,11 +1,16 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
-.PHONY: demo test bootstrap lint typecheck unit integration browser bench clean
+.PHONY: demo demo-cluster test bootstrap lint typecheck unit integration browser bench clean
 
 bootstrap:
 	@scripts/bootstrap.sh
 
 demo: bootstrap
 	.venv/bin/hotline-dev demo
+
+# The same center as several processes: 2 pbx (a leader and a standby), 2 api; the
+# leader is killed every 45 s to show the standby taking over.
+demo-cluster: bootstrap
+	.venv/bin/hotline-dev demo --cluster --kill-leader-every 45
 
 lint: bootstrap
 	.venv/bin/ruff check .

@@ -95,26 +95,7 @@ class DemoSession:
             await asyncio.to_thread(pbx.stop)
 
     async def _render_prompts(self, settings: Settings) -> None:
-        """The IVR speaks from the first demo on: missing prompts (and Asterisk's Chinese
-        number words) are rendered with espeak-ng, once; later runs find them."""
-        from devtools.services.asterisk_root import sandbox_sounds
-        from ivr.prompt_render import TtsTools
-        from ivr.prompts import default_asterisk_sounds, prompt_files, render_files, say_files
-
-        tools = TtsTools.find()
-        if not tools.available:
-            print("demo: espeak-ng/sox missing: the IVR beeps instead of speaking", flush=True)
-            return
-        files = prompt_files(settings)
-        sounds = default_asterisk_sounds() or sandbox_sounds()
-        if sounds is not None:
-            files += say_files(sounds)
-        todo = [f for f in files if not f.exists]
-        if todo:
-            print(f"demo: rendering {len(todo)} voice prompts with espeak-ng ...", flush=True)
-            failures = await render_files(todo, tools)
-            if failures:
-                print(f"demo: {len(failures)} prompts could not be rendered", flush=True)
+        await render_demo_prompts(settings)
 
     async def _start_simulation(self, services: Any, settings: Settings) -> None:
         bridge = services.features.bridge
@@ -202,3 +183,26 @@ def seed_demo(settings: Settings, customers: int) -> None:
         )
     finally:
         engine.dispose()
+
+
+async def render_demo_prompts(settings: Settings) -> None:
+    """The IVR speaks from the first demo on: missing prompts (and Asterisk's Chinese
+    number words) are rendered with espeak-ng, once; later runs find them."""
+    from devtools.services.asterisk_root import sandbox_sounds
+    from ivr.prompt_render import TtsTools
+    from ivr.prompts import default_asterisk_sounds, prompt_files, render_files, say_files
+
+    tools = TtsTools.find()
+    if not tools.available:
+        print("demo: espeak-ng/sox missing: the IVR beeps instead of speaking", flush=True)
+        return
+    files = prompt_files(settings)
+    sounds = default_asterisk_sounds() or sandbox_sounds()
+    if sounds is not None:
+        files += say_files(sounds)
+    todo = [f for f in files if not f.exists]
+    if todo:
+        print(f"demo: rendering {len(todo)} voice prompts with espeak-ng ...", flush=True)
+        failures = await render_files(todo, tools)
+        if failures:
+            print(f"demo: {len(failures)} prompts could not be rendered", flush=True)
