@@ -16,7 +16,7 @@ from typing import Any
 from agent_api.app import HttpFeature
 from desk.agent_state.bus import BusAgentState
 from desk.agent_state.memory import InMemoryAgentState
-from desk.agent_state.port import AgentStatePort
+from desk.agent_state.port import AgentStatePort, AgentStateUnavailable
 from desk.agent_state.routing_port import RoutingAgentState
 from desk.push.hub import AgentHub
 from desk.push.pop import PopBuilder
@@ -29,7 +29,7 @@ from desk.routes import (
     knowledge_api,
     ws,
 )
-from hotline.services import Services
+from hotline.services import Features, Services
 from kernel.audit import AuditQueue
 from kernel.bus import is_shared
 
@@ -50,10 +50,24 @@ def agent_state_port(services: Services) -> AgentStatePort:
         # not this one, and may move; its command server answers on the bus.
         return BusAgentState(services.bus, services.clock)
     if features.routing is not None:
-        return RoutingAgentState(features.routing)
+        return RoutingAgentState(_CurrentRouter(features))
     return InMemoryAgentState(
         services.bus, services.clock, services.settings.routing.not_ready_reasons
     )
+
+
+class _CurrentRouter:
+    """The router of this process as it is now: a configuration reload builds a new one
+    (hotline/cluster.py), and the desk must not keep talking to the stopped one."""
+
+    def __init__(self, features: Features) -> None:
+        self._features = features
+
+    def __getattr__(self, name: str) -> Any:
+        routing = self._features.routing
+        if routing is None:
+            raise AgentStateUnavailable("routing is not running in this process right now")
+        return getattr(routing, name)
 
 
 class _PortLifecycle:

@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "migrate": ("hotline.commands.migrate", "create or upgrade the database schema"),
     "serve": ("hotline.commands.serve", "run the backend (AMI bridge, FastAGI, HTTP API)"),
+    "reload": (
+        "hotline.commands.reload",
+        "every process reads config.yaml again, without dropping calls (or: kill -HUP)",
+    ),
     "recordings": (
         "hotline.commands.recordings",
         "recordings: purge files past recording.retention_days [--dry-run]",

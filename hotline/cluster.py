@@ -25,7 +25,7 @@ consumer group and the bridge's resync, callbacks and follow-ups from their rows
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from hotline.services import Services
 from kernel.fencing import Fence
@@ -35,6 +35,9 @@ from kernel.lifecycle import Component, stop_within
 log = logging.getLogger("hotline.cluster")
 
 DutyFactory = Callable[[Services], Component | None]
+# Duties built from the routing plan (queues, steps, tiers): a configuration reload
+# builds them again (the router rebuilds its line from Asterisk and the database).
+RELOAD_RESTARTS = ("routing", "agent_commands")
 STOP_SECONDS = 20.0  # each duty's stop (as hotline/runtime.py COMPONENT_STOP_SECONDS)
 FENCE = "duties"
 
@@ -100,6 +103,30 @@ class Duties:
             await self._step_down()
             raise
         self._active = True
+
+    async def reload(self) -> None:
+        if self.active:
+            await self.restart(RELOAD_RESTARTS)
+
+    async def restart(self, names: Collection[str]) -> list[str]:
+        """Build the running duties in `names` again from services (after a configuration
+        reload: the router's plan), each in its place in the start order; the others go
+        on. Returns the duties restarted. The router rebuilds its line from Asterisk and
+        the database as after a takeover, so no waiting caller is lost."""
+        chosen = [i for i, (name, _) in enumerate(self.running) if name in names]
+        for i in reversed(chosen):
+            name, component = self.running[i]
+            await stop_within(component.stop(), STOP_SECONDS, f"stopping duty {name}")
+        factories = dict(self.duties)
+        for i in chosen:
+            name, _ = self.running[i]
+            fresh = factories[name](self.services)
+            if fresh is None:
+                continue
+            await fresh.start()
+            self.running[i] = (name, fresh)
+            log.info("restarted duty %s", name)
+        return [self.running[i][0] for i in chosen]
 
     async def _step_down(self) -> None:
         self._active = False

@@ -28,6 +28,7 @@ from cti.commands import PbxCommands
 from db.engine import async_session_factory, make_async_engine
 from hotline import wiring
 from hotline.cluster import Duties
+from hotline.reload import ReloadListener, needs_restart
 from hotline.services import Services
 from kernel.bus import make_bus
 from kernel.bus.port import EventBus
@@ -91,6 +92,11 @@ class Runtime:
     migrate: bool = True
     services: Services | None = None
     components: list[tuple[str, Component]] = field(default_factory=list)
+    # Reads the configuration again (the serve command's file and environment): what a
+    # reload (SIGHUP, `hotline reload`) applies. None: this runtime cannot reload.
+    config_source: Callable[[], Settings] | None = None
+    reloads: int = 0  # configurations applied since start (tests, logs)
+    _listener: ReloadListener | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.only is not None and not set(self.only) <= NAMES:
@@ -124,10 +130,45 @@ class Runtime:
                 await component.start()
                 self.components.append((name, component))
                 log.info("started %s", name)
+            if self.config_source is not None:
+                self._listener = ReloadListener(self.services.bus, self.reload_from_source)
+                await self._listener.start()
         except BaseException:
             await self.stop()
             raise
         return self.services
+
+    async def reload_from_source(self) -> bool:
+        """Read the configuration again and apply it (hotline/reload.py); False when it is
+        invalid (nothing changes) or this runtime has no source."""
+        if self.config_source is None:
+            log.warning("configuration reload asked, but this process has no config source")
+            return False
+        try:
+            settings = await asyncio.to_thread(self.config_source)
+        except Exception as exc:  # ConfigError and unreadable files alike: keep running
+            log.error("configuration reload refused, the running one stays:\n%s", exc)
+            return False
+        await self.reload(settings)
+        return True
+
+    async def reload(self, settings: Settings) -> None:
+        """Apply `settings` without stopping: components with a reload() take it; calls,
+        desktops and the AMI link stay (hotline/reload.py)."""
+        if self.services is None:
+            raise RuntimeError("the runtime is not running")
+        later = needs_restart(self.settings, settings)
+        if later:
+            log.warning("configuration reload: %s take effect at the next restart", later)
+        self.settings = settings
+        self.services.settings = settings
+        for name, component in self.components:
+            reload = getattr(component, "reload", None)
+            if reload is not None:
+                await reload()
+                log.info("reloaded %s", name)
+        self.reloads += 1
+        log.info("configuration reloaded (%d since start)", self.reloads)
 
     def _runs(self, name: str) -> bool:
         if self.only is None:
@@ -154,6 +195,9 @@ class Runtime:
         """Stop components in reverse order, each within COMPONENT_STOP_SECONDS: one that
         does not stop in time is cancelled and logged with where it waits, and the others
         still stop (kernel/lifecycle.py), so `hotline serve` always exits."""
+        if self._listener is not None:
+            await _stop("reload listener", self._listener.stop)
+            self._listener = None
         while self.components:
             name, component = self.components.pop()
             await _stop(name, component.stop)
@@ -177,6 +221,15 @@ async def serve_forever(runtime: Runtime, ready: Callable[[Services], Any] | Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    reloading: set[asyncio.Task[bool]] = set()
+
+    def hang_up() -> None:  # SIGHUP: read the configuration again
+        task = loop.create_task(runtime.reload_from_source(), name="config-reload")
+        reloading.add(task)
+        task.add_done_callback(reloading.discard)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, hang_up)
     services = await runtime.start()
     try:
         if ready is not None:

@@ -76,6 +76,15 @@ class IvrFastAgiServer:
         self.results: list[IvrResult] = []  # the last few, for tests and the demo log
         services.features.ivr = self
 
+    async def reload(self) -> None:
+        """After a configuration reload (hotline/runtime.py): the menu, the prompts and
+        the business hours from services.settings. Callers already in the menu finish
+        with the menu they started in; the listening socket is kept."""
+        s = self.services.settings
+        self.interpreter = Interpreter(s)
+        self.directory = ReaderDirectory(self.services, self._reader)
+        self.renderer = PromptRenderer(s.ivr.sounds_dir)
+
     async def start(self) -> None:
         app = _Routes(self)
         app.add_route("ivr", self.ivr)

@@ -39,6 +39,9 @@ AUTH = "auth"
 # (desk/agent_state/bus.py).
 AGENT_COMMAND = "agent.command"
 AGENT_COMMAND_RESULT = "agent.command.result"
+# config.reload: every backend process reads its configuration again (`hotline reload`,
+# hotline/commands/reload.py; heard by each Runtime, hotline/reload.py).
+CONTROL = "control"
 
 ALL = (CALL, PBX, AGENT, OFFER, ALERT, TICKET, SURVEY, NOTICE, AUTH)
 

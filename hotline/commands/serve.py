@@ -8,6 +8,7 @@ import logging
 
 from hotline.commands import settings_or_report
 from hotline.runtime import Runtime, serve_forever
+from kernel.config import load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     }[args.role]
     asyncio.run(
         serve_forever(
-            Runtime(settings, role=args.role),
+            # A reload (SIGHUP, `hotline reload`) reads the same file and environment.
+            Runtime(settings, role=args.role, config_source=lambda: load_settings(args.config)),
             ready=lambda _: print(f"hotline: {what}", flush=True),
         )
     )
