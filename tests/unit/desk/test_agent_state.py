@@ -123,7 +123,7 @@ async def test_given_an_expired_command_when_the_server_reads_it_then_it_is_not_
             "agent.command",
             {
                 "type": "agent.command",
-                "command_id": "x",
+                "request_id": "x",
                 "command": "sign_in",
                 "agent_id": 3,
                 "extension": "1003",
