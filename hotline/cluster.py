@@ -37,7 +37,7 @@ log = logging.getLogger("hotline.cluster")
 DutyFactory = Callable[[Services], Component | None]
 # Duties built from the routing plan (queues, steps, tiers): a configuration reload
 # builds them again (the router rebuilds its line from Asterisk and the database).
-RELOAD_RESTARTS = ("routing", "agent_commands")
+RELOAD_RESTARTS = ("routing", "agent_commands", "supervisor_actions")
 STOP_SECONDS = 20.0  # each duty's stop (as hotline/runtime.py COMPONENT_STOP_SECONDS)
 FENCE = "duties"
 

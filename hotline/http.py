@@ -32,9 +32,11 @@ from integrations import inbound as integrations_inbound
 from ivr.twilio import routes as twilio_routes
 from knowledge import api as knowledge_api
 from recordings import api as recordings_api
+from recordings.control_api import control_feature as recording_control_feature
 from reports import api as reports_api
 from routing import api as routing_api
 from supervisor import api as supervisor_api
+from supervisor.remote import remote_feature as supervisor_remote_feature
 from tickets import api as tickets_api
 from tickets import errors as ticket_errors
 from tickets.service import TicketService
@@ -82,5 +84,7 @@ def create_app(services: Services) -> FastAPI:
     features = [
         desk_feature(services, _tickets(services)),
         HttpFeature(routers=feature_routers(services)),
+        recording_control_feature(services),  # live calls' recording control
+        supervisor_remote_feature(services),  # the board and actions via the leader
     ]
     return create_platform_app(services, features, DOMAIN_ERRORS)

@@ -19,7 +19,7 @@ from cti.bridge import CtiBridge
 from cti.calllog.history import SqlCallHistory
 from cti.calllog.writer import CallLogWriter
 from cti.cel.store import SqlCelStore
-from desk.agent_state.routing_port import command_server
+from desk.agent_state.routing_port import RoutingAgentState, command_server
 from followups.survey_agi import SurveyAgi
 from hotline.care import TicketsRuntime
 from hotline.cluster import Duties, DutyFactory
@@ -31,11 +31,13 @@ from kernel.bus import is_shared
 from kernel.fencing import Fence
 from kernel.leadership import Leadership
 from kernel.lifecycle import Component
+from recordings.control_bus import ControlServer
 from recordings.retention_schedule import FENCE as RETENTION_FENCE
 from recordings.retention_schedule import RetentionSchedule
 from recordings.service import RecordingService
 from routing.service import RoutingService
 from supervisor.live_service import LiveService
+from supervisor.remote import SupervisorServer
 
 log = logging.getLogger("hotline")
 
@@ -98,6 +100,23 @@ def agent_commands(services: Services) -> Component | None:
     return command_server(services)
 
 
+def supervisor_actions(services: Services) -> Component | None:
+    """The supervisor's board and actions asked by the HTTP processes over the bus."""
+    routing = services.features.routing
+    if routing is None or not is_shared(services.settings.redis.url):
+        return None
+    return SupervisorServer(services, RoutingAgentState(routing))
+
+
+def recording_control(services: Services) -> Component | None:
+    """Recording control asked by the HTTP processes over the bus (with the in-process
+    bus, recordings/control_api.py uses the recordings service of its process)."""
+    recordings = services.features.recordings
+    if recordings is None or not is_shared(services.settings.redis.url):
+        return None
+    return ControlServer(services.bus, recordings, services.clock)
+
+
 def retention(services: Services) -> Component:
     fence = Fence(services.sessions, RETENTION_FENCE, _leadership(services), services.clock)
     return RetentionSchedule(services, fence)
@@ -117,8 +136,10 @@ DUTIES: tuple[tuple[str, DutyFactory], ...] = (
     ("bridge", pbx_bridge),
     ("routing", routing),
     ("agent_commands", agent_commands),
+    ("supervisor_actions", supervisor_actions),
     ("tickets", tickets),
     ("recordings", recordings),
+    ("recording_control", recording_control),
     ("retention", retention),
 )
 

@@ -39,6 +39,14 @@ AUTH = "auth"
 # (desk/agent_state/bus.py).
 AGENT_COMMAND = "agent.command"
 AGENT_COMMAND_RESULT = "agent.command.result"
+# Recording control of a live call from an API process to the recordings service of
+# the leading process, and replies (recordings/control_bus.py).
+RECORDING_CONTROL = "recording.control"
+RECORDING_CONTROL_RESULT = "recording.control.result"
+# The supervisor's board reads and actions from an API process to the leading process
+# (supervisor/remote.py), and replies.
+SUPERVISOR_ACTION = "supervisor.action"
+SUPERVISOR_ACTION_RESULT = "supervisor.action.result"
 # config.reload: every backend process reads its configuration again (`hotline reload`,
 # hotline/commands/reload.py; heard by each Runtime, hotline/reload.py).
 CONTROL = "control"

@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from cti.commands import PbxError
 from kernel.audit import Actor
-from recordings.errors import RecordingError
+from recordings.errors import CallNotLive, RecordingError
 from recordings.service import RecordingService
 
 Action = Literal["start", "pause", "resume", "stop"]
@@ -64,6 +65,15 @@ async def act_on(
     """Carry out `action` on the service that follows the call (both adapters end here)."""
     if only_agent is not None and service.agent_of(call_id) != only_agent:
         raise NotYourCall(f"call {call_id} is not your call")
+    try:
+        return await _act(service, call_id, action, actor)
+    except PbxError as exc:  # the channel went away between the check and the command
+        raise CallNotLive(f"the PBX refused ({exc}): is call {call_id} still live?") from None
+
+
+async def _act(
+    service: RecordingService, call_id: str, action: Action, actor: Actor
+) -> ControlResult:
     if action == "start":
         rid = await service.start_recording(call_id, actor)
         return ControlResult(call_id, rid, "recording")

@@ -35,7 +35,7 @@ from cti.commands import SpyMode
 from db.models import Role
 from supervisor import live_api
 from supervisor.actions import SupervisorActions
-from supervisor.actions_board import board as build_board
+from supervisor.remote import RemoteSupervisor, perform, performs_here
 
 router = APIRouter(tags=["supervisor"])
 Staff = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
@@ -79,32 +79,49 @@ def _actions(request: Request) -> SupervisorActions:
     return SupervisorActions(request.app.state.services, request.app.state.agent_state)
 
 
+async def _perform(request: Request, user: Principal, operation: str, **args: Any) -> Any:
+    """Here when the router runs in this process, else in the leading one over the bus
+    (supervisor/remote.py)."""
+    services = request.app.state.services
+    if performs_here(services):
+        return await perform(services, request.app.state.agent_state, operation, user, args)
+    remote: RemoteSupervisor = request.app.state.remote_supervisor
+    return await remote.perform(operation, user, args)
+
+
 @router.get("/api/supervisor/board", responses=ERRORS)
 async def board(request: Request, user: Staff) -> dict[str, Any]:
-    return await build_board(request.app.state.services)
+    result: dict[str, Any] = await _perform(request, user, "board")
+    return result
 
 
 @router.post("/api/supervisor/agents/{agent_id}/spy", status_code=201, responses=ERRORS)
 async def spy(request: Request, user: Staff, agent_id: AgentId, body: SpyIn) -> dict[str, Any]:
-    session = await _actions(request).spy(user, agent_id, body.mode, body.extension)
-    return session.jsonable()
+    session: dict[str, Any] = await _perform(
+        request, user, "spy", agent_id=agent_id, mode=body.mode.value, extension=body.extension
+    )
+    return session
 
 
 @router.get("/api/supervisor/spy", responses=ERRORS)
 async def spy_sessions(request: Request, user: Staff) -> list[dict[str, Any]]:
-    return [s.jsonable() for s in await _actions(request).spy_sessions()]
+    sessions: list[dict[str, Any]] = await _perform(request, user, "spy_sessions")
+    return sessions
 
 
 @router.put("/api/supervisor/spy/{session_id}", responses=ERRORS)
 async def switch_spy(
     request: Request, user: Staff, session_id: SessionId, body: ModeIn
 ) -> dict[str, Any]:
-    return (await _actions(request).switch_spy(user, session_id, body.mode)).jsonable()
+    result: dict[str, Any] = await _perform(
+        request, user, "switch_spy", session_id=session_id, mode=body.mode.value
+    )
+    return result
 
 
 @router.delete("/api/supervisor/spy/{session_id}", status_code=204, responses=ERRORS)
 async def stop_spy(request: Request, user: Staff, session_id: SessionId) -> Response:
-    await _actions(request).stop_spy(user, session_id)
+    await _perform(request, user, "stop_spy", session_id=session_id)
     return Response(status_code=204)
 
 
@@ -127,7 +144,10 @@ async def force_sign_out(request: Request, user: Staff, agent_id: AgentId) -> di
 async def set_skills(
     request: Request, user: Staff, agent_id: AgentId, body: SkillsIn
 ) -> dict[str, Any]:
-    return await _actions(request).set_skills(user, agent_id, body.skills, body.languages)
+    result: dict[str, Any] = await _perform(
+        request, user, "set_skills", agent_id=agent_id, skills=body.skills, languages=body.languages
+    )
+    return result
 
 
 @router.put("/api/supervisor/calls/{call_id}/priority", responses=ERRORS)
@@ -137,7 +157,10 @@ async def set_priority(
     body: PriorityIn,
     call_id: Annotated[str, Path(max_length=64)],
 ) -> dict[str, Any]:
-    return await _actions(request).set_call_priority(user, call_id, body.priority)
+    result: dict[str, Any] = await _perform(
+        request, user, "set_priority", call_id=call_id, priority=body.priority
+    )
+    return result
 
 
 # -- the live view's routes ------------------------------------------------------------------

@@ -20,6 +20,7 @@ from db.models import Call, CallEvent, Disposition, Role
 from desk.access import agent_calls_filter
 from desk.deps import HubDep
 from desk.push.hub import AgentHub
+from recordings.history import call_recordings
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 Viewer = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN)]
@@ -32,6 +33,22 @@ class CallEventOut(BaseModel):
     data: dict[str, Any]
 
 
+class RecordingStepOut(BaseModel):
+    at: dt.datetime
+    action: str  # start | pause | resume | stop
+    by: str
+
+
+class CallRecordingOut(BaseModel):
+    recording_id: int
+    state: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    duration_seconds: float | None
+    paused_seconds: float
+    steps: list[RecordingStepOut]
+
+
 class CallDetail(BaseModel):
     call: CallSummary
     queue: str | None
@@ -41,6 +58,8 @@ class CallDetail(BaseModel):
     wrap_seconds: float
     hangup_cause: str | None
     recording_id: int | None
+    # Every recording of the call with who started, paused, resumed and stopped it.
+    recordings: list[CallRecordingOut]
     events: list[CallEventOut]
 
 
@@ -137,6 +156,8 @@ async def call_detail(
     )
     full = (await session.exec(stmt)).one()
     events: list[CallEvent] = sorted(full.events, key=lambda e: (e.at, e.id or 0))
+    now = dt.datetime.now(dt.UTC)
+    recordings = await call_recordings(await session.connection(), full.linkedid, now)
     return CallDetail(
         call=CallSummary.of(full),
         queue=full.queue,
@@ -146,5 +167,17 @@ async def call_detail(
         wrap_seconds=full.wrap_seconds,
         hangup_cause=full.hangup_cause,
         recording_id=full.recording_id,
+        recordings=[
+            CallRecordingOut(
+                recording_id=r.recording_id,
+                state=r.state,
+                started_at=r.started_at,
+                ended_at=r.ended_at,
+                duration_seconds=r.duration_seconds,
+                paused_seconds=r.paused_seconds,
+                steps=[RecordingStepOut(at=s.at, action=s.action, by=s.by) for s in r.steps],
+            )
+            for r in recordings
+        ],
         events=[CallEventOut(at=e.at, kind=e.kind, data=e.data) for e in events],
     )

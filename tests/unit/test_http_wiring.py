@@ -22,6 +22,7 @@ EXPECTED = {
     ("GET", "/api/supervisor/live"),
     ("GET", "/api/reports"),
     ("GET", "/api/recordings/{recording_id}"),
+    ("POST", "/api/calls/{linkedid}/recording/{action}"),
 }
 
 

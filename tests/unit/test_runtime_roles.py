@@ -30,8 +30,10 @@ def test_given_the_duties_then_only_the_leader_runs_them_in_this_order() -> None
         "bridge",
         "routing",
         "agent_commands",
+        "supervisor_actions",
         "tickets",
         "recordings",
+        "recording_control",
         "retention",
     ]
 

@@ -91,8 +91,11 @@ async def test_given_each_role_when_the_real_runtime_starts_then_each_part_runs_
         duties = everything.duties
         assert duties is not None
         assert duties.active
-        # No command server: the desk of this process talks to its router directly.
+        # No command servers: the desk of this process talks to its router and its
+        # recordings service directly.
         assert [name for name, _ in duties.running] == [
-            name for name, _ in DUTIES if name != "agent_commands"
+            name
+            for name, _ in DUTIES
+            if name not in ("agent_commands", "supervisor_actions", "recording_control")
         ]
         assert EXPECTED - await served_routes(alone) == set()
