@@ -36,4 +36,6 @@ async def desk_config(user: CurrentUser, services: ServicesDep) -> dict[str, Any
         "skills": {sk.name: sk.label.model_dump() for sk in s.skills},
         "tiers": {name: t.label.model_dump() for name, t in s.tiers.items()},
         "token_minutes": s.auth.token_minutes,
+        # on_demand: nothing is recorded until the agent (or a supervisor) starts it.
+        "recording_mode": s.recording.mode,
     }

@@ -20,6 +20,7 @@ const desk = {
   state: "logged_out",
   lastPopAt: null,  // Date.now() when the latest pop was drawn (tests read it)
   wrapPending: false,  // the last call ended and its wrap-up code is not given yet
+  rec: null,  // the current call's recording state (showRec)
 };
 window.hotlineDesk = desk;
 
@@ -43,6 +44,7 @@ function setLang(lang) {
   }
   showState(desk.state, desk.reason);
   if (desk.pop) renderPop(desk.pop, false);
+  showRec(desk.rec);
 }
 
 // -- sign-in ----------------------------------------------------------------------------
@@ -165,14 +167,46 @@ const CALL_STATES = {
 function onCallEvent(frame) {
   if (frame.call_id !== desk.callId) return;
   const state = CALL_STATES[frame.event];
+  if (frame.event === "call.answered") {
+    // on_demand: the agent decides; otherwise the policy recorded it on answer.
+    showRec(desk.config && desk.config.recording_mode === "on_demand" ? "off" : "auto");
+  }
   if (frame.event === "call.ended") {
     desk.wrapPending = true;
     showState(desk.state, desk.reason);
+    showRec(null);
   }
   if (state) {
     const badge = $("call-state");
     badge.dataset.state = state;
     badge.textContent = t(desk.lang, `call_${state}`);
+  }
+}
+
+// -- recording control of the call ---------------------------------------------------------
+
+// state: null (no live call: hidden), "off", "auto" (the policy may be recording: every
+// action offered), "recording", "paused", "stopped".
+function showRec(state) {
+  desk.rec = state;
+  $("rec").hidden = state === null;
+  if (state === null) return;
+  $("rec-state").dataset.state = state;
+  $("rec-state").textContent = t(desk.lang, `rec_${state}`);
+  $("rec-start").disabled = !["off", "stopped", "auto"].includes(state);
+  $("rec-pause").disabled = !["recording", "auto"].includes(state);
+  $("rec-resume").disabled = !["paused", "auto"].includes(state);
+  $("rec-stop").disabled = !["recording", "paused", "auto"].includes(state);
+}
+
+async function recControl(action) {
+  $("rec-error").textContent = "";
+  if (!desk.callId) return;
+  try {
+    const out = await session.call("POST", `/api/calls/${encodeURIComponent(desk.callId)}/recording/${action}`);
+    showRec(out.state);
+  } catch (err) {
+    $("rec-error").textContent = err.message;
   }
 }
 
@@ -188,6 +222,7 @@ function renderPop(pop, fresh) {
   $("pop-empty").hidden = true;
   $("pop-body").hidden = false;
   if (fresh) {
+    showRec(null);  // a new call rings: no recording control until it is answered
     const badge = $("call-state");
     badge.dataset.state = "ringing";
     badge.textContent = t(lang, "call_ringing");
@@ -456,6 +491,9 @@ function main() {
   $("not-ready").addEventListener("click", () => command("/api/agent/not-ready", { reason: $("reason").value }));
   $("phone-out").addEventListener("click", () => command("/api/agent/sign-out"));
   $("wrap-done").addEventListener("click", () => command("/api/agent/wrap-up", { code: $("wrap-code").value || null }));
+  for (const action of ["start", "pause", "resume", "stop"]) {
+    $(`rec-${action}`).addEventListener("click", () => recControl(action));
+  }
   $("t-category").addEventListener("change", limitPriorities);
   $("ticket-form").addEventListener("submit", createTicket);
   $("kb-form").addEventListener("submit", searchKb);

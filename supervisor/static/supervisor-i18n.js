@@ -22,6 +22,9 @@ export const WORDS = {
     done_mode: "已切换为{mode}", done_hangup: "监听已结束", not_staff: "需要班长或管理员账号",
     expired: "登录已过期，请重新登录", pending: "（通话后示忙：{r}）", seconds: "{n} 秒",
     minutes: "{m} 分 {s} 秒",
+    rec_start: "录音", rec_pause: "暂停录音", rec_resume: "继续录音", rec_stop: "停止录音",
+    done_rec_start: "{name} 的通话开始录音", done_rec_pause: "{name} 的通话录音已暂停",
+    done_rec_resume: "{name} 的通话录音已继续", done_rec_stop: "{name} 的通话录音已停止",
   },
   en: {
     skip: "Skip to main content", title: "Supervisor", link_on: "Connected",
@@ -46,6 +49,10 @@ export const WORDS = {
     not_staff: "This page needs a supervisor or administrator account",
     expired: "Your session expired: sign in again", pending: " (not ready after the call: {r})",
     seconds: "{n} s", minutes: "{m} min {s} s",
+    rec_start: "Record", rec_pause: "Pause rec.", rec_resume: "Resume rec.", rec_stop: "Stop rec.",
+    done_rec_start: "Recording {name}'s call", done_rec_pause: "Recording of {name}'s call paused",
+    done_rec_resume: "Recording of {name}'s call resumed",
+    done_rec_stop: "Recording of {name}'s call stopped",
   },
 };
 

@@ -137,6 +137,14 @@ function renderAgents() {
       { disabled: a.state === "logged_out", dataKey: `out-${id}` }),
       button("edit_skills", () => openSkills(a, name), { dataKey: `sk-${id}` }),
     );
+    // Recording of the agent's current call (audited; see the call's record).
+    for (const action of ["rec_start", "rec_pause", "rec_resume", "rec_stop"]) {
+      const verb = action.slice(4);
+      actions.append(button(action, () => act(
+        () => session.call("POST", `/api/calls/${encodeURIComponent(a.linkedid)}/recording/${verb}`),
+        `done_${action}`, { name }),
+      { disabled: !onCall || !a.linkedid, dataKey: `${action}-${id}` }));
+    }
     const stateCell = el("td");
     stateCell.append(badge);
     row.append(
