@@ -36,6 +36,7 @@ from cti.tracking.tracker import CallTracker
 from kernel import topics
 from kernel.bus.port import EventBus
 from kernel.config.pbx import AmiSettings, DialplanContract
+from kernel.measures import Histogram
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class CtiBridge:
         )
         self.commands = AmiPbxCommands(self.client)
         self.resyncs = 0
+        # Asterisk's event time -> handled here (ops/metrics.py: hotline_bridge_event_lag).
+        self.event_lag = Histogram()
 
     async def start(self) -> None:
         self.client.start()
@@ -107,6 +110,10 @@ class CtiBridge:
             await self._cel.close()
 
     async def on_frame(self, frame: Frame) -> None:
+        stamp = frame.get("Timestamp")  # manager.conf timestampevents = yes
+        if stamp:
+            with contextlib.suppress(ValueError):
+                self.event_lag.observe(max(0.0, time.time() - float(stamp)))
         for event in self.tracker.handle(frame):
             await self.bus.publish(topics.CALL, event)
         name = frame.get("Event")

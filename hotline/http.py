@@ -31,6 +31,7 @@ from hotline.services import Services
 from integrations import inbound as integrations_inbound
 from ivr.twilio import routes as twilio_routes
 from knowledge import api as knowledge_api
+from ops.api import ops_feature
 from recordings import api as recordings_api
 from recordings.control_api import control_feature as recording_control_feature
 from reports import api as reports_api
@@ -86,5 +87,11 @@ def create_app(services: Services) -> FastAPI:
         HttpFeature(routers=feature_routers(services)),
         recording_control_feature(services),  # live calls' recording control
         supervisor_remote_feature(services),  # the board and actions via the leader
+        ops_feature(services),  # /healthz, /readyz, /metrics
     ]
     return create_platform_app(services, features, DOMAIN_ERRORS)
+
+
+def ops_app(services: Services) -> FastAPI:
+    """Only /healthz, /readyz and /metrics (a pbx process's ops port)."""
+    return create_platform_app(services, [ops_feature(services)], DOMAIN_ERRORS)

@@ -49,11 +49,12 @@ PBX = frozenset({"all", "pbx"})
 # The live view starts before the duties so that it hears the bridge's first resync
 # (pbx.connected lists the calls Asterisk has: supervisor/live_service.py); the IVR
 # before them so that its survey routes are there for the care duties.
-COMPONENTS: tuple[tuple[str, frozenset[str], Callable[[Services], Component]], ...] = (
+COMPONENTS: tuple[tuple[str, frozenset[str], Callable[[Services], Component | None]], ...] = (
     ("live", API, wiring.supervisor_live),
     ("ivr", PBX, wiring.ivr_fastagi),
     ("duties", PBX, wiring.duties),
     ("http", API, wiring.http),
+    ("ops_http", frozenset({"pbx"}), wiring.ops_http),
 )
 DUTY_NAMES = frozenset(name for name, _ in wiring.DUTIES)
 NAMES = frozenset(name for name, _, _ in COMPONENTS) | DUTY_NAMES
@@ -126,7 +127,10 @@ class Runtime:
                     only = None if self.only is None else set(self.only) & DUTY_NAMES
                     component: Component = wiring.duties(self.services, only)
                 else:
-                    component = factory(self.services)
+                    made = factory(self.services)
+                    if made is None:  # not configured (an optional listener)
+                        continue
+                    component = made
                 await component.start()
                 self.components.append((name, component))
                 log.info("started %s", name)

@@ -23,7 +23,7 @@ from desk.agent_state.routing_port import RoutingAgentState, command_server
 from followups.survey_agi import SurveyAgi
 from hotline.care import TicketsRuntime
 from hotline.cluster import Duties, DutyFactory
-from hotline.http import create_app
+from hotline.http import create_app, ops_app
 from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
 from ivr.twilio.agents import TwilioAgentDialer
@@ -156,18 +156,26 @@ def supervisor_live(services: Services) -> Component:
 
 
 def http(services: Services) -> Component:
-    return _HttpServer(services)
+    s = services.settings.http
+    return _HttpServer(create_app(services), s.host, s.port)
+
+
+def ops_http(services: Services) -> Component | None:
+    """/healthz, /readyz and /metrics of a pbx process, on ops.port when set."""
+    s = services.settings.ops
+    if s.port is None:
+        return None
+    return _HttpServer(ops_app(services), s.host, s.port)
 
 
 class _HttpServer:
-    """uvicorn in this process, on settings.http (one event loop with everything else)."""
+    """uvicorn in this process (one event loop with everything else)."""
 
-    def __init__(self, services: Services) -> None:
-        s = services.settings.http
+    def __init__(self, app: Any, host: str, port: int) -> None:
         config = uvicorn.Config(
-            create_app(services),
-            host=s.host,
-            port=s.port,
+            app,
+            host=host,
+            port=port,
             log_level="warning",
             lifespan="on",
             ws="websockets-sansio",  # the legacy implementation is deprecated

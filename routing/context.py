@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from cti.commands import PbxCommands
 from kernel.bus.port import EventBus
 from kernel.clock import Clock
 from kernel.config import Settings
+from kernel.measures import Histogram
 from routing.callback_store import CallbackStore
 from routing.core.live import LiveCalls
 from routing.core.model import RouterEvent, RoutingError
@@ -51,12 +53,15 @@ class RoutingContext:
     apply: Callable[[list[RouterEvent]], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Each request's decision and its carrying out, seconds (ops/metrics.py).
+    decisions: Histogram = field(default_factory=Histogram)
 
     async def run(
         self, request: Callable[..., list[RouterEvent]], /, *args: Any, **kwargs: Any
     ) -> None:
         """Ask the routing core something (`request(*args, **kwargs)`) and carry out what
         it decided. A refused request still hands over the deadlines it handled first."""
+        started = time.perf_counter()
         try:
             events = request(*args, **kwargs)
         except RoutingError:
@@ -65,6 +70,8 @@ class RoutingContext:
             raise
         if self.apply is not None:
             await self.apply(events)
+        # A decision and its carrying out (the pop published, the PBX told).
+        self.decisions.observe(time.perf_counter() - started)
         self.wake.set()
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:

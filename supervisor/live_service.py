@@ -44,6 +44,7 @@ from desk.push.replay import Frame
 from hotline.services import Services
 from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
+from kernel.measures import Histogram, event_age
 from supervisor.live_alerts import addressed_to
 from supervisor.live_model import DbCounts, LiveConfig, LiveModel
 from supervisor.live_store import load_agents, load_calls, load_counts, load_stretches
@@ -118,6 +119,8 @@ class LiveService:
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.applied = 0
+        # An event's time (Asterisk's, for call events) -> heard here (ops/metrics.py).
+        self.bus_lag = Histogram()
         services.features.live = self
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -188,6 +191,9 @@ class LiveService:
                 msg = await sub.get()
             except BusClosed:
                 return
+            lag = event_age(msg.data.get("at"), self.services.clock.timestamp())
+            if lag is not None:
+                self.bus_lag.observe(lag)
             try:
                 self._apply(msg.topic, msg.data)
             except Exception:  # one odd event must not stop the wallboard

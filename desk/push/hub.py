@@ -96,6 +96,7 @@ class AgentHub:
         self._grace = float(services.settings.auth.on_call_grace_seconds)
         self._window = (window_frames, window_seconds)
         self.max_queue = max_queue
+        self.pops_sent = 0  # screen-pops on an agent's screen (first delivery of each)
         self.epoch = uuid.uuid4().hex[:12]
         self._rings: dict[int, ReplayBuffer] = {}
         self._conns: dict[int, list[AgentConnection]] = {}
@@ -378,6 +379,7 @@ class AgentHub:
         if key in self._delivered:
             return
         self._delivered[key] = None
+        self.pops_sent += 1  # ops/metrics.py
         while len(self._delivered) > 10_000:
             self._delivered.popitem(last=False)
         task = asyncio.create_task(self._acknowledge(conn.principal, call_id))

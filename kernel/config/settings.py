@@ -53,6 +53,14 @@ class ClusterSettings(Strict):
         return self
 
 
+class OpsSettings(Strict):
+    """/healthz, /readyz and /metrics of a `pbx` process, which serves no HTTP API: on
+    this port when set (api and all processes serve them on http.port)."""
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(None, ge=1, le=65535)
+
+
 class Settings(Strict):
     center: CenterSettings
     pbx: PbxSettings = PbxSettings()
@@ -63,6 +71,7 @@ class Settings(Strict):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     cluster: ClusterSettings = ClusterSettings()
+    ops: OpsSettings = OpsSettings()
     skills: list[SkillSettings] = Field(min_length=1)
     queues: list[QueueSettings] = Field(min_length=1)
     tiers: dict[str, TierSettings]

@@ -26,6 +26,7 @@ PRODUCT = [
     "customers",
     "supervisor",
     "reports",
+    "ops",
     "db",
 ]
 

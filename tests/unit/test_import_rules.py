@@ -37,6 +37,7 @@ FEATURES = frozenset(
         "knowledge",
         "followups",
         "integrations",
+        "ops",
     }
 )
 SHARED = frozenset({"kernel", "db", "agent_api", "hotline"})  # hotline: the composition root

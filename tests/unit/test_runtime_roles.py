@@ -17,7 +17,8 @@ def names(role: str) -> list[str]:
 
 def test_given_each_role_then_its_components_in_start_order() -> None:
     assert names("api") == ["live", "http"]
-    assert names("pbx") == ["ivr", "duties"]
+    # ops_http: /healthz, /readyz, /metrics of a pbx process, when ops.port is set.
+    assert names("pbx") == ["ivr", "duties", "ops_http"]
     # The live view starts before the duties (it must hear the bridge's first resync).
     assert names("all") == ["live", "ivr", "duties", "http"]
 

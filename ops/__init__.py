@@ -1,0 +1,2 @@
+"""Operations: liveness, readiness and Prometheus metrics for load balancers, systemd and
+monitoring (ops/README.md)."""
