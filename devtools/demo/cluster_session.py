@@ -92,6 +92,7 @@ def banner(cluster: LocalCluster) -> None:
         lines += [
             f"  {process.name}: desk {base}/desk/  wallboard {base}/wallboard"
             f"  supervisor {base}/supervisor",
+            f"         readiness {base}/readyz  metrics {base}/metrics",
         ]
     for process in cluster.pbx:
         role = "leads the duties" if process is leader else "standby"

@@ -133,6 +133,7 @@ class DemoSession:
                     f"  Wallboard     : {base}/wallboard",
                     f"  Supervisor    : {base}/supervisor   (supervisor / hotline-demo)",
                     f"  API docs      : {base}/docs",
+                    f"  Operations    : {base}/readyz  {base}/metrics (Prometheus)",
                     f"  Asterisk 22   : AMI 127.0.0.1:{pbx.ami_port}, SIP 127.0.0.1:{pbx.sip_port}"
                     f" (softphones 1001-1020 / hotline), dial {settings.center.hotline_numbers[0]}",
                     "  Simulated callers dial the hotline every few seconds; agent02.. answer",

@@ -55,7 +55,7 @@ def test_demo_runs_callers_through_the_ivr_to_agents_and_logs_every_call(
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-4000:]
     assert "Hotline demo is running." in out
-    for page in ("/desk/", "/wallboard", "/supervisor", "/docs"):
+    for page in ("/desk/", "/wallboard", "/supervisor", "/docs", "/readyz", "/metrics"):
         assert re.search(rf"http://127\.0\.0\.1:\d+{re.escape(page)}", out), page
     assert "Traceback" not in out, out[-4000:]
 
