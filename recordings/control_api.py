@@ -54,8 +54,8 @@ class _CurrentLocal:
         self, call_id: str, action: Action, actor: Actor, *, only_agent: str | None = None
     ) -> ControlResult:
         service = self._features.recordings
-        if service is None:
-            raise ControlUnavailable("recordings do not run in this process right now")
+        if service is None:  # one process without the PBX side: no call is live here
+            raise CallNotLive(f"call {call_id} is not live in this process")
         return await LocalControl(service).act(call_id, action, actor, only_agent=only_agent)
 
 
