@@ -283,7 +283,14 @@ async def _run(pbx: AsteriskInstance, s: Any, url: str, calls: int) -> bool:
                     try:
                         seconds, channel = await watch.latency(linkedid, start)
                     except TimeoutError as exc:
-                        raise TimeoutError(f"{phase} {side} round {n}: {exc}") from None
+                        # What each side knew then, so a rare stall can be explained.
+                        entries = await bridge.commands.queue_entries()
+                        raise TimeoutError(
+                            f"{phase} {side} round {n}: {exc}; joined="
+                            f"{linkedid in watch.joined} ivr_end={linkedid in watch.ivr_end}; "
+                            f"router line={router.waiting_calls()}; agents={router.agents()}; "
+                            f"Asterisk queues={[(e.queue, e.uniqueid) for e in entries]}"
+                        ) from None
                     if n >= 2:  # the first round of each side warms up
                         sides[side].append(seconds * 1000)
                     await watch.answer(linkedid)
