@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from cti.ami.client import AmiClient
 from cti.commands import AmiPbxCommands, OriginatePurpose
 from devtools.seed.staff import DEMO_PASSWORD
-from devtools.services.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance, ami_session
 from kernel.config import Settings
 
 
@@ -74,17 +73,5 @@ class Callers:
 
 @contextlib.asynccontextmanager
 async def callers(asterisk: AsteriskInstance, settings: Settings) -> AsyncIterator[Callers]:
-    client = AmiClient(
-        host=asterisk.ami_host,
-        port=asterisk.ami_port,
-        username=asterisk.ami_username,
-        secret=asterisk.ami_secret,
-        on_event=lambda _frame: None,
-        wanted_events=set(),
-    )
-    client.start()
-    try:
-        await client.wait_ready(15)
+    async with ami_session(asterisk) as client:
         yield Callers(settings, AmiPbxCommands(client))
-    finally:
-        await client.close()

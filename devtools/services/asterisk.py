@@ -25,11 +25,12 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
+from cti.ami.client import AmiClient
 from cti.pbx_config import (
     Directories,
     params_from_settings,
@@ -475,3 +476,25 @@ class _ignore_gone:
 def free_udp_port(host: str = "127.0.0.1") -> int:
     """A UDP port nobody uses right now (SIP listens on UDP)."""
     return free_port(host, udp=True)
+
+
+@contextlib.asynccontextmanager
+async def ami_session(
+    instance: AsteriskInstance, timeout: float = 15.0
+) -> AsyncIterator[AmiClient]:
+    """A short-lived AMI session of its own to `instance`, logged in, asking for no events
+    (tests' and the demos' callers, checks beside a bridge's session)."""
+    client = AmiClient(
+        host=instance.ami_host,
+        port=instance.ami_port,
+        username=instance.ami_username,
+        secret=instance.ami_secret,
+        on_event=lambda _frame: None,
+        wanted_events=set(),
+    )
+    client.start()
+    try:
+        await client.wait_ready(timeout)
+        yield client
+    finally:
+        await client.close()

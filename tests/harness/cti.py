@@ -27,6 +27,7 @@ from cti.calllog.writer import CALLS, CallLogWriter
 from cti.commands import AmiPbxCommands, OriginatePurpose, PbxError
 from db.engine import async_session_factory, make_async_engine
 from devtools.services.asterisk import AsteriskInstance
+from devtools.services.asterisk import ami_session as sandbox_ami_session
 from kernel.bus.memory import MemoryBus
 from kernel.config import Settings, load_settings
 from tests.support import bounded_teardown, eventually
@@ -125,19 +126,8 @@ async def clean_pbx(asterisk: AsteriskInstance, settings: Settings) -> None:
 @contextlib.asynccontextmanager
 async def ami_session(asterisk: AsteriskInstance) -> AsyncIterator[AmiClient]:
     """A separate, short-lived AMI session (beside a bridge's, or while its link is down)."""
-    client = AmiClient(
-        host="127.0.0.1",
-        port=asterisk.ami_port,
-        username=asterisk.ami_username,
-        secret=asterisk.ami_secret,
-        on_event=lambda f: None,
-    )
-    client.start()
-    try:
-        await client.wait_ready(10)
+    async with sandbox_ami_session(asterisk, timeout=10) as client:
         yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture

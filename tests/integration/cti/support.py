@@ -12,12 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cti.ami.client import AmiClient
 from cti.ami.frames import Frame
 from cti.calllog.writer import CALLS
 from cti.commands import AmiPbxCommands, OriginatePurpose
 from db.engine import make_async_engine
-from devtools.services.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance, ami_session
 from hotline.runtime import Runtime
 from kernel.config import Settings
 from tests.harness.cti import stack_settings
@@ -96,19 +95,8 @@ class Callers:
 
 @contextlib.asynccontextmanager
 async def callers(asterisk: AsteriskInstance) -> AsyncIterator[Callers]:
-    client = AmiClient(
-        host="127.0.0.1",
-        port=asterisk.ami_port,
-        username=asterisk.ami_username,
-        secret=asterisk.ami_secret,
-        on_event=lambda f: None,
-    )
-    client.start()
-    try:
-        await client.wait_ready(10)
+    async with ami_session(asterisk, timeout=10) as client:
         yield Callers(AmiPbxCommands(client))
-    finally:
-        await client.close()
 
 
 async def call_rows(engine: AsyncEngine) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from cti.ami.client import AmiClient
 from cti.ami.errors import AmiActionFailed
 from cti.commands import AmiPbxCommands, ChannelNotFound, OriginatePurpose, PbxError
 from db.models import AgentSkill, Role, User
-from devtools.services.asterisk import AsteriskInstance
+from devtools.services.asterisk import AsteriskInstance, ami_session
 from devtools.services.net import free_port
 from hotline.runtime import Runtime
 from hotline.services import Services
@@ -147,25 +147,13 @@ class AsteriskSide:
 async def asterisk_side(
     asterisk: AsteriskInstance, settings: Settings
 ) -> AsyncIterator[AsteriskSide]:
-    client = AmiClient(
-        host=asterisk.ami_host,
-        port=asterisk.ami_port,
-        username=asterisk.ami_username,
-        secret=asterisk.ami_secret,
-        on_event=lambda _frame: None,
-        wanted_events=set(),
-    )
-    client.start()
-    await client.wait_ready(15)
-    side = AsteriskSide(settings, client, AmiPbxCommands(client))
-    await side.clear()
-    try:
-        yield side
-    finally:
+    async with ami_session(asterisk) as client:
+        side = AsteriskSide(settings, client, AmiPbxCommands(client))
+        await side.clear()
         try:
-            await side.clear()
+            yield side
         finally:
-            await client.close()
+            await side.clear()
 
 
 @dataclass
