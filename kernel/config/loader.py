@@ -8,6 +8,7 @@ both work. Secrets are accepted only from the environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -73,10 +74,29 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         raise ConfigError(str(source), format_validation_error(exc)) from None
 
 
+def _secret_env_names(node: Any) -> set[str]:
+    """The environment variables the configuration names as holding secrets
+    (`secret_env: HOTLINE_SECRET_...`): values to read, not overrides."""
+    if isinstance(node, dict):
+        found = {str(v) for k, v in node.items() if k == "secret_env" and v}
+        for value in node.values():
+            found |= _secret_env_names(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_secret_env_names(v) for v in node)) if node else set()
+    return set()
+
+
 def apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> list[str]:
     problems: list[str] = []
+    # Overrides may add webhooks, so their secret_env names are read after them too.
+    secrets = _secret_env_names(data)
     for name in sorted(env):
-        if not name.startswith(ENV_PREFIX) or name in _NOT_KEYS:
+        if name.startswith(ENV_PREFIX) and name.endswith("__WEBHOOKS"):
+            with contextlib.suppress(yaml.YAMLError):
+                secrets |= _secret_env_names(yaml.safe_load(env[name]))
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in _NOT_KEYS or name in secrets:
             continue
         keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__")]
         if not all(keys):

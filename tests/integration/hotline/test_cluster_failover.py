@@ -14,19 +14,24 @@ talking and three waiting, the leader is killed:
   hang-up, with the node it came through;
 - the daily retention purge ran once in the cluster (the new leader finds today's slot
   taken) and the duties never ran in both processes at once (each term's token is
-  higher than the last, kernel/fencing.py).
+  higher than the last, kernel/fencing.py);
+- a repair ticket made before the kill and one made after reach the dispatch system's
+  webhook once each (one attempt per delivery: no process delivered twice).
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from aiohttp import web
 
 from db.engine import async_session_factory, make_async_engine
 from db.models import Disposition, metadata
@@ -45,6 +50,12 @@ from tests.integration.hotline.support import (
     asterisk_side,
     fresh_redis,
 )
+from tests.integration.integrations.test_webhooks_delivery import (
+    SECRET,
+    SECRET_ENV,
+    Receiver,
+    hook_env,
+)
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["postgresql"])]
@@ -54,8 +65,11 @@ CALLS = metadata.tables["calls"]
 LEASE_SECONDS = 3.0
 
 
-def cluster_env(asterisk: AsteriskInstance, db_url: str, redis_url: str) -> dict[str, str]:
+def cluster_env(
+    asterisk: AsteriskInstance, db_url: str, redis_url: str, hooks: str | None = None
+) -> dict[str, str]:
     return {
+        **({**hook_env(hooks), SECRET_ENV: SECRET} if hooks else {}),
         **asterisk.settings_env(),
         "HOTLINE_DATABASE__URL": db_url,
         "HOTLINE_REDIS__URL": redis_url,
@@ -68,6 +82,21 @@ def cluster_env(asterisk: AsteriskInstance, db_url: str, redis_url: str) -> dict
         "HOTLINE_CLUSTER__LEASE_SECONDS": str(LEASE_SECONDS),
         "HOTLINE_CLUSTER__RENEW_SECONDS": "0.5",
     }
+
+
+@contextlib.asynccontextmanager
+async def serve_receiver(hooks: Receiver) -> AsyncIterator[str]:
+    """The dispatch system's webhook endpoint (signed, idempotent: integrations/)."""
+    app = web.Application()
+    app.router.add_post("/hotline/events", hooks.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/hotline/events"
+    finally:
+        await runner.cleanup()
 
 
 class Desk:
@@ -96,6 +125,17 @@ class Desk:
 
         await eventually(accepted, 30, f"agent{ext} signed in")
 
+    async def ticket(self, ext: str, linkedid: str, subject: str) -> str:
+        """A repair ticket from the call (the webhook's category); its number."""
+        r = await self.http.post(
+            "/api/tickets",
+            json={"category": "repair", "subject": subject, "linkedid": linkedid},
+            headers=await self.headers(f"agent{ext}"),
+        )
+        assert r.status_code in (200, 201), r.text
+        number: str = r.json()["ticket"]["number"]
+        return number
+
     async def ready(self, ext: str) -> None:
         async def accepted() -> bool:
             r = await self.http.post("/api/agent/ready", headers=await self.headers(f"agent{ext}"))
@@ -123,7 +163,20 @@ async def test_given_the_leader_killed_while_callers_wait_then_the_standby_takes
     redis_url: str,
     tmp_path: Path,
 ) -> None:
-    env = cluster_env(asterisk, db_url, await fresh_redis(redis_url, db=12))
+    async with contextlib.AsyncExitStack() as stack:
+        await _leader_killed(stack, asterisk, db_url, redis_url, tmp_path)
+
+
+async def _leader_killed(
+    stack: contextlib.AsyncExitStack,
+    asterisk: AsteriskInstance,
+    db_url: str,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    hooks = Receiver(fail_first=0)
+    receiver = await stack.enter_async_context(serve_receiver(hooks))
+    env = cluster_env(asterisk, db_url, await fresh_redis(redis_url, db=12), hooks=receiver)
     settings: Settings = load_settings(REPO / "config.yaml", env=env)
     engine = make_async_engine(db_url)
     setup = Services(settings, MemoryBus(), engine, async_session_factory(engine))
@@ -164,6 +217,7 @@ async def test_given_the_leader_killed_while_callers_wait_then_the_standby_takes
                         return waiting == {calls["b"], calls["c"], calls["d"]}
 
                     await eventually(three_waiting, 60, "three callers waiting")
+                    before = await desk.ticket("1001", calls["a"], "燃气表漏气 / meter leaking")
 
                     killed_at = time.monotonic()
                     first.kill()
@@ -175,6 +229,7 @@ async def test_given_the_leader_killed_while_callers_wait_then_the_standby_takes
                     )
                     assert takeover < LEASE_SECONDS + 5
 
+                    after = await desk.ticket("1001", calls["a"], "表箱损坏 / meter box broken")
                     for ext in ("1002", "1003", "1004"):
                         await desk.ready(ext)
                     for k in "bcd":
@@ -221,6 +276,18 @@ async def test_given_the_leader_killed_while_callers_wait_then_the_standby_takes
                         "the new leader found today's purge done"
                     )
                     assert fences["duties"].token >= 2
+
+                    # One webhook delivery per ticket event, across the takeover: the
+                    # event of the ticket made before the kill and the one made after,
+                    # each delivered by one process only.
+                    async def both_delivered() -> bool:
+                        numbers = {body["ticket"]["number"] for _, _, body in hooks.processed}
+                        return {before, after} <= numbers
+
+                    await eventually(both_delivered, 30, "both tickets' webhooks delivered")
+                    created = [e for _, e, _ in hooks.processed if e == "ticket.created"]
+                    assert len(created) == 2, hooks.processed
+                    assert set(hooks.attempts.values()) == {1}, hooks.attempts
             finally:
                 procs = [*pbx, *([api] if api else [])]
                 for p in procs:

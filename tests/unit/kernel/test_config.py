@@ -167,3 +167,19 @@ def test_given_not_ready_reasons_then_the_pages_get_their_labels_from_config() -
     }
     with pytest.raises(ConfigError, match="no_answer"):
         load_settings(ROOT / "config.yaml", env={"HOTLINE_ROUTING__NOT_READY_REASONS": "[lunch]"})
+
+
+def test_given_a_webhook_secret_in_a_hotline_variable_then_it_is_not_taken_for_an_override() -> (
+    None
+):
+    # config.yaml's own example names HOTLINE_SECRET_REPAIR_DISPATCH: `hotline serve` must
+    # start with that variable set (it once failed: "secret_repair_dispatch: unknown key").
+    hooks = '[{name: repair_dispatch, url: "https://dispatch.example/h", secret_env: HOTLINE_SECRET_REPAIR_DISPATCH}]'
+    settings = load_settings(
+        ROOT / "config.yaml",
+        env={"HOTLINE_TICKETS__WEBHOOKS": hooks, "HOTLINE_SECRET_REPAIR_DISPATCH": "s3cret"},
+    )
+    assert settings.tickets.webhooks[0].secret_env == "HOTLINE_SECRET_REPAIR_DISPATCH"
+    # Any other unknown HOTLINE_ variable is still an error (a typo must not pass).
+    with pytest.raises(ConfigError, match="secret_typo"):
+        load_settings(ROOT / "config.yaml", env={"HOTLINE_SECRET_TYPO": "x"})
