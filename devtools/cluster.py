@@ -45,6 +45,7 @@ class LocalCluster:
     pbx: list[ServeProcess] = field(default_factory=list)
     api: list[ServeProcess] = field(default_factory=list)
     api_ports: list[int] = field(default_factory=list)
+    ops_ports: dict[str, int] = field(default_factory=dict)  # pbx process -> its ops port
     _started: int = 0
 
     @property
@@ -60,10 +61,12 @@ class LocalCluster:
 
     def start_pbx(self) -> ServeProcess:
         self._started += 1
-        process = start_serve(
-            f"pbx-{self._started}", "pbx", self.env, self.work / "logs", config=self.config
-        )
+        name, port = f"pbx-{self._started}", free_port()
+        # Its own /healthz /readyz /metrics, as on a real pbx machine (deploy/README.md).
+        env = {**self.env, "HOTLINE_OPS__PORT": str(port)}
+        process = start_serve(name, "pbx", env, self.work / "logs", config=self.config)
         self.pbx.append(process)
+        self.ops_ports[name] = port
         return process
 
     def start_api(self) -> ServeProcess:

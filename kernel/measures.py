@@ -30,6 +30,11 @@ class Histogram:
         self.count += 1
         self.sum += value
 
+    def observe_age(self, value: float | None) -> None:
+        """observe, skipping a message without a time (one call at the measuring site)."""
+        if value is not None:
+            self.observe(value)
+
     def cumulative(self) -> list[tuple[str, int]]:
         """(upper bound, observations at or below it), ending with +Inf."""
         out, total = [], 0
@@ -52,3 +57,12 @@ def event_age(at: object, now: float) -> float | None:
             when = when.replace(tzinfo=dt.UTC)
         return max(0.0, now - when.timestamp())
     return None
+
+
+def stream_entry_age(entry_id: str, now: float) -> float | None:
+    """Seconds since Redis stored a stream entry: its id is "<milliseconds>-<sequence>"
+    stamped by the Redis server at XADD (so the publish time, on Redis's clock)."""
+    ms, _, _ = entry_id.partition("-")
+    if not ms.isdigit():
+        return None
+    return max(0.0, now - int(ms) / 1000)

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from hotline.services import Services
 from kernel.bus import is_shared
+from ops.leader import leader_state
 
 CHECK_SECONDS = 2.0
 
@@ -81,11 +82,11 @@ def _ami(services: Services) -> list[Check]:
 
 
 def _leader(services: Services) -> list[Check]:
-    leadership = services.features.leadership
-    if leadership is None:
+    state = leader_state(services)
+    if state is None:
         return []
-    if leadership.is_leader:
-        return [Check("leader", True, f"leading, term {leadership.token}", required=False)]
+    if state.leading:
+        return [Check("leader", True, f"leading, term {state.term}", required=False)]
     return [Check("leader", True, "standby", required=False)]
 
 

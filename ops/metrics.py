@@ -8,7 +8,8 @@ Each process reports what it has:
   requests' time (decision and carrying it out);
 - an HTTP process: the live view's callers waiting per queue when there is no router
   here, the bus lag it sees (an event's time -> heard), screen-pops sent;
-- every process: its part in the cluster (leading or standby, term).
+- every process: its part in the cluster (leading or standby, term, ops/leader.py) and,
+  on the Redis bus, the bus lag where its subscribers read (publish -> read).
 A registry per app (not the module-global one), so several runtimes in one test process
 do not collide.
 """
@@ -30,6 +31,7 @@ from prometheus_client.registry import Collector
 
 from hotline.services import Services
 from kernel.measures import Histogram
+from ops.leader import leader_state
 
 
 def _histogram(name: str, doc: str, h: Histogram) -> HistogramMetricFamily:
@@ -46,6 +48,13 @@ class HotlineCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         features = self._services.features
         yield from self._cluster()
+        consume_lag = getattr(self._services.bus, "consume_lag", None)  # the Redis bus only
+        if isinstance(consume_lag, Histogram):
+            yield _histogram(
+                "hotline_bus_consume_lag_seconds",
+                "Published (Redis's time) to read by a subscriber in this process",
+                consume_lag,
+            )
         bridge = features.bridge
         if bridge is not None:
             calls = GaugeMetricFamily(
@@ -111,16 +120,16 @@ class HotlineCollector(Collector):
         return waiting
 
     def _cluster(self) -> Iterator[Metric]:
-        leadership = self._services.features.leadership
-        if leadership is None:
+        state = leader_state(self._services)
+        if state is None:
             return
         leading = GaugeMetricFamily(
             "hotline_cluster_leader", "1 while this process leads the cluster duties"
         )
-        leading.add_metric([], 1.0 if leadership.is_leader else 0.0)
+        leading.add_metric([], 1.0 if state.leading else 0.0)
         yield leading
         term = GaugeMetricFamily("hotline_cluster_term", "Fencing token of the last term led")
-        term.add_metric([], float(leadership.token))
+        term.add_metric([], float(state.term))
         yield term
 
 

@@ -96,9 +96,11 @@ def banner(cluster: LocalCluster) -> None:
         ]
     for process in cluster.pbx:
         role = "leads the duties" if process is leader else "standby"
-        lines.append(
-            f"  {process.name} (pid {process.pid}): IVR on the shared FastAGI port, {role}"
-        )
+        ops = f"http://127.0.0.1:{cluster.ops_ports[process.name]}"
+        lines += [
+            f"  {process.name} (pid {process.pid}): IVR on the shared FastAGI port, {role}",
+            f"         readiness {ops}/readyz  metrics {ops}/metrics",
+        ]
     lines += [
         f"  Logs: {cluster.work / 'logs'}   (agent01 .. agent12 / hotline-demo)",
         "  Ctrl-C to stop.",

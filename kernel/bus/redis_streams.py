@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from kernel.bus.port import DEFAULT_BUFFER, BusClosed, BusMessage, decode, encode
+from kernel.measures import Histogram, stream_entry_age
 
 log = logging.getLogger(__name__)
 _RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -142,6 +143,7 @@ class RedisSubscription:
                 self._wakeup.set()
 
     def _message(self, topic: str, entry_id: str, fields: dict[str, str]) -> BusMessage:
+        self._bus.consume_lag.observe_age(stream_entry_age(entry_id, time.time()))
         try:
             data = decode(fields["d"])
         except (KeyError, ValueError):
@@ -218,6 +220,8 @@ class RedisBus:
         self.claim_idle_ms = claim_idle_ms
         self._subs: set[RedisSubscription] = set()
         self._closed = False
+        # Publish (Redis's entry id) -> read by a subscriber here: the bus lag (ops/).
+        self.consume_lag = Histogram()
 
     def _key(self, topic: str) -> str:
         return self._prefix + topic

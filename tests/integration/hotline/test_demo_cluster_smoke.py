@@ -54,6 +54,8 @@ def test_cluster_demo_survives_killed_leaders_and_logs_every_call_once(tmp_path:
     assert "Hotline cluster demo is running." in out
     assert len(re.findall(r"api-\d: desk http://127\.0\.0\.1:\d+/desk/", out)) == 2, out[-3000:]
     assert re.search(r"pbx-1 \(pid \d+\): .*leads the duties", out)
+    # Every process's readiness and metrics: two api, two pbx (their ops port).
+    assert len(re.findall(r"readiness http://127\.0\.0\.1:\d+/readyz", out)) == 4, out[-3000:]
     took_over = re.findall(r"took over: lease after ([\d.]+) s", out)
     assert len(took_over) == 2, out[-3000:]
     assert all(float(s) < 10 for s in took_over)

@@ -75,6 +75,7 @@ async def test_given_a_running_backend_then_health_readiness_and_metrics_tell_th
                 assert metric(text, "hotline_cluster_leader") == 1.0
                 assert (metric(text, "hotline_bridge_event_lag_seconds_count") or 0) > 0
                 assert (metric(text, "hotline_routing_request_seconds_count") or 0) > 0
+                assert (metric(text, "hotline_bus_consume_lag_seconds_count") or 0) > 0
                 await ast.hang_up(call)
 
                 async def gone() -> bool:

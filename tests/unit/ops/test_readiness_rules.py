@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kernel.measures import Histogram, event_age
+from kernel.measures import Histogram, event_age, stream_entry_age
 from ops.health import Check, evaluate
 
 
@@ -46,3 +46,14 @@ def test_given_event_times_as_epoch_or_iso_then_their_age() -> None:
     assert event_age("not a time", now) is None
     assert event_age(None, now) is None
     assert event_age(now + 3, now) == 0.0  # clocks a little apart: never negative
+
+
+def test_given_a_redis_stream_entry_id_then_its_age_from_redis_s_publish_time() -> None:
+    now = 1_800_000_010.0
+    assert stream_entry_age("1800000007500-3", now) == 2.5
+    assert stream_entry_age("1800000012000-0", now) == 0.0  # Redis's clock a little ahead
+    assert stream_entry_age("not-an-id", now) is None
+    h = Histogram()
+    h.observe_age(None)  # a message without a time is not counted
+    h.observe_age(stream_entry_age("1800000009000-0", now))
+    assert (h.count, h.sum) == (1, 1.0)
