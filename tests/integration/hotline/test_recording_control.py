@@ -1,4 +1,4 @@
-"""Recording control on demand (issue 13): with `recording.mode: on_demand` nothing is
+"""Recording control on demand, and listening in, across processes (issue 13): with `recording.mode: on_demand` nothing is
 recorded on answer; the agent on the call starts, pauses, resumes and stops the recording
 from the desk's API, a supervisor may too, another agent may not; every step is audited
 and the call's record lists them with who and when and the paused time; the file exists
@@ -38,6 +38,8 @@ from tests.support import eventually
 pytestmark = pytest.mark.integration
 AGENTS = {"1001": {"business": 8}, "1002": {"complaint": 8}}
 RECORDINGS = metadata.tables["recordings"]
+USERS = metadata.tables["users"]
+AUDIT = metadata.tables["audit_log"]
 
 
 @contextlib.asynccontextmanager
@@ -153,3 +155,59 @@ async def test_given_on_demand_recording_when_the_agent_controls_it_then_audited
         path = host_path(settings.recording, str(relative))
         assert path.exists()
         assert wav_duration(path) > 1.0
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+async def test_given_an_api_process_when_a_supervisor_listens_in_then_the_leader_rings_and_spies(
+    asterisk: AsteriskInstance, db_url: str, request: pytest.FixtureRequest
+) -> None:
+    """Listening in from an `api` process (no router, no AMI link there): the request
+    crosses the bus to the leader (supervisor/remote.py), which rings the supervisor's
+    phone and runs ChanSpy on the agent's call; the session is listed and hung up from
+    the api process too, and each step is audited with the supervisor's name."""
+    redis_url = await fresh_redis(request.getfixturevalue("redis_url"), db=15)
+    async with (
+        center(asterisk, db_url, redis_url) as (settings, services, b),
+        asterisk_side(asterisk, settings) as ast,
+    ):
+        assert b.runtime.role == "api"
+        async with services.engine.begin() as conn:  # the supervisor's own phone
+            await conn.execute(
+                sa.update(USERS).where(USERS.c.username == "supervisor").values(extension="1009")
+            )
+        await b.post("/api/agent/sign-in", "agent1001", {"ready": True})
+        call = await ast.call("13700000001", "ww5")
+
+        async def talking() -> bool:
+            agent = await b.agent("1001")
+            return bool(agent["state"] == "on_call" and agent["linkedid"] == call)
+
+        await eventually(talking, 60, "agent 1001 on the call")
+        agent_id = (await b.agent("1001"))["agent_id"]
+        session = await b.post(
+            f"/api/supervisor/agents/{agent_id}/spy", "supervisor", {"mode": "listen"}
+        )
+        assert session["agent_extension"] == "1001"
+
+        async def spying() -> bool:
+            sessions = await b.get("/api/supervisor/spy")
+            return any(s["session_id"] == session["session_id"] and s["active"] for s in sessions)
+
+        await eventually(spying, 30, "the supervisor's phone answered and spying")
+        r = await b.http.delete(
+            f"/api/supervisor/spy/{session['session_id']}", headers=await b.as_user("supervisor")
+        )
+        assert r.status_code == 204, r.text
+        async with services.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(AUDIT.c.action, AUDIT.c.actor_name)
+                    .where(AUDIT.c.action.in_(["supervisor.listen", "supervisor.spy_stop"]))
+                    .order_by(AUDIT.c.id)
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("supervisor.listen", "supervisor"),
+            ("supervisor.spy_stop", "supervisor"),
+        ]
+        await ast.hang_up(call)
