@@ -35,7 +35,7 @@ from cti.tracking.resync import IVR_VARIABLES, parse_ivr_variables, resync
 from cti.tracking.tracker import CallTracker
 from kernel import topics
 from kernel.bus.port import EventBus
-from kernel.config.pbx import AmiSettings, DialplanContract
+from kernel.config.pbx import DEFAULT_NODE, AmiSettings, DialplanContract
 from kernel.measures import Histogram
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,12 @@ class CtiBridge:
         cel: CelStore | None = None,
         recovery_timeout: float = 30.0,
         cursor_every: float = 300.0,
+        node: str = DEFAULT_NODE,
     ) -> None:
         self.bus = bus
+        # Every event this bridge publishes says which Asterisk it comes from
+        # (`pbx_node`): the call log keys calls by it, the router knows where a caller is.
+        self.node = node
         self._clock = clock
         # Without a call history, calls missed while away are not recovered (unit tests,
         # hand-assembled stacks); the runtime always passes one (hotline/wiring.py).
@@ -109,16 +113,20 @@ class CtiBridge:
         if self._cel is not None:
             await self._cel.close()
 
+    async def _publish(self, topic: str, event: dict[str, Any]) -> None:
+        event["pbx_node"] = self.node
+        await self.bus.publish(topic, event)
+
     async def on_frame(self, frame: Frame) -> None:
         stamp = frame.get("Timestamp")  # manager.conf timestampevents = yes
         if stamp:
             with contextlib.suppress(ValueError):
                 self.event_lag.observe(max(0.0, time.time() - float(stamp)))
         for event in self.tracker.handle(frame):
-            await self.bus.publish(topics.CALL, event)
+            await self._publish(topics.CALL, event)
         name = frame.get("Event")
         if name == "DeviceStateChange":
-            await self.bus.publish(
+            await self._publish(
                 topics.PBX,
                 {
                     "type": "device.state",
@@ -128,7 +136,7 @@ class CtiBridge:
                 },
             )
         elif name == "QueueCallerLeave":
-            await self.bus.publish(
+            await self._publish(
                 topics.PBX,
                 {
                     "type": "queue.left",
@@ -155,11 +163,11 @@ class CtiBridge:
         events = resync(self.tracker, channel_frames, entries, self._clock(), variables)
         self.resyncs += 1
         for event in events:
-            await self.bus.publish(topics.CALL, event)
+            await self._publish(topics.CALL, event)
         # Rows that began before `now` (taken before the channel list) and that the
         # tracker does not follow are calls the snapshot could have shown: gone.
         events += await self._recover(now)
-        await self.bus.publish(
+        await self._publish(
             topics.PBX,
             {
                 "type": "pbx.connected",
@@ -220,7 +228,7 @@ class CtiBridge:
                 report.unobserved,
             )
         for event in events:
-            await self.bus.publish(topics.CALL, event)
+            await self._publish(topics.CALL, event)
         return events
 
     async def _advance_cursor(self, history: CallHistory, cel: CelStore) -> None:

@@ -16,6 +16,7 @@ from typing import Protocol
 from cti.ami.client import AmiClient
 from cti.ami.errors import AmiActionFailed, AmiError, AmiNotConnected, AmiTimeout
 from cti.ami.frames import Frame
+from kernel.config.pbx import DEFAULT_NODE
 
 
 class PbxError(Exception):
@@ -76,6 +77,7 @@ class QueueEntry:
     position: int
     wait_seconds: int
     priority: int = 0
+    node: str = DEFAULT_NODE  # the Asterisk it waits on (pbx.nodes)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class ChannelInfo:
     duration: str
     caller_number: str = ""
     raw: Mapping[str, str] = field(default_factory=dict)
+    node: str = DEFAULT_NODE  # the Asterisk that has it (pbx.nodes)
 
 
 class PbxCommands(Protocol):
@@ -179,8 +182,13 @@ def _new_id(purpose: OriginatePurpose) -> str:
 class AmiPbxCommands:
     """PbxCommands over the AMI link. Every action has the client's timeout."""
 
-    def __init__(self, client: AmiClient) -> None:
+    def __init__(self, client: AmiClient, node: str = DEFAULT_NODE) -> None:
         self._ami = client
+        self.node = node
+
+    @property
+    def ready(self) -> bool:
+        return self._ami.ready
 
     async def _send(self, action: str, headers: dict[str, object]) -> Frame:
         try:
@@ -379,6 +387,7 @@ class AmiPbxCommands:
                 _int(f.get("Position")),
                 _int(f.get("Wait")),
                 _int(f.get("Priority")),
+                self.node,
             )
             for f in frames
             if f.get("Event") == "QueueEntry"
@@ -404,6 +413,7 @@ class AmiPbxCommands:
                 duration=f.get("Duration", ""),
                 caller_number=f.get("CallerIDNum", ""),
                 raw=f,
+                node=self.node,
             )
             for f in await self.channel_frames()
             if f.get("Event") == "CoreShowChannel"

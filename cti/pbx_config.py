@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kernel.config import Settings
-from kernel.config.pbx import DialplanContract
+from kernel.config.pbx import INTERNODE_ENDPOINT_PREFIX, DialplanContract
 
 DEPLOY_DIR = Path(__file__).resolve().parents[1] / "deploy" / "asterisk"
 TEST_CONTEXTS_FILE = "extensions_test.conf"
@@ -84,6 +84,11 @@ class RenderParams:
     outbound_suffix: str = "@trunk"
     overflow_wait_seconds: int = 60
     include_test_contexts: bool = False
+    # Several Asterisk nodes (pbx.nodes): this node's name (asterisk.conf systemname) and
+    # the other nodes' SIP addresses (name, host, port) for the inter-node trunk.
+    node: str = ""
+    peers: tuple[tuple[str, str, int], ...] = ()
+    trunk_secret: str = "change-me"
 
 
 # app_queue's sound options (queues.conf) -> the hold prompt (ivr/prompts.py HOLD_PROMPTS)
@@ -113,6 +118,19 @@ def params_from_settings(settings: Settings, **overrides: object) -> RenderParam
         agent_endpoint=settings.pbx.dialplan.agent_endpoint,
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def node_overrides(settings: Settings, name: str) -> dict[str, object]:
+    """RenderParams of node `name` of pbx.nodes: its AMI and SIP ports, its systemname,
+    its trunk to every other node."""
+    nodes = {n.name: n for n in settings.pbx.node_list()}
+    node = nodes[name]
+    return {
+        "node": name,
+        "ami_port": node.ami.port,
+        "sip_port": node.sip.port,
+        "peers": tuple((n.name, n.sip.host, n.sip.port) for n in nodes.values() if n.name != name),
+    }
 
 
 def load_templates(directory: Path = DEPLOY_DIR) -> dict[str, str]:
@@ -185,6 +203,7 @@ def _check_params(params: RenderParams) -> None:
         ("ami_secret", params.ami_secret),
         ("sip_password", params.sip_password),
         ("ami_username", params.ami_username),
+        ("trunk_secret", params.trunk_secret),
     ):
         if not value or any(c in value for c in ";\r\n[]") or value != value.strip():
             raise RenderError(f"{label} must be non-empty without ';', '[', ']' or spaces")
@@ -289,6 +308,41 @@ def _spy_target(_: Settings, p: RenderParams) -> Iterator[str]:
     )
 
 
+def _system_name(_: Settings, p: RenderParams) -> Iterator[str]:
+    if p.node:
+        yield f"systemname = {p.node}"
+
+
+def _internode(_: Settings, p: RenderParams) -> Iterator[str]:
+    own = f"{INTERNODE_ENDPOINT_PREFIX}{p.node}"
+    for n, (name, host, port) in enumerate(p.peers):
+        peer = f"{INTERNODE_ENDPOINT_PREFIX}{name}"
+        if n:
+            yield ""
+        yield f"[{peer}](internode-endpoint)"
+        yield f"aors = {peer}"
+        yield f"auth = {peer}-in"
+        yield f"outbound_auth = {peer}-out"
+        yield f"from_user = {own}"  # how the peer identifies this node (by username)
+        yield f"[{peer}]"
+        yield "type = aor"
+        yield f"contact = sip:{host}:{port}"
+        yield f"[{peer}-in]"  # the peer proves it is the peer
+        yield "type = auth"
+        yield "auth_type = digest"
+        yield f"username = {peer}"
+        yield f"password = {p.trunk_secret}"
+        yield f"[{peer}-out]"  # this node proves it is itself
+        yield "type = auth"
+        yield "auth_type = digest"
+        yield f"username = {own}"
+        yield f"password = {p.trunk_secret}"
+
+
+def _internode_dial(_: Settings, p: RenderParams) -> Iterator[str]:
+    yield f"exten => _X.,1,Dial({_endpoint(p)})"
+
+
 def _agent_extensions(_: Settings, p: RenderParams) -> Iterator[str]:
     for ext in p.agent_extensions:
         yield f"exten => {ext},1,Dial(PJSIP/${{EXTEN}},30)"
@@ -366,6 +420,9 @@ _BLOCKS: dict[str, Callable[[Settings, RenderParams], Iterator[str]]] = {
     "holding-queues": _holding_queues,
     "transport": _transport,
     "agents": _agents,
+    "system-name": _system_name,
+    "internode": _internode,
+    "internode-dial": _internode_dial,
 }
 
 

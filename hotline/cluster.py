@@ -140,6 +140,7 @@ class Duties:
         # process must not call a stopped bridge or router (it uses the bus instead).
         features = self.services.features
         features.bridge = None
+        features.bridges = []
         features.routing = None
         features.recordings = None
         features.twilio_agents = None

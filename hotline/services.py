@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Features:
-    bridge: CtiBridge | None = None  # the AMI bridge (pbx / all roles)
+    bridge: CtiBridge | None = None  # the (first node's) AMI bridge (pbx / all roles)
+    bridges: list[CtiBridge] = field(default_factory=list)  # one per Asterisk node
     twilio_agents: TwilioAgentDialer | None = None  # Twilio callers to agents' SIP URIs
     routing: RoutingService | None = None  # one router per center (pbx / all roles)
     ivr: IvrFastAgiServer | None = None

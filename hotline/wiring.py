@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Collection
 from typing import Any
 
@@ -19,6 +20,7 @@ from cti.bridge import CtiBridge
 from cti.calllog.history import SqlCallHistory
 from cti.calllog.writer import CallLogWriter
 from cti.cel.store import SqlCelStore
+from cti.nodes import PbxNodes
 from desk.agent_state.routing_port import RoutingAgentState, command_server
 from followups.survey_agi import SurveyAgi
 from hotline.care import TicketsRuntime
@@ -28,6 +30,7 @@ from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
 from ivr.twilio.agents import TwilioAgentDialer
 from kernel.bus import is_shared
+from kernel.config.pbx import PbxNode
 from kernel.fencing import Fence
 from kernel.leadership import Leadership
 from kernel.lifecycle import Component
@@ -47,26 +50,45 @@ def call_log(services: Services) -> Component:
 
 
 def pbx_bridge(services: Services) -> Component:
-    """The AMI bridge: one per Asterisk, so a duty of the leading process
-    (hotline/cluster.py)."""
+    """The AMI bridges: one per Asterisk node, each a duty of the leading process
+    (hotline/cluster.py). Several nodes: cti/nodes.py carries commands to the right one."""
     s = services.settings
-    secret = s.pbx.ami.secret.get_secret_value() if s.pbx.ami.secret else ""
-    if not secret:
-        log.warning("HOTLINE_PBX__AMI__SECRET is not set: the AMI login will be refused")
+    bridges = [_node_bridge(services, node) for node in s.pbx.node_list()]
+    services.features.bridges = bridges
+    services.features.bridge = bridges[0]
+    if len(bridges) == 1:
+        services.pbx = bridges[0].commands
+        return bridges[0]
+    nodes = PbxNodes(bridges)
+    services.pbx = nodes.commands
+    return nodes
+
+
+def _node_bridge(services: Services, node: PbxNode) -> CtiBridge:
+    s = services.settings
+    secret_value = os.environ.get(node.secret_env, "") if node.secret_env else ""
+    if not secret_value and s.pbx.ami.secret:
+        secret_value = s.pbx.ami.secret.get_secret_value()
+    if not secret_value:
+        log.warning(
+            "no AMI secret for node %s (%s): the AMI login will be refused",
+            node.name,
+            node.secret_env or "HOTLINE_PBX__AMI__SECRET",
+        )
     cel = s.pbx.cel
-    bridge = CtiBridge(
-        s.pbx.ami,
+    return CtiBridge(
+        node.ami,
         s.pbx.dialplan,
         services.bus,
-        secret=secret,
-        history=SqlCallHistory(services.sessions),
+        secret=secret_value,
+        history=SqlCallHistory(services.sessions, pbx_node=node.name),
         cel=(
-            SqlCelStore(cel.url, table=cel.table, timeout=cel.timeout_seconds) if cel.url else None
+            SqlCelStore(node.cel_url, table=cel.table, timeout=cel.timeout_seconds)
+            if node.cel_url
+            else None
         ),
+        node=node.name,
     )
-    services.pbx = bridge.commands
-    services.features.bridge = bridge
-    return bridge
 
 
 def routing(services: Services) -> Component:

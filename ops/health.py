@@ -73,12 +73,14 @@ async def _redis(url: str) -> Check:
 
 
 def _ami(services: Services) -> list[Check]:
-    bridge = services.features.bridge
-    if bridge is None:
-        return []
-    connected = bridge.client.ready
-    name = f"ami:{services.settings.pbx.ami.host}:{services.settings.pbx.ami.port}"
-    return [Check(name, connected, "logged in" if connected else "not connected")]
+    """One check per Asterisk node whose bridge runs here (ami:<node>)."""
+    checks = []
+    for bridge in services.features.bridges:
+        connected = bridge.client.ready
+        checks.append(
+            Check(f"ami:{bridge.node}", connected, "logged in" if connected else "not connected")
+        )
+    return checks
 
 
 def _leader(services: Services) -> list[Check]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -33,10 +33,21 @@ from hotline.services import Services
 from kernel.measures import Histogram
 from ops.leader import leader_state
 
+if TYPE_CHECKING:
+    from cti.bridge import CtiBridge
 
-def _histogram(name: str, doc: str, h: Histogram) -> HistogramMetricFamily:
-    family = HistogramMetricFamily(name, doc)
-    family.add_metric([], [(b, float(n)) for b, n in h.cumulative()], sum_value=h.sum)
+
+def _histogram(
+    name: str, doc: str, h: Histogram | list[tuple[str, Histogram]]
+) -> HistogramMetricFamily:
+    """One histogram, or one per node (label `node`)."""
+    if isinstance(h, Histogram):
+        family = HistogramMetricFamily(name, doc)
+        family.add_metric([], [(b, float(n)) for b, n in h.cumulative()], sum_value=h.sum)
+        return family
+    family = HistogramMetricFamily(name, doc, labels=["node"])
+    for node, one in h:
+        family.add_metric([node], [(b, float(n)) for b, n in one.cumulative()], sum_value=one.sum)
     return family
 
 
@@ -44,6 +55,45 @@ class HotlineCollector(Collector):
     def __init__(self, services: Services, hub: Any = None) -> None:
         self._services = services
         self._hub = hub  # the desk's AgentHub in an HTTP process
+
+    @staticmethod
+    def _bridges(bridges: list[CtiBridge]) -> Iterator[Metric]:
+        """The AMI bridges of the leader, one sample per Asterisk node (label `node`)."""
+        calls = GaugeMetricFamily(
+            "hotline_calls_in_progress",
+            "Calls Asterisk has now (the bridge's view)",
+            labels=["node"],
+        )
+        up = GaugeMetricFamily(
+            "hotline_ami_up", "1 when the AMI link is logged in", labels=["node"]
+        )
+        counters = {
+            "hotline_ami_connects": CounterMetricFamily(
+                "hotline_ami_connects", "AMI logins (1 + reconnects)", labels=["node"]
+            ),
+            "hotline_ami_disconnects": CounterMetricFamily(
+                "hotline_ami_disconnects", "AMI links lost", labels=["node"]
+            ),
+            "hotline_bridge_resyncs": CounterMetricFamily(
+                "hotline_bridge_resyncs", "Resyncs with Asterisk", labels=["node"]
+            ),
+        }
+        for b in bridges:
+            calls.add_metric([b.node], float(len(b.tracker.calls)))
+            up.add_metric([b.node], 1.0 if b.client.ready else 0.0)
+            counters["hotline_ami_connects"].add_metric([b.node], float(b.client.stats.connects))
+            counters["hotline_ami_disconnects"].add_metric(
+                [b.node], float(b.client.stats.disconnects)
+            )
+            counters["hotline_bridge_resyncs"].add_metric([b.node], float(b.resyncs))
+        yield calls
+        yield up
+        yield from counters.values()
+        yield _histogram(
+            "hotline_bridge_event_lag_seconds",
+            "Asterisk's event time to the bridge having handled it",
+            [(b.node, b.event_lag) for b in bridges],
+        )
 
     def collect(self) -> Iterator[Metric]:
         features = self._services.features
@@ -55,30 +105,8 @@ class HotlineCollector(Collector):
                 "Published (Redis's time) to read by a subscriber in this process",
                 consume_lag,
             )
-        bridge = features.bridge
-        if bridge is not None:
-            calls = GaugeMetricFamily(
-                "hotline_calls_in_progress", "Calls Asterisk has now (the bridge's view)"
-            )
-            calls.add_metric([], float(len(bridge.tracker.calls)))
-            yield calls
-            up = GaugeMetricFamily("hotline_ami_up", "1 when the AMI link is logged in")
-            up.add_metric([], 1.0 if bridge.client.ready else 0.0)
-            yield up
-            stats = bridge.client.stats
-            for name, value, doc in (
-                ("hotline_ami_connects", stats.connects, "AMI logins (1 + reconnects)"),
-                ("hotline_ami_disconnects", stats.disconnects, "AMI links lost"),
-                ("hotline_bridge_resyncs", bridge.resyncs, "Resyncs with Asterisk"),
-            ):
-                counter = CounterMetricFamily(name, doc)
-                counter.add_metric([], float(value))
-                yield counter
-            yield _histogram(
-                "hotline_bridge_event_lag_seconds",
-                "Asterisk's event time to the bridge having handled it",
-                bridge.event_lag,
-            )
+        if features.bridges:
+            yield from self._bridges(features.bridges)
         routing = features.routing
         if routing is not None:
             yield self._waiting(

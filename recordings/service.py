@@ -26,6 +26,7 @@ from kernel import topics
 from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from kernel.clock import from_timestamp
+from kernel.config.pbx import DEFAULT_NODE
 from recordings.errors import CallNotLive, NoActiveRecording
 from recordings.media import MediaError, facts_of, wait_finished
 from recordings.policy import asterisk_path, host_path, pick_channel, relative_path, should_record
@@ -52,6 +53,7 @@ class Active:
 class LiveCall:
     snapshot: dict[str, Any]
     active: Active | None = None
+    node: str = DEFAULT_NODE  # the Asterisk the call is on (calls.pbx_node)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -117,6 +119,7 @@ class RecordingService:
             self._forget_stale()
             live = self._calls[call_id] = LiveCall(snapshot)
         live.snapshot = snapshot
+        live.node = str(event.get("pbx_node") or live.node)
         if kind == "call.merged":
             self._merge(live, event.get("merged_call_id"), snapshot)
         if kind == "call.answered" and live.active is None:
@@ -190,11 +193,12 @@ class RecordingService:
         pbx = self._pbx()
         channel = await self._caller_channel(pbx, call_id, live.snapshot.get("agent"))
         now = self._services.clock.now()
-        n = await self.store.count_for_call(call_id) + 1
+        n = await self.store.count_for_call(call_id, live.node) + 1
         relative = str(relative_path(call_id, now, self._settings.format, n))
         await pbx.start_recording(channel, asterisk_path(self._settings, relative))
         recording_id = await self.store.create(
             linkedid=call_id,
+            node=live.node,
             path=relative,
             fmt=self._settings.format,
             agent_id=agent_id,

@@ -62,13 +62,16 @@ class RecordingStore:
             ).first()
         return (int(row.id), str(row.username)) if row else (None, None)
 
-    async def count_for_call(self, linkedid: str) -> int:
+    async def count_for_call(self, linkedid: str, node: str | None = None) -> int:
         async with self._sessions() as session:
             conn = await session.connection()
             n = await conn.execute(
                 sa.select(sa.func.count())
                 .select_from(RECORDINGS)
-                .where(RECORDINGS.c.pbx_node == self._node, RECORDINGS.c.linkedid == linkedid)
+                .where(
+                    RECORDINGS.c.pbx_node == (node or self._node),
+                    RECORDINGS.c.linkedid == linkedid,
+                )
             )
             return int(n.scalar_one())
 
@@ -78,20 +81,21 @@ class RecordingStore:
         linkedid: str,
         path: str,
         fmt: str,
+        node: str | None = None,
         agent_id: int | None,
         started_at: dt.datetime,
         call_started: float | None,
     ) -> int:
         async with self._sessions() as session:
             call_id = await ensure_call(
-                session, linkedid, pbx_node=self._node, started_at=call_started
+                session, linkedid, pbx_node=node or self._node, started_at=call_started
             )
             conn = await session.connection()
             result = await conn.execute(
                 sa.insert(RECORDINGS)
                 .values(
                     call_id=call_id,
-                    pbx_node=self._node,
+                    pbx_node=node or self._node,
                     linkedid=linkedid,
                     agent_id=agent_id,
                     path=path,

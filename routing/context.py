@@ -17,10 +17,12 @@ from cti.commands import PbxCommands
 from kernel.bus.port import EventBus
 from kernel.clock import Clock
 from kernel.config import Settings
+from kernel.config.pbx import INTERNODE_ENDPOINT_PREFIX
 from kernel.measures import Histogram
 from routing.callback_store import CallbackStore
 from routing.core.live import LiveCalls
 from routing.core.model import RouterEvent, RoutingError
+from routing.core.presence import AgentNodes
 from routing.core.router import Router
 from routing.store import RoutingStore
 
@@ -46,6 +48,8 @@ class RoutingContext:
     # The raw AMI link (the CTI bridge's client), for what PbxCommands does not offer
     # (AstDB); None where the bridge is not in this process.
     ami: Any = None
+    # Every node's AMI link, with several Asterisks (AstDB lives on each).
+    amis: list[Any] = field(default_factory=list)
     # Twilio rings agents for Twilio callers (routing/pbx/twilio_offers.py); None: Twilio
     # callers are not routed here (twilio.agent_sip_uri empty).
     twilio: TwilioAgents | None = None
@@ -55,6 +59,37 @@ class RoutingContext:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Each request's decision and its carrying out, seconds (ops/metrics.py).
     decisions: Histogram = field(default_factory=Histogram)
+    # Where agents' phones are, with several Asterisk nodes (routing/core/presence.py).
+    agent_nodes: AgentNodes = field(default_factory=AgentNodes)
+
+    # -- several Asterisk nodes (cti/nodes.py) ------------------------------------------
+
+    def ami_links(self) -> list[Any]:
+        return self.amis or ([self.ami] if self.ami is not None else [])
+
+    def on_node(self, node: str | None) -> PbxCommands:
+        """The commands of one node (where a call is to be originated); the whole
+        center's when there is one node or the node is not known."""
+        pick = getattr(self.pbx, "node", None)
+        if node is None or pick is None or not self.settings.pbx.several:
+            return self.pbx
+        try:
+            commands: PbxCommands = pick(node)
+        except KeyError:
+            return self.pbx
+        return commands
+
+    def agent_dial(self, extension: str, caller_node: str | None) -> str | None:
+        """How the caller's node dials the agent when the agent's phone is on another
+        node: through the inter-node trunk the rendered pjsip.conf sets up
+        (PJSIP/<extension>@hotline-node-<node>). None: the agent is on the caller's node
+        (or there is one node): the dialplan's own endpoint."""
+        if not self.settings.pbx.several or caller_node is None:
+            return None
+        node = self.agent_nodes.node_of(extension)
+        if node is None or node == caller_node:
+            return None
+        return f"PJSIP/{extension}@{INTERNODE_ENDPOINT_PREFIX}{node}"
 
     async def run(
         self, request: Callable[..., list[RouterEvent]], /, *args: Any, **kwargs: Any

@@ -66,7 +66,17 @@ class Intake:
     async def handle(self, topic: str, event: dict[str, Any]) -> None:
         handler = self.handlers.get((topic, str(event.get("type", ""))))
         if handler is not None:
+            self._note_node(event)  # before: an offer may follow at once
             await handler(event)
+            self._note_node(event)  # after: the handler may have begun following it
+
+    def _note_node(self, e: dict[str, Any]) -> None:
+        """Which Asterisk a followed call is on (the bridge tags its events)."""
+        node = e.get("pbx_node")
+        if node:
+            live = self.ctx.live.calls.get(str(e.get("call_id", "")))
+            if live is not None:
+                live.node = str(node)
 
     def _holding_queue(self, name: str) -> str | None:
         if not name.startswith(self.prefix):
@@ -248,10 +258,11 @@ class Intake:
             self.ctx.spawn(self._forget_astdb(linkedid), "routing-astdb")
 
     async def _forget_astdb(self, linkedid: str) -> None:
-        try:
-            await forget_astdb(self.ctx.ami, linkedid)
-        except Exception as exc:  # harmless: recovery finds the row and skips it
-            log.debug("AstDB copy of %s not removed: %s", linkedid, exc)
+        for ami in self.ctx.ami_links():  # the node that kept it (any: the key is unique)
+            try:
+                await forget_astdb(ami, linkedid)
+            except Exception as exc:  # harmless: recovery finds the row and skips it
+                log.debug("AstDB copy of %s not removed: %s", linkedid, exc)
 
     async def _overflowed(self, e: dict[str, Any]) -> None:
         # The dialplan's fallback took the caller (maximum wait, or the backend was away).
@@ -263,8 +274,11 @@ class Intake:
     async def _device(self, e: dict[str, Any]) -> None:
         ext = self.devices.extension(str(e.get("device", "")))
         agent = self.ctx.router.by_extension.get(ext) if ext else None
-        if agent is not None:
+        if agent is not None and ext is not None:
             presence = presence_of(str(e.get("state", "")))
+            node = e.get("pbx_node")
+            if node and not self.ctx.agent_nodes.seen(ext, str(node), presence):
+                return  # a node where this phone is not registered
             await self.ctx.run(self.ctx.router.set_presence, agent.agent_id, presence)
 
     async def _queue_left(self, e: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ from routing.callback_store import CallbackStore
 from routing.context import RoutingContext
 from routing.core.model import AgentState, UnknownAgent, UnknownCall
 from routing.core.plan import RoutingPlan
+from routing.core.presence import AgentNodes
 from routing.core.router import Router
 from routing.core.views import agent_view, call_view, queue_view
 from routing.intake import Intake
@@ -68,8 +69,13 @@ class RoutingService:
             self.store,
             CallbackStore(services.sessions, s),
             ami=getattr(services.features.bridge, "client", None),
+            amis=[b.client for b in services.features.bridges],
             # Built by hotline/wiring.py when twilio.agent_sip_uri is set.
             twilio=services.features.twilio_agents,
+        )
+        nodes = s.pbx.nodes
+        self.ctx.agent_nodes = AgentNodes(
+            lambda ext: next((n.name for n in nodes if n.serves(ext)), None)
         )
         self.callbacks = Callbacks(self.ctx)
         self.dispatcher = Dispatcher(self.ctx, self.callbacks)

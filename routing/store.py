@@ -116,7 +116,7 @@ class RoutingStore:
         return out
 
     async def load_calls(
-        self, linkedids: Collection[str], pbx_node: str = "default"
+        self, linkedids: Collection[str], pbx_node: str | None = None
     ) -> dict[str, dict[str, Any]]:
         """Call log rows by Linkedid (those the call log has written; others are absent)."""
         wanted = sorted(set(linkedids))
@@ -125,7 +125,9 @@ class RoutingStore:
             conn = await session.connection()
             for i in range(0, len(wanted), 500):
                 stmt = sa.select(*(CALLS.c[name] for name in CALL_COLUMNS)).where(
-                    CALLS.c.pbx_node == pbx_node, CALLS.c.linkedid.in_(wanted[i : i + 500])
+                    # Linkedids differ across nodes (asterisk.conf systemname).
+                    *([CALLS.c.pbx_node == pbx_node] if pbx_node is not None else []),
+                    CALLS.c.linkedid.in_(wanted[i : i + 500]),
                 )
                 for row in (await conn.execute(stmt)).mappings():
                     out[str(row["linkedid"])] = dict(row)

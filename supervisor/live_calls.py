@@ -74,6 +74,7 @@ class CallEntry:
     # started); False for rows read from the database until then.
     confirmed: bool = True
     lost: bool = False  # in progress in the call log, but Asterisk has no such call
+    node: str | None = None  # the Asterisk node (calls.pbx_node); None: not said
 
     @property
     def live(self) -> bool:
@@ -125,6 +126,7 @@ class DayCalls:
         """Rows of the calls table (linkedid, row with last_seq): the state after a restart."""
         for linkedid, row in rows:
             entry = entry_from_row(linkedid, row, int(row.get("last_seq") or 0))
+            entry.node = row.get("pbx_node")
             # In progress: until Asterisk confirms it (Twilio calls are not Asterisk's).
             entry.confirmed = entry.ended or is_twilio_call(linkedid)
             self._put(entry)
@@ -149,6 +151,7 @@ class DayCalls:
         entry = entry_from_row(linkedid, values, seq)
         if old is not None:
             entry = carry_over(old, entry)
+        entry.node = str(event.get("pbx_node") or "") or (old.node if old else None)
         wrap = self._wraps.pop(linkedid, None)
         if wrap is not None:
             entry.facts = dataclasses.replace(entry.facts, wrap_seconds=wrap)
@@ -190,14 +193,17 @@ class DayCalls:
         current = self._ended_totals.get(key, Aggregates())
         self._ended_totals[key] = minus(current, share) if subtract else current + share
 
-    def reconcile(self, live: Collection[str]) -> list[str]:
+    def reconcile(self, live: Collection[str], node: str | None = None) -> list[str]:
         """Asterisk's calls (Linkedids) right after a resync. A call in progress here
         that Asterisk does not have is lost (its row stays in progress until the call log
         closes it); the others are confirmed. Twilio calls are not Asterisk's: left as
-        they are. Returns the Linkedids found lost."""
+        they are. With several Asterisk nodes, `node` is the one that resynced: the
+        others' calls are not in its list. Returns the Linkedids found lost."""
         lost = []
         for entry in self.calls.values():
             if entry.ended or is_twilio_call(entry.linkedid):
+                continue
+            if node is not None and entry.node is not None and entry.node != node:
                 continue
             entry.confirmed = entry.linkedid in live
             entry.lost = not entry.confirmed

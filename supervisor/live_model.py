@@ -134,12 +134,14 @@ class LiveModel:
     def load_agents(self, stretches: Iterable[Stretch], now: float) -> None:
         self.agents.load(stretches, now)
 
-    def reconcile(self, call_ids: Collection[str], now: float) -> list[str]:
+    def reconcile(
+        self, call_ids: Collection[str], now: float, node: str | None = None
+    ) -> list[str]:
         """The calls Asterisk has after a resync (bus "pbx", pbx.connected `call_ids`);
         returns the Linkedids no longer shown (Asterisk has no such call)."""
         self.awaiting_pbx = False
         self.pbx_synced_at = now
-        return self.calls.reconcile(call_ids)
+        return self.calls.reconcile(call_ids, node)
 
     def set_counts(self, counts: DbCounts) -> None:
         self.counts = counts

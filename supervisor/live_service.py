@@ -209,7 +209,7 @@ class LiveService:
         now = self.services.clock.timestamp()
         if topic not in MODEL_TOPICS:
             if topic == topics.PBX and data.get("type") == "pbx.connected":
-                self._resynced(data.get("call_ids"), now)
+                self._resynced(data.get("call_ids"), now, data.get("pbx_node"))
                 self._recount = True  # callbacks the dialplan kept while we were away
             elif topic in ("ticket", "survey"):
                 self._recount = True
@@ -257,10 +257,12 @@ class LiveService:
 
     # -- Asterisk's view ------------------------------------------------------------------
 
-    def _resynced(self, call_ids: Any, now: float) -> None:
-        """pbx.connected: the bridge (of any process) reconciled with Asterisk."""
+    def _resynced(self, call_ids: Any, now: float, node: Any = None) -> None:
+        """pbx.connected: the bridge (of any process) reconciled with its Asterisk."""
         if isinstance(call_ids, list):
-            lost = self.model.reconcile({str(c) for c in call_ids}, now)
+            lost = self.model.reconcile(
+                {str(c) for c in call_ids}, now, str(node) if node else None
+            )
             if lost:
                 log.info("live view: %d call(s) in progress that Asterisk no longer has", len(lost))
 
@@ -272,8 +274,12 @@ class LiveService:
         bridge = self.services.features.bridge
         if bridge is None or self.model.pbx_synced_at is not None:
             return
-        if getattr(bridge, "resyncs", 0) > 0:
-            self._resynced([c["call_id"] for c in bridge.live_calls()], now)
+        bridges = self.services.features.bridges or [bridge]
+        if all(getattr(b, "resyncs", 0) > 0 for b in bridges):
+            for b in bridges:
+                self._resynced(
+                    [c["call_id"] for c in b.live_calls()], now, getattr(b, "node", None)
+                )
         else:
             self.model.awaiting_pbx = now - self._started_at < PBX_SYNC_GRACE
 

@@ -32,6 +32,7 @@ CALLBACKS = metadata.tables["callback_requests"]
 # Calls the live view folds or shows: what call_row_values writes and facts_from_row reads.
 _CALL_COLUMNS = (
     "linkedid",
+    "pbx_node",
     "started_at",
     "queue",
     "queued_at",
@@ -66,12 +67,14 @@ def _aware(value: Any) -> Any:
 
 
 async def load_calls(
-    sessions: async_sessionmaker[AsyncSession], day_start: dt.datetime, pbx_node: str = "default"
+    sessions: async_sessionmaker[AsyncSession],
+    day_start: dt.datetime,
+    pbx_node: str | None = None,  # None: every Asterisk node's calls
 ) -> list[tuple[str, Mapping[str, Any]]]:
     c = CALLS.c
     stale = day_start - dt.timedelta(days=STILL_WAITING_DAYS)
     stmt = sa.select(*(c[name] for name in _CALL_COLUMNS)).where(
-        c.pbx_node == pbx_node,
+        *([c.pbx_node == pbx_node] if pbx_node is not None else []),
         sa.or_(
             c.started_at >= day_start,
             sa.and_(c.disposition == "in_progress", c.started_at >= stale),

@@ -121,13 +121,14 @@ class CallLogWriter:
                 await self._apply_wrap(event)
             return
         seq = int(event.get("seq") or 0)
+        node = self._node_of(event)
         async with self._sessions() as session:
             customer_id = await self._customer(session, snapshot.get("customer_id"))
             agent_id = await self._agent(session, snapshot.get("agent"))
             conn = await session.connection()
             values = call_row_values(snapshot, seq=seq, customer_id=customer_id, agent_id=agent_id)
             values.update(
-                pbx_node=self._node,
+                pbx_node=node,
                 linkedid=event["call_id"],
                 updated_at=from_timestamp(time.time()),
             )
@@ -151,7 +152,7 @@ class CallLogWriter:
             call_id = (
                 await conn.execute(
                     sa.select(table.c.id).where(
-                        table.c.pbx_node == self._node, table.c.linkedid == event["call_id"]
+                        table.c.pbx_node == node, table.c.linkedid == event["call_id"]
                     )
                 )
             ).scalar_one()
@@ -179,13 +180,27 @@ class CallLogWriter:
             conn = await session.connection()
             await conn.execute(
                 sa.update(table)
-                .where(table.c.pbx_node == self._node, table.c.linkedid == linkedid)
+                .where(
+                    # The router's wrap-up names no node: Linkedids differ across nodes
+                    # (asterisk.conf systemname), so the Linkedid alone finds the call.
+                    *(
+                        [table.c.pbx_node == str(event["pbx_node"])]
+                        if event.get("pbx_node")
+                        else []
+                    ),
+                    table.c.linkedid == linkedid,
+                )
                 .values(
                     wrap_seconds=float(event.get("wrap_seconds") or 0),
                     wrap_code=(event.get("wrap_code") or None),
                 )
             )
             await session.commit()
+
+    def _node_of(self, event: dict[str, Any]) -> str:
+        """The Asterisk the event comes from (cti/bridge.py tags each); Twilio's calls and
+        events from before nodes existed: this writer's node."""
+        return str(event.get("pbx_node") or self._node)
 
     async def _customer(self, session: AsyncSession, value: Any) -> int | None:
         ref = customer_ref(value)

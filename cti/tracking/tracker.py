@@ -28,8 +28,10 @@ from cti.events import (
 from cti.sequence import compose, next_generation
 from cti.tracking.model import Call, Leg, extension_of
 from kernel.calls import Direction
+from kernel.config.pbx import INTERNODE_ENDPOINT_PREFIX
 
 DomainEvent = dict[str, Any]
+FOREIGN_CHANNEL_PREFIX = f"PJSIP/{INTERNODE_ENDPOINT_PREFIX}"
 _NO_ANSWER = {"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"}
 ENDED_CALLS_KEPT = 2_000  # recently ended calls kept to absorb late/duplicate events
 
@@ -43,8 +45,13 @@ class CallTracker:
         holding_queue_prefix: str = "hold-",
         inbound_context: str = "hotline-inbound",
         clock: Callable[[], float] = time.time,
+        foreign_channel_prefix: str = FOREIGN_CHANNEL_PREFIX,
     ) -> None:
         self.calls: dict[str, Call] = {}
+        # A call another Asterisk node sends here (its offer to an agent of this node)
+        # begins with a channel of the inter-node trunk: that node's bridge logs the
+        # call, so this one ignores it (else one call would be two records).
+        self._foreign = foreign_channel_prefix
         self.leg_index: dict[str, str] = {}  # uniqueid -> call_id
         self._ended: dict[str, None] = {}  # ordered set of recently ended call ids
         self._hold_prefix = holding_queue_prefix
@@ -173,6 +180,9 @@ class CallTracker:
             return []
         call = self.calls.get(linkedid)
         events: list[DomainEvent] = []
+        if call is None and f.get("Channel", "").startswith(self._foreign):
+            self._remember_ended(linkedid)  # every later leg of it is ignored too
+            return []
         if call is None:
             call = Call(call_id=linkedid, started_at=at)
             call.direction = direction_of(uniqueid)
@@ -328,13 +338,24 @@ class CallTracker:
         dest = f.get("DestUniqueid", "")
         if call is None or not dest:
             return []
-        ext = extension_of(f.get("DestChannel", ""))
+        ext = self._dialled(f)
         leg = call.legs.get(dest)
         if leg is None:
             leg = call.legs[dest] = Leg(dest, f.get("DestChannel", ""))
             self.leg_index[dest] = call.call_id
         leg.role, leg.agent = "agent", ext
         return self._offer(call, at, ext, None)
+
+    def _dialled(self, f: Frame) -> str:
+        """The agent a dial reaches: its channel's extension, or, through the inter-node
+        trunk (PJSIP/hotline-node-b-0000002a), the user of the dial string
+        ("1005@hotline-node-b")."""
+        channel = f.get("DestChannel", "")
+        if channel.startswith(self._foreign):
+            user, at, _ = f.get("DialString", "").partition("@")
+            if at and user:
+                return user
+        return extension_of(channel)
 
     def _on_dial_end(self, f: Frame, at: float) -> list[DomainEvent]:
         if f.get("Uniqueid", "") not in self.leg_index:
@@ -344,7 +365,8 @@ class CallTracker:
         if call is None or not dest:
             return []
         status = f.get("DialStatus", "")
-        ext = extension_of(f.get("DestChannel", ""))
+        leg = call.legs.get(dest)
+        ext = leg.agent if leg is not None and leg.agent else self._dialled(f)
         if status == "ANSWER":
             return self._answered(call, at, dest, ext)
         if status in _NO_ANSWER:

@@ -25,7 +25,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -92,6 +92,8 @@ class AsteriskInstance:
     # extensions_test.conf contexts; callbacks dial Local/<n>@hotline-test-customer.
     test_contexts: bool = True
     started_seconds: float = 0.0
+    # RenderParams beyond the instance's own (one node of several: systemname, trunks).
+    render: dict[str, object] = field(default_factory=dict)
 
     # --- paths --------------------------------------------------------------------------
 
@@ -156,7 +158,7 @@ class AsteriskInstance:
     def reload(self, settings: Settings | None = None) -> None:
         """Re-render the configuration (if settings are given) and reload Asterisk."""
         if settings is not None:
-            _write_config(self, settings)
+            _write_config(self, settings, self.render)
         self.cli("core reload")
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -255,11 +257,13 @@ def start_instance(
     include_test_contexts: bool = True,
     root: AsteriskRoot | None = None,
     timeout: float = 30.0,
+    render: Mapping[str, object] | None = None,
 ) -> AsteriskInstance:
     """Render the configuration for `name`, start Asterisk, wait until it is fully booted.
 
     agent_endpoint defaults to config.yaml's pbx.dialplan.agent_endpoint; tests pass
-    TEST_AGENT_ENDPOINT so agents are Local channels (extensions_test.conf).
+    TEST_AGENT_ENDPOINT so agents are Local channels (extensions_test.conf). `render`:
+    more RenderParams (one node of several: cti/pbx_config.py node_overrides).
     """
     if not _NAME.match(name):
         raise ValueError(f"instance name {name!r}: lowercase letters, digits, '-' and '_'")
@@ -287,10 +291,11 @@ def start_instance(
         agent_endpoint=agent_endpoint or settings.pbx.dialplan.agent_endpoint,
         agent_extensions=tuple(str(n) for n in range(1001, 1021)),
         test_contexts=include_test_contexts,
+        render=dict(render or {}),
     )
     started = time.monotonic()
     _prepare_dirs(instance)
-    _write_config(instance, settings)
+    _write_config(instance, settings, instance.render)
     _launch(instance, root)
     _wait_ready(instance, timeout)
     instance.started_seconds = round(time.monotonic() - started, 2)
@@ -309,6 +314,9 @@ def attach_instance(name: str, *, root: AsteriskRoot | None = None) -> AsteriskI
     data.pop("root_path", None)
     data["base"] = PurePosixPath(data["base"])
     data["agent_extensions"] = tuple(data["agent_extensions"])
+    render = data.get("render") or {}
+    if "peers" in render:  # JSON lists back to RenderParams' tuples
+        render["peers"] = tuple(tuple(p) for p in render["peers"])
     return AsteriskInstance(root=root, **data)
 
 
@@ -361,7 +369,9 @@ def _prepare_dirs(instance: AsteriskInstance) -> None:
         os.lchown(path, uid, gid)
 
 
-def _write_config(instance: AsteriskInstance, settings: Settings) -> None:
+def _write_config(
+    instance: AsteriskInstance, settings: Settings, render: Mapping[str, object]
+) -> None:
     root = instance.root
     test_contexts = instance.test_contexts
     params = params_from_settings(
@@ -382,6 +392,7 @@ def _write_config(instance: AsteriskInstance, settings: Settings) -> None:
         outbound_prefix="Local/" if test_contexts else "PJSIP/",
         outbound_suffix="@hotline-test-customer" if test_contexts else "@trunk",
         include_test_contexts=test_contexts,
+        **render,
     )
     etc = instance.etc_dir
     for filename, text in render_config(settings, params).items():

@@ -58,12 +58,80 @@ class CelSettings(Strict):
     timeout_seconds: float = Field(10.0, gt=0)
 
 
+# The endpoint (pjsip.conf) through which one Asterisk reaches another: `PJSIP/<agent
+# extension>@hotline-node-<name>` dials an agent registered on node <name>
+# (deploy/asterisk/README.md "Several Asterisk nodes").
+INTERNODE_ENDPOINT_PREFIX = "hotline-node-"
+DEFAULT_NODE = "default"
+
+
+class SipAddress(Strict):
+    """Where a node takes SIP from the other nodes (its pjsip.conf transport)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5060, ge=1, le=65535)
+
+
+class PbxNode(Strict):
+    """One Asterisk of the center. Every call record carries its node (calls.pbx_node);
+    each node has its own AMI bridge, all feed one router."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]{0,19}$")
+    ami: AmiSettings = AmiSettings()
+    # The environment variable holding this node's AMI secret (never in the file);
+    # unset: HOTLINE_PBX__AMI__SECRET, the secret of pbx.ami.
+    secret_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    sip: SipAddress = SipAddress()
+    # This node's CEL store (pbx.cel.url's meaning); None: no CEL recovery for it.
+    cel_url: str | None = None
+    # Extensions of agents whose phones register on this node ("1001", "1001-1010"):
+    # where the router looks for an agent until the node reports the phone's state.
+    agents: tuple[str, ...] = ()
+
+    def serves(self, extension: str) -> bool:
+        for item in self.agents:
+            low, _, high = item.partition("-")
+            if extension == low or (
+                high
+                and extension.isdigit()
+                and low.isdigit()
+                and high.isdigit()
+                and len(extension) == len(low)
+                and int(low) <= int(extension) <= int(high)
+            ):
+                return True
+        return False
+
+
 class PbxSettings(Strict):
     kind: str = Field("asterisk", pattern="^(asterisk|twilio)$")
     ami: AmiSettings = AmiSettings()
     fastagi: FastAgiSettings = FastAgiSettings()
     dialplan: DialplanContract = DialplanContract()
     cel: CelSettings = CelSettings()
+    # Several Asterisks (deploy/asterisk/README.md "Several Asterisk nodes"). Empty: one
+    # node named "default" at pbx.ami, with pbx.cel.
+    nodes: tuple[PbxNode, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct_nodes(self) -> PbxSettings:
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pbx.nodes: names must differ ({names})")
+        links = [(n.ami.host, n.ami.port) for n in self.nodes]
+        if len(set(links)) != len(links):
+            raise ValueError("pbx.nodes: two nodes with one AMI address")
+        return self
+
+    def node_list(self) -> tuple[PbxNode, ...]:
+        """The nodes, or the one implied by pbx.ami and pbx.cel."""
+        if self.nodes:
+            return self.nodes
+        return (PbxNode(name=DEFAULT_NODE, ami=self.ami, cel_url=self.cel.url),)
+
+    @property
+    def several(self) -> bool:
+        return len(self.nodes) > 1
 
 
 class TwilioSettings(Strict):

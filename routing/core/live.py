@@ -18,6 +18,7 @@ class LiveCall:
     channel: str | None = None
     uniqueid: str | None = None
     queue: str | None = None
+    node: str | None = None  # the Asterisk node the caller is on (pbx.nodes)
     snapshot: dict[str, Any] = field(default_factory=dict)
     rang_at: dict[str, float] = field(default_factory=dict)  # extension -> dial began
 

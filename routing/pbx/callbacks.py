@@ -183,7 +183,9 @@ class Callbacks:
             linkedid=linkedid,
         )
         try:
-            await self.ctx.pbx.originate(
+            # On the agent's node (several Asterisks): the agent is dialled there.
+            pbx = self.ctx.on_node(self.ctx.agent_nodes.node_of(e.extension))
+            await pbx.originate(
                 f"Local/{r.number}@{s.pbx.dialplan.callback_context}",
                 purpose=OriginatePurpose.CALLBACK,
                 context=s.pbx.dialplan.connect_context,

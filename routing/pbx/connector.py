@@ -81,9 +81,12 @@ class Connector:
         channel = await self.channel(linkedid, fresh=True)
         if channel is not None and self.d.current(e, token):
             endpoint = self.ctx.settings.pbx.dialplan.agent_endpoint
+            dial = self.ctx.agent_dial(e.extension, self.ctx.live.get(linkedid).node)
             try:
                 await self.ctx.pbx.set_var(
-                    channel, "HOTLINE_AGENT_ENDPOINT", endpoint.replace("{extension}", e.extension)
+                    channel,
+                    "HOTLINE_AGENT_ENDPOINT",
+                    dial or endpoint.replace("{extension}", e.extension),
                 )
             except PbxError as exc:
                 log.debug("pre-routing %s: %s (the holding queue will do)", linkedid, exc)
@@ -111,6 +114,12 @@ class Connector:
             if channel is None:
                 break
             try:
+                if self.ctx.settings.pbx.several:
+                    # An agent on another node is dialled through the trunk; one on the
+                    # caller's node by the dialplan (a trunk string left from an earlier
+                    # offer that never rang must not be used).
+                    dial = self.ctx.agent_dial(e.extension, self.ctx.live.get(linkedid).node)
+                    await self.ctx.pbx.set_var(channel, "HOTLINE_AGENT_ENDPOINT", dial or "")
                 await self.ctx.pbx.redirect(
                     channel, context=contract.connect_context, exten=e.extension
                 )

@@ -92,6 +92,10 @@ class Rebuilder:
         except PbxError as exc:
             log.warning("rebuild from the holding queues failed: %s", exc)
             return
+        # With several nodes the listings cover the nodes that answered: a caller on a
+        # node that is away now is not taken out of line (cti/nodes.py).
+        reachable = getattr(pbx, "reachable", None)
+        listed: set[str] | None = reachable() if callable(reachable) else None
         by_uid = {c.uniqueid: c for c in channels}
         waiting: list[tuple[QueueEntry, str, str]] = []
         for entry in entries:
@@ -109,6 +113,7 @@ class Rebuilder:
         for entry, queue, linkedid in waiting:
             live = self.ctx.live.get(linkedid)
             live.channel, live.uniqueid, live.queue = entry.channel, entry.uniqueid, queue
+            live.node = entry.node
             core = self._core(linkedid)
             seen.add(core)
             if core in router.calls or core in router.talking:
@@ -123,6 +128,7 @@ class Rebuilder:
                 and call.kind is CallKind.LIVE
                 and call.call_id not in seen
                 and call.call_id not in arrived
+                and self._listed(call.call_id, listed)
             ):
                 await self.ctx.run(router.remove_call, call.call_id)
         for t in talking:
@@ -132,14 +138,20 @@ class Rebuilder:
         self.rebuilds += 1
         await self.recover()
 
+    def _listed(self, core: str, listed: set[str] | None) -> bool:
+        """Whether the listings covered this call's node (always, with one node)."""
+        if listed is None:
+            return True
+        live = self.ctx.live.calls.get(self.ctx.live.linkedid(core))
+        return live is None or live.node is None or live.node in listed
+
     async def recover(self) -> None:
         """Callback requests the dialplan kept in AstDB while nobody listened."""
-        if self.ctx.ami is None:
-            return
-        try:
-            await recover_callbacks(self.ctx.ami, self.callbacks)
-        except Exception as exc:  # AMI errors and unreadable values alike: retried next time
-            log.warning("recovering callbacks from AstDB failed: %s", exc)
+        for ami in self.ctx.ami_links():  # every node's AstDB
+            try:
+                await recover_callbacks(ami, self.callbacks)
+            except Exception as exc:  # AMI errors and unreadable values: retried next time
+                log.warning("recovering callbacks from AstDB failed: %s", exc)
 
     # -- one call at a time (events of calls the bridge found in its resync) ---------------
 

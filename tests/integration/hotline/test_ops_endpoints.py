@@ -26,6 +26,9 @@ from tests.support import eventually
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("db_backend", ["postgresql"])]
 
 
+NODE = '{node="default"}'
+
+
 def metric(text: str, name: str, labels: str = "") -> float | None:
     match = re.search(rf"^{re.escape(name)}{re.escape(labels)} ([0-9.e+-]+)$", text, re.M)
     return float(match[1]) if match else None
@@ -70,10 +73,10 @@ async def test_given_a_running_backend_then_health_readiness_and_metrics_tell_th
 
                 await eventually(waiting, 60, "the waiting caller in /metrics")
                 text = (await http.get("/metrics")).text
-                assert (metric(text, "hotline_calls_in_progress") or 0) >= 1
-                assert metric(text, "hotline_ami_up") == 1.0
+                assert (metric(text, "hotline_calls_in_progress", NODE) or 0) >= 1
+                assert metric(text, "hotline_ami_up", NODE) == 1.0
                 assert metric(text, "hotline_cluster_leader") == 1.0
-                assert (metric(text, "hotline_bridge_event_lag_seconds_count") or 0) > 0
+                assert (metric(text, "hotline_bridge_event_lag_seconds_count", NODE) or 0) > 0
                 assert (metric(text, "hotline_routing_request_seconds_count") or 0) > 0
                 assert (metric(text, "hotline_bus_consume_lag_seconds_count") or 0) > 0
                 await ast.hang_up(call)
@@ -82,7 +85,7 @@ async def test_given_a_running_backend_then_health_readiness_and_metrics_tell_th
                     text = (await http.get("/metrics")).text
                     return (
                         metric(text, "hotline_callers_waiting", '{queue="business"}') == 0.0
-                        and metric(text, "hotline_calls_in_progress") == 0.0
+                        and metric(text, "hotline_calls_in_progress", NODE) == 0.0
                     )
 
                 await eventually(gone, 30, "the caller gone from /metrics")
@@ -113,7 +116,7 @@ async def test_given_a_pbx_process_with_an_ops_port_then_it_answers_there(
             assert (await http.get("/healthz")).status_code == 200
             r = await http.get("/readyz")
             assert r.status_code == 200, r.text
-            assert "hotline_ami_up 1.0" in (await http.get("/metrics")).text
+            assert 'hotline_ami_up{node="default"} 1.0' in (await http.get("/metrics")).text
             # Only operations here: the API is the api processes' job.
             assert (await http.get("/api/desk/config")).status_code == 404
     finally:

@@ -197,7 +197,7 @@ class RowStore(RoutingStore):
         self.changes: list[StateChange] = []
 
     async def load_calls(
-        self, linkedids: Collection[str], pbx_node: str = "default"
+        self, linkedids: Collection[str], pbx_node: str | None = None
     ) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.rows.items() if k in linkedids}
 
