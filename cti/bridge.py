@@ -95,7 +95,7 @@ class CtiBridge:
             reconnect_min=ami.reconnect_min_seconds,
             reconnect_max=ami.reconnect_max_seconds,
         )
-        self.commands = AmiPbxCommands(self.client)
+        self.commands = AmiPbxCommands(self.client, node)
         self.resyncs = 0
         # Asterisk's event time -> handled here (ops/metrics.py: hotline_bridge_event_lag).
         self.event_lag = Histogram()

@@ -17,6 +17,7 @@ PbxCommands of the whole center:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -28,10 +29,12 @@ from cti.commands import (
     ChannelNotFound,
     Originated,
     OriginatePurpose,
+    PbxCommands,
     PbxUnavailable,
     QueueEntry,
     SpyMode,
 )
+from kernel.config.pbx import INTERNODE_ENDPOINT_PREFIX, PbxSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,11 +62,15 @@ class NodesPbx:
         return {b.node for b in self._bridges if b.client.ready}
 
     def node_of_channel(self, channel: str) -> str | None:
-        for b in self._bridges:
-            for call in b.tracker.calls.values():
-                if any(leg.channel == channel for leg in call.legs.values()):
-                    return b.node
-        return None
+        """The one node whose bridge follows a channel of this name; None when none or
+        several do (then see `on_node`: the caller should have said which)."""
+        found = {
+            b.node
+            for b in self._bridges
+            for call in b.tracker.calls.values()
+            if any(leg.channel == channel for leg in call.legs.values())
+        }
+        return found.pop() if len(found) == 1 else None
 
     def node_of_call(self, linkedid: str) -> str | None:
         return next((b.node for b in self._bridges if linkedid in b.tracker.calls), None)
@@ -258,3 +265,38 @@ class PbxNodes:
                 await b.stop()
             except Exception:
                 log.exception("stopping the bridge of node %s failed", b.node)
+
+
+def on_node(pbx: PbxCommands, node: str | None) -> PbxCommands:
+    """The commands of one node when `pbx` spans several, else `pbx` itself. Whoever acts
+    on a call's channels must use its node's: channel names repeat across nodes (each
+    numbers its Local/95777@hotline-inbound-00000003;2 from 0), so a name alone may
+    reach the other node's channel."""
+    if node is not None and isinstance(pbx, NodesPbx):
+        with contextlib.suppress(KeyError):
+            return pbx.node(node)
+    return pbx
+
+
+class NodeDialling:
+    """How one node dials a phone homed on another (pbx.nodes): through the inter-node
+    trunk the rendered pjsip.conf sets up, PJSIP/<extension>@hotline-node-<node>."""
+
+    def __init__(self, settings: PbxSettings | None) -> None:
+        self._nodes = settings.nodes if settings is not None else ()
+        self._names = {n.name for n in self._nodes}
+
+    def home(self, extension: str) -> str | None:
+        """The node configured for an extension (pbx.nodes[].agents)."""
+        return next((n.name for n in self._nodes if n.serves(extension)), None)
+
+    def dial(self, extension: str, from_node: str | None, home: str | None = None) -> str | None:
+        """The dial string from `from_node` to a phone on `home` (default: its configured
+        node); None when the phone is on that node, or its node is not known: the
+        dialplan's own endpoint then."""
+        if len(self._nodes) < 2 or from_node is None:
+            return None
+        home = home or self.home(extension)
+        if home is None or home == from_node or not {home, from_node} <= self._names:
+            return None
+        return f"PJSIP/{extension}@{INTERNODE_ENDPOINT_PREFIX}{home}"

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cti.commands import ChannelNotFound, PbxCommands, PbxError
+from cti.nodes import on_node
 from db.models import RecordingState
 from hotline.services import Services
 from kernel import topics
@@ -139,7 +140,8 @@ class RecordingService:
     async def _stop_and_finish(self, live: LiveCall, snapshot: dict[str, Any]) -> None:
         if live.active is not None and self._services.pbx is not None:
             with contextlib.suppress(PbxError):
-                await self._services.pbx.stop_recording(live.active.channel)
+                pbx = on_node(self._services.pbx, live.node)
+                await pbx.stop_recording(live.active.channel)
         await self._finish(live, snapshot, reason="call.merged")
 
     def _forget_stale(self) -> None:
@@ -190,7 +192,7 @@ class RecordingService:
             return await self._begin(call_id, live, agent_id, actor)
 
     async def _begin(self, call_id: str, live: LiveCall, agent_id: int | None, actor: Actor) -> int:
-        pbx = self._pbx()
+        pbx = on_node(self._pbx(), live.node)  # channel names are per node
         channel = await self._caller_channel(pbx, call_id, live.snapshot.get("agent"))
         now = self._services.clock.now()
         n = await self.store.count_for_call(call_id, live.node) + 1
@@ -235,7 +237,7 @@ class RecordingService:
     async def _set_paused(self, call_id: str, paused: bool, actor: Actor) -> None:
         live, active = self._active(call_id)
         async with live.lock:
-            await self._pbx().pause_recording(active.channel, paused)
+            await on_node(self._pbx(), live.node).pause_recording(active.channel, paused)
             active.paused = paused
             state = RecordingState.PAUSED if paused else RecordingState.RECORDING
             await self.store.set_state(active.recording_id, state)
@@ -248,7 +250,7 @@ class RecordingService:
         live, active = self._active(call_id)
         async with live.lock:
             with contextlib.suppress(ChannelNotFound):
-                await self._pbx().stop_recording(active.channel)
+                await on_node(self._pbx(), live.node).stop_recording(active.channel)
             live.active = None
         now = self._services.clock.now()
         await self.store.audit(actor, "recording.stop", active.recording_id, now, call=call_id)

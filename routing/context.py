@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cti.commands import PbxCommands
+from cti.nodes import NodeDialling, on_node
 from kernel.bus.port import EventBus
 from kernel.clock import Clock
 from kernel.config import Settings
-from kernel.config.pbx import INTERNODE_ENDPOINT_PREFIX
 from kernel.measures import Histogram
 from routing.callback_store import CallbackStore
 from routing.core.live import LiveCalls
@@ -70,26 +70,20 @@ class RoutingContext:
     def on_node(self, node: str | None) -> PbxCommands:
         """The commands of one node (where a call is to be originated); the whole
         center's when there is one node or the node is not known."""
-        pick = getattr(self.pbx, "node", None)
-        if node is None or pick is None or not self.settings.pbx.several:
-            return self.pbx
-        try:
-            commands: PbxCommands = pick(node)
-        except KeyError:
-            return self.pbx
-        return commands
+        return on_node(self.pbx, node)
+
+    def call_pbx(self, linkedid: str) -> PbxCommands:
+        """The commands of the node a call is on (its channels' names are that node's)."""
+        live = self.live.calls.get(linkedid)
+        return on_node(self.pbx, live.node if live is not None else None)
 
     def agent_dial(self, extension: str, caller_node: str | None) -> str | None:
         """How the caller's node dials the agent when the agent's phone is on another
-        node: through the inter-node trunk the rendered pjsip.conf sets up
-        (PJSIP/<extension>@hotline-node-<node>). None: the agent is on the caller's node
-        (or there is one node): the dialplan's own endpoint."""
-        if not self.settings.pbx.several or caller_node is None:
-            return None
-        node = self.agent_nodes.node_of(extension)
-        if node is None or node == caller_node:
-            return None
-        return f"PJSIP/{extension}@{INTERNODE_ENDPOINT_PREFIX}{node}"
+        node (its device states say where, else pbx.nodes[].agents): through the
+        inter-node trunk. None: the agent is on the caller's node (or there is one
+        node): the dialplan's own endpoint."""
+        home = self.agent_nodes.node_of(extension)
+        return NodeDialling(self.settings.pbx).dial(extension, caller_node, home)
 
     async def run(
         self, request: Callable[..., list[RouterEvent]], /, *args: Any, **kwargs: Any

@@ -64,19 +64,20 @@ class Intake:
         }
 
     async def handle(self, topic: str, event: dict[str, Any]) -> None:
+        if topic == topics.CALL:
+            self._note_node(event)  # before its handler: an offer may follow at once
         handler = self.handlers.get((topic, str(event.get("type", ""))))
         if handler is not None:
-            self._note_node(event)  # before: an offer may follow at once
             await handler(event)
-            self._note_node(event)  # after: the handler may have begun following it
 
     def _note_node(self, e: dict[str, Any]) -> None:
-        """Which Asterisk a followed call is on (the bridge tags its events)."""
-        node = e.get("pbx_node")
-        if node:
-            live = self.ctx.live.calls.get(str(e.get("call_id", "")))
-            if live is not None:
-                live.node = str(node)
+        """Which Asterisk a call is on (the bridge tags its events), from its first
+        event on: the IVR's events name no node, and pre-routing (call.ivr_completed)
+        must already dial an agent on another node through the trunk. Forgotten with
+        the call (call.ended)."""
+        node, call_id = e.get("pbx_node"), e.get("call_id")
+        if node and call_id and e.get("type") != "call.ended" and self.ctx.settings.pbx.several:
+            self.ctx.live.get(str(call_id)).node = str(node)
 
     def _holding_queue(self, name: str) -> str | None:
         if not name.startswith(self.prefix):

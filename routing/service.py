@@ -27,6 +27,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cti.nodes import NodeDialling
 from hotline.services import Services
 from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
@@ -73,10 +74,7 @@ class RoutingService:
             # Built by hotline/wiring.py when twilio.agent_sip_uri is set.
             twilio=services.features.twilio_agents,
         )
-        nodes = s.pbx.nodes
-        self.ctx.agent_nodes = AgentNodes(
-            lambda ext: next((n.name for n in nodes if n.serves(ext)), None)
-        )
+        self.ctx.agent_nodes = AgentNodes(NodeDialling(s.pbx).home)
         self.callbacks = Callbacks(self.ctx)
         self.dispatcher = Dispatcher(self.ctx, self.callbacks)
         self.ctx.apply = self.dispatcher.apply

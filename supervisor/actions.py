@@ -90,7 +90,7 @@ class SupervisorActions:
         pbx = self._services.pbx
         if pbx is None:
             raise ActionRefused(503, "pbx_unavailable", "this server has no link to the PBX")
-        return Spying(pbx, self._services.settings.pbx.dialplan)
+        return Spying(pbx, self._services.settings.pbx.dialplan, self._services.settings.pbx)
 
     def _routing(self) -> Any:
         routing = self._services.features.routing

@@ -27,7 +27,8 @@ from typing import Any
 
 from cti.commands import SPY_OPTIONS as BASE_OPTIONS
 from cti.commands import ChannelInfo, ChannelNotFound, OriginatePurpose, PbxCommands, SpyMode
-from kernel.config.pbx import DialplanContract
+from cti.nodes import NodeDialling, on_node
+from kernel.config.pbx import DEFAULT_NODE, DialplanContract, PbxSettings
 from supervisor.actions_errors import ActionRefused
 
 # q quiet, E leave with the agent's call, w whisper to the agent, B barge (both hear), and
@@ -49,6 +50,7 @@ class SpySession:
     supervisor: str  # username of who started it
     mode: SpyMode | None
     active: bool  # answered and spying (in the spy context); False while it rings
+    node: str = DEFAULT_NODE  # the Asterisk running the ChanSpy (pbx.nodes)
 
     def jsonable(self) -> dict[str, Any]:
         return {
@@ -70,9 +72,12 @@ def _mode(value: str) -> SpyMode | None:
 
 
 class Spying:
-    def __init__(self, pbx: PbxCommands, contract: DialplanContract) -> None:
+    def __init__(
+        self, pbx: PbxCommands, contract: DialplanContract, nodes: PbxSettings | None = None
+    ) -> None:
         self._pbx = pbx
         self._contract = contract
+        self._nodes = NodeDialling(nodes)
 
     def endpoint(self, extension: str) -> str:
         return self._contract.agent_endpoint.replace("{extension}", extension)
@@ -90,12 +95,17 @@ class Spying:
     ) -> SpySession:
         if agent_extension == supervisor_extension:
             raise ActionRefused(422, "own_extension", "you cannot listen to your own phone")
-        if await self.agent_call_channel(agent_extension) is None:
+        target = await self.agent_call_channel(agent_extension)
+        if target is None:
             raise ActionRefused(
                 409, "not_on_call", f"the agent at extension {agent_extension} is not on a call"
             )
-        endpoint = self.endpoint(supervisor_extension)
-        originated = await self._pbx.originate(
+        # ChanSpy runs on the node with the agent's phone; a supervisor's phone homed on
+        # another node (pbx.nodes[].agents) is rung through the inter-node trunk.
+        endpoint = self._nodes.dial(supervisor_extension, target.node) or self.endpoint(
+            supervisor_extension
+        )
+        originated = await on_node(self._pbx, target.node).originate(
             endpoint,
             purpose=OriginatePurpose.SPY,
             context=self._contract.spy_context,
@@ -113,11 +123,14 @@ class Spying:
         return SpySession(originated.uniqueid, "", agent_extension, by, mode, False)
 
     async def _session_of(self, channel: ChannelInfo) -> SpySession:
-        mode = await self._pbx.get_var(channel.channel, VAR_MODE)
-        agent = await self._pbx.get_var(channel.channel, VAR_AGENT)
-        by = await self._pbx.get_var(channel.channel, VAR_BY)
+        pbx = on_node(self._pbx, channel.node)
+        mode = await pbx.get_var(channel.channel, VAR_MODE)
+        agent = await pbx.get_var(channel.channel, VAR_AGENT)
+        by = await pbx.get_var(channel.channel, VAR_BY)
         active = channel.context == self._contract.spy_context
-        return SpySession(channel.uniqueid, channel.channel, agent, by, _mode(mode), active)
+        return SpySession(
+            channel.uniqueid, channel.channel, agent, by, _mode(mode), active, channel.node
+        )
 
     async def _spy_channels(self) -> list[ChannelInfo]:
         # The supervisor's leg has exactly the pre-assigned id; "<id>-2" is the far half
@@ -149,9 +162,10 @@ class Spying:
             raise ActionRefused(
                 409, "not_answered", "the supervisor's phone has not answered the session yet"
             )
-        await self._pbx.set_var(session.channel, VAR_OPTIONS, SPY_OPTIONS[mode])
-        await self._pbx.set_var(session.channel, VAR_MODE, mode.value)
-        await self._pbx.redirect(
+        pbx = on_node(self._pbx, session.node)
+        await pbx.set_var(session.channel, VAR_OPTIONS, SPY_OPTIONS[mode])
+        await pbx.set_var(session.channel, VAR_MODE, mode.value)
+        await pbx.redirect(
             session.channel, context=self._contract.spy_context, exten=session.agent_extension
         )
         return SpySession(
@@ -161,7 +175,8 @@ class Spying:
             session.supervisor,
             mode,
             True,
+            session.node,
         )
 
     async def stop(self, session: SpySession) -> None:
-        await self._pbx.hangup(session.channel)
+        await on_node(self._pbx, session.node).hangup(session.channel)

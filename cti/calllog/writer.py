@@ -26,10 +26,12 @@ from db.models import Customer, User, metadata
 from kernel import topics
 from kernel.bus.port import BusClosed, EventBus
 from kernel.clock import from_timestamp
+from kernel.config.pbx import DEFAULT_NODE
 from kernel.lifecycle import cancel_and_wait
 
 log = logging.getLogger(__name__)
 GROUP = "calllog"
+SEEN_CALLS_KEPT = 10_000
 CALLS: sa.Table = metadata.tables["calls"]
 CALL_EVENTS: sa.Table = metadata.tables["call_events"]
 
@@ -42,12 +44,25 @@ async def ensure_call(
     session: AsyncSession,
     linkedid: str,
     *,
-    pbx_node: str = "default",
+    pbx_node: str | None = None,
     started_at: float | None = None,
 ) -> int:
     """The id of the call row for a Linkedid, creating a minimal one if the call log has
-    not written it yet (the IVR links a ticket to a call that is still in progress)."""
+    not written it yet (the IVR links a ticket to a call that is still in progress).
+
+    Without `pbx_node` (a ticket, a survey: they do not know the Asterisk node) the row
+    of that Linkedid on any node is taken (Linkedids differ across nodes: asterisk.conf
+    systemname); a placeholder made before the call's own events is on the default node,
+    and the call log writer moves it to the call's node (`claim_placeholder`)."""
     conn = await session.connection()  # Core statements: SQLModel's execute() warns
+    if pbx_node is None:
+        found = await conn.execute(
+            sa.select(CALLS.c.id).where(CALLS.c.linkedid == linkedid).order_by(CALLS.c.id).limit(1)
+        )
+        existing = found.scalar_one_or_none()
+        if existing is not None:
+            return int(existing)
+        pbx_node = DEFAULT_NODE
     stmt = (
         _insert(conn.dialect.name, CALLS)
         .values(
@@ -67,18 +82,34 @@ async def ensure_call(
     return int(row.scalar_one())
 
 
+async def claim_placeholder(conn: Any, node: str, linkedid: str) -> None:
+    """A row made by `ensure_call` before this call's first event (on the default node)
+    becomes the call's row on its node, unless the node has one already."""
+    mine = CALLS.alias("mine")
+    await conn.execute(
+        sa.update(CALLS)
+        .where(
+            CALLS.c.pbx_node == DEFAULT_NODE,
+            CALLS.c.linkedid == linkedid,
+            ~sa.exists().where(mine.c.pbx_node == node, mine.c.linkedid == linkedid),
+        )
+        .values(pbx_node=node)
+    )
+
+
 class CallLogWriter:
     def __init__(
         self,
         bus: EventBus,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        pbx_node: str = "default",
+        pbx_node: str = DEFAULT_NODE,
     ) -> None:
         self._bus = bus
         self._sessions = sessions
         self._node = pbx_node
         self._agents: dict[str, int | None] = {}
+        self._seen: dict[str, None] = {}  # Linkedids applied, oldest first (_first_seen)
         self._task: asyncio.Task[None] | None = None
         self.applied = 0
 
@@ -126,6 +157,8 @@ class CallLogWriter:
             customer_id = await self._customer(session, snapshot.get("customer_id"))
             agent_id = await self._agent(session, snapshot.get("agent"))
             conn = await session.connection()
+            if node != DEFAULT_NODE and self._first_seen(event["call_id"]):
+                await claim_placeholder(conn, node, event["call_id"])
             values = call_row_values(snapshot, seq=seq, customer_id=customer_id, agent_id=agent_id)
             values.update(
                 pbx_node=node,
@@ -196,6 +229,16 @@ class CallLogWriter:
                 )
             )
             await session.commit()
+
+    def _first_seen(self, linkedid: str) -> bool:
+        """The first event of this call this writer applies (bounded memory: a call
+        seen again after many others only costs one more claim)."""
+        if linkedid in self._seen:
+            return False
+        self._seen[linkedid] = None
+        if len(self._seen) > SEEN_CALLS_KEPT:
+            self._seen.pop(next(iter(self._seen)))
+        return True
 
     def _node_of(self, event: dict[str, Any]) -> str:
         """The Asterisk the event comes from (cti/bridge.py tags each); Twilio's calls and

@@ -83,7 +83,7 @@ class Connector:
             endpoint = self.ctx.settings.pbx.dialplan.agent_endpoint
             dial = self.ctx.agent_dial(e.extension, self.ctx.live.get(linkedid).node)
             try:
-                await self.ctx.pbx.set_var(
+                await self.ctx.call_pbx(linkedid).set_var(
                     channel,
                     "HOTLINE_AGENT_ENDPOINT",
                     dial or endpoint.replace("{extension}", e.extension),
@@ -109,6 +109,7 @@ class Connector:
 
     async def redirect(self, e: Offer, linkedid: str, token: object) -> None:
         router, contract = self.ctx.router, self.ctx.settings.pbx.dialplan
+        pbx = self.ctx.call_pbx(linkedid)
         for attempt in (1, 2):
             channel = await self.channel(linkedid, fresh=attempt == 2)
             if channel is None:
@@ -119,10 +120,8 @@ class Connector:
                     # caller's node by the dialplan (a trunk string left from an earlier
                     # offer that never rang must not be used).
                     dial = self.ctx.agent_dial(e.extension, self.ctx.live.get(linkedid).node)
-                    await self.ctx.pbx.set_var(channel, "HOTLINE_AGENT_ENDPOINT", dial or "")
-                await self.ctx.pbx.redirect(
-                    channel, context=contract.connect_context, exten=e.extension
-                )
+                    await pbx.set_var(channel, "HOTLINE_AGENT_ENDPOINT", dial or "")
+                await pbx.redirect(channel, context=contract.connect_context, exten=e.extension)
             except ChannelNotFound:
                 continue  # renamed (masquerade) or gone: look again once
             except PbxUnavailable:
@@ -145,7 +144,7 @@ class Connector:
         if live.channel and not fresh:
             return live.channel
         try:
-            channels = await self.ctx.pbx.channels()
+            channels = await self.ctx.call_pbx(linkedid).channels()
         except PbxError:
             return None
         ranked = sorted(

@@ -162,7 +162,7 @@ class Dispatcher:
         channel = await self.connector.channel(linkedid)
         if channel is None:
             return
-        pbx, live = self.ctx.pbx, self.ctx.live.get(linkedid)
+        pbx, live = self.ctx.call_pbx(linkedid), self.ctx.live.get(linkedid)
         try:
             if e.action == "queue" and e.target_queue:
                 await pbx.set_var(channel, "HOTLINE_SKILL", e.target_queue)
@@ -182,8 +182,9 @@ class Dispatcher:
         recording = self.ctx.settings.recording
         path = f"{recording.root}/{name}.wav"
         number = str(call.get("caller_number") or "") or None
-        await self.ctx.pbx.set_var(channel, "HOTLINE_VOICEMAIL_NAME", name)
-        await self.ctx.pbx.redirect(channel, context=FALLBACK_CONTEXT, exten="voicemail")
+        pbx = self.ctx.call_pbx(linkedid)
+        await pbx.set_var(channel, "HOTLINE_VOICEMAIL_NAME", name)
+        await pbx.redirect(channel, context=FALLBACK_CONTEXT, exten="voicemail")
         customer = call.get("customer_id")
         await self.ctx.callbacks_db.open_ticket(
             category=self.ctx.settings.routing.voicemail_ticket_category,

@@ -25,7 +25,8 @@ import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
-from cti.commands import PbxError, QueueEntry
+from cti.commands import ChannelInfo, PbxError, QueueEntry
+from kernel.config.pbx import DEFAULT_NODE
 from routing.context import RoutingContext
 from routing.core.model import AgentState, CallKind
 from routing.core.presence import DeviceMap
@@ -37,9 +38,11 @@ from routing.pbx.restore import (
     SKILL,
     Talking,
     epoch,
+    outbound_trunk_legs,
     queue_named,
     snapshot_from_row,
     talking_calls,
+    trunk_extension,
     waiting_call,
 )
 
@@ -105,7 +108,9 @@ class Rebuilder:
             chan = by_uid.get(entry.uniqueid)
             linkedid = chan.linkedid if chan and chan.linkedid else entry.uniqueid
             waiting.append((entry, queue, linkedid))
-        talking = talking_calls(channels, self.devices, router.by_extension)
+        talking = talking_calls(
+            channels, self.devices, router.by_extension, await self._trunk_agents(channels)
+        )
         unknown = [lid for _, _, lid in waiting if self._core(lid) not in router.calls]
         unknown += [t.linkedid for t in talking if self._core(t.linkedid) not in router.talking]
         rows = await self._rows(unknown)
@@ -138,6 +143,22 @@ class Rebuilder:
         self.rebuilds += 1
         await self.recover()
 
+    async def _trunk_agents(self, channels: list[ChannelInfo]) -> dict[str, str]:
+        """Several nodes: the agent behind each outbound trunk leg, from the caller's
+        HOTLINE_DIAL ([hotline-connect] dialled PJSIP/<extension>@hotline-node-<node>)."""
+        found: dict[str, str] = {}
+        for trunk, caller in outbound_trunk_legs(channels):
+            try:
+                dialled = await self.ctx.on_node(caller.node).get_var(
+                    caller.channel, "HOTLINE_DIAL"
+                )
+            except PbxError:
+                continue
+            ext = trunk_extension(dialled)
+            if ext is not None:
+                found[trunk.channel] = ext
+        return found
+
     def _listed(self, core: str, listed: set[str] | None) -> bool:
         """Whether the listings covered this call's node (always, with one node)."""
         if listed is None:
@@ -166,7 +187,8 @@ class Rebuilder:
             now = self.ctx.clock.timestamp()
             joined = float(e.get("at") or now)
             channel, uniqueid = str(e.get("channel") or ""), str(e.get("uniqueid") or "")
-            entry = QueueEntry(queue, uniqueid, channel, 0, int(max(0.0, now - joined)), 0)
+            node = str(e.get("pbx_node") or DEFAULT_NODE)
+            entry = QueueEntry(queue, uniqueid, channel, 0, int(max(0.0, now - joined)), 0, node)
             rows = await self._rows([linkedid])
             number = str((e.get("call") or {}).get("caller_number") or "")
             await self._enqueue(entry, queue, linkedid, rows.get(linkedid), now, number)
@@ -181,7 +203,10 @@ class Rebuilder:
             caller: str | None = None
             try:
                 channels = await self.ctx.pbx.channels()
-                for t in talking_calls(channels, self.devices, self.ctx.router.by_extension):
+                trunks = await self._trunk_agents(channels)
+                for t in talking_calls(
+                    channels, self.devices, self.ctx.router.by_extension, trunks
+                ):
                     if t.linkedid == linkedid and t.extension == extension:
                         caller = t.caller_channel
             except PbxError:
@@ -189,7 +214,8 @@ class Rebuilder:
             rows = await self._rows([linkedid])
             now = self.ctx.clock.timestamp()
             answered = float(e.get("at") or now)
-            t = Talking(linkedid, extension, "", caller, now - answered)
+            node = str(e.get("pbx_node") or DEFAULT_NODE)
+            t = Talking(linkedid, extension, "", caller, now - answered, node)
             await self._adopt(t, rows.get(linkedid), now)
 
     # -- parts -----------------------------------------------------------------------------
@@ -215,14 +241,15 @@ class Rebuilder:
             log.warning("call log rows for the rebuild not read: %s", exc)
             return {}
 
-    async def _variables(self, channel: str | None) -> dict[str, str]:
+    async def _variables(self, channel: str | None, node: str) -> dict[str, str]:
         """The IVR's hand-over variables on the caller's channel ("" = not set)."""
         if not channel:
             return {}
+        pbx = self.ctx.on_node(node)
 
         async def one(name: str) -> tuple[str, str]:
             try:
-                return name, await self.ctx.pbx.get_var(channel, name)
+                return name, await pbx.get_var(channel, name)
             except PbxError:
                 return name, ""
 
@@ -239,7 +266,7 @@ class Rebuilder:
         caller_number: str,
     ) -> None:
         router = self.ctx.router
-        variables = await self._variables(entry.channel)
+        variables = await self._variables(entry.channel, entry.node)
         live = self.ctx.live.get(linkedid)
         row = row or live.snapshot or None  # not logged yet: what the bridge said of it
         restored = waiting_call(
@@ -276,7 +303,7 @@ class Rebuilder:
             return
         if agent.state is AgentState.LOGGED_OUT and agent.agent_id not in self.held:
             return  # signed out before: a call of its own, not one Hotline routed
-        variables = await self._variables(t.caller_channel)
+        variables = await self._variables(t.caller_channel, t.node)
         skill = variables.get(SKILL) or (row or {}).get("queue") or (row or {}).get("skill")
         if not skill:
             return  # no queue ever: an agent's own call (its phone's presence says busy)
@@ -286,6 +313,7 @@ class Rebuilder:
         answered = epoch((row or {}).get("answered_at")) or now - t.seconds
         live = self.ctx.live.get(t.linkedid)
         live.channel = t.caller_channel or live.channel
+        live.node = t.node
         if not live.snapshot:
             live.snapshot = snapshot_from_row(t.linkedid, row, variables)
         queue = queue or router.plan.queues[0].name

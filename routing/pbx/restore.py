@@ -26,7 +26,9 @@ from typing import Any
 
 from cti.commands import ChannelInfo, QueueEntry
 from cti.tracking.resync import parse_duration
+from cti.tracking.tracker import FOREIGN_CHANNEL_PREFIX
 from kernel.config import Settings
+from kernel.config.pbx import DEFAULT_NODE
 from routing.core.plan import RoutingPlan
 from routing.core.presence import DeviceMap
 
@@ -84,6 +86,7 @@ class Talking:
     agent_channel: str
     caller_channel: str | None
     seconds: float  # age of the agent's leg (ringing included): the answer is no older
+    node: str = DEFAULT_NODE  # the Asterisk with this bridge (pbx.nodes)
 
 
 def waiting_call(
@@ -175,18 +178,71 @@ def keep_known(known: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
     return {**new, **{k: v for k, v in known.items() if v not in (None, "", [], {})}}
 
 
-def talking_calls(
-    channels: Iterable[ChannelInfo], devices: DeviceMap, agents: Collection[str]
-) -> list[Talking]:
-    """The phones of these agents (extensions; pbx.dialplan.agent_endpoint) sharing a
-    bridge with a caller (a trunk may look like a phone: "PJSIP/trunk-0000001")."""
+def is_trunk(c: ChannelInfo) -> bool:
+    """A leg of the inter-node trunk (several Asterisk nodes)."""
+    return c.channel.startswith(FOREIGN_CHANNEL_PREFIX)
+
+
+def outbound_trunk_legs(channels: Iterable[ChannelInfo]) -> list[tuple[ChannelInfo, ChannelInfo]]:
+    """(trunk leg, caller leg) of each call on the caller's node bridged with an agent on
+    another node: the trunk leg is not its call's first channel (the caller is)."""
+    bridges = _bridges(channels)
+    found = []
+    for c in channels:
+        if c.bridge_id and is_trunk(c) and c.uniqueid != (c.linkedid or c.uniqueid):
+            caller = next((o for o in bridges[c.bridge_id] if not is_trunk(o)), None)
+            if caller is not None:
+                found.append((c, caller))
+    return found
+
+
+def trunk_extension(dialled: str) -> str | None:
+    """The agent's extension from the caller's HOTLINE_DIAL "PJSIP/1011@hotline-node-nb"."""
+    user, at, _ = dialled.removeprefix("PJSIP/").partition("@")
+    return user if at and user else None
+
+
+def _bridges(channels: Iterable[ChannelInfo]) -> dict[str, list[ChannelInfo]]:
     bridges: dict[str, list[ChannelInfo]] = {}
     for c in channels:
         if c.bridge_id:
             bridges.setdefault(c.bridge_id, []).append(c)
+    return bridges
+
+
+def _agent_of(c: ChannelInfo, devices: DeviceMap, trunk_agents: Mapping[str, str]) -> str | None:
+    if is_trunk(c):
+        return trunk_agents.get(c.channel)
+    return devices.extension(device_of(c.channel))
+
+
+def talking_calls(
+    channels: Iterable[ChannelInfo],
+    devices: DeviceMap,
+    agents: Collection[str],
+    trunk_agents: Mapping[str, str] | None = None,
+) -> list[Talking]:
+    """The phones of these agents (extensions; pbx.dialplan.agent_endpoint) sharing a
+    bridge with a caller (a trunk may look like a phone: "PJSIP/trunk-0000001").
+
+    Several nodes: `trunk_agents` names the agent behind each outbound trunk leg (its
+    channel -> extension, read from the caller's HOTLINE_DIAL): the call is the
+    caller's, on the caller's node. The far half (the trunk's inbound leg bridged with
+    the agent's phone on the agent's node) is not a call of its own: left out."""
+    trunk_agents = trunk_agents or {}
     found = []
-    for members in bridges.values():
-        legs = [(c, devices.extension(device_of(c.channel))) for c in members]
+    for members in _bridges(channels).values():
+        if any(is_trunk(c) and c.uniqueid == (c.linkedid or c.uniqueid) for c in members):
+            continue  # the far half of a call whose caller is on another node
+        legs = [
+            (
+                c,
+                trunk_agents.get(c.channel)
+                if is_trunk(c)
+                else devices.extension(device_of(c.channel)),
+            )
+            for c in members
+        ]
         legs = [(c, ext if ext in agents else None) for c, ext in legs]
         callers = [c for c, ext in legs if ext is None]
         for c, ext in legs:
@@ -201,6 +257,7 @@ def talking_calls(
                     c.channel,
                     caller.channel if caller else None,
                     parse_duration(c.duration),
+                    c.node,
                 )
             )
     return found

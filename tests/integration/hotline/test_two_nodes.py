@@ -192,6 +192,7 @@ async def test_callers_on_either_node_reach_agents_on_the_other_through_the_trun
         assert row["agent_id"] == ids["1011"], row
         assert row["answered_at"] is not None, row
         assert row["talk_seconds"] > 0, row
+        assert row["no_answers"] == 0, "the first offer went through the trunk"
 
         # 2. Only 1001 (node na) is free; the caller is on node nb.
         await routing.logout(ids["1011"])
@@ -202,6 +203,7 @@ async def test_callers_on_either_node_reach_agents_on_the_other_through_the_trun
         assert row["agent_id"] == ids["1001"], row
         assert row["answered_at"] is not None, row
         assert row["talk_seconds"] > 0, row
+        assert row["no_answers"] == 0, "the first offer went through the trunk"
 
         # One record per call: the trunk's legs on the far node are that node's bridge's
         # to ignore.
