@@ -20,11 +20,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from cti.bridge import CtiBridge
 from cti.commands import (
-    AmiPbxCommands,
     ChannelInfo,
     ChannelNotFound,
     Originated,
@@ -34,16 +33,35 @@ from cti.commands import (
     QueueEntry,
     SpyMode,
 )
+from cti.tracking.tracker import CallTracker
 from kernel.config.pbx import INTERNODE_ENDPOINT_PREFIX, PbxSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class _Link(Protocol):
+    @property
+    def ready(self) -> bool: ...
+
+
+class NodeLink(Protocol):
+    """What NodesPbx needs of a node's bridge (cti/bridge.py CtiBridge)."""
+
+    node: str
+    tracker: CallTracker
+
+    @property
+    def client(self) -> _Link: ...
+
+    @property
+    def commands(self) -> PbxCommands: ...
+
+
 class NodesPbx:
     """PbxCommands over every node's AMI link (module docstring)."""
 
-    def __init__(self, bridges: Sequence[CtiBridge]) -> None:
+    def __init__(self, bridges: Sequence[NodeLink]) -> None:
         if not bridges:
             raise ValueError("no PBX node")
         self._bridges = list(bridges)
@@ -53,7 +71,7 @@ class NodesPbx:
     def names(self) -> list[str]:
         return [b.node for b in self._bridges]
 
-    def node(self, name: str) -> AmiPbxCommands:
+    def node(self, name: str) -> PbxCommands:
         """One node's commands (raises KeyError for a node that is not configured)."""
         return self._by_name[name].commands
 
@@ -75,11 +93,11 @@ class NodesPbx:
     def node_of_call(self, linkedid: str) -> str | None:
         return next((b.node for b in self._bridges if linkedid in b.tracker.calls), None)
 
-    def _first(self) -> AmiPbxCommands:
+    def _first(self) -> PbxCommands:
         up = [b for b in self._bridges if b.client.ready]
         return (up or self._bridges)[0].commands
 
-    async def _on_channel(self, channel: str, act: Callable[[AmiPbxCommands], Awaitable[T]]) -> T:
+    async def _on_channel(self, channel: str, act: Callable[[PbxCommands], Awaitable[T]]) -> T:
         known = self.node_of_channel(channel)
         if known is not None:
             return await act(self.node(known))
@@ -93,13 +111,13 @@ class NodesPbx:
                 missing = exc
         raise missing or PbxUnavailable("no PBX node is reachable")
 
-    async def _everywhere(self, act: Callable[[AmiPbxCommands], Awaitable[Any]]) -> None:
+    async def _everywhere(self, act: Callable[[PbxCommands], Awaitable[Any]]) -> None:
         up = [b for b in self._bridges if b.client.ready]
         if not up:
             raise PbxUnavailable("no PBX node is reachable")
         await asyncio.gather(*(act(b.commands) for b in up))
 
-    async def _union(self, act: Callable[[AmiPbxCommands], Awaitable[list[T]]]) -> list[T]:
+    async def _union(self, act: Callable[[PbxCommands], Awaitable[list[T]]]) -> list[T]:
         up = [b for b in self._bridges if b.client.ready]
         if not up:
             raise PbxUnavailable("no PBX node is reachable")

@@ -128,6 +128,7 @@ def node_overrides(settings: Settings, name: str) -> dict[str, object]:
     return {
         "node": name,
         "ami_port": node.ami.port,
+        "sip_bind": node.sip.host,
         "sip_port": node.sip.port,
         "peers": tuple((n.name, n.sip.host, n.sip.port) for n in nodes.values() if n.name != name),
     }

@@ -30,6 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="HOTLINE_MONITOR_DIR: where Asterisk writes voicemail messages",
     )
     parser.add_argument(
+        "--node",
+        help="one node of pbx.nodes: its AMI and SIP addresses, systemname and trunks to "
+        "the others (deploy/asterisk/README.md, 'Several Asterisk nodes')",
+    )
+    parser.add_argument(
+        "--trunk-secret-env",
+        default="HOTLINE_TRUNK_SECRET",
+        help="environment variable with the inter-node trunk's password (same on all nodes)",
+    )
+    parser.add_argument(
         "--with-test-contexts",
         action="store_true",
         help="also write extensions_test.conf (simulated callers/agents) and include it",
@@ -48,20 +58,29 @@ def run(args: argparse.Namespace) -> int:
             "pbx-config: HOTLINE_PBX__AMI__SECRET is not set: manager.conf gets 'change-me'",
             file=sys.stderr,
         )
-    written = write_rendered(
-        settings,
-        args.out,
-        {
-            "ami_bind": args.ami_bind,
-            "ami_secret": secret.get_secret_value() if secret else "change-me",
-            "sip_bind": args.sip_bind,
-            "sip_port": args.sip_port,
-            "sip_password": args.sip_password,
-            "sounds_dir": args.sounds_dir,
-            "monitor_dir": args.monitor_dir,
-            "include_test_contexts": args.with_test_contexts,
-        },
-    )
+    overrides: dict[str, object] = {
+        "ami_bind": args.ami_bind,
+        "ami_secret": secret.get_secret_value() if secret else "change-me",
+        "sip_bind": args.sip_bind,
+        "sip_port": args.sip_port,
+        "sip_password": args.sip_password,
+        "sounds_dir": args.sounds_dir,
+        "monitor_dir": args.monitor_dir,
+        "include_test_contexts": args.with_test_contexts,
+    }
+    if args.node:
+        from cti.pbx_config import node_overrides
+
+        names = [n.name for n in settings.pbx.nodes]
+        if args.node not in names:
+            print(f"pbx-config: --node {args.node}: pbx.nodes has {names}", file=sys.stderr)
+            return 2
+        trunk = os.environ.get(args.trunk_secret_env, "")
+        if not trunk:
+            print(f"pbx-config: {args.trunk_secret_env} is not set", file=sys.stderr)
+            return 2
+        overrides |= node_overrides(settings, args.node) | {"trunk_secret": trunk}
+    written = write_rendered(settings, args.out, overrides)
     for path in written:
         if path.name == "manager.conf":
             os.chmod(path, 0o640)  # it holds the AMI secret

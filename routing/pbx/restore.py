@@ -28,7 +28,7 @@ from cti.commands import ChannelInfo, QueueEntry
 from cti.tracking.resync import parse_duration
 from cti.tracking.tracker import FOREIGN_CHANNEL_PREFIX
 from kernel.config import Settings
-from kernel.config.pbx import DEFAULT_NODE
+from kernel.config.pbx import DEFAULT_NODE, INTERNODE_ENDPOINT_PREFIX
 from routing.core.plan import RoutingPlan
 from routing.core.presence import DeviceMap
 
@@ -198,8 +198,8 @@ def outbound_trunk_legs(channels: Iterable[ChannelInfo]) -> list[tuple[ChannelIn
 
 def trunk_extension(dialled: str) -> str | None:
     """The agent's extension from the caller's HOTLINE_DIAL "PJSIP/1011@hotline-node-nb"."""
-    user, at, _ = dialled.removeprefix("PJSIP/").partition("@")
-    return user if at and user else None
+    user, _, endpoint = dialled.removeprefix("PJSIP/").partition("@")
+    return user if user and endpoint.startswith(INTERNODE_ENDPOINT_PREFIX) else None
 
 
 def _bridges(channels: Iterable[ChannelInfo]) -> dict[str, list[ChannelInfo]]:

@@ -336,3 +336,16 @@ def test_service_level_alert_waits_for_enough_calls_and_rearms_after_recovery() 
     for i in range(3):
         m.apply("call", answered(f"late{i}", T, 50, 10), NOW)
     assert [a["kind"] for a in m.tick(NOW)] == ["service_level"]
+
+
+def test_a_nodes_resync_only_judges_that_nodes_calls() -> None:
+    model = LiveModel(CONFIG, NOW)
+    for cid, node in (("na-1", "na"), ("nb-1", "nb")):
+        model.apply(
+            "call", {**event(cid, 1, "queued", snap(NOW, queued_at=0)), "pbx_node": node}, NOW
+        )
+    # Node na reconnects and lists none of nb's calls: nb's caller is not lost.
+    assert model.reconcile(set(), NOW, "na") == ["na-1"]
+    waiting = model.snapshot(NOW)["total"]["waiting"]
+    assert waiting == 1
+    assert model.reconcile(set(), NOW, "nb") == ["nb-1"]
