@@ -1,4 +1,5 @@
-"""A whole center on several processes on this machine: the sandbox Asterisk 22, a
+"""A whole center on several processes on this machine: the sandbox Asterisk 22 (or two,
+as two nodes joined by the inter-node trunk: devtools/services/asterisk_nodes.py), a
 PostgreSQL and a Redis of its own, `pbx` processes (one leads the cluster duties, the
 others stand by; they share the FastAGI port) and `api` processes, each a real
 `hotline serve`. For `hotline-dev demo --cluster` and bench/cluster.py.
@@ -26,19 +27,25 @@ from devtools.services.asterisk import (
     free_udp_port,
     start_instance,
 )
+from devtools.services.asterisk_nodes import NODE_NAMES, NodePair, start_node_pair
 from devtools.services.net import free_port
 from devtools.services.postgres import PostgresServer, start_postgres
 from devtools.services.redis import RedisServer, start_redis
 from kernel.config import Settings, load_settings
 
-DUTIES_STARTED = "started duty retention"  # the last duty of hotline/wiring.py DUTIES
+DUTIES_STARTED = "started duty retention"
+# With two nodes: the demo's agents agent01..agent12 (1001..1012), half on each.
+NODE_AGENTS = {
+    "agents_a": "1001-1006",
+    "agents_b": "1007-1020",
+}  # the last duty of hotline/wiring.py DUTIES
 
 
 @dataclass
 class LocalCluster:
     work: Path
     config: Path
-    asterisk: AsteriskInstance
+    asterisk: AsteriskInstance  # the (first) node
     postgres: PostgresServer
     redis: RedisServer
     env: dict[str, str]
@@ -46,6 +53,8 @@ class LocalCluster:
     api: list[ServeProcess] = field(default_factory=list)
     api_ports: list[int] = field(default_factory=list)
     ops_ports: dict[str, int] = field(default_factory=dict)  # pbx process -> its ops port
+    # Two Asterisk nodes (pbx.nodes), when started with nodes=2: node name -> instance.
+    nodes: dict[str, AsteriskInstance] = field(default_factory=dict)
     _started: int = 0
 
     @property
@@ -118,24 +127,35 @@ async def local_cluster(
     renew_seconds: float = 0.5,
     extra_env: dict[str, str] | None = None,
     seed_customers: int | None = None,
+    nodes: int = 1,
 ) -> AsyncIterator[LocalCluster]:
     """Start everything (the first pbx process leads), yield, stop everything. With
     `seed_customers`, the demo's data (agents agent01.., customers) is seeded before the
-    processes start."""
+    processes start; with `nodes=2`, two Asterisks (agents 1001-1009 on node na,
+    1010-1020 on node nb)."""
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
     base = load_settings(config, env={})
     await asyncio.to_thread(ensure_root)
-    asterisk = await asyncio.to_thread(
-        start_instance,
-        f"cluster-{secrets.token_hex(3)}",
-        settings=base,
-        ami_port=free_port(),
-        sip_port=free_udp_port(),
-        fastagi_port=free_port(),
-        ami_secret=secrets.token_hex(16),
-        sip_password="hotline",
-        agent_endpoint=TEST_AGENT_ENDPOINT,
-    )
+    name = f"cluster-{secrets.token_hex(3)}"
+    pair: NodePair | None = None
+    if nodes == 2:
+        pair = await asyncio.to_thread(start_node_pair, name, base)
+        asterisk, node_env = pair.a, pair.env(**NODE_AGENTS)
+    elif nodes == 1:
+        asterisk = await asyncio.to_thread(
+            start_instance,
+            name,
+            settings=base,
+            ami_port=free_port(),
+            sip_port=free_udp_port(),
+            fastagi_port=free_port(),
+            ami_secret=secrets.token_hex(16),
+            sip_password="hotline",
+            agent_endpoint=TEST_AGENT_ENDPOINT,
+        )
+        node_env = asterisk.settings_env()
+    else:
+        raise ValueError("nodes: 1 or 2")
     postgres: PostgresServer | None = None
     redis: RedisServer | None = None
     cluster: LocalCluster | None = None
@@ -144,7 +164,7 @@ async def local_cluster(
         await asyncio.to_thread(postgres.create_database, "hotline")
         redis = await asyncio.to_thread(start_redis)
         env = {
-            **asterisk.settings_env(),
+            **node_env,
             "HOTLINE_DATABASE__URL": postgres.url("hotline"),
             "HOTLINE_REDIS__URL": redis.url,
             "HOTLINE_AUTH__SECRET_KEY": secrets.token_hex(32),
@@ -154,6 +174,8 @@ async def local_cluster(
             **(extra_env or {}),
         }
         cluster = LocalCluster(work, config, asterisk, postgres, redis, env)
+        if pair is not None:
+            cluster.nodes = {NODE_NAMES[0]: pair.a, NODE_NAMES[1]: pair.b}
         if seed_customers is not None:
             from devtools.demo.session import seed_demo
 
@@ -172,7 +194,7 @@ async def local_cluster(
             await asyncio.to_thread(redis.stop)
         if postgres is not None:
             await asyncio.to_thread(postgres.stop)
-        await asyncio.to_thread(asterisk.stop)
+        await asyncio.to_thread(pair.stop if pair is not None else asterisk.stop)
 
 
 __all__ = ["LEADING", "LocalCluster", "local_cluster"]

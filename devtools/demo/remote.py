@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -64,11 +64,16 @@ class Callers:
         )
         return uid
 
-    async def phones(self, behaviour: dict[str, tuple[float, float]]) -> None:
-        """Each simulated agent phone: (seconds before it answers, seconds it talks)."""
+    async def phones(
+        self, behaviour: dict[str, tuple[float, float]], elsewhere: Collection[str] = ()
+    ) -> None:
+        """Each simulated agent phone: (seconds before it answers, seconds it talks).
+        Phones in `elsewhere` are on another Asterisk node: they refuse calls here, as a
+        phone registered on another node would (reached only through the trunk)."""
         for ext, (answer, talk) in behaviour.items():
             await self.pbx.set_var("", f"HOTLINE_TEST_{ext}_ANSWER_DELAY", f"{answer:.0f}")
             await self.pbx.set_var("", f"HOTLINE_TEST_{ext}_TALK_TIME", f"{talk:.0f}")
+            await self.pbx.set_var("", f"HOTLINE_TEST_{ext}_FAIL", "21" if ext in elsewhere else "")
 
 
 @contextlib.asynccontextmanager

@@ -39,10 +39,11 @@ import sqlalchemy as sa
 from db.engine import async_session_factory, make_async_engine
 from db.models import Disposition, metadata
 from devtools.processes import LEADING, ServeProcess, start_serve
+from devtools.services.asterisk_nodes import NODE_NAMES, NodePair
 from hotline.services import Services
 from kernel.bus.memory import MemoryBus
 from kernel.config import Settings, load_settings
-from tests.harness.asterisk import NODE_NAMES, NodePair, start_node_pair
+from tests.harness.asterisk import start_test_node_pair
 from tests.harness.cti import REPO
 from tests.harness.http_app import PASSWORD, desk, login
 from tests.integration.hotline.support import AsteriskSide, add_staff, asterisk_side, fresh_redis
@@ -75,7 +76,7 @@ FOLLOW_UPS = metadata.tables["follow_ups"]
 
 @pytest.fixture(scope="module")
 def nodes() -> Iterator[NodePair]:
-    pair = start_node_pair(f"test-{os.getpid()}-cl")
+    pair = start_test_node_pair(f"test-{os.getpid()}-cl")
     try:
         yield pair
     finally:

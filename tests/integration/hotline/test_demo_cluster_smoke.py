@@ -1,5 +1,5 @@
-"""`make demo-cluster` in small: `hotline-dev demo --cluster` (sandbox Asterisk,
-PostgreSQL, Redis, two pbx and two api processes) with the leader killed twice.
+"""`make demo-cluster` in small: `hotline-dev demo --cluster` (two sandbox Asterisk
+nodes, PostgreSQL, Redis, two pbx and two api processes) with the leader killed twice.
 
 What a newcomer should see: the banner with both api processes' pages and which pbx
 process leads, each kill followed by a standby taking over, simulated calls answered,
@@ -64,6 +64,10 @@ def test_cluster_demo_survives_killed_leaders_and_logs_every_call_once(tmp_path:
     assert log is not None, out[-3000:]
     records, calls, answered = int(log[1]), int(log[2]), int(log[3])
     assert records == calls >= 5, out[-3000:]
+    # Both Asterisk nodes ran, and callers came in on each.
+    assert len(re.findall(r"Asterisk node n[ab] \(pid \d+\)", out)) == 2, out[-3000:]
+    per_node = dict(re.findall(r"node (n[ab]) (\d+)", out.rsplit("call log:", 1)[-1]))
+    assert set(per_node) == {"na", "nb"}, out[-3000:]
     # Eight simulated agents who talk 20-60 s: each answers about one call in 40 s (that
     # routing goes on after a takeover is test_cluster_failover.py's to show).
     assert answered >= 4, out[-3000:]

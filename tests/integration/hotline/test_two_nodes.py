@@ -27,13 +27,14 @@ from cti.bridge import CtiBridge
 from cti.calllog.writer import CALLS
 from cti.commands import PbxError
 from db.models import AgentSkill, User
+from devtools.services.asterisk_nodes import NodePair
 from devtools.services.net import free_port
 from hotline.runtime import Runtime
 from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
 from kernel.config import Settings
 from ops.health import readiness
-from tests.harness.asterisk import NodePair, start_node_pair
+from tests.harness.asterisk import start_test_node_pair
 from tests.harness.cti import CtiStack, stack_settings
 from tests.integration.ivr.test_ivr_classic_agi import ALWAYS_OPEN
 from tests.support import eventually
@@ -45,7 +46,7 @@ TALK_SECONDS = 3  # the test agents hang up after this
 
 @pytest.fixture(scope="module")
 def nodes() -> Iterator[NodePair]:
-    pair = start_node_pair(f"test-{os.getpid()}")
+    pair = start_test_node_pair(f"test-{os.getpid()}")
     try:
         yield pair
     finally:
