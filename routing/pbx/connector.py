@@ -125,6 +125,8 @@ class Connector:
             except ChannelNotFound:
                 continue  # renamed (masquerade) or gone: look again once
             except PbxUnavailable:
+                if await self._node_away(e, linkedid):
+                    return
                 await self.pbx_away()
                 await self.ctx.run(router.offer_cancelled, e.call_id, requeue=True)
                 return
@@ -154,6 +156,25 @@ class Connector:
         )
         live.channel = channels[ranked[0][1]].channel if ranked else None
         return live.channel
+
+    async def _node_away(self, e: Offer, linkedid: str) -> bool:
+        """Several nodes, and the caller's node cannot be reached while others can: the
+        caller is left to its node's holding queue (which serves it by itself) and out
+        of the router's line; the node's next resync puts it back (routing/pbx/
+        rebuild.py). Routing goes on for the other nodes' callers."""
+        node = self.ctx.live.get(linkedid).node
+        reachable = getattr(self.ctx.pbx, "reachable", None)
+        if node is None or not self.ctx.settings.pbx.several or not callable(reachable):
+            return False
+        if not set(reachable()) - {node}:
+            return False  # no node answers: the PBX side as a whole is away
+        log.warning(
+            "node %s unreachable: caller %s left to its holding queue until the node is back",
+            node,
+            linkedid,
+        )
+        await self.ctx.run(self.ctx.router.offer_cancelled, e.call_id, requeue=False)
+        return True
 
     async def pbx_away(self) -> None:
         """No offers while the PBX cannot carry them out. pbx.connected resumes (after a

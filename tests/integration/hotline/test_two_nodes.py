@@ -6,8 +6,9 @@ Agent 1001's phone is on node na, agent 1011's on node nb (pbx.nodes[].agents). 
 on na while only 1011 is free is offered to 1011 through the trunk; a caller on nb
 while only 1001 is free, to 1001. Each call is one record with its own node, its agent
 and its talk time; the trunk's legs on the far node make no record of their own; the
-readiness check names both AMI links; a waiting caller on na stays in line while nb's
-AMI link is down, and is routed when it is back.
+readiness check names both AMI links. While node nb does not answer, na's resync does
+not take nb's caller out of line; an offer to it that nb cannot carry leaves it to nb's
+holding queue without stopping routing for na's callers; nb's resync puts it back.
 """
 
 from __future__ import annotations
@@ -247,11 +248,17 @@ async def test_a_node_away_does_not_take_its_callers_out_of_line(
             assert checks["ami:na"]["ok"], report
             await routing.intake.rebuild()  # as after na's own reconnection
             assert in_line(), "nb's caller was taken out of line while nb was away"
+            # An agent goes ready: offering nb's caller fails (nb does not answer), so
+            # it is left to nb's holding queue, and routing goes on for na's callers.
+            await routing.login(ids["1001"], ready=True)
+            await eventually(lambda: not in_line(), 30, "nb's caller out of the line")
+            local = await caller_on(runtime, "na").call(caller="13800000004", dtmf="ww0")
+            row = await ended_row(services, local)
+            assert row["agent_id"] == ids["1001"], "na's caller served while nb is away"
         finally:
             os.kill(nodes.b.pid, signal.SIGCONT)
         await eventually(lambda: links["nb"].client.ready, 60, "nb's AMI link back")
-        assert in_line()
-        await routing.login(ids["1001"], ready=True)  # on node na: through the trunk
+        # nb's resync puts its caller back in line, where 1001 (on na) takes it.
         row = await ended_row(services, waiting)
         assert row["pbx_node"] == "nb", row
         assert row["agent_id"] == ids["1001"], row
