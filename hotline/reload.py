@@ -38,6 +38,8 @@ RESTART_ONLY: tuple[tuple[str, ...], ...] = (
     ("http", "port"),
     ("pbx", "ami"),
     ("pbx", "fastagi"),
+    ("pbx", "nodes"),
+    ("pbx", "cel"),
     ("pbx", "kind"),
     ("auth", "secret_key"),
 )
