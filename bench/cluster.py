@@ -17,12 +17,17 @@ PostgreSQL and a Redis of their own, and `hotline serve` processes.
    decision latency (call.queued heard -> offer heard). The router runs in one process
    at a time by design (hotline/cluster.py), so two processes should route as fast as
    one: the ratio is the cost of the standby.
+3. The same mix on two Asterisk nodes (two `pbx` processes; agents 1001-1006 on node
+   na, 1007-1012 on nb; callers alternate nodes, so about half the offers cross the
+   inter-node trunk) against part 2's one node with two `pbx` processes: what a second
+   node costs the one router.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -31,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from cti.nodes import NodeDialling  # noqa: E402
 from devtools.cluster import LocalCluster, local_cluster  # noqa: E402
 from devtools.demo.remote import callers, sign_in_agents  # noqa: E402
 from kernel import topics  # noqa: E402
@@ -66,9 +72,11 @@ async def takeover(work: Path, kills: int, lease: float) -> dict[str, float]:
     }
 
 
-async def routing(work: Path, pbx: int, rate: float, seconds: float) -> dict[str, float]:
+async def routing(
+    work: Path, pbx: int, rate: float, seconds: float, nodes: int = 1
+) -> dict[str, float]:
     async with local_cluster(
-        work / f"routing-{pbx}", CONFIG, pbx=pbx, api=1, seed_customers=200
+        work / f"routing-{pbx}-{nodes}", CONFIG, pbx=pbx, api=1, seed_customers=200, nodes=nodes
     ) as c:
         return await _route(c, rate, seconds)
 
@@ -94,14 +102,21 @@ async def _route(c: LocalCluster, rate: float, seconds: float) -> dict[str, floa
 
     listener = asyncio.create_task(listen())
     try:
-        async with callers(c.asterisk, c.settings) as dial:
-            await dial.phones(dict.fromkeys(AGENTS, (0.0, 2.0)))
+        async with contextlib.AsyncExitStack() as stack:
+            instances = c.nodes or {"default": c.asterisk}
+            homes = NodeDialling(c.settings.pbx)
+            dials = []
+            for node, instance in instances.items():
+                dial = await stack.enter_async_context(callers(instance, c.settings))
+                elsewhere = {e for e in AGENTS if c.nodes and homes.home(e) != node}
+                await dial.phones(dict.fromkeys(AGENTS, (0.0, 2.0)), elsewhere)
+                dials.append(dial)
             await sign_in_agents(c.api_url(), AGENTS)
             started = time.monotonic()
             n = 0
             while time.monotonic() - started < seconds:
                 n += 1
-                await dial.call(f"1390000{n:04d}", "ww0")
+                await dials[n % len(dials)].call(f"1390000{n:04d}", "ww0")
                 await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
             await asyncio.sleep(15)  # the last callers are offered
         window = max(offers) - min(offers) if len(offers) > 1 else 1.0
@@ -144,6 +159,20 @@ async def run(args: argparse.Namespace) -> None:
         f"  two / one: decisions/s {two['decisions_per_s'] / one['decisions_per_s']:.2f}x,"
         f" latency p50 {two['latency_p50_ms'] / one['latency_p50_ms']:.2f}x,"
         f" p99 {two['latency_p99_ms'] / one['latency_p99_ms']:.2f}x"
+    )
+    print("\n3. routing, the same mix on two Asterisk nodes (two pbx processes)")
+    nodes = await routing(work, 2, args.rate, args.seconds, nodes=2)
+    print(
+        f"  two nodes: {nodes['offers']:.0f} offers for {nodes['calls']:.0f} calls,"
+        f" {nodes['decisions_per_s']:.2f} decisions/s,"
+        f" queued->offer p50 {nodes['latency_p50_ms']:.1f} ms"
+        f" p99 {nodes['latency_p99_ms']:.1f} ms"
+    )
+    print(
+        f"  two nodes / one node: decisions/s"
+        f" {nodes['decisions_per_s'] / two['decisions_per_s']:.2f}x,"
+        f" latency p50 {nodes['latency_p50_ms'] / two['latency_p50_ms']:.2f}x,"
+        f" p99 {nodes['latency_p99_ms'] / two['latency_p99_ms']:.2f}x"
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from cti.commands import ChannelInfo
 from cti.tracking.model import extension_of
+from cti.tracking.tracker import FOREIGN_CHANNEL_PREFIX
 from kernel.config.care import RecordingSettings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -66,7 +67,14 @@ def pick_channel(
     legs = [c for c in channels if c.linkedid == call_id and c.bridge_id]
     agent_legs = [c for c in legs if agent and extension_of(c.channel) == agent]
     bridges = {c.bridge_id for c in agent_legs}
-    callers = [c for c in legs if c not in agent_legs and (not bridges or c.bridge_id in bridges)]
+    # The inter-node trunk's leg is the agent's side of a call to another node.
+    callers = [
+        c
+        for c in legs
+        if c not in agent_legs
+        and not c.channel.startswith(FOREIGN_CHANNEL_PREFIX)
+        and (not bridges or c.bridge_id in bridges)
+    ]
     if not callers:
         return None
     callers.sort(key=lambda c: (c.uniqueid != call_id, c.uniqueid))

@@ -43,3 +43,13 @@ def test_the_callers_bridged_channel_is_recorded_not_the_agents() -> None:
     assert picked is not None
     assert picked.uniqueid == "L1-2"
     assert pick_channel(channels[:1], "L1", "1003") is None  # bridge not up yet
+
+
+def test_a_call_to_an_agent_on_another_node_records_the_callers_channel_not_the_trunk() -> None:
+    channels = [
+        chan("L1-2", "Local/95777@hotline-inbound-0001;2", "B1"),
+        chan("A-1", "PJSIP/hotline-node-nb-00000004", "B1"),  # sorts first: not the caller
+    ]
+    picked = pick_channel(channels, "L1", "1011")
+    assert picked is not None
+    assert picked.uniqueid == "L1-2"
