@@ -57,7 +57,10 @@ async def test_given_link_killed_mid_calls_then_20_records_exactly(
     for row in rows:
         assert row["disposition"] in ("abandoned_queue", "abandoned_ivr"), row
         assert row["ended_at"] >= row["started_at"]
-        assert row["caller_number"].startswith("1380000")
+        assert row["caller_number"].startswith("1380000"), {
+            k: row[k]
+            for k in ("linkedid", "disposition", "started_at", "ended_at", "caller_number")
+        }
 
 
 async def _originate_blind(asterisk: AsteriskInstance, i: int) -> str:
