@@ -153,8 +153,13 @@ async def place_calls(dials: list[Callers], every: float, rng: random.Random) ->
 
 
 async def kill_leaders(cluster: LocalCluster, every: float) -> None:
+    """A kill every `every` seconds on a fixed cadence (a slow start of the next standby
+    does not push the next kill back), each once a standby is there to take over."""
+    loop = asyncio.get_running_loop()
+    next_at = loop.time() + every
     while True:
-        await asyncio.sleep(every)
+        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        next_at += every
         leader = cluster.leader()
         name = leader.name if leader else "?"
         led, active = await cluster.kill_leader()
