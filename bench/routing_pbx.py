@@ -245,7 +245,7 @@ async def _run(pbx: AsteriskInstance, s: Any, url: str, calls: int) -> bool:
     secret = pbx.ami_secret
     bridge = CtiBridge(s.pbx.ami, s.pbx.dialplan, bus, secret=secret)
     services = Services(
-        s, bus, engine, sessions, bridge.commands, SystemClock(), Features(bridge=bridge)
+        s, bus, engine, sessions, bridge.commands, SystemClock(), Features(bridges=[bridge])
     )
     router = RoutingService(services)
     desk = asyncio.create_task(_desktop(bus))

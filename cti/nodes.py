@@ -268,11 +268,6 @@ class PbxNodes:
         self.bridges = list(bridges)
         self.commands = NodesPbx(self.bridges)
 
-    @property
-    def client(self) -> Any:
-        """The first node's AMI link (AstDB reads of the router: routing/pbx/astdb.py)."""
-        return self.bridges[0].client
-
     async def start(self) -> None:
         for b in self.bridges:
             await b.start()
@@ -283,6 +278,12 @@ class PbxNodes:
                 await b.stop()
             except Exception:
                 log.exception("stopping the bridge of node %s failed", b.node)
+
+
+def reachable_nodes(pbx: PbxCommands) -> set[str] | None:
+    """The nodes a listing of `pbx` covers now; None when it is one node (it covers
+    everything or fails)."""
+    return pbx.reachable() if isinstance(pbx, NodesPbx) else None
 
 
 def on_node(pbx: PbxCommands, node: str | None) -> PbxCommands:

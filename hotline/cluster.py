@@ -139,7 +139,6 @@ class Duties:
         # What the duties put on services is gone with them: the HTTP side of this
         # process must not call a stopped bridge or router (it uses the bus instead).
         features = self.services.features
-        features.bridge = None
         features.bridges = []
         features.routing = None
         features.recordings = None

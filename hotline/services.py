@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Features:
-    bridge: CtiBridge | None = None  # the (first node's) AMI bridge (pbx / all roles)
-    bridges: list[CtiBridge] = field(default_factory=list)  # one per Asterisk node
+    # The AMI bridges, one per Asterisk node (pbx / all roles, while leading).
+    bridges: list[CtiBridge] = field(default_factory=list)
     twilio_agents: TwilioAgentDialer | None = None  # Twilio callers to agents' SIP URIs
     routing: RoutingService | None = None  # one router per center (pbx / all roles)
     ivr: IvrFastAgiServer | None = None
@@ -59,6 +59,11 @@ class Features:
     routers: list[APIRouter] = field(default_factory=list)  # extra HTTP routes (tests)
     # This process's part in the cluster (hotline/cluster.py): leading or standby.
     leadership: Leadership | None = None
+
+    @property
+    def bridge(self) -> CtiBridge | None:
+        """The first node's bridge (the only one with one Asterisk)."""
+        return self.bridges[0] if self.bridges else None
 
 
 @dataclass

@@ -55,7 +55,6 @@ def pbx_bridge(services: Services) -> Component:
     s = services.settings
     bridges = [_node_bridge(services, node) for node in s.pbx.node_list()]
     services.features.bridges = bridges
-    services.features.bridge = bridges[0]
     if len(bridges) == 1:
         services.pbx = bridges[0].commands
         return bridges[0]

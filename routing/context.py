@@ -45,10 +45,9 @@ class RoutingContext:
     clock: Clock
     store: RoutingStore
     callbacks_db: CallbackStore
-    # The raw AMI link (the CTI bridge's client), for what PbxCommands does not offer
-    # (AstDB); None where the bridge is not in this process.
-    ami: Any = None
-    # Every node's AMI link, with several Asterisks (AstDB lives on each).
+    # The raw AMI links (the CTI bridges' clients, one per Asterisk node), for what
+    # PbxCommands does not offer (AstDB lives on each node); empty where no bridge runs
+    # in this process.
     amis: list[Any] = field(default_factory=list)
     # Twilio rings agents for Twilio callers (routing/pbx/twilio_offers.py); None: Twilio
     # callers are not routed here (twilio.agent_sip_uri empty).
@@ -63,9 +62,6 @@ class RoutingContext:
     agent_nodes: AgentNodes = field(default_factory=AgentNodes)
 
     # -- several Asterisk nodes (cti/nodes.py) ------------------------------------------
-
-    def ami_links(self) -> list[Any]:
-        return self.amis or ([self.ami] if self.ami is not None else [])
 
     def on_node(self, node: str | None) -> PbxCommands:
         """The commands of one node (where a call is to be originated); the whole

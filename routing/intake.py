@@ -255,11 +255,11 @@ class Intake:
         at = float(e.get("at") or self.ctx.clock.timestamp())
         number = str(e.get("number") or "")
         await self.callbacks.requested(linkedid, number, e.get("call") or {}, at)
-        if self.ctx.ami is not None:
+        if self.ctx.amis:
             self.ctx.spawn(self._forget_astdb(linkedid), "routing-astdb")
 
     async def _forget_astdb(self, linkedid: str) -> None:
-        for ami in self.ctx.ami_links():  # the node that kept it (any: the key is unique)
+        for ami in self.ctx.amis:  # the node that kept it (any: the key is unique)
             try:
                 await forget_astdb(ami, linkedid)
             except Exception as exc:  # harmless: recovery finds the row and skips it

@@ -69,7 +69,6 @@ class RoutingService:
             services.clock,
             self.store,
             CallbackStore(services.sessions, s),
-            ami=getattr(services.features.bridge, "client", None),
             amis=[b.client for b in services.features.bridges],
             # Built by hotline/wiring.py when twilio.agent_sip_uri is set.
             twilio=services.features.twilio_agents,

@@ -271,15 +271,12 @@ class LiveService:
         resync to be shown (at most PBX_SYNC_GRACE seconds: the bridge may not be the
         elected one, or Asterisk may be away; pbx.connected reconciles them later); a
         resync that happened before this view subscribed is read from the bridge."""
-        bridge = self.services.features.bridge
-        if bridge is None or self.model.pbx_synced_at is not None:
+        bridges = self.services.features.bridges
+        if not bridges or self.model.pbx_synced_at is not None:
             return
-        bridges = self.services.features.bridges or [bridge]
-        if all(getattr(b, "resyncs", 0) > 0 for b in bridges):
+        if all(b.resyncs > 0 for b in bridges):
             for b in bridges:
-                self._resynced(
-                    [c["call_id"] for c in b.live_calls()], now, getattr(b, "node", None)
-                )
+                self._resynced([c["call_id"] for c in b.live_calls()], now, b.node)
         else:
             self.model.awaiting_pbx = now - self._started_at < PBX_SYNC_GRACE
 

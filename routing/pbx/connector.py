@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cti.commands import ChannelInfo, ChannelNotFound, PbxError, PbxUnavailable
+from cti.nodes import reachable_nodes
 from routing.context import QUEUE_CONTEXT, RoutingContext
 from routing.core.model import CallKind, Offer
 
@@ -163,10 +164,10 @@ class Connector:
         of the router's line; the node's next resync puts it back (routing/pbx/
         rebuild.py). Routing goes on for the other nodes' callers."""
         node = self.ctx.live.get(linkedid).node
-        reachable = getattr(self.ctx.pbx, "reachable", None)
-        if node is None or not self.ctx.settings.pbx.several or not callable(reachable):
+        reachable = reachable_nodes(self.ctx.pbx)
+        if node is None or reachable is None:
             return False
-        if not set(reachable()) - {node}:
+        if not reachable - {node}:
             return False  # no node answers: the PBX side as a whole is away
         log.warning(
             "node %s unreachable: caller %s left to its holding queue until the node is back",

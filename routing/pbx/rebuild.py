@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from cti.commands import ChannelInfo, PbxError, QueueEntry
+from cti.nodes import reachable_nodes
 from kernel.config.pbx import DEFAULT_NODE
 from routing.context import RoutingContext
 from routing.core.model import AgentState, CallKind
@@ -97,8 +98,7 @@ class Rebuilder:
             return
         # With several nodes the listings cover the nodes that answered: a caller on a
         # node that is away now is not taken out of line (cti/nodes.py).
-        reachable = getattr(pbx, "reachable", None)
-        listed: set[str] | None = reachable() if callable(reachable) else None
+        listed = reachable_nodes(pbx)
         by_uid = {c.uniqueid: c for c in channels}
         waiting: list[tuple[QueueEntry, str, str]] = []
         for entry in entries:
@@ -168,7 +168,7 @@ class Rebuilder:
 
     async def recover(self) -> None:
         """Callback requests the dialplan kept in AstDB while nobody listened."""
-        for ami in self.ctx.ami_links():  # every node's AstDB
+        for ami in self.ctx.amis:  # every node's AstDB
             try:
                 await recover_callbacks(ami, self.callbacks)
             except Exception as exc:  # AMI errors and unreadable values: retried next time

@@ -131,7 +131,7 @@ async def test_given_a_ready_agent_when_a_caller_passes_the_ivr_then_pop_before_
         sessions=stack.sessions,
         pbx=commands,
         clock=SystemClock(),
-        features=Features(bridge=stack.bridge),
+        features=Features(bridges=[stack.bridge]),
     )
     routing = RoutingService(services)  # registers features.routing: the page's state port
     await routing.start()

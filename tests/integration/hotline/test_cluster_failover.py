@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +157,72 @@ async def bridged_to(ast: AsteriskSide, linkedid: str) -> bool:
     return any(c.bridge_id for c in legs) and len(legs) >= 2
 
 
+async def kill_the_leader(leader: ServeProcess, standby: ServeProcess, what: str) -> float:
+    """SIGKILL the leader; the standby leads within the lease (printed); the seconds."""
+    killed_at = time.monotonic()
+    leader.kill()
+    takeover = await standby.wait_for(LEADING, 30) - killed_at
+    print(
+        f"\n{what}takeover after SIGKILL of the leader: {takeover:.2f} s "
+        f"(lease {LEASE_SECONDS:.1f} s)"
+    )
+    assert takeover < LEASE_SECONDS + 5
+    return takeover
+
+
+async def closed_once_each(
+    setup: Services, linkedids: Collection[str], timeout: float
+) -> dict[str, dict[str, Any]]:
+    """Every call answered and closed in the log, exactly one record each; the rows."""
+
+    async def all_closed() -> bool:
+        rows = await call_rows(setup)
+        return all(
+            lid in rows
+            and rows[lid]["disposition"] == Disposition.ANSWERED
+            and rows[lid]["ended_at"] is not None
+            for lid in linkedids
+        )
+
+    await eventually(all_closed, timeout, "every call answered and closed in the log")
+    async with setup.engine.connect() as conn:
+        grouped = await conn.execute(
+            sa.select(CALLS.c.linkedid, sa.func.count()).group_by(CALLS.c.linkedid)
+        )
+        counts: dict[str, int] = {lid: n for lid, n in grouped.all()}
+    assert {lid: counts.get(lid) for lid in linkedids} == dict.fromkeys(linkedids, 1), (
+        "exactly one record per call"
+    )
+    return await call_rows(setup)
+
+
+async def duties_ran_once(setup: Services, leader: ServeProcess, standby: ServeProcess) -> None:
+    """The daily purge ran once in the cluster (the new leader found today's slot taken)
+    and each term took a higher fencing token."""
+    async with setup.engine.connect() as conn:
+        fences = {r.name: r for r in (await conn.execute(sa.select(FENCES))).all()}
+    assert fences["retention"].last_run_at is not None
+    assert leader.log().count("retention purge for") == 1
+    assert standby.log().count("retention purge for") == 0, (
+        "the new leader found today's purge done"
+    )
+    assert fences["duties"].token >= 2
+
+
+async def delivered_once_each(hooks: Receiver, numbers: Collection[str]) -> None:
+    """One webhook delivery per ticket event, across the takeover: each ticket's
+    ticket.created delivered by one process only, with one attempt."""
+
+    async def all_delivered() -> bool:
+        seen = {body["ticket"]["number"] for _, _, body in hooks.processed}
+        return set(numbers) <= seen
+
+    await eventually(all_delivered, 30, "the tickets' webhooks delivered")
+    created = [e for _, e, _ in hooks.processed if e == "ticket.created"]
+    assert len(created) == len(numbers), hooks.processed
+    assert set(hooks.attempts.values()) == {1}, hooks.attempts
+
+
 async def test_given_the_leader_killed_while_callers_wait_then_the_standby_takes_over_and_serves_them(
     asterisk: AsteriskInstance,
     db_url: str,
@@ -219,15 +285,7 @@ async def _leader_killed(
                     await eventually(three_waiting, 60, "three callers waiting")
                     before = await desk.ticket("1001", calls["a"], "燃气表漏气 / meter leaking")
 
-                    killed_at = time.monotonic()
-                    first.kill()
-                    took_over = await second.wait_for(LEADING, 30)
-                    takeover = took_over - killed_at
-                    print(
-                        f"\ntakeover after SIGKILL of the leader: {takeover:.2f} s "
-                        f"(lease {LEASE_SECONDS:.1f} s)"
-                    )
-                    assert takeover < LEASE_SECONDS + 5
+                    await kill_the_leader(first, second, "")
 
                     after = await desk.ticket("1001", calls["a"], "表箱损坏 / meter box broken")
                     for ext in ("1002", "1003", "1004"):
@@ -244,50 +302,14 @@ async def _leader_killed(
                     for lid in calls.values():
                         await ast.hang_up(lid)
 
-                    async def all_closed() -> bool:
-                        rows = await call_rows(setup)
-                        return all(
-                            lid in rows
-                            and rows[lid]["disposition"] == Disposition.ANSWERED
-                            and rows[lid]["ended_at"] is not None
-                            for lid in calls.values()
-                        )
-
-                    await eventually(all_closed, 60, "every call answered and closed in the log")
-                    rows = await call_rows(setup)
-                    async with engine.connect() as conn:
-                        grouped = await conn.execute(
-                            sa.select(CALLS.c.linkedid, sa.func.count()).group_by(CALLS.c.linkedid)
-                        )
-                        counts: dict[str, int] = {lid: n for lid, n in grouped.all()}
-                    assert {k: counts.get(lid) for k, lid in calls.items()} == dict.fromkeys(
-                        calls, 1
-                    ), "exactly one record per call"
+                    rows = await closed_once_each(setup, list(calls.values()), 60)
                     agents = {rows[calls[k]]["agent_id"] for k in "bcd"}
                     assert agents == {staff["1002"], staff["1003"], staff["1004"]}
                     assert rows[calls["a"]]["agent_id"] == staff["1001"]
                     assert all(rows[lid]["pbx_node"] for lid in calls.values())
 
-                    async with engine.connect() as conn:
-                        fences = {r.name: r for r in (await conn.execute(sa.select(FENCES))).all()}
-                    assert fences["retention"].last_run_at is not None
-                    assert first.log().count("retention purge for") == 1
-                    assert second.log().count("retention purge for") == 0, (
-                        "the new leader found today's purge done"
-                    )
-                    assert fences["duties"].token >= 2
-
-                    # One webhook delivery per ticket event, across the takeover: the
-                    # event of the ticket made before the kill and the one made after,
-                    # each delivered by one process only.
-                    async def both_delivered() -> bool:
-                        numbers = {body["ticket"]["number"] for _, _, body in hooks.processed}
-                        return {before, after} <= numbers
-
-                    await eventually(both_delivered, 30, "both tickets' webhooks delivered")
-                    created = [e for _, e, _ in hooks.processed if e == "ticket.created"]
-                    assert len(created) == 2, hooks.processed
-                    assert set(hooks.attempts.values()) == {1}, hooks.attempts
+                    await duties_ran_once(setup, first, second)
+                    await delivered_once_each(hooks, [before, after])
             finally:
                 procs = [*pbx, *([api] if api else [])]
                 for p in procs:

@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from cti.bridge import CtiBridge
 from cti.calllog.writer import CALLS
 from cti.commands import PbxError
-from db.models import AgentSkill, User
+from cti.nodes import NodeDialling
+from devtools.demo.remote import Callers
 from devtools.services.asterisk_nodes import NodePair
 from devtools.services.net import free_port
 from hotline.runtime import Runtime
@@ -35,8 +36,10 @@ from hotline.services import Services
 from ivr.fastagi import IvrFastAgiServer
 from kernel.config import Settings
 from ops.health import readiness
+from routing.service import RoutingService
 from tests.harness.asterisk import start_test_node_pair
 from tests.harness.cti import CtiStack, stack_settings
+from tests.integration.hotline.support import add_staff
 from tests.integration.ivr.test_ivr_classic_agi import ALWAYS_OPEN
 from tests.support import eventually
 
@@ -107,36 +110,25 @@ async def hang_up_all(runtime: Runtime) -> None:
                 await bridge.commands.hangup(channel.channel)
 
 
-async def add_agents(services: Services) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    async with services.sessions() as session:
-        for ext, skills in AGENTS.items():
-            user = User(
-                username=f"agent{ext}", display_name=f"坐席{ext}", extension=ext, password_hash="x"
-            )
-            session.add(user)
-            await session.flush()
-            assert user.id is not None
-            ids[ext] = user.id
-            session.add_all(
-                AgentSkill(user_id=user.id, skill=s, level=n) for s, n in skills.items()
-            )
-        await session.commit()
-    return ids
-
-
-async def phones_on_their_nodes(links: dict[str, CtiBridge]) -> None:
-    """The test agents are Local channels, which either node could ring: each agent's
-    phone refuses calls on the node it is not on (as a phone registered elsewhere
-    would), so only an offer through the trunk reaches it. They hang up after
-    TALK_SECONDS."""
+async def prepared(runtime: Runtime) -> tuple[Services, RoutingService, dict[str, int]]:
+    """Both bridges resynced, the agents in the database and the router, and each test
+    agent's phone on its node: a Local channel either node could ring, so each refuses
+    calls on the node it is not on (as a phone registered elsewhere would) and only an
+    offer through the trunk reaches it. They hang up after TALK_SECONDS."""
+    services = runtime.services
+    assert services is not None
+    routing = services.features.routing
+    assert routing is not None
+    links = bridges(runtime)
+    await eventually(lambda: all(b.resyncs for b in links.values()), 30, "both resynced")
+    ids = await add_staff(services, AGENTS)
+    await routing.reload_agents()
+    homes = NodeDialling(services.settings.pbx)
+    behaviour = dict.fromkeys(AGENTS, (0.0, float(TALK_SECONDS)))
     for node, bridge in links.items():
-        for ext in AGENTS:
-            await bridge.commands.set_var("", f"HOTLINE_TEST_{ext}_TALK_TIME", str(TALK_SECONDS))
-            home = "na" if ext < "1010" else "nb"
-            await bridge.commands.set_var(
-                "", f"HOTLINE_TEST_{ext}_FAIL", "" if home == node else "21"
-            )
+        elsewhere = {ext for ext in AGENTS if homes.home(ext) != node}
+        await Callers(services.settings, bridge.commands).phones(behaviour, elsewhere)
+    return services, routing, ids
 
 
 async def rows(services: Services) -> list[dict[str, Any]]:
@@ -163,14 +155,9 @@ async def test_callers_on_either_node_reach_agents_on_the_other_through_the_trun
     nodes: NodePair, db_url: str
 ) -> None:
     async with running(nodes, db_url) as runtime:
-        services = runtime.services
-        assert services is not None
-        routing = services.features.routing
-        assert routing is not None
+        services, routing, ids = await prepared(runtime)
         assert isinstance(runtime.component("ivr"), IvrFastAgiServer)
-        links = bridges(runtime)
-        assert sorted(links) == ["na", "nb"]
-        await eventually(lambda: all(b.resyncs for b in links.values()), 30, "both resynced")
+        assert sorted(bridges(runtime)) == ["na", "nb"]
         ready, report = await readiness(services)
         checks = {c["name"]: c for c in report["checks"]}
         assert ready, report
@@ -181,10 +168,6 @@ async def test_callers_on_either_node_reach_agents_on_the_other_through_the_trun
         assert (
             "[hotline-node-na](internode-endpoint)" in (nodes.b.etc_dir / "pjsip.conf").read_text()
         )
-
-        ids = await add_agents(services)
-        await routing.reload_agents()
-        await phones_on_their_nodes(links)
 
         # 1. Only 1011 (node nb) is free; the caller is on node na.
         await routing.login(ids["1011"], ready=True)
@@ -220,15 +203,8 @@ async def test_a_node_away_does_not_take_its_callers_out_of_line(
     nodes: NodePair, db_url: str
 ) -> None:
     async with running(nodes, db_url) as runtime:
-        services = runtime.services
-        assert services is not None
-        routing = services.features.routing
-        assert routing is not None
+        services, routing, ids = await prepared(runtime)
         links = bridges(runtime)
-        await eventually(lambda: all(b.resyncs for b in links.values()), 30, "both resynced")
-        ids = await add_agents(services)
-        await routing.reload_agents()
-        await phones_on_their_nodes(links)
 
         waiting = await caller_on(runtime, "nb").call(caller="13800000003", dtmf="ww0")
 

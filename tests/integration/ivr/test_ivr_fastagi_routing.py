@@ -40,7 +40,7 @@ def _services(stack: CtiStack, clock: Any) -> Services:
         sessions=stack.sessions,
         pbx=stack.bridge.commands,
         clock=clock,
-        features=Features(bridge=stack.bridge),
+        features=Features(bridges=[stack.bridge]),
     )
 
 

@@ -248,7 +248,7 @@ async def routing_stack(
         sessions=cti.sessions,
         pbx=cti.bridge.commands,
         clock=SystemClock(),
-        features=Features(bridge=cti.bridge),
+        features=Features(bridges=[cti.bridge]),
     )
     recorder = Recorder()
     record_sub = await cti.bus.subscribe("call", "pbx", "offer", "agent")

@@ -90,7 +90,7 @@ async def test_backend_stopped_callers_reach_the_fallback_and_none_is_dropped(
                 sessions=cti_stack.sessions,
                 pbx=bridge.commands,
                 clock=SystemClock(),
-                features=Features(bridge=bridge),
+                features=Features(bridges=[bridge]),
             )
             router = RoutingService(services)
             await router.start()
