@@ -19,6 +19,9 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Node.js + npm install the desk's browser libraries (JsSIP); any recent Node will do
+# (Debian 12's nodejs 18 + npm, or a NodeSource nodejs that bundles npm).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -39,6 +42,18 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip uv
   .venv/bin/uv pip install -q --python .venv/bin/python -e '.[dev]'
   touch "$stamp"
+fi
+
+# The desk's browser libraries (desk/static/vendor/package.json, pinned in its
+# package-lock.json; node_modules is not committed): JsSIP for the softphone, served at
+# /desk/vendor/jssip.min.js. `npm ci` installs exactly the lock file and never rewrites it.
+vendor=desk/static/vendor
+vendor_stamp=$vendor/node_modules/.hotline-installed
+if [ ! -f "$vendor_stamp" ] || [ "$vendor/package-lock.json" -nt "$vendor_stamp" ] \
+    || [ ! -f "$vendor/node_modules/jssip/dist/jssip.min.js" ]; then
+  echo "bootstrap: installing the desk's browser libraries (npm)"
+  (cd "$vendor" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$vendor_stamp"
 fi
 
 # The Asterisk 22 sandbox root (cached under ~/.cache/hotline; ~1 minute the first time).
