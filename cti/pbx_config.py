@@ -72,6 +72,9 @@ class RenderParams:
     sip_bind: str = "127.0.0.1"
     sip_port: int = 5060
     sip_password: str = "change-me"
+    # Asterisk's HTTP server (http.conf): SIP over WebSocket for the browser softphone.
+    http_bind: str = "127.0.0.1"
+    http_port: int = 8088
     agent_extensions: tuple[str, ...] = tuple(str(n) for n in range(1001, 1021))
     fastagi_host: str = "127.0.0.1"
     fastagi_port: int = 4573
@@ -390,6 +393,11 @@ def _transport(_: Settings, p: RenderParams) -> Iterator[str]:
     yield f"bind = {p.sip_bind}:{p.sip_port}"
 
 
+def _http_bind(_: Settings, p: RenderParams) -> Iterator[str]:
+    yield f"bindaddr = {p.http_bind}"
+    yield f"bindport = {p.http_port}"
+
+
 def _agents(_: Settings, p: RenderParams) -> Iterator[str]:
     for n, ext in enumerate(p.agent_extensions):
         if n:
@@ -420,6 +428,7 @@ _BLOCKS: dict[str, Callable[[Settings, RenderParams], Iterator[str]]] = {
     "hold-sounds": _hold_sounds,
     "holding-queues": _holding_queues,
     "transport": _transport,
+    "http-bind": _http_bind,
     "agents": _agents,
     "system-name": _system_name,
     "internode": _internode,

@@ -94,6 +94,9 @@ class AsteriskInstance:
     started_seconds: float = 0.0
     # RenderParams beyond the instance's own (one node of several: systemname, trunks).
     render: dict[str, object] = field(default_factory=dict)
+    # Asterisk's HTTP server (http.conf, loopback): SIP over WebSocket at ws_url, for the
+    # desk's browser softphone. 0: an instance started before it had one.
+    http_port: int = 0
 
     # --- paths --------------------------------------------------------------------------
 
@@ -190,9 +193,16 @@ class AsteriskInstance:
 
     # --- helpers for tests and the demo -------------------------------------------------
 
+    @property
+    def ws_url(self) -> str:
+        """SIP over WebSocket (pjsip.conf transport-ws) on the HTTP server."""
+        return f"ws://127.0.0.1:{self.http_port}/ws"
+
     def settings_env(self) -> dict[str, str]:
         """HOTLINE_* overrides that point a backend at this instance."""
         return {
+            "HOTLINE_PBX__WEBRTC__WS_URL": self.ws_url,
+            "HOTLINE_PBX__WEBRTC__PASSWORD": self.sip_password,
             "HOTLINE_PBX__AMI__HOST": self.ami_host,
             "HOTLINE_PBX__AMI__PORT": str(self.ami_port),
             "HOTLINE_PBX__AMI__USERNAME": self.ami_username,
@@ -258,12 +268,15 @@ def start_instance(
     root: AsteriskRoot | None = None,
     timeout: float = 30.0,
     render: Mapping[str, object] | None = None,
+    http_port: int | None = None,
 ) -> AsteriskInstance:
     """Render the configuration for `name`, start Asterisk, wait until it is fully booted.
 
     agent_endpoint defaults to config.yaml's pbx.dialplan.agent_endpoint; tests pass
     TEST_AGENT_ENDPOINT so agents are Local channels (extensions_test.conf). `render`:
     more RenderParams (one node of several: cti/pbx_config.py node_overrides).
+    `http_port`: Asterisk's HTTP server (the browser softphone's WebSocket); default a
+    free loopback port.
     """
     if not _NAME.match(name):
         raise ValueError(f"instance name {name!r}: lowercase letters, digits, '-' and '_'")
@@ -292,6 +305,7 @@ def start_instance(
         agent_extensions=tuple(str(n) for n in range(1001, 1021)),
         test_contexts=include_test_contexts,
         render=dict(render or {}),
+        http_port=http_port or free_port(),
     )
     started = time.monotonic()
     _prepare_dirs(instance)
@@ -381,6 +395,7 @@ def _write_config(
         ami_secret=instance.ami_secret,
         sip_port=instance.sip_port,
         sip_password=instance.sip_password,
+        http_port=instance.http_port,
         fastagi_host=instance.fastagi_host,
         fastagi_port=instance.fastagi_port,
         agent_endpoint=instance.agent_endpoint,

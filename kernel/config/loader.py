@@ -22,7 +22,12 @@ from kernel.config.settings import Settings
 
 ENV_PREFIX = "HOTLINE_"
 # Key paths that must never be written in the file (it is committed, shared, backed up).
-SECRET_PATHS = (("pbx", "ami", "secret"), ("twilio", "auth_token"), ("auth", "secret_key"))
+SECRET_PATHS = (
+    ("pbx", "ami", "secret"),
+    ("pbx", "webrtc", "password"),
+    ("twilio", "auth_token"),
+    ("auth", "secret_key"),
+)
 _SECRET_KEYS = ("secret", "auth_token", "password", "secret_key")
 # Environment variables with the prefix that are not config keys.
 _NOT_KEYS = {"HOTLINE_CONFIG", "HOTLINE_CACHE", "HOTLINE_TEST_PG", "HOTLINE_TEST_REDIS"}

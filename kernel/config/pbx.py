@@ -58,6 +58,24 @@ class CelSettings(Strict):
     timeout_seconds: float = Field(10.0, gt=0)
 
 
+class WebrtcSettings(Strict):
+    """The desk's browser softphone (desk/static/phone.js, JsSIP): where the browser
+    reaches Asterisk's SIP over WebSocket (deploy/asterisk/http.conf, pjsip.conf
+    transport-ws) and the password the agents' endpoints take (pjsip.conf, rendered with
+    `hotline pbx-config --sip-password`). The desk gives both to the signed-in agent only
+    (GET /api/phone/config)."""
+
+    enabled: bool = True
+    # ws:// only for a browser on the Asterisk machine (the sandbox); an https desk needs
+    # wss:// (deploy/asterisk/http.conf).
+    ws_url: str = Field("ws://127.0.0.1:8088/ws", pattern=r"^wss?://[^\s]+$")
+    # The SIP domain of the agents' URIs (sip:<extension>@<domain>).
+    sip_domain: str = Field("127.0.0.1", pattern=r"^[A-Za-z0-9.:\[\]-]+$")
+    # Only from the environment (HOTLINE_PBX__WEBRTC__PASSWORD): the loader refuses it in
+    # the file. The sandbox sets it to its agents' password (AsteriskInstance.settings_env).
+    password: SecretStr | None = None
+
+
 # The endpoint (pjsip.conf) through which one Asterisk reaches another: `PJSIP/<agent
 # extension>@hotline-node-<name>` dials an agent registered on node <name>
 # (deploy/asterisk/README.md "Several Asterisk nodes").
@@ -109,6 +127,7 @@ class PbxSettings(Strict):
     fastagi: FastAgiSettings = FastAgiSettings()
     dialplan: DialplanContract = DialplanContract()
     cel: CelSettings = CelSettings()
+    webrtc: WebrtcSettings = WebrtcSettings()
     # Several Asterisks (deploy/asterisk/README.md "Several Asterisk nodes"). Empty: one
     # node named "default" at pbx.ami, with pbx.cel.
     nodes: tuple[PbxNode, ...] = ()
