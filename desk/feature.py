@@ -27,6 +27,7 @@ from desk.routes import (
     customers_api,
     desk_api,
     knowledge_api,
+    phone_api,
     ws,
 )
 from hotline.services import Features, Services
@@ -94,16 +95,20 @@ def desk_feature(services: Services, tickets: Any) -> HttpFeature:
     hub = AgentHub(services, builder, audit_queue)
     return HttpFeature(
         routers=[
-            module.router
-            for module in (
-                agent_api,
-                customers_api,
-                calls_api,
-                call_tickets_api,
-                knowledge_api,
-                desk_api,
-                ws,
-            )
+            *(
+                module.router
+                for module in (
+                    agent_api,
+                    customers_api,
+                    calls_api,
+                    call_tickets_api,
+                    knowledge_api,
+                    desk_api,
+                    phone_api,
+                    ws,
+                )
+            ),
+            phone_api.vendor,  # /desk/vendor/jssip.min.js: before the /desk static mount
         ],
         state={"agent_state": agent_state, "tickets": tickets, "hub": hub, "audit": audit_queue},
         components=[audit_queue, hub, _PortLifecycle(agent_state)],

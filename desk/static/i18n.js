@@ -72,3 +72,29 @@ export const WORDS = {
 
 export const { t, applyWords } = translator(WORDS);
 export { label, reasonLabel };
+
+// The browser softphone's words (phone.js), apart from the desk's: phone.js applies them
+// to its own elements (data-phone-i18n), desk.js never sees them.
+export const PHONE_WORDS = {
+  zh: {
+    title: "话机", mode: "接听方式", mode_browser: "浏览器话机", mode_desk: "桌面话机",
+    use_browser: "改用浏览器话机", use_desk: "改用桌面话机",
+    st_off: "使用桌面话机", st_connecting: "连接中…", st_registered: "已注册",
+    st_unregistered: "未注册", st_failed: "注册失败", st_disconnected: "连接已断开",
+    incoming: "来电 {who}", answer: "接听", decline: "拒接", hangup: "挂断",
+    mute: "静音", unmute: "取消静音", hold: "保持", unhold: "取回",
+    auto_answer: "自动接听", keypad: "拨号盘", on_call: "通话中 {who}", on_hold: "通话保持中",
+    no_mic: "无法使用麦克风：{why}",
+  },
+  en: {
+    title: "Phone", mode: "Take calls on", mode_browser: "Browser phone", mode_desk: "Desk phone",
+    use_browser: "Use the browser phone", use_desk: "Use the desk phone",
+    st_off: "Desk phone in use", st_connecting: "Connecting…", st_registered: "Registered",
+    st_unregistered: "Not registered", st_failed: "Registration failed",
+    st_disconnected: "Disconnected",
+    incoming: "Call from {who}", answer: "Answer", decline: "Decline", hangup: "Hang up",
+    mute: "Mute", unmute: "Unmute", hold: "Hold", unhold: "Resume",
+    auto_answer: "Answer automatically", keypad: "Keypad", on_call: "On a call with {who}",
+    on_hold: "Call on hold", no_mic: "The microphone is not available: {why}",
+  },
+};

@@ -20,6 +20,7 @@ from desk.routes import (
     customers_api,
     desk_api,
     knowledge_api,
+    phone_api,
 )
 from hotline.http import create_app
 from hotline.services import Services
@@ -84,6 +85,7 @@ TABLE = [
     Endpoint("GET", "/api/kb/{article_id}", ANY),
     Endpoint("GET", "/api/notices", ANY),
     Endpoint("GET", "/api/desk/config", ANY),
+    Endpoint("GET", "/api/phone/config", DESK),
 ]
 PUBLIC = {("POST", "/api/auth/login")}
 OWN_ROUTERS = (
@@ -94,12 +96,15 @@ OWN_ROUTERS = (
     call_tickets_api,
     knowledge_api,
     desk_api,
+    phone_api,
 )
 
 
 @pytest.fixture
 async def world(db_url: str) -> AsyncIterator[tuple[Services, dict[Role, Any], dict[str, Any]]]:
-    async with api_services(db_url) as services:
+    # The browser phone's SIP password (GET /api/phone/config answers 503 without it).
+    env = {"HOTLINE_PBX__WEBRTC__PASSWORD": "sip-secret"}
+    async with api_services(db_url, env=env) as services:
         users = {
             A: await add_user(services, "agent01", A, "1001"),
             S: await add_user(services, "supervisor", S, "1901"),

@@ -1,0 +1,253 @@
+"""The desk's browser softphone on the sandbox Asterisk 22 (WebRTC over SIP on WebSocket)
+in headless Chromium with a fake microphone playing a 440 Hz tone.
+
+The agent picks "browser phone" on the sign-in form and signs in; the page registers
+extension 1001 over ws:// (Asterisk lists the contact); a call originated to PJSIP/1001
+that plays a 600 Hz tone rings in the page, the agent answers; MixMonitor records each
+direction apart (r: what Asterisk received from the browser, t: what it sent), and
+`sox stat` finds each tone in its own file: media flowed both ways through DTLS-SRTP.
+The page's own RTP counters say it received audio too. The agent hangs up on the page.
+Screenshots: test-artifacts/softphone-ringing.png, softphone-call.png."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from db.models import Role, User
+from devtools.services.asterisk import AsteriskInstance, ami_session
+from hotline.http import create_app
+from hotline.services import Features, Services
+from kernel.clock import SystemClock
+from tests.browser.conftest import ARGS, CHROMIUM, artifact
+from tests.harness.cti import CtiStack
+from tests.harness.http_app import PASSWORD, api_server
+from tests.support import bounded_teardown, eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+EXTENSION = "1001"
+MIC_HZ = 440  # the browser's fake microphone
+PBX_HZ = 600  # what Asterisk plays to the browser
+
+
+def tone(path: Path, hz: int, rate: int, seconds: int) -> Path:
+    subprocess.run(
+        [
+            *("sox", "-n", "-r", str(rate), "-c", "1", "-b", "16", str(path)),
+            *("synth", str(seconds), "sine", str(hz), "gain", "-6"),
+        ],
+        check=True,
+        timeout=30,
+    )
+    return path
+
+
+def stat(path: Path) -> dict[str, float]:
+    """`sox <file> -n stat`: its numbers by name ("RMS amplitude", "Rough frequency")."""
+    done = subprocess.run(
+        ["sox", str(path), "-n", "stat"], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    out: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        name, _, value = line.partition(":")
+        try:
+            out[" ".join(name.split())] = float(value.strip())
+        except ValueError:
+            continue
+    return out
+
+
+@pytest.fixture
+def db_backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
+    """The conftest's Chromium with a fake microphone that plays a known tone and no
+    permission prompt."""
+    mic = tone(tmp_path / "mic.wav", MIC_HZ, 48000, 60)
+    args = [
+        *ARGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={mic}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    pw = await async_playwright().start()
+    try:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+    except BaseException:
+        await bounded_teardown(("playwright", pw.stop))
+        raise
+    try:
+        yield chromium
+    finally:
+        await bounded_teardown(("chromium", chromium.close), ("playwright", pw.stop))
+
+
+async def seed_agent(stack: CtiStack) -> None:
+    from argon2 import PasswordHasher
+
+    async with stack.sessions() as s:
+        s.add(
+            User(
+                username="agent01",
+                display_name="李娜",
+                role=Role.AGENT,
+                extension=EXTENSION,
+                languages=["zh"],
+                password_hash=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(
+                    PASSWORD
+                ),
+            )
+        )
+        await s.commit()
+
+
+async def cli(asterisk: AsteriskInstance, command: str) -> str:
+    return await asyncio.to_thread(asterisk.cli, command)
+
+
+async def agent_channels(asterisk: AsteriskInstance) -> list[str]:
+    out = await cli(asterisk, "core show channels concise")
+    return [
+        line.split("!")[0] for line in out.splitlines() if line.startswith(f"PJSIP/{EXTENSION}-")
+    ]
+
+
+async def phone(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate(
+        "async () => ({state: window.hotlinePhone.state, call: window.hotlinePhone.callState,"
+        " stats: await window.hotlinePhone.stats()})"
+    )
+    return result
+
+
+async def test_given_the_browser_phone_when_a_call_comes_then_it_rings_is_answered_and_media_flows_both_ways(
+    cti_stack: CtiStack, asterisk: AsteriskInstance, page: Page
+) -> None:
+    stack = cti_stack
+    await seed_agent(stack)
+    settings = stack.settings
+    assert settings.pbx.webrtc.ws_url == asterisk.ws_url
+    services = Services(
+        settings=settings.model_copy(
+            update={"auth": settings.auth.model_copy(update={"dev_mode": True})}
+        ),
+        bus=stack.bus,
+        engine=stack.engine,
+        sessions=stack.sessions,
+        pbx=stack.bridge.commands,
+        clock=SystemClock(),
+        features=Features(bridges=[stack.bridge]),
+    )
+    played = tone(asterisk.sounds_dir / "softphone-tone.wav", PBX_HZ, 8000, 60)
+    monitor = asterisk.monitor_dir
+    recorded_in, recorded_out = monitor / "softphone-in.wav", monitor / "softphone-out.wav"
+    for f in (recorded_in, recorded_out):
+        f.unlink(missing_ok=True)
+
+    async with api_server(create_app(services)) as base:
+        # The agent chooses the browser phone on the sign-in form and signs in.
+        await page.goto(f"{base}/desk/")
+        await page.get_by_label("浏览器话机").check()
+        await page.get_by_label("用户名").fill("agent01")
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()
+        card = page.locator("#softphone")
+        await expect(card).to_have_attribute("data-state", "registered", timeout=20_000)
+        await expect(page.locator("#phone-state")).to_have_text("已注册")
+        assert await page.evaluate("window.hotlinePhone.state") == "registered"
+        assert await page.evaluate("localStorage.getItem('hotline.phone.mode')") == "browser"
+
+        # Asterisk has the browser's contact for endpoint 1001, over the WebSocket.
+        async def contact_listed() -> bool:
+            return f"{EXTENSION}/sip:" in await cli(asterisk, "pjsip show contacts")
+
+        await eventually(contact_listed, 10, "Asterisk to list the browser's contact")
+        contacts = await cli(asterisk, "pjsip show contacts")
+        assert "transport=ws" in contacts.lower(), contacts  # and qualified: Avail
+        assert "Avail" in contacts, contacts
+
+        # A call to PJSIP/1001 rings in the page.
+        async with ami_session(asterisk) as ami:
+            await ami.send(
+                "Originate",
+                {
+                    "Channel": f"PJSIP/{EXTENSION}",
+                    "Application": "Playback",
+                    "Data": str(asterisk.asterisk_path(played.with_suffix(""))),
+                    "CallerID": '"张伟" <13912345678>',
+                    "Timeout": "30000",
+                    "Async": "true",
+                },
+            )
+            await expect(card).to_have_attribute("data-call", "ringing", timeout=15_000)
+            await expect(page.locator("#phone-caller")).to_contain_text("13912345678")
+            await page.screenshot(path=artifact("softphone-ringing.png"), full_page=True)
+
+            # The agent answers on the page; the call is up on both sides.
+            await page.locator("#phone-answer").click()
+            await expect(card).to_have_attribute("data-call", "answered", timeout=15_000)
+            await expect(page.locator("#phone-incoming")).to_be_hidden()
+            await expect(page.locator("#phone-controls")).to_be_visible()
+
+            async def one_channel() -> bool:
+                return len(await agent_channels(asterisk)) == 1
+
+            await eventually(one_channel, 10, "the agent's channel in Asterisk")
+            channel = (await agent_channels(asterisk))[0]
+            await ami.send(
+                "MixMonitor",
+                {
+                    "Channel": channel,
+                    "File": str(asterisk.asterisk_path(monitor / "softphone-mix.wav")),
+                    "Options": (
+                        f"r({asterisk.asterisk_path(recorded_in)})"
+                        f"t({asterisk.asterisk_path(recorded_out)})"
+                    ),
+                },
+            )
+
+            # Audio both ways for a few seconds: the browser's RTP counters and the
+            # recordings grow (8 kHz, 16-bit: 16 kB a second).
+            async def flowing() -> bool:
+                stats = (await phone(page))["stats"] or {}
+                inbound, outbound = stats.get("inbound") or {}, stats.get("outbound") or {}
+                return (
+                    inbound.get("packets", 0) > 150
+                    and outbound.get("packets", 0) > 150
+                    and all(
+                        f.exists() and f.stat().st_size > 48_000
+                        for f in (recorded_in, recorded_out)
+                    )
+                )
+
+            await eventually(flowing, 20, "3 s of audio both ways")
+            stats = (await phone(page))["stats"]
+            assert stats["inbound"]["energy"] > 0, stats  # the page heard Asterisk's tone
+            await page.screenshot(path=artifact("softphone-call.png"), full_page=True)
+
+            # The agent hangs up on the page; Asterisk's channel goes.
+            await page.locator("#phone-hangup").click()
+            await expect(card).to_have_attribute("data-call", "idle", timeout=10_000)
+
+            async def gone() -> bool:
+                return not await agent_channels(asterisk)
+
+            await eventually(gone, 10, "the agent's channel to hang up")
+
+    # Each direction carries its own tone, well above silence.
+    heard, sent = stat(recorded_in), stat(recorded_out)
+    assert heard["RMS amplitude"] > 0.05, heard
+    assert sent["RMS amplitude"] > 0.05, sent
+    assert abs(heard["Rough frequency"] - MIC_HZ) < 60, heard
+    assert abs(sent["Rough frequency"] - PBX_HZ) < 60, sent
