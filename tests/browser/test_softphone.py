@@ -6,12 +6,14 @@ extension 1001 over ws:// (Asterisk lists the contact); a call originated to PJS
 that plays a 600 Hz tone rings in the page, the agent answers; MixMonitor records each
 direction apart (r: what Asterisk received from the browser, t: what it sent), and
 `sox stat` finds each tone in its own file: media flowed both ways through DTLS-SRTP.
-The page's own RTP counters say it received audio too. The agent hangs up on the page.
+The page's own RTP counters say it received audio too. Hold and resume work, a keypad
+key reaches Asterisk as RFC 4733 DTMF, and the agent hangs up on the page.
 Screenshots: test-artifacts/softphone-ringing.png, softphone-call.png."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from cti.ami.client import AmiClient
 from db.models import Role, User
 from devtools.services.asterisk import AsteriskInstance, ami_session
 from hotline.http import create_app
@@ -121,6 +124,33 @@ async def agent_channels(asterisk: AsteriskInstance) -> list[str]:
     return [
         line.split("!")[0] for line in out.splitlines() if line.startswith(f"PJSIP/{EXTENSION}-")
     ]
+
+
+@contextlib.asynccontextmanager
+async def dtmf_events(asterisk: AsteriskInstance) -> AsyncIterator[list[tuple[str, str]]]:
+    """(channel, digit) of each DTMFEnd Asterisk receives, through the sandbox's
+    listen-only account (deploy/asterisk/manager.conf hotline-trace: the product's user
+    does not read DTMF events)."""
+    digits: list[tuple[str, str]] = []
+
+    def on_event(frame: dict[str, str]) -> None:
+        if frame.get("Event") == "DTMFEnd" and frame.get("Direction") == "Received":
+            digits.append((frame.get("Channel", ""), frame.get("Digit", "")))
+
+    client = AmiClient(
+        host=asterisk.ami_host,
+        port=asterisk.ami_port,
+        username="hotline-trace",
+        secret=asterisk.ami_secret,
+        on_event=on_event,
+        wanted_events={"DTMFEnd"},
+    )
+    client.start()
+    try:
+        await client.wait_ready(10)
+        yield digits
+    finally:
+        await bounded_teardown(("trace AMI session", client.close))
 
 
 async def phone(page: Page) -> dict[str, Any]:
@@ -235,6 +265,19 @@ async def test_given_the_browser_phone_when_a_call_comes_then_it_rings_is_answer
             stats = (await phone(page))["stats"]
             assert stats["inbound"]["energy"] > 0, stats  # the page heard Asterisk's tone
             await page.screenshot(path=artifact("softphone-call.png"), full_page=True)
+
+            # Hold and resume (re-INVITEs from the page), then a key on the keypad reaches
+            # Asterisk as RFC 4733 DTMF.
+            await page.locator("#phone-hold").click()
+            await expect(card).to_have_attribute("data-call", "held", timeout=10_000)
+            await expect(page.locator("#phone-hold")).to_have_text("取回")
+            await page.locator("#phone-hold").click()
+            await expect(card).to_have_attribute("data-call", "answered", timeout=10_000)
+            async with dtmf_events(asterisk) as digits:
+                await page.locator("#phone-pad [data-key='5']").click()
+                await eventually(
+                    lambda: (channel, "5") in digits, 10, "Asterisk to receive the digit 5"
+                )
 
             # The agent hangs up on the page; Asterisk's channel goes.
             await page.locator("#phone-hangup").click()
