@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sip-port", type=int, default=5060)
     parser.add_argument("--sip-password", default="change-me", help="password of agents")
     parser.add_argument(
+        "--http-bind",
+        default="127.0.0.1",
+        help="http.conf bindaddr: SIP over WebSocket for the desk's browser phone",
+    )
+    parser.add_argument("--http-port", type=int, default=8088, help="http.conf bindport")
+    parser.add_argument(
         "--sounds-dir",
         default="/var/lib/asterisk/sounds/hotline",
         help="HOTLINE_SOUNDS_DIR: where Asterisk finds the rendered prompts",
@@ -64,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         "sip_bind": args.sip_bind,
         "sip_port": args.sip_port,
         "sip_password": args.sip_password,
+        "http_bind": args.http_bind,
+        "http_port": args.http_port,
         "sounds_dir": args.sounds_dir,
         "monitor_dir": args.monitor_dir,
         "include_test_contexts": args.with_test_contexts,
