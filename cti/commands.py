@@ -46,6 +46,7 @@ class OriginatePurpose(StrEnum):
     FOLLOW_UP = "hlfu-"
     OUTBOUND = "hlob-"
     SPY = "hlsp-"
+    CONFERENCE = "hlcf-"  # a third person joining a call's conference (not a call itself)
 
 
 class SpyMode(StrEnum):
@@ -130,9 +131,12 @@ class PbxCommands(Protocol):
         exten: str,
         priority: int = 1,
         extra_channel: str | None = None,
+        extra_exten: str | None = None,
     ) -> None: ...
 
     async def hangup(self, channel: str, cause: int = 16) -> None: ...
+
+    async def play_dtmf(self, channel: str, digits: str) -> None: ...
 
     async def set_var(self, channel: str, name: str, value: str) -> None: ...
 
@@ -282,7 +286,10 @@ class AmiPbxCommands:
         exten: str,
         priority: int = 1,
         extra_channel: str | None = None,
+        extra_exten: str | None = None,
     ) -> None:
+        """`extra_channel` moves too, in the same step (both leave their bridge at once),
+        to `extra_exten` of the same context (default: `exten`)."""
         headers: dict[str, object] = {
             "Channel": channel,
             "Context": context,
@@ -293,13 +300,19 @@ class AmiPbxCommands:
             headers.update(
                 ExtraChannel=extra_channel,
                 ExtraContext=context,
-                ExtraExten=exten,
+                ExtraExten=extra_exten or exten,
                 ExtraPriority=priority,
             )
         await self._send("Redirect", headers)
 
     async def hangup(self, channel: str, cause: int = 16) -> None:
         await self._send("Hangup", {"Channel": channel, "Cause": cause})
+
+    async def play_dtmf(self, channel: str, digits: str) -> None:
+        """Send `digits` to the far end of `channel` (an outside IVR the agent talks to),
+        one PlayDTMF per digit, in order."""
+        for digit in digits:
+            await self._send("PlayDTMF", {"Channel": channel, "Digit": digit, "Duration": 120})
 
     async def set_var(self, channel: str, name: str, value: str) -> None:
         await self._send("Setvar", {"Channel": channel, "Variable": name, "Value": value})
@@ -406,7 +419,7 @@ class AmiPbxCommands:
                 linkedid=f.get("Linkedid", ""),
                 channel=f.get("Channel", ""),
                 context=f.get("Context", ""),
-                exten=f.get("Extension", ""),
+                exten=f.get("Exten") or f.get("Extension", ""),
                 state=f.get("ChannelStateDesc", ""),
                 application=f.get("Application", ""),
                 bridge_id=f.get("BridgeId", ""),

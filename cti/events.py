@@ -30,6 +30,8 @@ class CallEventType(StrEnum):
     HELD = "call.held"
     RESUMED = "call.resumed"
     TRANSFERRED = "call.transferred"
+    CONSULTING = "call.consulting"  # attended transfer: the agent calls the target first
+    CONFERENCE = "call.conference"  # someone joined or left the call's three-way bridge
     CALLBACK_REQUESTED = "call.callback_requested"
     OVERFLOWED = "call.overflowed"
     MERGED = "call.merged"
@@ -47,6 +49,14 @@ USER_IVR_FAILED = "HotlineIvrFailed"  # AgiStatus, Queue (hotline-ivr: backend a
 USER_CALLBACK = "HotlineCallbackRequest"  # Number, Queue, CallPriority, CustomerId, Reason
 USER_OVERFLOW = "HotlineFallback"  # Queue, Reason, CallPriority (hotline-fallback)
 USER_OFFER = "HotlineOffer"  # Agent, Extension (optional: the router may raise it)
+# Call control from the desk (callcontrol/, extensions.conf [hotline-hold] and after):
+USER_HOLD = "HotlineHold"  # State held|resumed|lost, Peer (channel), Transfer (attended)
+USER_TRANSFER = "HotlineTransfer"  # Kind blind|queue|requeue|outside, Target
+USER_CONSULT = "HotlineConsult"  # State dialling|ended, Target, Status
+USER_CONFERENCE = "HotlineConference"  # State joined, Room, Role caller|agent, Call
+USER_OUTBOUND = "HotlineOutbound"  # Number, CustomerId, Agent (click-to-dial)
+CONSULT_CONTEXT = "hotline-consult"
+OUTBOUND_CONTEXT = "hotline-outbound"
 
 # Events of calls that came in through Twilio (ivr/twilio/calls.py) carry "via": VIA_TWILIO;
 # no Asterisk channel exists for them (routing/pbx/twilio_offers.py).
@@ -60,6 +70,9 @@ ORIGINATE_PREFIXES: dict[str, Direction] = {
     "hlob-": Direction.OUTBOUND,  # other outbound
     "hlsp-": Direction.INTERNAL,  # supervisor spy leg
 }
+# Channels originated to join another call (a conference's third person): never a call of
+# their own; HotlineConference names the call they join.
+JOINING_PREFIXES = ("hlcf-",)
 
 # Twilio's calls (ivr/twilio) share the call log, keyed by CallSid ("CA" + letters and
 # digits), on the same pbx_node; an Asterisk Linkedid always has a '.' (epoch.sequence)

@@ -93,11 +93,22 @@ class FakePbx:
         exten: str,
         priority: int = 1,
         extra_channel: str | None = None,
+        extra_exten: str | None = None,
     ) -> None:
-        self._record("redirect", channel, context=context, exten=exten, extra=extra_channel)
+        self._record(
+            "redirect",
+            channel,
+            context=context,
+            exten=exten,
+            extra=extra_channel,
+            extra_exten=extra_exten,
+        )
 
     async def hangup(self, channel: str, cause: int = 16) -> None:
         self._record("hangup", channel, cause=cause)
+
+    async def play_dtmf(self, channel: str, digits: str) -> None:
+        self._record("play_dtmf", channel, digits=digits)
 
     async def set_var(self, channel: str, name: str, value: str) -> None:
         self._record("set_var", channel, variable=name, value=value)

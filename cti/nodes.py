@@ -180,6 +180,7 @@ class NodesPbx:
         exten: str,
         priority: int = 1,
         extra_channel: str | None = None,
+        extra_exten: str | None = None,
     ) -> None:
         await self._on_channel(
             channel,
@@ -189,11 +190,15 @@ class NodesPbx:
                 exten=exten,
                 priority=priority,
                 extra_channel=extra_channel,
+                extra_exten=extra_exten,
             ),
         )
 
     async def hangup(self, channel: str, cause: int = 16) -> None:
         await self._on_channel(channel, lambda p: p.hangup(channel, cause))
+
+    async def play_dtmf(self, channel: str, digits: str) -> None:
+        await self._on_channel(channel, lambda p: p.play_dtmf(channel, digits))
 
     async def set_var(self, channel: str, name: str, value: str) -> None:
         if not channel:  # a global variable (the wait announcements): every node's

@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI
 from agent_api.app import HttpFeature
 from agent_api.app import create_app as create_platform_app
 from agent_api.errors import DomainError
+from callcontrol.api import call_control_feature
 from customers import api as customers_api
 from customers.file import CustomerNotFound
 from customers.notices import InvalidNotice, NoticeNotFound
@@ -86,6 +87,7 @@ def create_app(services: Services) -> FastAPI:
         desk_feature(services, _tickets(services)),
         HttpFeature(routers=feature_routers(services)),
         recording_control_feature(services),  # live calls' recording control
+        call_control_feature(services),  # the agent's call controls (hold, transfer, ...)
         supervisor_remote_feature(services),  # the board and actions via the leader
         ops_feature(services),  # /healthz, /readyz, /metrics
     ]

@@ -16,6 +16,7 @@ from typing import Any
 
 import uvicorn
 
+from callcontrol.bus import CallControlServer
 from cti.bridge import CtiBridge
 from cti.calllog.history import SqlCallHistory
 from cti.calllog.writer import CallLogWriter
@@ -138,6 +139,14 @@ def recording_control(services: Services) -> Component | None:
     return ControlServer(services.bus, recordings, services.clock)
 
 
+def call_control(services: Services) -> Component | None:
+    """The desk's call controls asked by the HTTP processes over the bus (with the
+    in-process bus, callcontrol/api.py acts through this process's PBX link)."""
+    if services.pbx is None or not is_shared(services.settings.redis.url):
+        return None
+    return CallControlServer(services)
+
+
 def retention(services: Services) -> Component:
     fence = Fence(services.sessions, RETENTION_FENCE, _leadership(services), services.clock)
     return RetentionSchedule(services, fence)
@@ -161,6 +170,7 @@ DUTIES: tuple[tuple[str, DutyFactory], ...] = (
     ("tickets", tickets),
     ("recordings", recordings),
     ("recording_control", recording_control),
+    ("call_control", call_control),
     ("retention", retention),
 )
 

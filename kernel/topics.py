@@ -43,6 +43,9 @@ AGENT_COMMAND_RESULT = "agent.command.result"
 # the leading process, and replies (recordings/control_bus.py).
 RECORDING_CONTROL = "recording.control"
 RECORDING_CONTROL_RESULT = "recording.control.result"
+# Call control from the desk (callcontrol/bus.py): api processes ask, the leader answers.
+CALL_CONTROL = "call.control"
+CALL_CONTROL_RESULT = "call.control.result"
 # The supervisor's board reads and actions from an API process to the leading process
 # (supervisor/remote.py), and replies.
 SUPERVISOR_ACTION = "supervisor.action"

@@ -208,6 +208,53 @@ class RoutingService:
         """A supervisor raises (or lowers) a waiting call; call_id is its Linkedid."""
         await self.ctx.run(self.router.set_priority, self.ctx.live.core_id(call_id), priority)
 
+    # -- call control from the desk (callcontrol/service.py) --------------------------------
+
+    def call_queue(self, linkedid: str) -> str | None:
+        """The queue a live call came through (its agent's wrap-up counts for it)."""
+        core = self.ctx.live.core_id(linkedid)
+        agent_id = self.router.talking.get(core)
+        if agent_id is not None and self.router.agents[agent_id].call_queue >= 0:
+            return self.router.plan.queues[self.router.agents[agent_id].call_queue].name
+        live = self.ctx.live.calls.get(linkedid)
+        return live.queue if live is not None else None
+
+    def agent_on_call(self, linkedid: str) -> int | None:
+        return self.router.talking.get(self.ctx.live.core_id(linkedid))
+
+    async def transferred_away(self, linkedid: str) -> None:
+        await self.ctx.run(self.router.transferred_away, self.ctx.live.core_id(linkedid))
+
+    async def transfer_to(self, linkedid: str, extension: str, queue: str) -> int:
+        """Offer the call to the agent of `extension` now (a blind transfer)."""
+        agent = self.router.by_extension.get(extension)
+        if agent is None:
+            raise UnknownAgent(f"no agent with extension {extension}")
+        live = self.ctx.live.get(linkedid)
+        snap = live.snapshot
+        plan = self.router.plan
+        priority = plan.priority(queue, tier=snap.get("tier"), given=snap.get("priority"))
+        await self.ctx.run(
+            self.router.transfer_to,
+            self.ctx.live.core_id(linkedid),
+            agent.agent_id,
+            queue,
+            priority=priority,
+            language=snap.get("language") or None,
+            enqueued_at=snap.get("queued_at"),
+        )
+        live.queue = live.queue or queue
+        return agent.agent_id
+
+    async def hand_over(self, linkedid: str, extension: str | None, queue: str) -> None:
+        agent = self.router.by_extension.get(extension) if extension else None
+        await self.ctx.run(
+            self.router.hand_over,
+            self.ctx.live.core_id(linkedid),
+            agent.agent_id if agent is not None else None,
+            queue,
+        )
+
     # -- queries -----------------------------------------------------------------------------
 
     def agents(self) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ def call_row_values(
         customer_id=customer_id,
         agent_id=agent_id,
         agents=list(snapshot.get("agents") or []),
+        agent_talk={str(k): float(v) for k, v in (snapshot.get("agent_talk") or {}).items()},
         offers=int(snapshot.get("offers") or 0),
         no_answers=int(snapshot.get("no_answers") or 0),
         wait_seconds=float(snapshot.get("wait_seconds") or 0),

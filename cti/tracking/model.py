@@ -67,6 +67,10 @@ class Call:
     hold_since: float | None = None
     answered_legs: set[str] = field(default_factory=set)
     transfer_pending: bool = False
+    agent_talk: dict[str, float] = field(default_factory=dict)  # extension -> seconds
+    on_line: dict[str, float] = field(default_factory=dict)  # agents talking now -> since
+    conference: bool = False
+    outbound_agent: str | None = None  # click-to-dial: the agent who placed the call
 
     @property
     def wait_seconds(self) -> float:
@@ -102,6 +106,9 @@ class Call:
             "offers": self.offers,
             "no_answers": self.no_answers,
             "transfers": self.transfers,
+            # closed talk segments per agent (a segment still open counts when it ends)
+            "agent_talk": {ext: round(s, 3) for ext, s in self.agent_talk.items()},
+            "conference": self.conference,
             "wait_seconds": round(self.wait_seconds, 3),
             "talk_seconds": round(self.talk_seconds, 3),
             "hold_seconds": round(self.hold_seconds, 3),
@@ -112,6 +119,19 @@ class Call:
             "disposition": self.disposition.value,
             "resynced": self.resynced,
         }
+
+    def agent_on(self, ext: str, at: float) -> None:
+        self.on_line.setdefault(ext, at)
+        self.agent_talk.setdefault(ext, 0.0)
+
+    def agent_off(self, ext: str, at: float) -> None:
+        since = self.on_line.pop(ext, None)
+        if since is not None:
+            self.agent_talk[ext] = self.agent_talk.get(ext, 0.0) + max(0.0, at - since)
+
+    def all_off(self, at: float) -> None:
+        for ext in list(self.on_line):
+            self.agent_off(ext, at)
 
     def final_disposition(self) -> Disposition:
         if self.agents:

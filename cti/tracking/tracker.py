@@ -16,13 +16,21 @@ from typing import Any
 
 from cti.ami.frames import Frame
 from cti.events import (
+    CONSULT_CONTEXT,
+    JOINING_PREFIXES,
     ORIGINATE_PREFIXES,
+    OUTBOUND_CONTEXT,
     USER_CALLBACK,
+    USER_CONFERENCE,
+    USER_CONSULT,
+    USER_HOLD,
     USER_IVR_FAILED,
     USER_IVR_RESULT,
     USER_IVR_STEP,
     USER_OFFER,
+    USER_OUTBOUND,
     USER_OVERFLOW,
+    USER_TRANSFER,
     CallEventType,
 )
 from cti.sequence import compose, next_generation
@@ -77,6 +85,14 @@ class CallTracker:
             "Unhold": self._on_unhold,
             "BlindTransfer": self._on_transfer,
             "AttendedTransfer": self._on_transfer,
+        }
+        # Call control from the desk (callcontrol/): the dialplan's UserEvents.
+        self._control_events: dict[str, Callable[[Call, Frame, float], list[DomainEvent]]] = {
+            USER_HOLD: self._on_control_hold,
+            USER_TRANSFER: self._on_control_transfer,
+            USER_CONSULT: self._on_consult,
+            USER_CONFERENCE: self._conference_joined,
+            USER_OUTBOUND: self._on_outbound,
         }
 
     def begin_session(self, now: float) -> int:
@@ -180,7 +196,9 @@ class CallTracker:
             return []
         call = self.calls.get(linkedid)
         events: list[DomainEvent] = []
-        if call is None and f.get("Channel", "").startswith(self._foreign):
+        if call is None and (
+            f.get("Channel", "").startswith(self._foreign) or linkedid.startswith(JOINING_PREFIXES)
+        ):
             self._remember_ended(linkedid)  # every later leg of it is ignored too
             return []
         if call is None:
@@ -222,12 +240,12 @@ class CallTracker:
         if leg.role == "caller" or call.hangup_cause is None:
             call.hangup_cause, call.hangup_cause_txt = cause, cause_txt
         events: list[DomainEvent] = []
-        if (
-            leg.role == "agent"
-            and call.connected_since is not None
-            and uniqueid in call.answered_legs
-        ):
-            self._stop_talk(call, at)
+        if leg.role == "agent" and uniqueid in call.answered_legs and leg.agent in call.on_line:
+            # An agent who left (a transferred agent, one of a conference) stops the
+            # call's talk time only when nobody else talks with the caller.
+            call.agent_off(leg.agent, at)
+            if not call.on_line:
+                self._stop_talk(call, at)
         if not call.legs:
             events.append(self.end_call(call, at))
         return events
@@ -254,6 +272,8 @@ class CallTracker:
     def _on_user_event(self, f: Frame, at: float) -> list[DomainEvent]:
         call = self._call_of(f, at)
         if call is None:
+            if f.get("UserEvent") == USER_CONFERENCE and f.get("Call") in self.calls:
+                return self._conference_joined(self.calls[f["Call"]], f, at)
             return []
         name = f.get("UserEvent", "")
         if name == USER_IVR_STEP:
@@ -291,7 +311,8 @@ class CallTracker:
             return [self._event(call, CallEventType.OVERFLOWED, at, reason=f.get("Reason", ""))]
         if name == USER_OFFER:
             return self._offer(call, at, f.get("Extension", ""), f.get("Agent"))
-        return []
+        control = self._control_events.get(name)
+        return control(call, f, at) if control is not None else []
 
     # -- queues and agents -----------------------------------------------------
 
@@ -343,6 +364,13 @@ class CallTracker:
         if leg is None:
             leg = call.legs[dest] = Leg(dest, f.get("DestChannel", ""))
             self.leg_index[dest] = call.call_id
+        context = f.get("Context", "")
+        if context == OUTBOUND_CONTEXT:
+            leg.role = "customer"  # click-to-dial: the agent's phone dials the customer
+            return []
+        if context == CONSULT_CONTEXT:
+            leg.role, leg.agent = "consult", ext  # not an offer: the agent asks first
+            return []
         leg.role, leg.agent = "agent", ext
         return self._offer(call, at, ext, None)
 
@@ -366,6 +394,14 @@ class CallTracker:
             return []
         status = f.get("DialStatus", "")
         leg = call.legs.get(dest)
+        if leg is not None and leg.role == "consult":
+            return []
+        if leg is not None and leg.role == "customer":
+            root = f.get("Uniqueid", "")
+            if status == "ANSWER" and call.outbound_agent and root in call.legs:
+                call.legs[root].role, call.legs[root].agent = "agent", call.outbound_agent
+                return self._answered(call, at, root, call.outbound_agent)
+            return []
         ext = leg.agent if leg is not None and leg.agent else self._dialled(f)
         if status == "ANSWER":
             return self._answered(call, at, dest, ext)
@@ -423,6 +459,7 @@ class CallTracker:
         if ext not in call.agents:
             call.agents.append(ext)
         call.connected_since = at
+        call.agent_on(ext, at)
         events.append(self._event(call, CallEventType.ANSWERED, at, agent=ext))
         return events
 
@@ -430,6 +467,7 @@ class CallTracker:
         if call.connected_since is not None:
             call.talk_seconds += max(0.0, at - call.connected_since)
             call.connected_since = None
+        call.all_off(at)
 
     # -- mid-call --------------------------------------------------------------
 
@@ -449,6 +487,7 @@ class CallTracker:
         call.hold_since = None
         if call.agents:
             call.connected_since = at
+            call.agent_on(call.agents[-1], at)
         return [self._event(call, CallEventType.RESUMED, at)]
 
     def _on_transfer(self, f: Frame, at: float) -> list[DomainEvent]:
@@ -466,6 +505,98 @@ class CallTracker:
         return [
             self._event(call, CallEventType.TRANSFERRED, at, to_agent=target, transfer_kind=kind)
         ]
+
+    # -- call control from the desk (callcontrol/, extensions.conf) -------------
+
+    def _on_control_hold(self, call: Call, f: Frame, at: float) -> list[DomainEvent]:
+        state = f.get("State", "")
+        if state == "held":
+            return self._on_hold(f, at)
+        if state == "lost":
+            # The held caller's agent went away: it goes back to its queue (a requeue
+            # HotlineTransfer follows), the hold is over.
+            if call.hold_since is not None:
+                call.hold_seconds += at - call.hold_since
+                call.hold_since = None
+            return []
+        if state != "resumed":
+            return []
+        if f.get("Transfer") != "attended":
+            return self._on_unhold(f, at)
+        # Attended transfer completed: the caller talks with the consulted agent now.
+        peer = f.get("Peer", "")
+        ext = extension_of(peer)
+        leg = next((g for g in call.legs.values() if g.channel == peer), None)
+        if leg is not None:
+            leg.role, leg.agent = "agent", ext
+            call.answered_legs.add(leg.uniqueid)
+        if call.hold_since is not None:
+            call.hold_seconds += at - call.hold_since
+            call.hold_since = None
+        self._stop_talk(call, at)
+        call.transfers += 1
+        if ext not in call.agents:
+            call.agents.append(ext)
+        call.connected_since = at
+        call.agent_on(ext, at)
+        return [
+            self._event(
+                call, CallEventType.TRANSFERRED, at, to_agent=ext, transfer_kind="attended"
+            ),
+            self._event(call, CallEventType.RESUMED, at, agent=ext),
+        ]
+
+    def _on_control_transfer(self, call: Call, f: Frame, at: float) -> list[DomainEvent]:
+        kind, target = f.get("Kind", ""), f.get("Target", "")
+        self._stop_talk(call, at)
+        if kind == "requeue":
+            return []  # not a transfer: its agent went away while it was on hold
+        call.transfers += 1
+        call.transfer_pending = True
+        return [
+            self._event(call, CallEventType.TRANSFERRED, at, to_agent=target, transfer_kind=kind)
+        ]
+
+    def _on_consult(self, call: Call, f: Frame, at: float) -> list[DomainEvent]:
+        return [
+            self._event(
+                call,
+                CallEventType.CONSULTING,
+                at,
+                state=f.get("State", ""),
+                target=extension_of(f.get("Target", "")),
+                status=f.get("Status", ""),
+            )
+        ]
+
+    def _conference_joined(self, call: Call, f: Frame, at: float) -> list[DomainEvent]:
+        call.conference = True
+        if f.get("Role") != "agent":
+            return [self._event(call, CallEventType.CONFERENCE, at, state="started")]
+        if not f.get("Call"):
+            return []  # the call's own agent, moved in with the caller
+        # A third person's phone, originated into the call's conference: a leg of it.
+        uniqueid, channel = f.get("Uniqueid", ""), f.get("Channel", "")
+        ext = extension_of(channel)
+        if uniqueid and uniqueid not in call.legs:
+            call.legs[uniqueid] = Leg(uniqueid, channel, "agent", ext)
+            self.leg_index[uniqueid] = call.call_id
+            call.answered_legs.add(uniqueid)
+        if ext not in call.agents:
+            call.agents.append(ext)
+        if call.connected_since is None:
+            call.connected_since = at
+        call.agent_on(ext, at)
+        return [self._event(call, CallEventType.CONFERENCE, at, state="joined", agent=ext)]
+
+    def _on_outbound(self, call: Call, f: Frame, at: float) -> list[DomainEvent]:
+        number = clean_caller_id(f.get("Number"))
+        call.direction = Direction.OUTBOUND
+        call.caller_number = number or call.caller_number
+        call.dialed_number = number or call.dialed_number
+        call.customer_id = f.get("CustomerId") or call.customer_id
+        call.outbound_agent = f.get("Agent") or None
+        return []
 
 
 def _timestamp(frame: Frame) -> float | None:

@@ -47,6 +47,7 @@ class CallBase(SQLModel):
     customer_id: int | None = fk("customers.id")
     agent_id: int | None = fk("users.id")  # the first agent who answered
     agents: list[str] = json_field()  # extensions of every agent who answered, in order
+    agent_talk: dict[str, float] = json_field(dict)  # extension -> seconds talking
     offers: int = 0
     no_answers: int = 0
     wait_seconds: float = 0.0

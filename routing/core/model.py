@@ -21,6 +21,10 @@ class IllegalTransition(RoutingError):
         super().__init__(f"agent {agent_id}: {state.value} -> {to.value} is not allowed")
 
 
+class AgentNotFree(RoutingError):
+    """A transfer's target agent cannot take a call now (busy, not ready, signed out)."""
+
+
 class UnknownAgent(RoutingError):
     pass
 

@@ -36,6 +36,7 @@ from kernel.clock import Clock
 from routing.core.model import (
     Agent,
     AgentChanged,
+    AgentNotFree,
     AgentState,
     CallKind,
     IllegalTransition,
@@ -505,6 +506,75 @@ class Router:
                 self._start_wrap(self.agents[agent_id])
 
         return self._run(run)
+
+    # -- call control from the desk (callcontrol/) ------------------------------------------
+
+    def transferred_away(self, call_id: str) -> list[RouterEvent]:
+        """The call's agent passed it on (a blind transfer: the caller is on its way back
+        to a holding queue, where call.queued puts it in line again): wrap-up starts."""
+
+        def run() -> None:
+            agent_id = self.talking.pop(call_id, None)
+            if agent_id is not None:
+                self._start_wrap(self.agents[agent_id])
+
+        return self._run(run)
+
+    def transfer_to(
+        self,
+        call_id: str,
+        agent_id: int,
+        queue: str,
+        *,
+        priority: int,
+        language: str | None = None,
+        enqueued_at: float | None = None,
+    ) -> list[RouterEvent]:
+        """A blind transfer to a chosen agent: offered to that agent at once (screen-pop,
+        then the dialplan rings it); its agent wraps up. Not answered: the caller waits in
+        `queue` at the head of its priority like any unanswered offer. The target must be
+        free (AgentNotFree otherwise, and nothing changes)."""
+        plan = self.plan.queue(queue)
+        target = self._agent(agent_id)
+        if not target.offerable or call_id in self.calls:
+            raise AgentNotFree(f"agent {target.extension} cannot take a call now")
+
+        def run() -> None:
+            previous = self.talking.pop(call_id, None)
+            if previous is not None:
+                self._start_wrap(self.agents[previous])
+            self._seq += 1
+            call = WaitingCall(
+                call_id,
+                plan.index,
+                priority,
+                language,
+                enqueued_at=self._at if enqueued_at is None else enqueued_at,
+                step_base=self._at,
+                seq=self._seq,
+                head=True,
+                may_overflow=False,
+            )
+            self.calls[call_id] = call
+            self._assign(call, target)
+
+        return self._run(run)
+
+    def hand_over(self, call_id: str, agent_id: int | None, queue: str) -> list[RouterEvent]:
+        """An attended transfer completed (or the first agent left a conference): the
+        call's agent wraps up, `agent_id` (if one of ours) is on the call from now."""
+
+        def run() -> None:
+            previous = self.talking.pop(call_id, None)
+            if previous is not None and previous != agent_id:
+                self._start_wrap(self.agents[previous])
+            elif previous is not None:
+                self.talking[call_id] = previous  # the same agent: nothing changes
+
+        events = self._run(run)
+        if agent_id is not None and call_id not in self.talking:
+            events += self.adopt(call_id, agent_id, queue)
+        return events
 
     # -- restarts ----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ FEATURES = frozenset(
         "followups",
         "integrations",
         "ops",
+        "callcontrol",
     }
 )
 SHARED = frozenset({"kernel", "db", "agent_api", "hotline"})  # hotline: the composition root

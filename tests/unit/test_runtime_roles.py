@@ -35,6 +35,7 @@ def test_given_the_duties_then_only_the_leader_runs_them_in_this_order() -> None
         "tickets",
         "recordings",
         "recording_control",
+        "call_control",
         "retention",
     ]
 

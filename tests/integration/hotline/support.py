@@ -203,3 +203,41 @@ async def backend(settings: Settings) -> AsyncIterator[Backend]:
             yield Backend(runtime, http)
     finally:
         await asyncio.wait_for(runtime.stop(), 30)
+
+
+@contextlib.asynccontextmanager
+async def staffed_center(
+    asterisk: AsteriskInstance,
+    db_url: str,
+    redis_url: str | None,
+    agents: dict[str, dict[str, int]],
+    **env: str,
+) -> AsyncIterator[tuple[Settings, Services, Backend]]:
+    """The backend with `agents` (extension -> skills) and a supervisor who can sign in:
+    one Runtime (all), or a pbx Runtime and an api Runtime over Redis (`redis_url`).
+    Yields the settings, the pbx side's services and an HTTP client to the API."""
+    if redis_url is not None:
+        env["HOTLINE_REDIS__URL"] = redis_url
+    settings = restart_settings(asterisk, db_url, **env)
+    runtimes = [Runtime(settings, role="all" if redis_url is None else "pbx")]
+    if redis_url is not None:
+        runtimes.append(Runtime(settings, role="api", migrate=False))
+    started: list[Runtime] = []
+    try:
+        for runtime in runtimes:
+            await runtime.start()
+            started.append(runtime)
+        services = started[0].services
+        assert services is not None
+        duties = started[0].duties
+        assert duties is not None
+        await eventually(lambda: duties.active, 20, "the pbx side leads")
+        await add_staff(services, agents)
+        assert services.features.routing is not None
+        await services.features.routing.reload_agents()
+        base = f"http://{settings.http.host}:{settings.http.port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            yield settings, services, Backend(started[-1], http)
+    finally:
+        for runtime in reversed(started):
+            await runtime.stop()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -21,17 +20,15 @@ import sqlalchemy as sa
 
 from db.models import metadata
 from devtools.services.asterisk import AsteriskInstance
-from hotline.runtime import Runtime
 from hotline.services import Services
 from kernel.config import Settings
 from recordings.media import wav_duration
 from recordings.policy import host_path
 from tests.integration.hotline.support import (
     Backend,
-    add_staff,
     asterisk_side,
     fresh_redis,
-    restart_settings,
+    staffed_center,
 )
 from tests.support import eventually
 
@@ -42,38 +39,12 @@ USERS = metadata.tables["users"]
 AUDIT = metadata.tables["audit_log"]
 
 
-@contextlib.asynccontextmanager
-async def center(
+def center(
     asterisk: AsteriskInstance, db_url: str, redis_url: str | None
-) -> AsyncIterator[tuple[Settings, Services, Backend]]:
-    """The backend: one Runtime (all), or a pbx Runtime and an api Runtime over Redis.
-    Yields the settings, the pbx side's services and an HTTP client to the API."""
-    env = {"HOTLINE_RECORDING__MODE": "on_demand"}  # files: the sandbox's monitor dir
-    if redis_url is not None:
-        env["HOTLINE_REDIS__URL"] = redis_url
-    settings = restart_settings(asterisk, db_url, **env)
-    runtimes = [Runtime(settings, role="all" if redis_url is None else "pbx")]
-    if redis_url is not None:
-        runtimes.append(Runtime(settings, role="api", migrate=False))
-    started: list[Runtime] = []
-    try:
-        for runtime in runtimes:
-            await runtime.start()
-            started.append(runtime)
-        services = started[0].services
-        assert services is not None
-        duties = started[0].duties
-        assert duties is not None
-        await eventually(lambda: duties.active, 20, "the pbx side leads")
-        await add_staff(services, AGENTS)
-        assert services.features.routing is not None
-        await services.features.routing.reload_agents()
-        base = f"http://{settings.http.host}:{settings.http.port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield settings, services, Backend(started[-1], http)
-    finally:
-        for runtime in reversed(started):
-            await runtime.stop()
+) -> contextlib.AbstractAsyncContextManager[tuple[Settings, Services, Backend]]:
+    # on_demand: nothing recorded on answer (files: the sandbox's monitor dir).
+    env = {"HOTLINE_RECORDING__MODE": "on_demand"}
+    return staffed_center(asterisk, db_url, redis_url, AGENTS, **env)
 
 
 async def control(b: Backend, call: str, action: str, user: str) -> httpx.Response:

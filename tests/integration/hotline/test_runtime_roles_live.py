@@ -96,6 +96,7 @@ async def test_given_each_role_when_the_real_runtime_starts_then_each_part_runs_
         assert [name for name, _ in duties.running] == [
             name
             for name, _ in DUTIES
-            if name not in ("agent_commands", "supervisor_actions", "recording_control")
+            if name
+            not in ("agent_commands", "supervisor_actions", "recording_control", "call_control")
         ]
         assert EXPECTED - await served_routes(alone) == set()
