@@ -21,6 +21,7 @@ const desk = {
   lastPopAt: null,  // Date.now() when the latest pop was drawn (tests read it)
   wrapPending: false,  // the last call ended and its wrap-up code is not given yet
   rec: null,  // the current call's recording state (showRec)
+  cc: null,  // the call controls' state (callControls below); tests read cc.view
 };
 window.hotlineDesk = desk;
 
@@ -45,12 +46,18 @@ function setLang(lang) {
   showState(desk.state, desk.reason);
   if (desk.pop) renderPop(desk.pop, false);
   showRec(desk.rec);
+  if (desk.cc) {
+    fillQueues();
+    showCall(cc.view);
+    if (cc.error) showError($("cc-error"), cc.error);
+  }
 }
 
 // -- sign-in ----------------------------------------------------------------------------
 
 function showSignIn(message = "") {
   socket.stop();
+  stopWatching();
   $("desk").hidden = true;
   $("logout").hidden = true;
   $("me").hidden = true;
@@ -89,6 +96,8 @@ async function enterDesk() {
     $("state-error").textContent = err.message;
   }
   socket.start();
+  fillQueues();
+  watchCall();  // a call may be live already (the page was reloaded during it)
   $("main").focus();
 }
 
@@ -150,10 +159,13 @@ async function command(path, body) {
 function onFrame(frame) {
   if (frame.type === "pop") {
     renderPop(frame.pop, true);
+    watchCall();
   } else if (frame.type === "call") {
     onCallEvent(frame);
+    watchCall();  // held, resumed, transferred, conference, ended: ask what the call is now
   } else if (frame.type === "agent") {
     showState(frame.state, frame.reason);
+    if (["reserved", "on_call"].includes(frame.state)) watchCall();
   }
 }
 
@@ -166,6 +178,9 @@ const CALL_STATES = {
 
 function onCallEvent(frame) {
   if (frame.call_id !== desk.callId) return;
+  const mine = session.user && session.user.extension;
+  // A call this agent transferred goes on with another agent: their answer is not ours.
+  if (frame.event === "call.answered" && frame.agent && mine && String(frame.agent) !== mine) return;
   const state = CALL_STATES[frame.event];
   if (frame.event === "call.answered") {
     // on_demand: the agent decides; otherwise the policy recorded it on answer.
@@ -248,7 +263,11 @@ function renderPop(pop, fresh) {
     add("balance", `¥${c.balance}`);
     if (Number(c.arrears) > 0) add("arrears", `¥${c.arrears}`, "arrears");
     add("meter", c.meter_number);
-    add("phones", c.phones.map((p) => p.number).join(", "));
+    if (c.phones.length) {
+      const dd = el("dd", null, "phones");
+      dd.append(...c.phones.map((p) => dialButton(p.number, c.id)));
+      details.append(el("dt", t(lang, "phones")), dd);
+    }
   } else if (pop.candidates && pop.candidates.length) {
     add("candidates", pop.candidates.map((x) => `${x.name} (${x.account_number})`).join("; "));
   }
@@ -427,7 +446,7 @@ async function searchCustomers(event) {
       const b = el("button", `${c.name} · ${c.account_number} · ${c.phones.join(", ")}`, "link-like");
       b.type = "button";
       b.addEventListener("click", () => loadHistory({ customer: c, caller: { number: "" } }));
-      li.append(b);
+      li.append(b, el("br"), ...c.phones.map((n) => dialButton(n, c.id)));
       return li;
     }));
     if (!hits.length) list.append(el("li", t(desk.lang, "no_results"), "hint"));
@@ -459,13 +478,372 @@ async function loadHistory(pop) {
   }
 }
 
+// -- call controls (issue 14) -------------------------------------------------------------
+//
+// The panel #callctl shows the agent's call as GET /api/agent/call tells it (talking, held,
+// consulting, conference), asked every second while the page thinks a call may be live
+// (a pop, a call frame, a dial, one of the buttons) and stopping after IDLE_POLLS idle
+// answers in a row. Each button is enabled only in the states where the API allows it.
+
+const POLL_MS = 1000;
+const IDLE_POLLS = 20;
+const LIVE = ["ringing", "talking", "held", "consulting", "conference"];
+const APPLIES = {
+  hold: ["talking"],
+  resume: ["held"],
+  transfer: ["talking", "held"],
+  consult: ["talking", "held"],
+  complete: ["consulting"],
+  cancel: ["consulting"],
+  conference: ["talking", "held", "conference"],
+  leave: ["conference"],
+  keypad: ["talking"],
+  hangup: LIVE,
+};
+const IDLE = { call_id: null, state: "idle" };
+const cc = {
+  view: IDLE,      // the latest call state from the API
+  timer: null,
+  inflight: false,
+  again: false,
+  idle: 0,         // idle answers in a row
+  busy: false,     // a button's request is on its way
+  error: null,     // the last error shown in the panel (re-translated on a language switch)
+  errorUntil: 0,   // an error keeps the panel open this long after the call has gone
+  dialling: null,  // {call_id, number, until}: a click-to-dial before the agent's phone rings
+  keys: Promise.resolve(),
+};
+desk.cc = cc;
+
+function applies(action, view = cc.view) {
+  if (action === "complete" && !view.consulting) return false;  // not answered yet
+  return APPLIES[action].includes(view.state);
+}
+
+function watchCall() {
+  cc.idle = 0;
+  refreshCall();
+}
+
+function stopWatching() {
+  clearTimeout(cc.timer);
+  cc.timer = null;
+  cc.idle = IDLE_POLLS;
+  cc.dialling = null;
+  cc.errorUntil = 0;
+  showCall(IDLE);
+}
+
+async function refreshCall() {
+  if (cc.inflight) {
+    cc.again = true;
+    return;
+  }
+  clearTimeout(cc.timer);
+  cc.inflight = true;
+  try {
+    do {
+      cc.again = false;
+      if (!session.token) return;
+      try {
+        showCall(await session.call("GET", "/api/agent/call"));
+      } catch (err) {
+        if (err.status === 401) return;
+        panelError(err);
+      }
+    } while (cc.again);
+  } finally {
+    cc.inflight = false;
+  }
+  cc.idle = cc.view.state === "idle" ? cc.idle + 1 : 0;
+  if (cc.idle < IDLE_POLLS && session.token && !$("desk").hidden) {
+    cc.timer = setTimeout(refreshCall, POLL_MS);
+  }
+}
+
+function showCall(view) {
+  let v = view || IDLE;
+  const d = cc.dialling;
+  if (d && v.state === "idle" && Date.now() < d.until) {
+    v = { call_id: d.call_id, state: "dialling", caller_number: d.number };
+  } else if (d && v.state !== "idle") {
+    cc.dialling = null;
+  }
+  cc.view = v;
+  const lang = desk.lang;
+  const panel = $("callctl");
+  panel.hidden = v.state === "idle" && Date.now() > cc.errorUntil;
+  panel.dataset.state = v.state;
+  panel.dataset.callId = v.call_id || "";
+  const badge = $("cc-state");
+  badge.dataset.state = v.state;
+  badge.textContent = t(lang, `cc_st_${v.state}`);
+  const peer = [];
+  if (v.caller_number) peer.push(t(lang, "cc_with", { n: v.caller_number }));
+  if (v.state === "consulting") {
+    peer.push(v.consulting ? t(lang, "cc_consulting_with", { n: v.consulting }) : t(lang, "cc_consult_ringing"));
+  }
+  if (v.conference && v.conference.length) {
+    peer.push(t(lang, "cc_conference_with", { n: v.conference.join(", ") }));
+  }
+  $("cc-peer").textContent = peer.join(" · ");
+  for (const action of Object.keys(APPLIES)) $(`cc-${action}`).disabled = cc.busy || !applies(action, v);
+  // A form whose action no longer applies closes (the call was held, ended, ...).
+  if (!$("cc-transfer-form").hidden && !applies("transfer", v)) closeForms();
+  const target = $("cc-target-form");
+  if (!target.hidden && !applies(target.dataset.mode, v)) closeForms();
+  if (!$("cc-pad").hidden && !applies("keypad", v)) closeForms();
+  if (panel.contains(document.activeElement) && document.activeElement.disabled) focusPanel();
+}
+
+function focusPanel() {
+  const first = [...$("cc-buttons").querySelectorAll("button")].find((b) => !b.disabled);
+  if (first) first.focus();
+}
+
+function errorText(err) {
+  const key = `cc_err_${err.code}`;
+  const known = err.code && t(desk.lang, key) !== key;
+  return known ? t(desk.lang, key) : err.message;
+}
+
+function showError(node, err) {
+  node.textContent = errorText(err);
+  node.dataset.code = err.code || "";
+  node.title = err.message || "";
+}
+
+function panelError(err) {
+  cc.error = err;
+  cc.errorUntil = Date.now() + 8000;
+  showError($("cc-error"), err);
+  $("callctl").hidden = false;
+}
+
+function clearPanelError() {
+  cc.error = null;
+  cc.errorUntil = 0;
+  $("cc-error").textContent = "";
+  $("cc-error").dataset.code = "";
+}
+
+const AFTER = { transferred: "cc_transferred", left: "cc_left", ended: "cc_ended" };
+
+async function ccAction(operation, body) {
+  if (cc.busy) return;
+  clearPanelError();
+  cc.busy = true;
+  showCall(cc.view);
+  let next = cc.view;
+  try {
+    const out = await session.call("POST", `/api/agent/call/${operation}`, body);
+    closeForms();
+    if (AFTER[out.state]) {
+      // The call goes on without this agent (or ended): the panel leaves, the pop says so.
+      next = IDLE;
+      const badge = $("call-state");
+      if (desk.callId === out.call_id) {
+        badge.dataset.state = out.state;
+        badge.textContent = t(desk.lang, AFTER[out.state]);
+      }
+    } else if (LIVE.includes(out.state)) {
+      next = { ...cc.view, state: out.state };
+    }
+  } catch (err) {
+    panelError(err);
+  } finally {
+    cc.busy = false;
+    showCall(next);
+    // The button just pressed may be disabled now (Hold after holding): focus stays in the panel.
+    const active = document.activeElement;
+    if (!$("callctl").hidden && (!active || active === document.body || active.disabled)) focusPanel();
+    watchCall();
+  }
+}
+
+// -- the panel's forms: transfer, consult / conference target, keypad
+
+function closeForms(refocus = false) {
+  const had = ["cc-transfer-form", "cc-target-form", "cc-pad"].find((id) => !$(id).hidden);
+  for (const id of ["cc-transfer-form", "cc-target-form", "cc-pad"]) $(id).hidden = true;
+  for (const id of ["cc-transfer", "cc-consult", "cc-conference", "cc-keypad"]) {
+    $(id).setAttribute("aria-expanded", "false");
+  }
+  if (refocus && had) focusPanel();
+}
+
+function toggleForm(button, formId, mode) {
+  const form = $(formId);
+  const open = !form.hidden && (formId !== "cc-target-form" || form.dataset.mode === mode);
+  closeForms();
+  if (open) {
+    button.focus();
+    return;
+  }
+  form.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  if (formId === "cc-target-form") {
+    form.dataset.mode = mode;
+    const lab = $("cc-target-label");
+    lab.dataset.i18n = `cc_target_${mode}`;
+    lab.textContent = t(desk.lang, lab.dataset.i18n);
+    $("cc-target").value = "";
+    $("cc-target").focus();
+  } else if (formId === "cc-transfer-form") {
+    showTransferKind();
+    transferField().focus();
+  } else {
+    form.querySelector("button").focus();
+  }
+}
+
+function queueList() {
+  // config.queues ([{name, label}]) when the desk config lists them; else the skills,
+  // which name the holding queues in this center's config.yaml.
+  const cfg = desk.config || {};
+  if (Array.isArray(cfg.queues)) return cfg.queues;
+  return Object.entries(cfg.skills || {}).map(([name, lab]) => ({ name, label: lab }));
+}
+
+function fillQueues() {
+  const select = $("cc-xfer-queue");
+  const keep = select.value;
+  select.replaceChildren(...queueList().map((q) => option(q.name, label(desk.lang, q.label, q.name))));
+  if (keep) select.value = keep;
+}
+
+function transferField() {
+  const kind = $("cc-xfer-kind").value;
+  return $(kind === "agent" ? "cc-xfer-ext" : kind === "queue" ? "cc-xfer-queue" : "cc-xfer-number");
+}
+
+function showTransferKind() {
+  const kind = $("cc-xfer-kind").value;
+  $("cc-xfer-ext").hidden = kind !== "agent";
+  $("cc-xfer-queue").hidden = kind !== "queue";
+  $("cc-xfer-number").hidden = kind !== "number";
+}
+
+function submitTransfer(event) {
+  event.preventDefault();
+  const kind = $("cc-xfer-kind").value;
+  const to = transferField().value.trim().replace(/[\s-]/g, "");
+  ccAction("transfer", { target: `${kind}:${to}` });
+}
+
+function submitTarget(event) {
+  event.preventDefault();
+  const mode = $("cc-target-form").dataset.mode;
+  ccAction(mode, { target: $("cc-target").value.trim() });
+}
+
+const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+
+function buildKeypad() {
+  const pad = $("cc-pad").querySelector(".cc-keys");
+  pad.replaceChildren(...KEYS.map((k) => {
+    const b = el("button", k);
+    b.type = "button";
+    b.dataset.key = k;
+    b.addEventListener("click", () => sendKey(k));
+    return b;
+  }));
+  $("cc-pad").addEventListener("keydown", (event) => {
+    if (KEYS.includes(event.key) && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      sendKey(event.key);
+    }
+  });
+}
+
+function sendKey(key) {
+  // One request per key, in the order pressed.
+  cc.keys = cc.keys.then(async () => {
+    try {
+      await session.call("POST", "/api/agent/call/dtmf", { digits: key });
+      const sent = $("cc-pad-sent");
+      const was = sent.dataset.digits || "";
+      sent.dataset.digits = (was + key).slice(-20);
+      sent.textContent = t(desk.lang, "cc_sent", { d: sent.dataset.digits });
+    } catch (err) {
+      panelError(err);
+    }
+  });
+}
+
+// -- click-to-dial: a call button next to each phone number of a customer's file
+
+function dialButton(number, customerId) {
+  const wrap = el("span", null, "dial");
+  const b = el("button", t(desk.lang, "cc_dial"), "dial-btn");
+  b.type = "button";
+  b.dataset.number = number;
+  b.setAttribute("aria-label", t(desk.lang, "cc_dial_label", { n: number }));
+  const note = el("span", "", "ok");
+  note.setAttribute("role", "status");
+  b.addEventListener("click", () => dial(number, customerId, b, note));
+  wrap.append(el("span", number), b, note);
+  return wrap;
+}
+
+async function dial(number, customerId, button, note) {
+  button.disabled = true;
+  note.className = "ok";
+  note.textContent = "";
+  const body = { number };
+  if (customerId) body.customer_id = customerId;
+  try {
+    const out = await session.call("POST", "/api/agent/call/dial", body);
+    note.textContent = t(desk.lang, "cc_dialling", { n: out.number || number });
+    cc.dialling = { call_id: out.call_id, number: out.number || number, until: Date.now() + 8000 };
+    clearPanelError();
+    showCall(cc.view);
+    watchCall();
+  } catch (err) {
+    note.className = "error";
+    showError(note, err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function wireCallControls() {
+  $("cc-hold").addEventListener("click", () => ccAction("hold"));
+  $("cc-resume").addEventListener("click", () => ccAction("resume"));
+  $("cc-complete").addEventListener("click", () => ccAction("complete"));
+  $("cc-cancel").addEventListener("click", () => ccAction("cancel"));
+  $("cc-leave").addEventListener("click", () => ccAction("leave"));
+  $("cc-hangup").addEventListener("click", () => ccAction("hangup"));
+  $("cc-transfer").addEventListener("click", (e) => toggleForm(e.currentTarget, "cc-transfer-form"));
+  $("cc-consult").addEventListener("click", (e) => toggleForm(e.currentTarget, "cc-target-form", "consult"));
+  $("cc-conference").addEventListener("click", (e) => toggleForm(e.currentTarget, "cc-target-form", "conference"));
+  $("cc-keypad").addEventListener("click", (e) => toggleForm(e.currentTarget, "cc-pad"));
+  $("cc-xfer-kind").addEventListener("change", showTransferKind);
+  $("cc-transfer-form").addEventListener("submit", submitTransfer);
+  $("cc-target-form").addEventListener("submit", submitTarget);
+  for (const b of document.querySelectorAll("#callctl .cc-close")) {
+    b.addEventListener("click", () => closeForms(true));
+  }
+  buildKeypad();
+}
+
 // -- wiring -------------------------------------------------------------------------------
 
 const SHORTCUTS = { i: "phone-in", r: "ready", n: "not-ready", w: "wrap-done", t: "ticket-create" };
 
 function onKey(event) {
+  if (event.key === "Escape" && !$("desk").hidden && $("callctl").contains(document.activeElement)) {
+    closeForms(true);
+    return;
+  }
   if (!event.altKey || event.ctrlKey || event.metaKey || $("desk").hidden) return;
   const key = event.key.toLowerCase();
+  if (key === "h") {  // hold, or resume a held call
+    const action = applies("hold") ? "hold" : applies("resume") ? "resume" : null;
+    event.preventDefault();
+    if (action && !cc.busy) ccAction(action);
+    return;
+  }
   if (key === "k") {
     event.preventDefault();
     $("kb-q").focus();
@@ -498,6 +876,7 @@ function main() {
   $("ticket-form").addEventListener("submit", createTicket);
   $("kb-form").addEventListener("submit", searchKb);
   $("cust-form").addEventListener("submit", searchCustomers);
+  wireCallControls();
   document.addEventListener("keydown", onKey);
   if (session.token) {
     enterDesk().catch(() => showSignIn());

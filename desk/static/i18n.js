@@ -70,6 +70,52 @@ export const WORDS = {
   },
 };
 
+// The call controls (issue 14: hold, transfer, consult, conference, keypad, hang-up,
+// click-to-dial), merged into WORDS below. cc_err_<code> translates the API's error codes.
+const CALL_WORDS = {
+  zh: {
+    cc_title: "通话控制", cc_shortcuts: "Alt+H 保持/取回，Esc 关闭表单",
+    cc_st_idle: "无通话", cc_st_ringing: "振铃中", cc_st_talking: "通话中", cc_st_held: "通话保持中",
+    cc_st_consulting: "咨询中", cc_st_conference: "三方通话中", cc_st_dialling: "外呼中",
+    cc_with: "对方 {n}", cc_consulting_with: "咨询 {n}", cc_consult_ringing: "正在呼叫被咨询方…",
+    cc_conference_with: "三方：{n}",
+    cc_hold: "保持", cc_resume: "取回", cc_transfer: "转接", cc_consult: "咨询",
+    cc_complete: "完成转接", cc_cancel: "取消咨询", cc_conference: "三方通话", cc_leave: "退出三方",
+    cc_keypad: "拨号盘", cc_hangup: "挂断",
+    cc_to: "转接到", cc_to_agent: "座席分机", cc_to_queue: "队列", cc_to_number: "外线号码",
+    cc_ext: "分机号", cc_queue: "队列", cc_number: "电话号码", cc_go: "确定", cc_close: "取消",
+    cc_target_consult: "咨询分机", cc_target_conference: "邀请分机", cc_sent: "已发送：{d}",
+    cc_transferred: "已转出", cc_left: "已退出三方", cc_ended: "已挂断",
+    cc_dial: "呼叫", cc_dial_label: "呼叫 {n}", cc_dialling: "正在呼叫 {n}，请先接起话机",
+    cc_err_not_on_call: "您当前没有通话", cc_err_wrong_state: "当前通话状态下不能进行此操作",
+    cc_err_invalid_target: "转接目标无效，请检查分机号、队列或号码",
+    cc_err_agent_not_free: "对方座席现在不能接听", cc_err_call_control_unavailable: "暂时无法控制通话（与交换机的连接中断）",
+    cc_err_call_on_another_node: "该通话在另一台交换机上，暂不支持此操作",
+  },
+  en: {
+    cc_title: "Call controls", cc_shortcuts: "Alt+H hold/resume, Esc closes a form",
+    cc_st_idle: "No call", cc_st_ringing: "Ringing", cc_st_talking: "Talking", cc_st_held: "On hold",
+    cc_st_consulting: "Consulting", cc_st_conference: "Conference", cc_st_dialling: "Dialling",
+    cc_with: "with {n}", cc_consulting_with: "consulting {n}", cc_consult_ringing: "calling the colleague…",
+    cc_conference_with: "conference: {n}",
+    cc_hold: "Hold", cc_resume: "Resume", cc_transfer: "Transfer", cc_consult: "Consult",
+    cc_complete: "Complete transfer", cc_cancel: "Cancel consult", cc_conference: "Conference",
+    cc_leave: "Leave conference", cc_keypad: "Keypad", cc_hangup: "Hang up",
+    cc_to: "Transfer to", cc_to_agent: "Agent extension", cc_to_queue: "Queue", cc_to_number: "Outside number",
+    cc_ext: "Extension", cc_queue: "Queue", cc_number: "Phone number", cc_go: "OK", cc_close: "Cancel",
+    cc_target_consult: "Consult extension", cc_target_conference: "Invite extension", cc_sent: "Sent: {d}",
+    cc_transferred: "Transferred", cc_left: "Left the conference", cc_ended: "Hung up",
+    cc_dial: "Call", cc_dial_label: "Call {n}", cc_dialling: "Calling {n}: pick up your phone first",
+    cc_err_not_on_call: "You are not on a call", cc_err_wrong_state: "Not possible in the call's present state",
+    cc_err_invalid_target: "Invalid target: check the extension, queue or number",
+    cc_err_agent_not_free: "That agent cannot take a call now",
+    cc_err_call_control_unavailable: "Call control is unavailable (no link to the PBX)",
+    cc_err_call_on_another_node: "This call is on another PBX node: not supported yet",
+  },
+};
+Object.assign(WORDS.zh, CALL_WORDS.zh);
+Object.assign(WORDS.en, CALL_WORDS.en);
+
 export const { t, applyWords } = translator(WORDS);
 export { label, reasonLabel };
 
