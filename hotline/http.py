@@ -25,7 +25,12 @@ from customers import api as customers_api
 from customers.file import CustomerNotFound
 from customers.notices import InvalidNotice, NoticeNotFound
 from customers.search import InvalidQuery
-from desk.agent_state.port import AgentStateError, AgentStateUnavailable, IllegalAgentTransition
+from desk.agent_state.port import (
+    AgentStateError,
+    AgentStateUnavailable,
+    IllegalAgentTransition,
+    PhoneNotRegistered,
+)
 from desk.feature import desk_feature
 from followups import api as followups_api
 from hotline.services import Services
@@ -50,6 +55,7 @@ DOMAIN_ERRORS: tuple[DomainError, ...] = (
     DomainError(NoticeNotFound, 404, "not_found"),
     DomainError(InvalidNotice, 422, "invalid_notice"),
     DomainError(IllegalAgentTransition, 409, "illegal_transition"),
+    DomainError(PhoneNotRegistered, 409, "phone_offline"),
     DomainError(AgentStateUnavailable, 503, "routing_unavailable"),
     DomainError(AgentStateError, 422, None),  # its own code: unknown_reason, ...
     DomainError(ticket_errors.TicketNotFound, 404, "not_found"),

@@ -76,10 +76,14 @@ class RoutingContext:
     def agent_dial(self, extension: str, caller_node: str | None) -> str | None:
         """How the caller's node dials the agent when the agent's phone is on another
         node (its device states say where, else pbx.nodes[].agents): through the
-        inter-node trunk. None: the agent is on the caller's node (or there is one
-        node): the dialplan's own endpoint."""
+        inter-node trunk; else the phone the agent chose (its browser phone). None: the
+        dialplan's own endpoint."""
         home = self.agent_nodes.node_of(extension)
-        return NodeDialling(self.settings.pbx).dial(extension, caller_node, home)
+        trunk = NodeDialling(self.settings.pbx).dial(extension, caller_node, home)
+        if trunk is not None:
+            return trunk
+        agent = self.router.by_extension.get(extension)
+        return agent.phone if agent is not None else None  # its browser phone, if chosen
 
     async def run(
         self, request: Callable[..., list[RouterEvent]], /, *args: Any, **kwargs: Any

@@ -48,6 +48,9 @@ class Intake:
         self.devices = DeviceMap(contract.agent_endpoint)
         self.prefix = contract.holding_queue_prefix
         self.rebuilder = Rebuilder(ctx, dispatcher, callbacks, self._holding_queue)
+        # The last state of every device Asterisk reported (a phone chosen later starts
+        # from what it was).
+        self.device_states: dict[str, str] = {}
         self.handlers: dict[tuple[str, str], Handler] = {
             (topics.CALL, "call.ivr_completed"): self._ivr_completed,
             (topics.CALL, "call.queued"): self._queued,
@@ -273,8 +276,18 @@ class Intake:
     # -- the PBX -----------------------------------------------------------------------------
 
     async def _device(self, e: dict[str, Any]) -> None:
-        ext = self.devices.extension(str(e.get("device", "")))
+        device = str(e.get("device", ""))
+        self.device_states[device] = str(e.get("state", ""))
+        ext = self.devices.extension(device)
         agent = self.ctx.router.by_extension.get(ext) if ext else None
+        if agent is not None and agent.phone is not None and agent.phone != device:
+            return  # the agent takes calls on another phone (its browser phone)
+        if agent is None:
+            # An agent's own phone (the browser phone it chose: routing/service.py)
+            agent = self.ctx.router.by_extension.get(device.rpartition("/")[2])
+            if agent is None or agent.phone != device:
+                return
+            ext = agent.extension
         if agent is not None and ext is not None:
             presence = presence_of(str(e.get("state", "")))
             node = e.get("pbx_node")

@@ -27,6 +27,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cti.commands import PbxError
 from cti.nodes import NodeDialling
 from hotline.services import Services
 from kernel import topics
@@ -36,7 +37,7 @@ from routing.callback_store import CallbackStore
 from routing.context import RoutingContext
 from routing.core.model import AgentState, UnknownAgent, UnknownCall
 from routing.core.plan import RoutingPlan
-from routing.core.presence import AgentNodes
+from routing.core.presence import AgentNodes, presence_of
 from routing.core.router import Router
 from routing.core.views import agent_view, call_view, queue_view
 from routing.intake import Intake
@@ -180,6 +181,23 @@ class RoutingService:
 
     async def logout(self, agent_id: int) -> None:
         await self.ctx.run(self.router.logout, agent_id)
+
+    async def set_phone(self, agent_id: int, phone: str) -> None:
+        """`browser`: the agent takes calls on its browser phone (the PJSIP endpoint of
+        its extension, registered over WebSocket by the desk): offers dial it, and its
+        registration is the agent's presence (gone: not ready, no offers). `desk`: the
+        configured endpoint (pbx.dialplan.agent_endpoint) as before."""
+        agent = self.router.agents.get(agent_id)
+        if agent is None:
+            raise UnknownAgent(str(agent_id))
+        device = f"PJSIP/{agent.extension}" if phone == "browser" else None
+        state = self.intake.device_states.get(device or "")
+        if device is not None and state is None:
+            # Not reported since this process began: ask Asterisk (a phone registered
+            # before the bridge connected, or never).
+            with contextlib.suppress(PbxError):
+                state = await self.ctx.pbx.get_var("", f"DEVICE_STATE({device})")
+        await self.ctx.run(self.router.set_phone, agent_id, device, presence_of(state or ""))
 
     async def demo_sign_in(self, extension: str) -> None:
         """Sign the agent of an extension in, ready (the demo's simulated agents)."""

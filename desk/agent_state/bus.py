@@ -86,6 +86,9 @@ class BusAgentState:
     async def status(self, agent_id: int) -> AgentStatus:
         return await self._ask("status", agent_id)
 
+    async def set_phone(self, agent_id: int, phone: str) -> AgentStatus:
+        return await self._ask("set_phone", agent_id, phone=phone)
+
 
 class AgentCommandServer:
     """Answers agent commands from the bus with a real AgentStatePort (the router side)."""
@@ -125,4 +128,6 @@ class AgentCommandServer:
             return await port.sign_out(agent_id)
         if name == "status":
             return await port.status(agent_id)
+        if name == "set_phone":
+            return await port.set_phone(agent_id, str(cmd.get("phone")))
         raise AgentStateError(f"unknown agent command {name!r}")

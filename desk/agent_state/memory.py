@@ -41,6 +41,9 @@ class InMemoryAgentState:
             return current
         return await self._move(agent_id, extension, S.AVAILABLE if ready else S.NOT_READY)
 
+    async def set_phone(self, agent_id: int, phone: str) -> AgentStatus:
+        return await self.status(agent_id)  # no PBX here: every phone is the same
+
     async def ready(self, agent_id: int) -> AgentStatus:
         current = self._signed_in(agent_id)
         if current.state in BUSY:

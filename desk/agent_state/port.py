@@ -66,6 +66,12 @@ class AgentNotSignedIn(AgentStateError):
     code = "not_signed_in"
 
 
+class PhoneNotRegistered(AgentStateError):
+    """The agent chose its browser phone and that phone is not registered."""
+
+    code = "phone_offline"
+
+
 class AgentStateUnavailable(AgentStateError):
     """Nobody answered: the routing service is down or not wired."""
 
@@ -80,6 +86,7 @@ ERRORS: dict[str, type[AgentStateError]] = {
         UnknownReason,
         AgentNotSignedIn,
         AgentStateUnavailable,
+        PhoneNotRegistered,
     )
 }
 
@@ -102,3 +109,7 @@ class AgentStatePort(Protocol):
     async def sign_out(self, agent_id: int) -> AgentStatus: ...
 
     async def status(self, agent_id: int) -> AgentStatus: ...
+
+    async def set_phone(self, agent_id: int, phone: str) -> AgentStatus:
+        """Take calls on the browser phone ("browser") or the configured one ("desk")."""
+        ...

@@ -19,6 +19,7 @@ from desk.agent_state.port import (
     AgentStateError,
     AgentStatus,
     IllegalAgentTransition,
+    PhoneNotRegistered,
     UnknownReason,
 )
 from hotline.services import Services
@@ -37,6 +38,10 @@ class RoutingAgentState:
 
         try:
             await command
+        except model.PhoneOffline:
+            raise PhoneNotRegistered(
+                "your browser phone is not registered: open the desk's phone first"
+            ) from None
         except model.UnknownReason as exc:
             raise UnknownReason(f"unknown not-ready reason: {exc}") from None
         except model.UnknownAgent:
@@ -85,6 +90,9 @@ class RoutingAgentState:
 
     async def sign_out(self, agent_id: int) -> AgentStatus:
         return await self._do(agent_id, self._routing.logout(agent_id))
+
+    async def set_phone(self, agent_id: int, phone: str) -> AgentStatus:
+        return await self._do(agent_id, self._routing.set_phone(agent_id, phone))
 
 
 def command_server(services: Services) -> AgentCommandServer | None:

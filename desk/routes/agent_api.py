@@ -7,7 +7,7 @@ refusals come back as domain errors (409 illegal transition, 422 unknown reason,
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -48,6 +48,12 @@ class SignInRequest(BaseModel):
     ready: bool = False
 
 
+class PhoneRequest(BaseModel):
+    # browser: the desk's own softphone (desk/static/phone.js), registered over WebSocket;
+    # desk: the configured endpoint (a desk phone or softphone of its own).
+    phone: Literal["browser", "desk"]
+
+
 class NotReadyRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=40)
 
@@ -68,6 +74,13 @@ async def sign_in(user: Agent, port: AgentStateDep, body: SignInRequest | None =
     if not extension:
         raise ApiError(422, "no_extension", "your account has no phone extension: name one")
     return StateOut.of(await port.sign_in(user.id, extension, ready=body.ready))
+
+
+@router.post("/phone", response_model=StateOut, responses=ERRORS)
+async def set_phone(user: Agent, port: AgentStateDep, body: PhoneRequest) -> StateOut:
+    """Which phone takes the agent's calls. With the browser phone the agent's presence is
+    its registration: a page closed makes the agent not ready, and going ready needs it."""
+    return StateOut.of(await port.set_phone(user.id, body.phone))
 
 
 @router.post("/ready", response_model=StateOut, responses=ERRORS)

@@ -24,6 +24,7 @@ const phone = {
   callState: "idle",
   mode: localStorage.getItem(MODE_KEY) === "browser" ? "browser" : "desk",
   ua: null,
+  routed: null,  // the choice the router has ("browser" | "desk"), once it said yes
   session: null,
   config: null,
   error: "",
@@ -170,9 +171,34 @@ function setMode(mode) {
   localStorage.setItem(MODE_KEY, mode);
   if (signedIn()) {
     if (mode === "browser") start();
-    else stop();
+    else {
+      stop();
+      tellRouter("desk");
+    }
   }
   render();
+}
+
+// Which phone takes this agent's calls (POST /api/agent/phone): once registered, the
+// browser's; the router then dials it and follows its registration (page closed: the
+// agent goes not ready and is offered nothing). A router not reachable now keeps the
+// choice from the next registration.
+async function tellRouter(choice) {
+  phone.routed = choice;
+  try {
+    const r = await fetch("/api/agent/phone", {
+      method: "POST",
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        Authorization: `Bearer ${token()}`,
+      },
+      body: JSON.stringify({ phone: choice }),
+    });
+    if (!r.ok) phone.routed = null;
+  } catch {
+    phone.routed = null;
+  }
 }
 
 // -- registration ------------------------------------------------------------------------
@@ -225,7 +251,7 @@ async function start() {
   const mine = (fn) => (...args) => { if (phone.ua === ua) fn(...args); };
   ua.on("connecting", mine(() => setState("connecting")));
   ua.on("disconnected", mine(() => setState("disconnected")));
-  ua.on("registered", mine(() => setState("registered")));
+  ua.on("registered", mine(() => { setState("registered"); tellRouter("browser"); }));
   ua.on("unregistered", mine(() => setState("unregistered")));
   ua.on("registrationFailed", mine((e) => setState("failed", e.cause || "")));
   ua.on("newRTCSession", mine((e) => { if (e.originator === "remote") incoming(e.session); }));

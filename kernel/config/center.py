@@ -157,6 +157,7 @@ class RoutingSettings(Strict):
         "training": Label(zh="培训", en="Training"),
         "meeting": Label(zh="会议", en="Meeting"),
         "no_answer": Label(zh="未接来电", en="Missed call"),
+        "phone_offline": Label(zh="话机离线", en="Phone offline"),
     }
     # Handle time (talk + wrap-up) assumed for the wait estimate until calls are measured.
     default_handle_seconds: int = Field(180, gt=0)
@@ -182,4 +183,6 @@ class RoutingSettings(Strict):
     def _no_answer_is_a_reason(self) -> RoutingSettings:
         if "no_answer" not in self.not_ready_reasons:
             raise ValueError("not_ready_reasons must include 'no_answer' (set by the router)")
+        # Set by the router when a browser phone goes away; a list without it still loads.
+        self.not_ready_reasons.setdefault("phone_offline", Label(zh="话机离线", en="Phone offline"))
         return self

@@ -25,6 +25,11 @@ class AgentNotFree(RoutingError):
     """A transfer's target agent cannot take a call now (busy, not ready, signed out)."""
 
 
+class PhoneOffline(RoutingError):
+    """The agent takes calls on a phone that is not registered (the browser phone's page
+    is closed or lost its connection): no call can reach it, so no going ready."""
+
+
 class UnknownAgent(RoutingError):
     pass
 
@@ -101,6 +106,10 @@ class Agent:
     matches: tuple[Match, ...] = ()
     last_wrap: tuple[str, str, float] | None = None  # (call id, queue, seconds)
     version: int = 0  # bumped whenever its place in the agent pools may change
+    # The browser phone (or another device the agent chose at sign-in): the dial string
+    # offers use and the device whose state is the agent's presence. None: the
+    # configured endpoint (pbx.dialplan.agent_endpoint).
+    phone: str | None = None
 
     @property
     def offerable(self) -> bool:

@@ -42,6 +42,7 @@ from routing.core.model import (
     IllegalTransition,
     Offer,
     Overflowed,
+    PhoneOffline,
     Presence,
     QueueStats,
     RouterEvent,
@@ -57,6 +58,7 @@ from routing.core.selection import IndexedSelector, Selector
 from routing.core.timers import AGE, STEP, WRAP, Timers
 
 NO_ANSWER = "no_answer"  # the not-ready reason after an unanswered offer
+PHONE_OFFLINE = "phone_offline"  # ... after the agent's browser phone went away
 HANDLE_SMOOTHING = 0.2  # weight of the newest handle time in the per-queue average
 
 
@@ -670,9 +672,34 @@ class Router:
                 return
             agent.presence = presence
             agent.version += 1
+            if (
+                presence is Presence.ABSENT
+                and agent.phone is not None
+                and agent.state is AgentState.AVAILABLE
+            ):
+                # Its browser phone went away (page closed, connection lost): nothing
+                # may be offered to it, and the agent sees why.
+                self._move(agent, AgentState.NOT_READY, PHONE_OFFLINE)
+                return
             self._agent_free(agent)
 
         return self._run(run)
+
+    def set_phone(
+        self, agent_id: int, phone: str | None, presence: Presence = Presence.UNKNOWN
+    ) -> list[RouterEvent]:
+        """The agent takes calls on `phone` (a dial string, e.g. its browser phone's
+        PJSIP endpoint; None: the configured endpoint); `presence` is that device's
+        state now."""
+
+        def run() -> None:
+            agent = self._agent(agent_id)
+            agent.phone = phone
+            agent.version += 1
+            agent.presence = Presence.UNKNOWN
+
+        self._run(run)
+        return self.set_presence(agent_id, presence)
 
     # -- the agent's own commands ------------------------------------------------------------
 
@@ -694,6 +721,8 @@ class Router:
         def run() -> None:
             agent = self._agent(agent_id)
             state = agent.state
+            if agent.phone is not None and agent.presence is Presence.ABSENT:
+                raise PhoneOffline(f"the phone of agent {agent.extension} is not registered")
             if state in (AgentState.RESERVED, AgentState.ON_CALL):
                 if not agent.pending_not_ready:
                     raise IllegalTransition(agent.agent_id, state, AgentState.AVAILABLE)

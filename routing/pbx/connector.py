@@ -116,11 +116,11 @@ class Connector:
             if channel is None:
                 break
             try:
-                if self.ctx.settings.pbx.several:
-                    # An agent on another node is dialled through the trunk; one on the
-                    # caller's node by the dialplan (a trunk string left from an earlier
-                    # offer that never rang must not be used).
-                    dial = self.ctx.agent_dial(e.extension, self.ctx.live.get(linkedid).node)
+                dial = self.ctx.agent_dial(e.extension, self.ctx.live.get(linkedid).node)
+                if self.ctx.settings.pbx.several or dial:
+                    # An agent on another node is dialled through the trunk, one who chose
+                    # its browser phone on that phone; else the dialplan's endpoint (a dial
+                    # string left from an earlier offer that never rang must not be used).
                     await pbx.set_var(channel, "HOTLINE_AGENT_ENDPOINT", dial or "")
                 await pbx.redirect(channel, context=contract.connect_context, exten=e.extension)
             except ChannelNotFound:
