@@ -164,6 +164,8 @@ def test_given_not_ready_reasons_then_the_pages_get_their_labels_from_config() -
     assert plain.routing.reason_labels() == {
         "coaching": {"zh": "coaching", "en": "coaching"},
         "no_answer": {"zh": "no_answer", "en": "no_answer"},
+        # set by the router when a browser phone goes away: always there, with a label
+        "phone_offline": {"zh": "话机离线", "en": "Phone offline"},
     }
     with pytest.raises(ConfigError, match="no_answer"):
         load_settings(ROOT / "config.yaml", env={"HOTLINE_ROUTING__NOT_READY_REASONS": "[lunch]"})

@@ -65,7 +65,7 @@ def test_hand_over_puts_the_consulted_agent_on_the_call() -> None:
     assert router.agents[1].state is AgentState.WRAP_UP
     assert router.agents[2].state is AgentState.ON_CALL
     router.call_ended("c1")
-    assert router.agents[2].state is AgentState.WRAP_UP
+    assert router.agents[2].state.value == "wrap_up"
 
 
 def test_browser_phone_gone_makes_the_agent_not_ready_and_ready_needs_it_back() -> None:
