@@ -73,5 +73,5 @@ async def test_given_the_browser_phone_when_it_registers_and_goes_away_then_pres
 
         # Back to the desk phone: the configured endpoint, presence as it reports.
         await b.post("/api/agent/phone", "agent1004", {"phone": "desk"})
-        assert agent.phone is None
+        assert routing.router.by_extension["1004"].phone is None
         assert routing.ctx.agent_dial("1004", None) is None
