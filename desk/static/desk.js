@@ -38,6 +38,7 @@ function setLang(lang) {
   desk.lang = lang;
   localStorage.setItem("hotline.lang", lang);
   applyWords(lang);
+  if ($("link").dataset.state === "on") $("link").textContent = t(lang, "link_on");
   $("lang").textContent = lang === "zh" ? "English" : "中文";
   if (desk.config) {
     $("center-name").textContent = label(lang, desk.config.center, "Hotline");
@@ -664,12 +665,21 @@ async function ccAction(operation, body) {
 // -- the panel's forms: transfer, consult / conference target, keypad
 
 function closeForms(refocus = false) {
-  const had = ["cc-transfer-form", "cc-target-form", "cc-pad"].find((id) => !$(id).hidden);
+  // Back to the button that opened the form (Esc, Cancel), or the first one enabled.
+  const opener = ["cc-transfer", "cc-consult", "cc-conference", "cc-keypad"]
+    .map((id) => $(id))
+    .find((b) => b.getAttribute("aria-expanded") === "true");
   for (const id of ["cc-transfer-form", "cc-target-form", "cc-pad"]) $(id).hidden = true;
   for (const id of ["cc-transfer", "cc-consult", "cc-conference", "cc-keypad"]) {
     $(id).setAttribute("aria-expanded", "false");
   }
-  if (refocus && had) focusPanel();
+  if (!refocus || !opener) return;
+  if (opener.disabled) focusPanel();
+  else opener.focus();
+}
+
+function ccFormOpen() {
+  return ["cc-transfer-form", "cc-target-form", "cc-pad"].some((id) => !$(id).hidden);
 }
 
 function toggleForm(button, formId, mode) {
@@ -719,9 +729,11 @@ function transferField() {
 
 function showTransferKind() {
   const kind = $("cc-xfer-kind").value;
+  const lost = [$("cc-xfer-ext"), $("cc-xfer-queue"), $("cc-xfer-number")].includes(document.activeElement);
   $("cc-xfer-ext").hidden = kind !== "agent";
   $("cc-xfer-queue").hidden = kind !== "queue";
   $("cc-xfer-number").hidden = kind !== "number";
+  if (lost) transferField().focus();  // the field the focus was in is hidden now
 }
 
 function submitTransfer(event) {
@@ -832,9 +844,13 @@ function wireCallControls() {
 const SHORTCUTS = { i: "phone-in", r: "ready", n: "not-ready", w: "wrap-done", t: "ticket-create" };
 
 function onKey(event) {
-  if (event.key === "Escape" && !$("desk").hidden && $("callctl").contains(document.activeElement)) {
-    closeForms(true);
-    return;
+  if (event.key === "Escape" && !$("desk").hidden && ccFormOpen()) {
+    // From the panel, or with the focus lost (the field it was in was hidden).
+    const active = document.activeElement;
+    if (!active || active === document.body || $("callctl").contains(active)) {
+      closeForms(true);
+      return;
+    }
   }
   if (!event.altKey || event.ctrlKey || event.metaKey || $("desk").hidden) return;
   const key = event.key.toLowerCase();

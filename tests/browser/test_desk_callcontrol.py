@@ -233,6 +233,23 @@ async def test_given_a_call_on_the_desk_when_1002_joins_a_conference_and_1001_le
         await page.get_by_role("button", name="English").click()
         await expect(panel.locator("#cc-state")).to_have_text("Talking")
 
+        # Keys to the far end from the keypad, by click and by keyboard.
+        await panel.get_by_role("button", name="Keypad").click()
+        pad = panel.locator("#cc-pad")
+        await pad.get_by_role("button", name="1", exact=True).click()
+        await page.keyboard.press("#")
+        await expect(pad.locator("#cc-pad-sent")).to_have_text("Sent: 1#")
+        await page.keyboard.press("Escape")
+        await expect(pad).to_be_hidden()
+        await expect(panel.locator("#cc-keypad")).to_be_focused()
+
+        # The transfer form lists the queues.
+        await panel.get_by_role("button", name="Transfer", exact=True).click()
+        await panel.get_by_label("Transfer to").select_option("queue")
+        await expect(panel.locator("#cc-xfer-queue option")).to_contain_text(["Complaints"])
+        await page.keyboard.press("Escape")
+        await expect(panel.locator("#cc-transfer-form")).to_be_hidden()
+
         await panel.get_by_role("button", name="Conference", exact=True).click()
         form = panel.locator("#cc-target-form")
         await expect(form.get_by_label("Invite extension")).to_be_focused()
