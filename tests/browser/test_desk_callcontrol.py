@@ -7,10 +7,11 @@ shows the call; the agent holds (the API and the call's timeline say held), resu
 Alt+H, is told in Chinese why a transfer to an unknown extension is refused, then
 transfers to agent 1002 (signed in and ready through the API): 1002 ends on the call and
 the page leaves the panel. Click-to-dial from the customer file makes an outbound call
-record for that number. A second case: a three-way conference with 1002 from the page
-(in English), then Leave: 1002 stays with the caller.
+record for that number. A second case: keypad keys, then a three-way conference with 1002
+from the page (in English), then Leave: 1002 stays with the caller. A third: Consult 1002
+(Complete enabled once 1002 answered), then Complete: 1002 has the call.
 Screenshots: test-artifacts/desk-callcontrol-held.png, desk-callcontrol-transfer.png,
-desk-callcontrol-conference.png."""
+desk-callcontrol-conference.png, desk-callcontrol-consult.png."""
 
 from __future__ import annotations
 
@@ -271,3 +272,36 @@ async def test_given_a_call_on_the_desk_when_1002_joins_a_conference_and_1001_le
         row = await ended_record(services, call)
         assert row["agents"] == ["1001", "1002"]
         assert "call.conference" in await timeline(services, call)
+
+
+async def test_given_a_call_on_the_desk_when_consulting_1002_and_completing_then_1002_has_it(
+    asterisk: AsteriskInstance, db_url: str, page: Page
+) -> None:
+    async with center(asterisk, db_url) as (services, b, ast, _customer_id):
+        await b.post("/api/agent/sign-in", "agent1002", {"ready": True})
+        await ready_on_page(page, b)
+        call, panel = await answered_on_page(page, ast, b)
+        await expect(panel.locator("#cc-complete")).to_be_disabled()
+
+        await panel.get_by_role("button", name="咨询", exact=True).click()
+        form = panel.locator("#cc-target-form")
+        await form.get_by_label("咨询分机").fill("1002")
+        await form.get_by_role("button", name="确定").click()
+        await expect(panel).to_have_attribute("data-state", "consulting", timeout=WAIT_MS)
+        # Complete only once 1002 has answered; Cancel at once.
+        await expect(panel.locator("#cc-peer")).to_contain_text("咨询 1002", timeout=WAIT_MS)
+        await expect(panel.locator("#cc-cancel")).to_be_enabled()
+        await expect(panel.locator("#cc-complete")).to_be_enabled()
+        await expect(panel.locator("#cc-hold")).to_be_disabled()
+        await page.screenshot(path=artifact("desk-callcontrol-consult.png"), full_page=True)
+
+        await panel.get_by_role("button", name="完成转接").click()
+        await expect(panel).to_be_hidden(timeout=WAIT_MS)
+        await on_call(b, "1002", call)
+        assert (await call_state(b, "agent1002"))["state"] == "talking"
+        assert (await call_state(b, "agent1001"))["state"] == "idle"
+        await ast.hang_up(call)
+        row = await ended_record(services, call)
+        assert row["agents"] == ["1001", "1002"]
+        assert row["transfers"] == 1
+        assert "call.consulting" in await timeline(services, call)
