@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kernel.config import Settings
-from kernel.config.pbx import INTERNODE_ENDPOINT_PREFIX, DialplanContract
+from kernel.config.pbx import INTERNODE_ENDPOINT_PREFIX, DialplanContract, browser_endpoint
 
 DEPLOY_DIR = Path(__file__).resolve().parents[1] / "deploy" / "asterisk"
 TEST_CONTEXTS_FILE = "extensions_test.conf"
@@ -402,14 +402,16 @@ def _agents(_: Settings, p: RenderParams) -> Iterator[str]:
     for n, ext in enumerate(p.agent_extensions):
         if n:
             yield ""
-        yield f"[{ext}](agent-endpoint)"
-        yield f"auth = {ext}"
-        yield f"aors = {ext}"
-        yield f'callerid = "Agent {ext}" <{ext}>'
-        yield f"[{ext}](agent-auth)"
-        yield f"username = {ext}"
-        yield f"password = {p.sip_password}"
-        yield f"[{ext}](agent-aor)"
+        # A desk phone (plain RTP) and the desk's browser phone (WebRTC), one identity.
+        for name, template in ((ext, "agent"), (browser_endpoint(ext), "agent-web")):
+            yield f"[{name}]({template}-endpoint)"
+            yield f"auth = {name}"
+            yield f"aors = {name}"
+            yield f'callerid = "Agent {ext}" <{ext}>'
+            yield f"[{name}](agent-auth)"
+            yield f"username = {name}"
+            yield f"password = {p.sip_password}"
+            yield f"[{name}](agent-aor)"
 
 
 _BLOCKS: dict[str, Callable[[Settings, RenderParams], Iterator[str]]] = {

@@ -25,6 +25,7 @@ from typing import Any
 
 from cti.events import VIA_TWILIO
 from kernel import topics
+from kernel.config.pbx import WEBRTC_ENDPOINT_SUFFIX
 from routing.context import RoutingContext
 from routing.core.model import CallKind
 from routing.core.presence import DeviceMap, presence_of
@@ -284,7 +285,8 @@ class Intake:
             return  # the agent takes calls on another phone (its browser phone)
         if agent is None:
             # An agent's own phone (the browser phone it chose: routing/service.py)
-            agent = self.ctx.router.by_extension.get(device.rpartition("/")[2])
+            name = device.rpartition("/")[2].removesuffix(WEBRTC_ENDPOINT_SUFFIX)
+            agent = self.ctx.router.by_extension.get(name)
             if agent is None or agent.phone != device:
                 return
             ext = agent.extension

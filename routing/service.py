@@ -32,6 +32,7 @@ from cti.nodes import NodeDialling
 from hotline.services import Services
 from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
+from kernel.config.pbx import browser_endpoint
 from kernel.lifecycle import cancel_and_wait, stop_within
 from routing.callback_store import CallbackStore
 from routing.context import RoutingContext
@@ -183,14 +184,14 @@ class RoutingService:
         await self.ctx.run(self.router.logout, agent_id)
 
     async def set_phone(self, agent_id: int, phone: str) -> None:
-        """`browser`: the agent takes calls on its browser phone (the PJSIP endpoint of
-        its extension, registered over WebSocket by the desk): offers dial it, and its
+        """`browser`: the agent takes calls on its browser phone (PJSIP endpoint
+        <extension>-web, registered over WebSocket by the desk): offers dial it, and its
         registration is the agent's presence (gone: not ready, no offers). `desk`: the
         configured endpoint (pbx.dialplan.agent_endpoint) as before."""
         agent = self.router.agents.get(agent_id)
         if agent is None:
             raise UnknownAgent(str(agent_id))
-        device = f"PJSIP/{agent.extension}" if phone == "browser" else None
+        device = f"PJSIP/{browser_endpoint(agent.extension)}" if phone == "browser" else None
         state = self.intake.device_states.get(device or "")
         if device is not None and state is None:
             # Not reported since this process began: ask Asterisk (a phone registered

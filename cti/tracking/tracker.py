@@ -521,7 +521,7 @@ class CallTracker:
             return []
         if state != "resumed":
             return []
-        if f.get("Transfer") != "attended":
+        if f.get("Transfer") != "attended" or not f.get("Peer"):
             return self._on_unhold(f, at)
         # Attended transfer completed: the caller talks with the consulted agent now.
         peer = f.get("Peer", "")

@@ -22,6 +22,7 @@ from agent_api.auth import Principal, require_roles
 from agent_api.deps import ServicesDep
 from agent_api.errors import ApiError, error_responses
 from db.models import Role
+from kernel.config.pbx import browser_endpoint
 
 router = APIRouter(prefix="/api/phone", tags=["browser phone"])
 # The page's own script, public like the page itself (no token: a <script src>).
@@ -35,6 +36,7 @@ class PhoneConfigOut(BaseModel):
     ws_url: str
     sip_uri: str
     extension: str
+    username: str  # the browser phone's own endpoint: <extension>-web (pjsip.conf)
     password: str
 
 
@@ -56,10 +58,12 @@ async def phone_config(user: Agent, services: ServicesDep) -> PhoneConfigOut:
             "browser_phone_unconfigured",
             "the agents' SIP password is not set (HOTLINE_PBX__WEBRTC__PASSWORD)",
         )
+    username = browser_endpoint(user.extension)
     return PhoneConfigOut(
         ws_url=webrtc.ws_url,
-        sip_uri=f"sip:{user.extension}@{webrtc.sip_domain}",
+        sip_uri=f"sip:{username}@{webrtc.sip_domain}",
         extension=user.extension,
+        username=username,
         password=webrtc.password.get_secret_value(),
     )
 

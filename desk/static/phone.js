@@ -240,7 +240,7 @@ async function start() {
   const ua = new window.JsSIP.UA({
     sockets: [new window.JsSIP.WebSocketInterface(config.ws_url)],
     uri: config.sip_uri,
-    authorization_user: config.extension,
+    authorization_user: config.username,  // <extension>-web: the browser's own endpoint
     password: config.password,
     register: true,
     register_expires: 120,

@@ -69,11 +69,23 @@ class WebrtcSettings(Strict):
     # ws:// only for a browser on the Asterisk machine (the sandbox); an https desk needs
     # wss:// (deploy/asterisk/http.conf).
     ws_url: str = Field("ws://127.0.0.1:8088/ws", pattern=r"^wss?://[^\s]+$")
-    # The SIP domain of the agents' URIs (sip:<extension>@<domain>).
+    # The SIP domain of the browser phones' URIs (sip:<extension>-web@<domain>).
     sip_domain: str = Field("127.0.0.1", pattern=r"^[A-Za-z0-9.:\[\]-]+$")
     # Only from the environment (HOTLINE_PBX__WEBRTC__PASSWORD): the loader refuses it in
     # the file. The sandbox sets it to its agents' password (AsteriskInstance.settings_env).
     password: SecretStr | None = None
+
+
+# Each agent has two PJSIP endpoints (pjsip.conf): <extension> for a desk phone or a
+# softphone of its own (plain RTP over UDP), and <extension>-web for the desk's browser
+# phone (WebRTC: DTLS-SRTP, ICE). Its channels are PJSIP/<extension>-web-<n>, so the
+# agent's extension reads the same from both.
+WEBRTC_ENDPOINT_SUFFIX = "-web"
+
+
+def browser_endpoint(extension: str) -> str:
+    """The browser phone's endpoint (and device) name of an agent's extension."""
+    return f"{extension}{WEBRTC_ENDPOINT_SUFFIX}"
 
 
 # The endpoint (pjsip.conf) through which one Asterisk reaches another: `PJSIP/<agent

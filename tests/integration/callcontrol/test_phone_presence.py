@@ -2,7 +2,7 @@
 (POST /api/agent/phone), the agent's presence is that phone's registration on the real
 Asterisk. Not registered: going ready is refused (409 phone_offline). Registered: ready.
 Registration gone: the agent is made not ready (phone_offline) within seconds and is
-offered nothing. A real SIP phone from SIPp registers, answers Asterisk's qualify and
+offered nothing. A real SIP phone from SIPp registers as the browser endpoint 1004-web, answers Asterisk's qualify and
 unregisters (the browser's own registration over WebSocket: tests/browser/)."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ REGISTERED_MS = 8000
 
 def phone_session(asterisk: AsteriskInstance) -> str:
     done = asterisk.sipp(
-        *("-sf", SESSION.name, "-oocsf", OPTIONS.name, "-set", "ext", "1004"),
-        *("-au", "1004", "-ap", asterisk.sip_password, "-m", "1", "-d", str(REGISTERED_MS)),
+        *("-sf", SESSION.name, "-oocsf", OPTIONS.name, "-set", "ext", "1004-web"),
+        *("-au", "1004-web", "-ap", asterisk.sip_password, "-m", "1", "-d", str(REGISTERED_MS)),
         *("-timeout", "30", "-timeout_error"),
         files=[SESSION, OPTIONS],
     )
@@ -58,9 +58,9 @@ async def test_given_the_browser_phone_when_it_registers_and_goes_away_then_pres
 
         await eventually(may_go_ready, REGISTERED_MS / 2000, "ready once the phone registered")
         agent = routing.router.by_extension["1004"]
-        assert agent.phone == "PJSIP/1004"
+        assert agent.phone == "PJSIP/1004-web"
         assert agent.offerable
-        assert routing.ctx.agent_dial("1004", None) == "PJSIP/1004"
+        assert routing.ctx.agent_dial("1004", None) == "PJSIP/1004-web"
 
         await session  # ... and then it unregistered: the page was closed
 

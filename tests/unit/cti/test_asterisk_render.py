@@ -59,7 +59,9 @@ def test_instance_parameters_land_in_their_files(settings: Settings) -> None:
     assert "port = 15038" in out["manager.conf"]
     assert "[hotline]\nsecret = s3cr3t\n" in out["manager.conf"]
     assert "bind = 127.0.0.1:15060" in out["pjsip.conf"]
-    assert out["pjsip.conf"].count("password = pw\n") == 20
+    # each agent: a desk phone endpoint and a browser phone endpoint (<ext>-web)
+    assert out["pjsip.conf"].count("password = pw\n") == 40
+    assert "[1001-web](agent-web-endpoint)" in out["pjsip.conf"]
     assert "HOTLINE_AGI = agi://10.0.0.7:14573" in out["extensions.conf"]
     assert "HOTLINE_SOUNDS_DIR = /srv/hotline/demo/sounds" in out["extensions.conf"]
     # The holding queues announce with Hotline's prompts, by language-free absolute names.

@@ -71,7 +71,7 @@ def test_hand_over_puts_the_consulted_agent_on_the_call() -> None:
 def test_browser_phone_gone_makes_the_agent_not_ready_and_ready_needs_it_back() -> None:
     router, _ = make_router()
     ready_agent(router, 1, {"billing": 8})
-    router.set_phone(1, "PJSIP/1001", Presence.IDLE)
+    router.set_phone(1, "PJSIP/1001-web", Presence.IDLE)
     assert router.agents[1].offerable
     router.set_presence(1, Presence.ABSENT)  # the page was closed
     assert router.agents[1].state is AgentState.NOT_READY
