@@ -145,7 +145,7 @@ async def test_given_a_call_on_the_desk_when_held_resumed_and_transferred_then_1
             await expect(panel.locator(f"#cc-{disabled}")).to_be_disabled()
 
         # Hold: the API and the call's timeline say held, the page shows it.
-        await panel.get_by_role("button", name="保持", exact=True).click()
+        await panel.get_by_role("button", name="保持通话", exact=True).click()
         await expect(panel).to_have_attribute("data-state", "held", timeout=WAIT_MS)
         await expect(panel.locator("#cc-state")).to_have_text("通话保持中")
         await expect(panel.locator("#cc-hold")).to_be_disabled()
@@ -197,7 +197,7 @@ async def test_given_a_call_on_the_desk_when_held_resumed_and_transferred_then_1
         await expect(panel).to_have_attribute("data-state", "talking", timeout=30_000)
         outbound = await panel.get_attribute("data-call-id") or ""
         assert (await call_state(b, "agent1001"))["state"] == "talking"
-        await panel.get_by_role("button", name="挂断").click()
+        await panel.get_by_role("button", name="结束通话").click()
         await expect(panel).to_be_hidden(timeout=WAIT_MS)
 
         async def outbound_ended() -> bool:
