@@ -131,6 +131,7 @@ export const PHONE_WORDS = {
     mute: "静音", unmute: "取消静音", hold: "保持", unhold: "取回",
     auto_answer: "自动接听", keypad: "拨号盘", on_call: "通话中 {who}", on_hold: "通话保持中",
     no_mic: "无法使用麦克风：{why}",
+    dial_number: "拨打号码", dial: "呼叫", calling: "正在呼叫 {who}",
   },
   en: {
     title: "Phone", mode: "Take calls on", mode_browser: "Browser phone", mode_desk: "Desk phone",
@@ -142,5 +143,6 @@ export const PHONE_WORDS = {
     mute: "Mute", unmute: "Unmute", hold: "Hold", unhold: "Resume",
     auto_answer: "Answer automatically", keypad: "Keypad", on_call: "On a call with {who}",
     on_hold: "Call on hold", no_mic: "The microphone is not available: {why}",
+    dial_number: "Number to call", dial: "Call", calling: "Calling {who}…",
   },
 };

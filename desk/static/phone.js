@@ -9,7 +9,8 @@
 //
 // window.hotlinePhone: state ("off" | "connecting" | "registered" | "unregistered" |
 // "failed" | "disconnected"), callState ("idle" | "ringing" | "answered" | "held"),
-// mode, and stats() (the call's RTP counters, for tests and troubleshooting).
+// mode, and stats() (the call's RTP counters, for tests and troubleshooting). callState
+// "calling" while a call it placed (the dial box) rings.
 
 import { translator } from "/common/i18n.js";
 import { PHONE_WORDS } from "./i18n.js";
@@ -119,6 +120,13 @@ function buildCard() {
       button("phone-hangup", "hangup"),
     ),
     el("div", { id: "phone-pad", hidden: true }, el("h3", { words: "keypad" }), keypad),
+    el(
+      "form",
+      { id: "phone-dial", className: "row", hidden: true },
+      el("label", { htmlFor: "phone-number", words: "dial_number" }),
+      el("input", { id: "phone-number", type: "tel", inputMode: "tel", maxLength: 24, autocomplete: "off" }),
+      el("button", { id: "phone-call", type: "submit", words: "dial" }),
+    ),
     el("div", { className: "row" }, el("label", { htmlFor: "phone-auto" }, auto, " ", el("span", { words: "auto_answer" }))),
     el("div", { className: "row" }, button("phone-switch", "use_browser")),
     el("p", { id: "phone-error", className: "error", role: "alert" }),
@@ -130,6 +138,10 @@ function buildCard() {
   $("phone-mute").addEventListener("click", () => toggleMute());
   $("phone-hold").addEventListener("click", () => toggleHold());
   $("phone-switch").addEventListener("click", () => setMode(phone.mode === "browser" ? "desk" : "browser"));
+  $("phone-dial").addEventListener("submit", (e) => {
+    e.preventDefault();
+    placeCall($("phone-number").value);
+  });
 }
 
 function render() {
@@ -145,12 +157,14 @@ function render() {
   $("phone-ext").textContent = phone.config && phone.mode === "browser" ? phone.config.extension : "";
   $("phone-switch").textContent = t(l, phone.mode === "browser" ? "use_desk" : "use_browser");
   const who = phone.session ? callerOf(phone.session) : "";
+  $("phone-dial").hidden = !(phone.state === "registered" && phone.callState === "idle");
   $("phone-incoming").hidden = phone.callState !== "ringing";
   $("phone-caller").textContent = t(l, "incoming", { who });
   const talking = phone.callState === "answered" || phone.callState === "held";
-  $("phone-controls").hidden = !talking;
+  $("phone-controls").hidden = !talking && phone.callState !== "calling";
   $("phone-pad").hidden = !talking;
-  $("phone-talking").textContent = t(l, phone.callState === "held" ? "on_hold" : "on_call", { who });
+  const words = { held: "on_hold", calling: "calling" }[phone.callState] || "on_call";
+  $("phone-talking").textContent = t(l, words, { who });
   const muted = phone.session && talking ? phone.session.isMuted().audio : false;
   $("phone-mute").textContent = t(l, muted ? "unmute" : "mute");
   $("phone-mute").setAttribute("aria-pressed", String(Boolean(muted)));
@@ -283,8 +297,27 @@ function incoming(session) {
     session.terminate({ status_code: 486, reason_phrase: "Busy Here" });
     return;
   }
+  trackSession(session, "ringing");
+  if ($("phone-auto") && $("phone-auto").checked) answer();
+  else ringer.start();
+}
+
+// A call from this phone (the hotline, a colleague, an echo test at 600): dialled in the
+// endpoint's context (hotline-agents), like any agent phone.
+function placeCall(raw) {
+  const number = String(raw || "").replace(/[\s-]/g, "");
+  if (!phone.ua || phone.session || !/^[0-9*#]{2,24}$/.test(number)) return;
+  const domain = phone.config.sip_uri.split("@")[1];
+  const session = phone.ua.call(`sip:${number}@${domain}`, {
+    mediaConstraints: { audio: true, video: false },
+    pcConfig: { iceServers: [] },
+  });
+  trackSession(session, "calling");
+}
+
+function trackSession(session, state) {
   phone.session = session;
-  phone.callState = "ringing";
+  phone.callState = state;
   const mine = (fn) => (...args) => { if (phone.session === session) fn(...args); };
   const ended = mine(() => {
     phone.session = null;
@@ -296,7 +329,11 @@ function incoming(session) {
   session.on("peerconnection", (e) => listen(e.peerconnection));
   if (session.connection) listen(session.connection);
   session.on("accepted", mine(() => { ringer.stop(); phone.callState = "answered"; render(); }));
-  session.on("confirmed", mine(() => { ringer.stop(); if (phone.callState === "ringing") phone.callState = "answered"; render(); }));
+  session.on("confirmed", mine(() => {
+    ringer.stop();
+    if (phone.callState === "ringing" || phone.callState === "calling") phone.callState = "answered";
+    render();
+  }));
   session.on("hold", mine(() => { phone.callState = "held"; render(); }));
   session.on("unhold", mine(() => { phone.callState = "answered"; render(); }));
   session.on("muted", mine(render));
@@ -304,8 +341,6 @@ function incoming(session) {
   session.on("ended", ended);
   session.on("failed", ended);
   render();
-  if ($("phone-auto") && $("phone-auto").checked) answer();
-  else ringer.start();
 }
 
 function listen(pc) {

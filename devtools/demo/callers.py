@@ -1,7 +1,8 @@
 """Simulated callers: Local channels into the hotline that press keys like people do.
 
 Each caller is an Originate of Local/<hotline>@hotline-inbound whose other half runs the
-sandbox's hotline-test-caller context (SendDTMF, then hang up after a while). Caller ids
+sandbox's hotline-demo-caller context (SendDTMF, then speak a prompt again and again, then
+hang up after a while). Caller ids
 are taken from real customer phones, so the IVR identifies most callers by caller id.
 """
 
@@ -102,7 +103,7 @@ class CallerSimulator:
             f"Local/{self._hotline}@{self._services.settings.pbx.dialplan.inbound_context}",
             purpose=OriginatePurpose.OUTBOUND,
             uniqueid=uid,
-            context="hotline-test-caller",
+            context="hotline-demo-caller",  # speaks a prompt once connected
             caller_id=f'"{name}" <{number}>',
             variables={
                 "DTMF": scenario.dtmf,
