@@ -16,7 +16,7 @@ router = APIRouter(tags=["desk"])
 @router.get(
     "/api/desk/config",
     responses=error_responses(401),
-    summary="Center name, languages, not-ready reasons, wrap-up codes, ticket categories",
+    summary="Center name, languages, not-ready reasons, wrap-up codes, ticket categories, queues",
 )
 async def desk_config(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     s = services.settings
@@ -34,6 +34,8 @@ async def desk_config(user: CurrentUser, services: ServicesDep) -> dict[str, Any
             for c in s.tickets.categories
         ],
         "skills": {sk.name: sk.label.model_dump() for sk in s.skills},
+        # Where a call may be transferred (POST /api/agent/call/transfer queue:<name>).
+        "queues": [{"name": q.name, "label": q.label.model_dump()} for q in s.queues],
         "tiers": {name: t.label.model_dump() for name, t in s.tiers.items()},
         "token_minutes": s.auth.token_minutes,
         # on_demand: nothing is recorded until the agent (or a supervisor) starts it.

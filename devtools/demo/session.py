@@ -135,13 +135,15 @@ class DemoSession:
                     f"  API docs      : {base}/docs",
                     f"  Operations    : {base}/readyz  {base}/metrics (Prometheus)",
                     f"  Asterisk 22   : AMI 127.0.0.1:{pbx.ami_port}, SIP 127.0.0.1:{pbx.sip_port}"
-                    f" (desk phones 1001-1020 / hotline), hotline {settings.center.hotline_numbers[0]}",
+                    " (desk phones 1001-1020 / hotline),"
+                    f" hotline {settings.center.hotline_numbers[0]}",
                     "  Simulated callers dial the hotline every few seconds and speak once",
                     "  connected; agent02.. answer on simulated phones.",
                     "  Take calls yourself: sign in as agent01, tick 浏览器话机 (browser phone),",
                     "  sign in to the phone and go ready: the next caller rings in the page",
                     "  (hold, transfer, consult, conference, keypad in the call panel). Or",
-                    "  sign in as agent02 in a second browser tab and call the hotline from its phone.",
+                    "  sign in as agent02 in a second browser tab and call the hotline from",
+                    "  its browser phone.",
                     "  Ctrl-C to stop.",
                     "",
                 ]
