@@ -8,6 +8,9 @@
     POST /api/agent/call/dial       {"number": "138...", "customer_id": 7}  click-to-dial
     POST /api/agent/call/dtmf       {"digits": "1#"}
 
+A supervisor (or an administrator) acts on an agent's call from the board:
+    POST /api/supervisor/agents/{agent_id}/call/hold | resume | hangup | transfer {target}
+
 Carried out where the AMI link runs (this process, or the leader over the bus:
 callcontrol/bus.py), each audited there as "call.<operation>".
 """
@@ -17,14 +20,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
+from sqlmodel import select
 
 from agent_api.app import HttpFeature
 from agent_api.auth import Principal, require_roles
+from agent_api.deps import SessionDep
 from agent_api.errors import ApiError, error_responses
 from callcontrol.bus import BusControl, CallControlPort, LocalControl
 from callcontrol.errors import CallControlError
-from db.models import Role
+from db.models import Role, User
 from hotline.services import Services
 from kernel.bus import is_shared
 
@@ -51,21 +57,26 @@ class CallStateOut(BaseModel):
 
 
 def call_control_feature(services: Services) -> HttpFeature:
+    routers = [router, supervisor_router]
     if is_shared(services.settings.redis.url):
         remote = BusControl(services)
-        return HttpFeature(routers=[router], state={"call_control": remote}, components=[remote])
+        return HttpFeature(routers=routers, state={"call_control": remote}, components=[remote])
     local = LocalControl(services, services.features)
-    return HttpFeature(routers=[router], state={"call_control": local})
+    return HttpFeature(routers=routers, state={"call_control": local})
 
 
 async def _perform(
-    request: Request, user: Principal, operation: str, args: dict[str, Any]
+    request: Request,
+    user: Principal,
+    operation: str,
+    args: dict[str, Any],
+    extension: str | None = None,
 ) -> CallStateOut:
+    """On the call of `extension` (default: the user's own phone)."""
     port: CallControlPort = request.app.state.call_control
+    phone = (user.extension or "") if extension is None else extension
     try:
-        result = await port.perform(
-            operation, user.extension or "", user.actor(), {**args, "agent_id": user.id}
-        )
+        result = await port.perform(operation, phone, user.actor(), {**args, "agent_id": user.id})
     except CallControlError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
     known = set(CallStateOut.model_fields)
@@ -117,3 +128,31 @@ _with("dtmf", "Send keys to the far end (an outside system's IVR)", ("digits",))
 )
 async def simple(operation: Simple, user: Agent, request: Request) -> CallStateOut:
     return await _perform(request, user, operation, {})
+
+
+# -- the supervisor board: an agent's call -----------------------------------------------
+
+supervisor_router = APIRouter(prefix="/api/supervisor/agents", tags=["call control"])
+Staff = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
+OnAgentsCall = Literal["hold", "resume", "hangup", "transfer"]
+
+
+@supervisor_router.post(
+    "/{agent_id}/call/{operation}",
+    response_model=CallStateOut,
+    responses=_ERRORS,
+    summary="Hold, resume, end or transfer (target queue:<name> or agent:<ext>) an agent's call",
+)
+async def on_agents_call(
+    agent_id: Annotated[int, PathParam(ge=1)],
+    operation: OnAgentsCall,
+    user: Staff,
+    request: Request,
+    session: SessionDep,
+    body: CallControlIn | None = None,
+) -> CallStateOut:
+    agent = (await session.exec(select(User).where(User.id == agent_id))).first()
+    if agent is None or not agent.extension:
+        raise ApiError(404, "not_found", f"no agent {agent_id} with a phone extension")
+    args = {"target": body.target} if body is not None and body.target else {}
+    return await _perform(request, user, operation, args, extension=agent.extension)

@@ -95,14 +95,8 @@ class FakePbx:
         extra_channel: str | None = None,
         extra_exten: str | None = None,
     ) -> None:
-        self._record(
-            "redirect",
-            channel,
-            context=context,
-            exten=exten,
-            extra=extra_channel,
-            extra_exten=extra_exten,
-        )
+        more = {"extra_exten": extra_exten} if extra_exten else {}
+        self._record("redirect", channel, context=context, exten=exten, extra=extra_channel, **more)
 
     async def hangup(self, channel: str, cause: int = 16) -> None:
         self._record("hangup", channel, cause=cause)

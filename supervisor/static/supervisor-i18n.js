@@ -25,6 +25,9 @@ export const WORDS = {
     rec_start: "录音", rec_pause: "暂停录音", rec_resume: "继续录音", rec_stop: "停止录音",
     done_rec_start: "{name} 的通话开始录音", done_rec_pause: "{name} 的通话录音已暂停",
     done_rec_resume: "{name} 的通话录音已继续", done_rec_stop: "{name} 的通话录音已停止",
+    call_hold: "保持通话", call_resume: "取回通话", call_end: "结束通话",
+    done_call_hold: "{name} 的通话已保持", done_call_resume: "{name} 的通话已取回",
+    done_call_end: "{name} 的通话已结束",
   },
   en: {
     skip: "Skip to main content", title: "Supervisor", link_on: "Connected",
@@ -53,6 +56,9 @@ export const WORDS = {
     done_rec_start: "Recording {name}'s call", done_rec_pause: "Recording of {name}'s call paused",
     done_rec_resume: "Recording of {name}'s call resumed",
     done_rec_stop: "Recording of {name}'s call stopped",
+    call_hold: "Hold call", call_resume: "Retrieve call", call_end: "End call",
+    done_call_hold: "{name}'s call is on hold", done_call_resume: "{name}'s call is back",
+    done_call_end: "{name}'s call ended",
   },
 };
 

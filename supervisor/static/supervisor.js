@@ -137,6 +137,13 @@ function renderAgents() {
       { disabled: a.state === "logged_out", dataKey: `out-${id}` }),
       button("edit_skills", () => openSkills(a, name), { dataKey: `sk-${id}` }),
     );
+    // The agent's call itself (callcontrol/: audited with the supervisor's name).
+    for (const [action, verb] of [["call_hold", "hold"], ["call_resume", "resume"], ["call_end", "hangup"]]) {
+      actions.append(button(action, () => act(
+        () => session.call("POST", `/api/supervisor/agents/${id}/call/${verb}`),
+        `done_${action}`, { name }),
+      { disabled: !onCall, dataKey: `${action}-${id}` }));
+    }
     // Recording of the agent's current call (audited; see the call's record).
     for (const action of ["rec_start", "rec_pause", "rec_resume", "rec_stop"]) {
       const verb = action.slice(4);

@@ -65,6 +65,7 @@ TABLE = [
     Endpoint("POST", "/api/agent/not-ready", DESK, body={"reason": "break"}),
     Endpoint("POST", "/api/agent/wrap-up", DESK, body={}),
     Endpoint("POST", "/api/agent/sign-out", DESK),
+    Endpoint("POST", "/api/agent/phone", DESK, body={"phone": "desk"}),
     Endpoint("GET", "/api/customers", FILES, query="?q=张"),
     Endpoint("GET", "/api/customers/{customer_id}", FILES),
     Endpoint("GET", "/api/customers/{customer_id}/calls", FILES),

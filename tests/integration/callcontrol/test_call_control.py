@@ -308,3 +308,33 @@ async def test_given_an_api_process_when_the_agent_dials_a_customer_then_an_outb
         assert row["agents"] == ["1001"]
         assert row["disposition"] == "answered"
         assert ("call.dial", "done") in row["audit"]
+
+
+async def test_given_an_agents_call_when_the_supervisor_holds_and_ends_it_then_audited_as_theirs(
+    asterisk: AsteriskInstance, db_url: str
+) -> None:
+    async with (
+        staffed_center(asterisk, db_url, None, AGENTS) as (settings, services, b),
+        asterisk_side(asterisk, settings) as ast,
+    ):
+        call = await answered_call(b, ast)
+        agent_id = (await b.agent("1001"))["agent_id"]
+        r = await b.http.post(
+            f"/api/supervisor/agents/{agent_id}/call/hold", headers=await b.as_user("agent1002")
+        )
+        assert r.status_code == 403, r.text  # an agent may not act on another's call
+        held = await b.post(f"/api/supervisor/agents/{agent_id}/call/hold", "supervisor")
+        assert held["state"] == "held"
+        await asyncio.sleep(1.0)
+        await b.post(f"/api/supervisor/agents/{agent_id}/call/hangup", "supervisor")
+
+        row = await record(services, call)
+        assert row["hold_seconds"] >= 0.8
+        async with services.engine.connect() as conn:
+            actors = (
+                await conn.execute(
+                    sa.select(AUDIT.c.action, AUDIT.c.actor_name).where(AUDIT.c.object_id == call)
+                )
+            ).all()
+        assert ("call.hold", "supervisor") in [tuple(a) for a in actors]
+        assert ("call.hangup", "supervisor") in [tuple(a) for a in actors]
