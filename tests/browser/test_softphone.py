@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from cti.ami.client import AmiClient
 from db.models import Role, User
@@ -28,7 +26,8 @@ from devtools.services.asterisk import AsteriskInstance, ami_session
 from hotline.http import create_app
 from hotline.services import Features, Services
 from kernel.clock import SystemClock
-from tests.browser.conftest import ARGS, CHROMIUM, artifact
+from tests.browser.conftest import artifact
+from tests.browser.softphone_support import fake_mic_chromium, phone, stat, tone
 from tests.harness.cti import CtiStack
 from tests.harness.http_app import PASSWORD, api_server
 from tests.support import bounded_teardown, eventually
@@ -40,34 +39,6 @@ MIC_HZ = 440  # the browser's fake microphone
 PBX_HZ = 600  # what Asterisk plays to the browser
 
 
-def tone(path: Path, hz: int, rate: int, seconds: int) -> Path:
-    subprocess.run(
-        [
-            *("sox", "-n", "-r", str(rate), "-c", "1", "-b", "16", str(path)),
-            *("synth", str(seconds), "sine", str(hz), "gain", "-6"),
-        ],
-        check=True,
-        timeout=30,
-    )
-    return path
-
-
-def stat(path: Path) -> dict[str, float]:
-    """`sox <file> -n stat`: its numbers by name ("RMS amplitude", "Rough frequency")."""
-    done = subprocess.run(
-        ["sox", str(path), "-n", "stat"], capture_output=True, text=True, timeout=30
-    )
-    assert done.returncode == 0, done.stderr
-    out: dict[str, float] = {}
-    for line in done.stderr.splitlines():
-        name, _, value = line.partition(":")
-        try:
-            out[" ".join(name.split())] = float(value.strip())
-        except ValueError:
-            continue
-    return out
-
-
 @pytest.fixture
 def db_backend() -> str:
     return "sqlite"
@@ -75,26 +46,9 @@ def db_backend() -> str:
 
 @pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
-    """The conftest's Chromium with a fake microphone that plays a known tone and no
-    permission prompt."""
-    mic = tone(tmp_path / "mic.wav", MIC_HZ, 48000, 60)
-    args = [
-        *ARGS,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic}",
-        "--autoplay-policy=no-user-gesture-required",
-    ]
-    pw = await async_playwright().start()
-    try:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-    except BaseException:
-        await bounded_teardown(("playwright", pw.stop))
-        raise
-    try:
+    """Chromium with a fake microphone that plays a known tone and no permission prompt."""
+    async with fake_mic_chromium(tone(tmp_path / "mic.wav", MIC_HZ, 48000, 60)) as chromium:
         yield chromium
-    finally:
-        await bounded_teardown(("chromium", chromium.close), ("playwright", pw.stop))
 
 
 async def seed_agent(stack: CtiStack) -> None:
@@ -152,14 +106,6 @@ async def dtmf_events(asterisk: AsteriskInstance) -> AsyncIterator[list[tuple[st
         yield digits
     finally:
         await bounded_teardown(("trace AMI session", client.close))
-
-
-async def phone(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = await page.evaluate(
-        "async () => ({state: window.hotlinePhone.state, call: window.hotlinePhone.callState,"
-        " stats: await window.hotlinePhone.stats()})"
-    )
-    return result
 
 
 async def test_given_the_browser_phone_when_a_call_comes_then_it_rings_is_answered_and_media_flows_both_ways(
