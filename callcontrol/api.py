@@ -93,7 +93,7 @@ async def call_state(user: Agent, request: Request) -> CallStateOut:
     return await _perform(request, user, "state", {})
 
 
-_ERRORS = error_responses(401, 403, 404, 409, 422, 503)
+_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 503)
 
 
 def _with(operation: str, summary: str, fields: tuple[str, ...]) -> None:

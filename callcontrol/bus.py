@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from callcontrol.errors import ERRORS, CallControlError, ControlUnavailable
+from callcontrol.errors import ERRORS, CallControlError, ControlUnavailable, NotOnCall
 from callcontrol.service import CallControl
 from hotline.services import Features, Services
 from kernel import topics
@@ -42,7 +42,10 @@ class LocalControl:
         self, operation: str, extension: str, actor: Actor, args: dict[str, Any]
     ) -> dict[str, Any]:
         if self._services.pbx is None:
-            raise ControlUnavailable("no link to the PBX in this process")
+            # One process without the PBX side (no bus to ask either): no call is live here.
+            if operation == "state":
+                return {"call_id": None, "state": "idle"}
+            raise NotOnCall("no call is live in this process: it has no link to the PBX")
         return await CallControl(self._services).perform(operation, extension, actor, args)
 
 

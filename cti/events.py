@@ -56,6 +56,7 @@ USER_CONSULT = "HotlineConsult"  # State dialling|ended, Target, Status
 USER_CONFERENCE = "HotlineConference"  # State joined, Room, Role caller|agent, Call
 USER_OUTBOUND = "HotlineOutbound"  # Number, CustomerId, Agent (click-to-dial)
 CONSULT_CONTEXT = "hotline-consult"
+TRANSFER_CONTEXT = "hotline-transfer"  # its Dial reaches an outside number, not an agent
 OUTBOUND_CONTEXT = "hotline-outbound"
 
 # Events of calls that came in through Twilio (ivr/twilio/calls.py) carry "via": VIA_TWILIO;

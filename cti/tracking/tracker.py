@@ -20,6 +20,7 @@ from cti.events import (
     JOINING_PREFIXES,
     ORIGINATE_PREFIXES,
     OUTBOUND_CONTEXT,
+    TRANSFER_CONTEXT,
     USER_CALLBACK,
     USER_CONFERENCE,
     USER_CONSULT,
@@ -371,6 +372,9 @@ class CallTracker:
         if context == CONSULT_CONTEXT:
             leg.role, leg.agent = "consult", ext  # not an offer: the agent asks first
             return []
+        if context == TRANSFER_CONTEXT:
+            leg.role = "outside"  # a blind transfer to an outside number
+            return []
         leg.role, leg.agent = "agent", ext
         return self._offer(call, at, ext, None)
 
@@ -394,7 +398,7 @@ class CallTracker:
             return []
         status = f.get("DialStatus", "")
         leg = call.legs.get(dest)
-        if leg is not None and leg.role == "consult":
+        if leg is not None and leg.role in ("consult", "outside"):
             return []
         if leg is not None and leg.role == "customer":
             root = f.get("Uniqueid", "")

@@ -252,6 +252,8 @@ class Router:
 
     def _release(self, agent: Agent, pause: str | None = None) -> None:
         agent.call_id, agent.call_queue = None, -1
+        if pause is None and agent.phone is not None and agent.presence is Presence.ABSENT:
+            pause = PHONE_OFFLINE  # its browser phone went away during the call
         if pause is not None or agent.pending_not_ready:
             reason = pause or agent.pending_reason
             agent.pending_not_ready, agent.pending_reason = False, None

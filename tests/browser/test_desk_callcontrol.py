@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +27,7 @@ from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from tests.browser.conftest import artifact
 from tests.harness.http_app import PASSWORD, add_customer
+from tests.integration.callcontrol.support import call_state, ended_record, on_call, timeline
 from tests.integration.hotline.support import (
     AsteriskSide,
     Backend,
@@ -76,46 +76,6 @@ async def ready_on_page(page: Page, b: Backend) -> None:
     await expect(page.locator("#state-badge")).to_have_text("示忙")
     await page.get_by_role("button", name="就绪", exact=True).click()
     await expect(page.locator("#state-badge")).to_have_text("就绪")
-
-
-async def call_state(b: Backend, user: str) -> dict[str, Any]:
-    result: dict[str, Any] = await b.get("/api/agent/call", user)
-    return result
-
-
-async def on_call(b: Backend, ext: str, call: str) -> None:
-    async def talking() -> bool:
-        agent = await b.agent(ext)
-        return bool(agent["state"] == "on_call" and agent["linkedid"] == call)
-
-    await eventually(talking, 60, f"agent {ext} on call {call}")
-
-
-async def timeline(services: Services, call: str) -> list[str]:
-    async with services.engine.connect() as conn:
-        row = await conn.scalar(sa.select(CALLS.c.id).where(CALLS.c.linkedid == call))
-        if row is None:
-            return []
-        kinds = await conn.execute(
-            sa.select(EVENTS.c.kind).where(EVENTS.c.call_id == row).order_by(EVENTS.c.seq)
-        )
-        return [str(k) for k in kinds.scalars()]
-
-
-async def ended_record(services: Services, call: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    async def ended() -> bool:
-        async with services.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(CALLS).where(CALLS.c.linkedid == call))).all()
-        assert len(rows) <= 1, f"{len(rows)} records for one call"
-        if rows and rows[0]._mapping["ended_at"] is not None:
-            found.update(rows[0]._mapping)
-            return True
-        return False
-
-    await eventually(ended, 30, f"call {call} ended on its record")
-    return found
 
 
 async def answered_on_page(page: Page, ast: AsteriskSide, b: Backend) -> tuple[str, Locator]:

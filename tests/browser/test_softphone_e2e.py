@@ -25,16 +25,13 @@ import asyncio
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
 from cti.commands import OriginatePurpose
 from db.models import metadata
 from devtools.services.asterisk import AsteriskInstance
-from hotline.services import Services
 from routing.service import RoutingService
 from tests.browser.conftest import artifact
 from tests.browser.softphone_support import (
@@ -47,6 +44,7 @@ from tests.browser.softphone_support import (
     tone,
 )
 from tests.harness.http_app import PASSWORD
+from tests.integration.callcontrol.support import ended_record
 from tests.integration.hotline.support import (
     AsteriskSide,
     Backend,
@@ -174,22 +172,6 @@ def tone_of(path: Path, hz: int) -> dict[str, float]:
     return measured
 
 
-async def one_record(services: Services, call: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    async def ended() -> bool:
-        async with services.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(CALLS).where(CALLS.c.linkedid == call))).all()
-        assert len(rows) <= 1, f"{len(rows)} records for one call"
-        if rows and rows[0]._mapping["ended_at"] is not None:
-            found.update(rows[0]._mapping)
-            return True
-        return False
-
-    await eventually(ended, 30, f"call {call} ended on its record")
-    return found
-
-
 async def test_given_two_agents_on_browser_phones_when_a_call_is_answered_and_transferred_then_media_flows_and_a_closed_page_takes_no_calls(
     asterisk: AsteriskInstance, db_url: str, tmp_path: Path
 ) -> None:
@@ -251,7 +233,7 @@ async def test_given_two_agents_on_browser_phones_when_a_call_is_answered_and_tr
 
         await ast.hang_up(call)
         await expect(card2).to_have_attribute("data-call", "idle", timeout=WAIT_MS)
-        row = await one_record(services, call)
+        row = await ended_record(services, call)
         assert row["agents"] == ["1001", "1002"]
         assert row["transfers"] == 1
 

@@ -11,14 +11,24 @@ gives every call to 1001 first; 1002 and 1003 take what the controls send them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from db.models import metadata
 from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
+from tests.integration.callcontrol.support import (
+    AUDIT,
+    CALLS,
+    act,
+    call_state,
+    on_call,
+    record,
+    wait_state,
+)
 from tests.integration.hotline.support import (
     AsteriskSide,
     Backend,
@@ -30,74 +40,17 @@ from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 AGENTS = {"1001": {"business": 8}, "1002": {"complaint": 8}, "1003": {"billing": 8}}
-CALLS = metadata.tables["calls"]
-EVENTS = metadata.tables["call_events"]
-AUDIT = metadata.tables["audit_log"]
 
 
-async def on_call(b: Backend, ext: str, call: str) -> None:
-    async def talking() -> bool:
-        agent = await b.agent(ext)
-        return bool(agent["state"] == "on_call" and agent["linkedid"] == call)
-
-    await eventually(talking, 60, f"agent {ext} on call {call}")
-
-
-async def act(b: Backend, user: str, operation: str, **body: Any) -> dict[str, Any]:
-    r = await b.http.post(
-        f"/api/agent/call/{operation}", json=body or None, headers=await b.as_user(user)
-    )
-    assert r.status_code == 200, f"{operation}: {r.status_code} {r.text}"
-    result: dict[str, Any] = r.json()
-    return result
-
-
-async def state(b: Backend, user: str) -> dict[str, Any]:
-    result: dict[str, Any] = await b.get("/api/agent/call", user)
-    return result
-
-
-async def wait_state(b: Backend, user: str, wanted: str) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-
-    async def reached() -> bool:
-        seen.update(await state(b, user))
-        return seen.get("state") == wanted
-
-    await eventually(reached, 20, f"{user}'s call {wanted} (last: {seen})")
-    return seen
-
-
-async def record(services: Services, call: str) -> dict[str, Any]:
-    """The call's one record once it ended, with its timeline's event types."""
-    found: dict[str, Any] = {}
-
-    async def ended() -> bool:
-        async with services.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(CALLS).where(CALLS.c.linkedid == call))).all()
-        assert len(rows) <= 1, f"{len(rows)} records for one call"
-        if rows and rows[0]._mapping["ended_at"] is not None:
-            found.update(rows[0]._mapping)
-            return True
-        return False
-
-    await eventually(ended, 30, f"call {call} ended on its record")
-    async with services.engine.connect() as conn:
-        types = (
-            await conn.execute(
-                sa.select(EVENTS.c.kind)
-                .where(EVENTS.c.call_id == found["id"])
-                .order_by(EVENTS.c.seq)
-            )
-        ).scalars()
-        found["timeline"] = list(types)
-        audited = await conn.execute(
-            sa.select(AUDIT.c.action, AUDIT.c.detail).where(AUDIT.c.object_id == call)
-        )
-        found["audit"] = [
-            (a, d.get("outcome")) for a, d in audited.all() if str(a).startswith("call.")
-        ]
-    return found
+@contextlib.asynccontextmanager
+async def center(
+    asterisk: AsteriskInstance, db_url: str, redis_url: str | None = None
+) -> AsyncIterator[tuple[Services, Backend, AsteriskSide]]:
+    async with (
+        staffed_center(asterisk, db_url, redis_url, AGENTS) as (settings, services, b),
+        asterisk_side(asterisk, settings) as ast,
+    ):
+        yield services, b, ast
 
 
 async def answered_call(b: Backend, ast: AsteriskSide, *ready: str) -> str:
@@ -111,24 +64,28 @@ async def answered_call(b: Backend, ast: AsteriskSide, *ready: str) -> str:
 async def test_given_a_call_when_the_agent_holds_and_resumes_then_hold_time_counted(
     asterisk: AsteriskInstance, db_url: str
 ) -> None:
-    async with (
-        staffed_center(asterisk, db_url, None, AGENTS) as (settings, services, b),
-        asterisk_side(asterisk, settings) as ast,
-    ):
+    async with center(asterisk, db_url) as (services, b, ast):
         call = await answered_call(b, ast)
-        assert (await state(b, "agent1001"))["state"] == "talking"
+        assert (await call_state(b, "agent1001"))["state"] == "talking"
         r = await b.http.post("/api/agent/call/resume", headers=await b.as_user("agent1001"))
         assert (r.status_code, r.json()["error"]) == (409, "wrong_state"), r.text
         r = await b.http.post("/api/agent/call/hold", headers=await b.as_user("agent1002"))
         assert (r.status_code, r.json()["error"]) == (409, "not_on_call"), r.text
 
+        # Keys to the far end: Asterisk plays them; the audit row keeps only how many.
+        keyed = await act(b, "agent1001", "dtmf", digits="12#")
+        assert keyed["state"] == "talking"
+        r = await b.http.post(
+            "/api/agent/call/dtmf", json={"digits": "12x"}, headers=await b.as_user("agent1001")
+        )
+        assert (r.status_code, r.json()["error"]) == (422, "invalid_target"), r.text
         held = await act(b, "agent1001", "hold")
         assert held == {**held, "call_id": call, "state": "held"}
         channels = {c.uniqueid: c for c in await ast.pbx.channels()}
         assert any(c.application == "MusicOnHold" for c in channels.values())
         await asyncio.sleep(2.0)
         await act(b, "agent1001", "resume")
-        assert (await state(b, "agent1001"))["state"] == "talking"
+        assert (await call_state(b, "agent1001"))["state"] == "talking"
         await asyncio.sleep(1.0)
         await ast.hang_up(call)
 
@@ -139,6 +96,7 @@ async def test_given_a_call_when_the_agent_holds_and_resumes_then_hold_time_coun
         assert row["agent_talk"]["1001"] >= 0.8
         assert "call.held" in row["timeline"]
         assert "call.resumed" in row["timeline"]
+        assert ("call.dtmf", "done") in row["audit"]
         assert ("call.hold", "done") in row["audit"]
         assert ("call.resume", "done") in row["audit"]
 
@@ -146,10 +104,7 @@ async def test_given_a_call_when_the_agent_holds_and_resumes_then_hold_time_coun
 async def test_given_a_call_when_blind_transferred_to_an_agent_then_second_agent_gets_it(
     asterisk: AsteriskInstance, db_url: str
 ) -> None:
-    async with (
-        staffed_center(asterisk, db_url, None, AGENTS) as (settings, services, b),
-        asterisk_side(asterisk, settings) as ast,
-    ):
+    async with center(asterisk, db_url) as (services, b, ast):
         call = await answered_call(b, ast, "1002")
         r = await b.http.post(
             "/api/agent/call/transfer",
@@ -175,10 +130,7 @@ async def test_given_a_call_when_blind_transferred_to_an_agent_then_second_agent
 async def test_given_a_call_when_transferred_to_a_queue_then_it_waits_with_its_priority(
     asterisk: AsteriskInstance, db_url: str
 ) -> None:
-    async with (
-        staffed_center(asterisk, db_url, None, AGENTS) as (settings, services, b),
-        asterisk_side(asterisk, settings) as ast,
-    ):
+    async with center(asterisk, db_url) as (services, b, ast):
         call = await answered_call(b, ast)
         routing = services.features.routing
         assert routing is not None
@@ -208,25 +160,22 @@ async def test_given_a_call_when_transferred_to_a_queue_then_it_waits_with_its_p
 async def test_given_a_consultation_when_completed_or_cancelled_then_one_record_says_so(
     asterisk: AsteriskInstance, db_url: str, outcome: str
 ) -> None:
-    async with (
-        staffed_center(asterisk, db_url, None, AGENTS) as (settings, services, b),
-        asterisk_side(asterisk, settings) as ast,
-    ):
+    async with center(asterisk, db_url) as (services, b, ast):
         call = await answered_call(b, ast, "1002")
         await act(b, "agent1001", "consult", target="1002")
         consulting = await wait_state(b, "agent1001", "consulting")
 
         async def answered() -> bool:
-            return (await state(b, "agent1001")).get("consulting") == "1002"
+            return (await call_state(b, "agent1001")).get("consulting") == "1002"
 
         await eventually(answered, 20, f"1002 answered the consultation ({consulting})")
         await act(b, "agent1001", outcome)
         if outcome == "complete":
             await on_call(b, "1002", call)
-            assert (await state(b, "agent1002"))["state"] == "talking"
+            assert (await call_state(b, "agent1002"))["state"] == "talking"
             await wait_state(b, "agent1001", "idle")
         else:
-            assert (await state(b, "agent1001"))["state"] == "talking"
+            assert (await call_state(b, "agent1001"))["state"] == "talking"
         await asyncio.sleep(1.0)
         await ast.hang_up(call)
 
@@ -246,22 +195,19 @@ async def test_given_a_consultation_when_completed_or_cancelled_then_one_record_
 async def test_given_a_call_when_a_third_agent_joins_then_conference_and_one_record(
     asterisk: AsteriskInstance, db_url: str
 ) -> None:
-    async with (
-        staffed_center(asterisk, db_url, None, AGENTS) as (settings, services, b),
-        asterisk_side(asterisk, settings) as ast,
-    ):
+    async with center(asterisk, db_url) as (services, b, ast):
         call = await answered_call(b, ast, "1003")
         await act(b, "agent1001", "conference", target="1003")
         seen: dict[str, Any] = {}
 
         async def three() -> bool:
-            seen.update(await state(b, "agent1001"))
+            seen.update(await call_state(b, "agent1001"))
             return seen.get("state") == "conference" and seen.get("conference") == ["1003"]
 
         await eventually(three, 20, f"three on the call ({seen})")
         await asyncio.sleep(1.0)
         await act(b, "agent1001", "leave")
-        assert (await state(b, "agent1003"))["state"] == "conference"
+        assert (await call_state(b, "agent1003"))["state"] == "conference"
         await asyncio.sleep(1.0)
         await ast.hang_up(call)
 
@@ -284,10 +230,7 @@ async def test_given_an_api_process_when_the_agent_dials_a_customer_then_an_outb
     the agent's phone rings first, then the customer; one outbound call record of the
     customer with the agent on it."""
     redis_url = await fresh_redis(request.getfixturevalue("redis_url"), db=14)
-    async with (
-        staffed_center(asterisk, db_url, redis_url, AGENTS) as (settings, services, b),
-        asterisk_side(asterisk, settings),
-    ):
+    async with center(asterisk, db_url, redis_url) as (services, b, _):
         assert b.runtime.role == "api"
         await b.post("/api/agent/sign-in", "agent1001", {"ready": False})
         r = await b.http.post(
@@ -313,10 +256,7 @@ async def test_given_an_api_process_when_the_agent_dials_a_customer_then_an_outb
 async def test_given_an_agents_call_when_the_supervisor_holds_and_ends_it_then_audited_as_theirs(
     asterisk: AsteriskInstance, db_url: str
 ) -> None:
-    async with (
-        staffed_center(asterisk, db_url, None, AGENTS) as (settings, services, b),
-        asterisk_side(asterisk, settings) as ast,
-    ):
+    async with center(asterisk, db_url) as (services, b, ast):
         call = await answered_call(b, ast)
         agent_id = (await b.agent("1001"))["agent_id"]
         r = await b.http.post(
@@ -338,3 +278,35 @@ async def test_given_an_agents_call_when_the_supervisor_holds_and_ends_it_then_a
             ).all()
         assert ("call.hold", "supervisor") in [tuple(a) for a in actors]
         assert ("call.hangup", "supervisor") in [tuple(a) for a in actors]
+
+
+async def test_given_a_call_when_transferred_to_an_outside_number_then_dialled_and_one_record(
+    asterisk: AsteriskInstance, db_url: str
+) -> None:
+    """The sandbox dials outside numbers as Local/<n>@hotline-test-customer (answers)."""
+    async with center(asterisk, db_url) as (services, b, ast):
+        call = await answered_call(b, ast)
+        r = await b.http.post(
+            "/api/agent/call/transfer",
+            json={"target": "number:12"},
+            headers=await b.as_user("agent1001"),
+        )
+        assert (r.status_code, r.json()["error"]) == (422, "invalid_target"), r.text
+        await act(b, "agent1001", "transfer", target="number:02161234567")
+
+        async def outside() -> bool:
+            return any(
+                c.channel.startswith("Local/02161234567@") and c.linkedid == call
+                for c in await ast.pbx.channels()
+            )
+
+        await eventually(outside, 20, "the outside number dialled for the caller")
+        await wait_state(b, "agent1001", "idle")
+        agent1001 = await b.agent("1001")
+        assert agent1001["state"] in ("wrap_up", "available"), agent1001
+        await ast.hang_up(call)
+
+        row = await record(services, call)
+        assert row["agents"] == ["1001"]
+        assert row["transfers"] == 1
+        assert "call.transferred" in row["timeline"]

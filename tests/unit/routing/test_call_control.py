@@ -89,3 +89,17 @@ def test_a_desk_phone_that_is_absent_keeps_the_agent_ready_but_not_offered() -> 
     router.set_presence(1, Presence.ABSENT)
     assert router.agents[1].state is AgentState.AVAILABLE
     assert offers(router.enqueue("c1", "billing", priority=10)) == []
+
+
+def test_browser_phone_gone_during_a_call_leaves_the_agent_not_ready_after_wrap_up() -> None:
+    router, clock = make_router()
+    ready_agent(router, 1, {"billing": 8})
+    router.set_phone(1, "PJSIP/1001-web", Presence.IDLE)
+    router.enqueue("c1", "billing", priority=10)
+    router.answered("c1")
+    router.set_presence(1, Presence.ABSENT)  # the page closed mid-call
+    router.call_ended("c1")
+    clock.advance(600)
+    router.tick()
+    assert router.agents[1].state is AgentState.NOT_READY
+    assert router.agents[1].reason == PHONE_OFFLINE
