@@ -73,6 +73,7 @@ log = logging.getLogger("callcontrol")
 TRANSFER = "hotline-transfer"
 OUTBOUND = "hotline-outbound"
 SETTLE_SECONDS = 4.0  # how long a moved channel may take to reach its new place
+ANSWER_SETTLE_SECONDS = 2.0  # an answered call's legs meet in their bridge
 OPERATIONS = (
     "state",
     "hold",
@@ -158,7 +159,14 @@ class CallControl:
             )
 
     async def _call(self, extension: str) -> AgentCall:
-        call = agent_call(await self._pbx.channels(), extension)
+        # Just answered, the two legs join their bridge a moment after Asterisk reports
+        # the answer: a leg not bridged yet looks "ringing" for that moment.
+        deadline = time.monotonic() + ANSWER_SETTLE_SECONDS
+        while True:
+            call = agent_call(await self._pbx.channels(), extension)
+            if call is None or call.state != "ringing" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
         if call is None:
             raise NotOnCall(f"extension {extension} is not on a call")
         if call.caller is not None and call.caller.channel.startswith(TRUNK):

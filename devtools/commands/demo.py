@@ -32,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-port", type=int, default=None, help="override http.port")
     parser.add_argument("--var", type=Path, default=Path("var/demo"), help="state directory")
     parser.add_argument(
+        "--sandbox-name",
+        default="demo",
+        help="the sandbox Asterisk instance's name (two demos at once need two names)",
+    )
+    parser.add_argument(
         "--cluster",
         action="store_true",
         help="run the center as several processes (PostgreSQL, Redis, 2 pbx, 2 api)",

@@ -45,7 +45,7 @@ class DemoSession:
 
         ensure_root(progress=lambda msg: print(f"sandbox: {msg}", flush=True))
         return start_instance(
-            "demo",
+            getattr(self.args, "sandbox_name", "demo"),
             settings=self.base,
             ami_port=free_port(),
             sip_port=free_udp_port(),

@@ -20,6 +20,7 @@ def agent_view(a: Agent, now: float) -> dict[str, Any]:
         "since": a.since,
         "seconds_in_state": round(now - a.since, 1),
         "presence": a.presence.value,
+        "phone": a.phone,  # the browser phone's device when the agent chose it, else None
         "skills": dict(a.skills),
         "languages": sorted(a.languages),
         "call_id": a.call_id,

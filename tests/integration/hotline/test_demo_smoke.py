@@ -44,6 +44,8 @@ def test_demo_runs_callers_through_the_ivr_to_agents_and_logs_every_call(
             "0",
             "--var",
             str(var),
+            "--sandbox-name",
+            f"demo-smoke-{os.getpid()}",  # beside the browser phone's demo test
         ],
         cwd=ROOT,
         env=env,
