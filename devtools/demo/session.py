@@ -142,7 +142,7 @@ class DemoSession:
                     "  Take calls yourself: sign in as agent01, tick 浏览器话机 (browser phone),",
                     "  sign in to the phone and go ready: the next caller rings in the page",
                     "  (hold, transfer, consult, conference, keypad in the call panel). Or",
-                    "  sign in as agent02 in a second browser tab and call the hotline from",
+                    "  sign in as agent10 in a second browser tab and call the hotline from",
                     "  its browser phone.",
                     "  Ctrl-C to stop.",
                     "",
