@@ -144,7 +144,7 @@ OnAgentsCall = Literal["hold", "resume", "hangup", "transfer"]
     summary="Hold, resume, end or transfer (target queue:<name> or agent:<ext>) an agent's call",
 )
 async def on_agents_call(
-    agent_id: Annotated[int, PathParam(ge=1)],
+    agent_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],  # a users.id
     operation: OnAgentsCall,
     user: Staff,
     request: Request,
