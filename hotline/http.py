@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from admin.api import admin_feature
 from agent_api.app import HttpFeature
 from agent_api.app import create_app as create_platform_app
 from agent_api.errors import DomainError
@@ -38,15 +39,19 @@ from integrations import inbound as integrations_inbound
 from ivr.twilio import routes as twilio_routes
 from knowledge import api as knowledge_api
 from ops.api import ops_feature
+from privacy.api import privacy_feature
+from qa.api import qa_feature
 from recordings import api as recordings_api
 from recordings.control_api import control_feature as recording_control_feature
 from reports import api as reports_api
+from reports.page import reports_page_feature
 from routing import api as routing_api
 from supervisor import api as supervisor_api
 from supervisor.remote import remote_feature as supervisor_remote_feature
 from tickets import api as tickets_api
 from tickets import errors as ticket_errors
 from tickets.service import TicketService
+from tickets.workbench import workbench_feature
 
 # The first matching row wins: a subclass before its base.
 DOMAIN_ERRORS: tuple[DomainError, ...] = (
@@ -95,6 +100,11 @@ def create_app(services: Services) -> FastAPI:
         recording_control_feature(services),  # live calls' recording control
         call_control_feature(services),  # the agent's call controls (hold, transfer, ...)
         supervisor_remote_feature(services),  # the board and actions via the leader
+        workbench_feature(services),  # /tickets/: departments' work orders, attachments
+        reports_page_feature(services),  # /reports/: charts, exports, staffing forecast
+        qa_feature(services),  # /qa/: quality inspection and agent evaluation
+        admin_feature(services),  # /admin/: users, knowledge, calendar, audit log
+        privacy_feature(services),  # customer data export and erasure (PIPL)
         ops_feature(services),  # /healthz, /readyz, /metrics
     ]
     return create_platform_app(services, features, DOMAIN_ERRORS)

@@ -5,6 +5,13 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from kernel.config.auth import AuthSettings, DeskSettings
+from kernel.config.backoffice import (
+    AdminSettings,
+    AttachmentSettings,
+    PrivacySettings,
+    QaSettings,
+    StaffingSettings,
+)
 from kernel.config.care import RecordingSettings, ReportSettings, TicketSettings
 from kernel.config.center import (
     BusinessHours,
@@ -81,6 +88,11 @@ class Settings(Strict):
     tickets: TicketSettings
     recording: RecordingSettings = RecordingSettings()
     reports: ReportSettings = ReportSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
+    qa: QaSettings = QaSettings()
+    admin: AdminSettings = AdminSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    staffing: StaffingSettings = StaffingSettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Settings:

@@ -39,6 +39,9 @@ FEATURES = frozenset(
         "integrations",
         "ops",
         "callcontrol",
+        "qa",
+        "admin",
+        "privacy",
     }
 )
 SHARED = frozenset({"kernel", "db", "agent_api", "hotline"})  # hotline: the composition root
