@@ -262,10 +262,9 @@ class CallControl:
             await pbx.set_var(caller.channel, "HOTLINE_XFER", "queue")
             await pbx.set_var(caller.channel, "HOTLINE_XFER_TARGET", "")
         elif kind == "agent":
-            agent = self._free_agent(target, extension)
+            self._check_free_agent(target, extension)  # refused before the caller moves
             await pbx.set_var(caller.channel, "HOTLINE_XFER", "agent")
             await pbx.set_var(caller.channel, "HOTLINE_XFER_TARGET", target)
-            del agent
         elif kind == "number":
             if not NUMBER.match(target):
                 raise InvalidTarget(f"{target!r} is not a phone number")
@@ -290,7 +289,7 @@ class CallControl:
         await self._drop_agent_leg(call)
         return {"call_id": call.linkedid, "state": "transferred", "target": f"{kind}:{target}"}
 
-    def _free_agent(self, target: str, extension: str) -> Any:
+    def _check_free_agent(self, target: str, extension: str) -> None:
         if not EXTENSION.match(target) or target == extension:
             raise InvalidTarget(f"{target!r} is not another agent's extension")
         routing = self._routing()
@@ -299,7 +298,6 @@ class CallControl:
             raise InvalidTarget(f"no agent with extension {target}")
         if not agent.offerable:
             raise TargetNotFree(f"agent {target} cannot take a call now ({agent.state.value})")
-        return agent
 
     async def _drop_agent_leg(self, call: AgentCall) -> None:
         """The transferring agent's leg, once the caller has left it: a leg held in
