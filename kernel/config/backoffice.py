@@ -6,6 +6,8 @@ config.yaml without the section keeps working."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from kernel.config.common import Label, Name, Strict
@@ -159,4 +161,21 @@ class PrivacySettings(Strict):
 
 
 class StaffingSettings(Strict):
-    """The staffing forecast on the reports page (Erlang C / A)."""
+    """The staffing forecast on the reports page (Erlang C / A, reports/staffing.py):
+    next week's calls per interval from the last `history_weeks` weeks, and the agents
+    each queue's service_level target needs."""
+
+    history_weeks: int = Field(8, ge=1, le=26)
+    interval_minutes: Literal[15, 30, 60] = 30
+    # A business-calendar holiday in the forecast week: "closed" = no calls except in
+    # routing.emergency_queues (the center is closed); "history" = the mean of the
+    # holidays in the history window (the weekday's profile when there is none).
+    holidays: Literal["closed", "history"] = "closed"
+    # AHT when a queue has no answered call in the history.
+    default_aht_seconds: float = Field(180, gt=0, le=7200)
+    # Agents scheduled = needed / (1 - shrinkage) (breaks, training, absence).
+    shrinkage: float = Field(0.0, ge=0, le=0.9)
+    # Occupancy cap (A / N); 1.0 = pure Erlang C.
+    max_occupancy: float = Field(1.0, gt=0.3, le=1.0)
+    # Mean caller patience: when set, each interval also gives Erlang A's abandon rate.
+    patience_seconds: float | None = Field(None, gt=0, le=3600)

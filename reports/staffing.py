@@ -1,0 +1,195 @@
+"""Staffing: next week's forecast per interval and the agents each queue needs.
+
+The history comes from the report SQL itself (reports/sql.py through ReportService:
+15-minute buckets per queue in the center's time zone, DST-correct on both databases),
+folded here into the configured interval (config staffing.interval_minutes). The agents
+signed in come from agent_state_history the same way (logged-in seconds per bucket ÷
+interval length = the mean number of agents signed in). Forecast: reports/forecast.py;
+agents: reports/erlang.py with each queue's service_level (config queues[]).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from kernel.config import Settings
+from kernel.config.center import QueueSettings
+from reports.erlang import agents_for_service_level, erlang_a, traffic_erlangs
+from reports.forecast import Calendar, SlotForecast, SlotHistory, forecast_week, history_days
+from reports.intervals import Interval, ReportRange
+from reports.service import ReportService
+from reports.sql import Dimension, ReportQuery
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingRow:
+    day: dt.date
+    slot: int
+    start: dt.datetime  # aware, center time zone
+    calls: float
+    aht_seconds: float
+    traffic_erlangs: float
+    agents_needed: int
+    agents_scheduled: int  # needed ÷ (1 − shrinkage), rounded up
+    service_level: float  # expected with agents_needed (0..1)
+    asa_seconds: float
+    p_abandon: float | None  # Erlang A, when staffing.patience_seconds is set
+    basis: str
+
+
+def staff_interval(
+    f: SlotForecast,
+    start: dt.datetime,
+    *,
+    interval_seconds: float,
+    target_seconds: float,
+    target_share: float,
+    shrinkage: float,
+    max_occupancy: float,
+    patience_seconds: float | None,
+) -> StaffingRow:
+    """Agents for one forecast interval (pure)."""
+    traffic = traffic_erlangs(f.calls, interval_seconds, f.aht_seconds)
+    s = agents_for_service_level(
+        traffic, f.aht_seconds, target_seconds, target_share, max_occupancy=max_occupancy
+    )
+    abandon = None
+    if patience_seconds is not None:
+        arrivals = f.calls / interval_seconds
+        abandon = erlang_a(s.agents, arrivals, f.aht_seconds, patience_seconds).p_abandon
+    return StaffingRow(
+        day=f.day,
+        slot=f.slot,
+        start=start,
+        calls=f.calls,
+        aht_seconds=f.aht_seconds,
+        traffic_erlangs=traffic,
+        agents_needed=s.agents,
+        agents_scheduled=math.ceil(s.agents / (1 - shrinkage) - 1e-9),
+        service_level=s.service_level,
+        asa_seconds=s.asa_seconds,
+        p_abandon=abandon,
+        basis=f.basis,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePlan:
+    queue: QueueSettings
+    rows: list[StaffingRow]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    start: dt.datetime
+    agents: float | None  # mean agents signed in; None for an interval not yet begun
+    history_agents: float  # the same weekday and interval, mean over the history weeks
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingPlan:
+    week_start: dt.date
+    weeks: int
+    interval_minutes: int
+    timezone: str
+    holidays: list[dt.date]  # business-calendar holidays in the forecast week
+    queues: list[QueuePlan]
+    signed_in: list[SignedIn]
+
+
+class StaffingService:
+    def __init__(self, reports: ReportService, settings: Settings) -> None:
+        self._reports = reports
+        self._settings = settings
+
+    async def plan(
+        self, week_start: dt.date, weeks: int, queues: list[QueueSettings], now: dt.datetime
+    ) -> StaffingPlan:
+        s = self._settings
+        cfg = s.staffing
+        tz = s.center.timezone
+        zone = ZoneInfo(tz)
+        minutes = cfg.interval_minutes
+        slots = 24 * 60 // minutes
+        first = history_days(week_start, weeks)[0]
+        last = week_start + dt.timedelta(days=6)
+        rng = ReportRange(first, last, tz)
+        names = tuple(q.name for q in queues)
+        calls = await self._reports.run(
+            ReportQuery(rng, Interval.MIN15, Dimension.QUEUE, queues=names), now=now
+        )
+        states = await self._reports.run(ReportQuery(rng, Interval.MIN15, Dimension.TOTAL), now=now)
+
+        history: dict[str, list[SlotHistory]] = defaultdict(list)
+        for (bucket, key), a in calls.cells.items():
+            if bucket.date() >= week_start:
+                continue
+            slot = (bucket.hour * 60 + bucket.minute) // minutes
+            handle = a.talk_seconds + a.hold_seconds + a.wrap_seconds
+            history[key].append(SlotHistory(bucket.date(), slot, a.offered, a.answered, handle))
+
+        calendar = Calendar(
+            frozenset(s.business_hours.holidays), frozenset(s.business_hours.extra_working_days)
+        )
+        interval_seconds = minutes * 60.0
+        plans = []
+        for q in queues:
+            forecast = forecast_week(
+                history[q.name],
+                week_start,
+                weeks=weeks,
+                slots_per_day=slots,
+                calendar=calendar,
+                default_aht_seconds=cfg.default_aht_seconds,
+                holiday_rule=cfg.holidays,
+                always_open=q.name in s.routing.emergency_queues,
+            )
+            rows = [
+                staff_interval(
+                    f,
+                    slot_start(f.day, f.slot, minutes, zone),
+                    interval_seconds=interval_seconds,
+                    target_seconds=float(q.service_level.seconds),
+                    target_share=min(q.service_level.percent / 100.0, 0.9999),
+                    shrinkage=cfg.shrinkage,
+                    max_occupancy=cfg.max_occupancy,
+                    patience_seconds=cfg.patience_seconds,
+                )
+                for f in forecast
+            ]
+            plans.append(QueuePlan(q, rows))
+
+        logged: dict[tuple[dt.date, int], float] = defaultdict(float)
+        for (bucket, _), a in states.cells.items():
+            logged[(bucket.date(), (bucket.hour * 60 + bucket.minute) // minutes)] += (
+                a.logged_in_seconds
+            )
+        past = history_days(week_start, weeks)
+        signed = []
+        for i in range(7):
+            day = week_start + dt.timedelta(days=i)
+            same = [d for d in past if d.weekday() == day.weekday()]
+            for slot in range(slots):
+                start = slot_start(day, slot, minutes, zone)
+                mean = sum(logged[(d, slot)] for d in same) / len(same) / interval_seconds
+                actual = logged[(day, slot)] / interval_seconds if start <= now else None
+                signed.append(SignedIn(start, actual, mean))
+        week = [week_start + dt.timedelta(days=i) for i in range(7)]
+        return StaffingPlan(
+            week_start=week_start,
+            weeks=weeks,
+            interval_minutes=minutes,
+            timezone=tz,
+            holidays=[d for d in week if d in calendar.holidays],
+            queues=plans,
+            signed_in=signed,
+        )
+
+
+def slot_start(day: dt.date, slot: int, minutes: int, zone: ZoneInfo) -> dt.datetime:
+    at = slot * minutes
+    return dt.datetime.combine(day, dt.time(at // 60, at % 60), tzinfo=zone)
