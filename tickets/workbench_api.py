@@ -350,7 +350,7 @@ async def work_tickets(
     user: CurrentUser,
     scope: Annotated[
         Literal["department", "mine", "unassigned", "all"],
-        Query(description="department (mine by default), mine (assigned to me), unassigned, all"),
+        Query(description="department (mine by default), unassigned, mine (assigned to me), all"),
     ] = "department",
     department: Annotated[str | None, Query(max_length=40)] = None,
     category: Annotated[list[str] | None, Query()] = None,
@@ -374,7 +374,7 @@ async def work_tickets(
         raise ApiError(422, "invalid_filter", "created_to is before created_from")
     now = bench.services.clock.now()
     chosen = department
-    if scope == "department" and chosen is None:
+    if scope in ("department", "unassigned") and chosen is None:
         async with bench.services.sessions() as session:
             me = await session.get(User, user.id)
         chosen = me.department if me else None
