@@ -7,21 +7,36 @@ import datetime as dt
 
 import pytest
 
-from reports.forecast import Calendar, SlotHistory, forecast_week, history_days
+from reports.forecast import (
+    Calendar,
+    HolidayRule,
+    SlotForecast,
+    SlotHistory,
+    forecast_week,
+    history_days,
+)
 
 WEEK = dt.date(2026, 9, 28)  # Monday; 1 and 2 October are holidays
 MON1, MON2, MON3 = (WEEK - dt.timedelta(weeks=n) for n in (3, 2, 1))
 
 
-def run(history: list[SlotHistory], **kw: object) -> dict[tuple[dt.date, int], object]:
-    args: dict[str, object] = {
-        "weeks": 3,
-        "slots_per_day": 48,
-        "calendar": Calendar(),
-        "default_aht_seconds": 200.0,
-    }
-    args.update(kw)
-    out = forecast_week(history, WEEK, **args)  # type: ignore[arg-type]
+def run(
+    history: list[SlotHistory],
+    *,
+    calendar: Calendar | None = None,
+    holiday_rule: HolidayRule = "closed",
+    always_open: bool = False,
+) -> dict[tuple[dt.date, int], SlotForecast]:
+    out = forecast_week(
+        history,
+        WEEK,
+        weeks=3,
+        slots_per_day=48,
+        calendar=calendar or Calendar(),
+        default_aht_seconds=200.0,
+        holiday_rule=holiday_rule,
+        always_open=always_open,
+    )
     assert len(out) == 7 * 48
     return {(f.day, f.slot): f for f in out}
 
