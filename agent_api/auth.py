@@ -12,7 +12,10 @@ Other features' routers use these (nothing else):
     async def y(user: CurrentUser): ...  # any signed-in user
 
 No token, a malformed, expired or revoked token: 401 with WWW-Authenticate: Bearer.
-A valid token with a role not in the list: 403. Roles come from the token (issued at
+A valid token with a role not in the list: 403. A token from a sign-in with a temporary
+password (claim pwc, users.must_change_password): 403 password_change_required on every
+route but POST /api/auth/password (PasswordChanger). A disabled user's tokens stop at
+once (Revocations.revoke_user). Roles come from the token (issued at
 sign-in from users.role); tokens are short-lived, so a role change applies within
 auth.token_minutes, and signing out revokes the token at once.
 """
@@ -25,7 +28,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agent_api.errors import AccessDenied, unauthenticated
+from agent_api.errors import AccessDenied, ApiError, unauthenticated
 from agent_api.passwords import Passwords
 from agent_api.ratelimit import LoginLimiter
 from agent_api.tokens import Purpose, Revocations, TokenClaims, TokenError, TokenIssuer
@@ -33,6 +36,7 @@ from db.models import Role
 from kernel.audit import Actor
 
 ALL_ROLES = frozenset(Role)
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,7 @@ class Principal:
     extension: str | None
     token_id: str
     expires_at: float
+    must_change_password: bool = False
 
     @classmethod
     def of(cls, claims: TokenClaims) -> Principal:
@@ -55,6 +60,7 @@ class Principal:
             extension=claims.extension,
             token_id=claims.jti,
             expires_at=claims.expires_at,
+            must_change_password=claims.password_change,
         )
 
     def actor(self) -> Actor:
@@ -75,14 +81,26 @@ class AuthContext:
     limiter: LoginLimiter
     passwords: Passwords = field(default_factory=Passwords)
 
-    async def principal(self, token: str, purpose: Purpose = "access") -> Principal:
-        """The user of a token; TokenError when it is invalid, expired or revoked.
-        A websocket ticket is single-use and stands for its parent access token."""
+    async def principal(
+        self, token: str, purpose: Purpose = "access", *, password_change: bool = False
+    ) -> Principal:
+        """The user of a token; TokenError when it is invalid, expired or revoked, or
+        (reason password_change_required) when it only allows changing the password and
+        `password_change` is False. A websocket ticket is single-use and stands for its
+        parent access token."""
         claims = self.issuer.decode(token, purpose)
         if await self.revocations.is_revoked(claims.jti):
             if purpose == "ws":
                 raise TokenError("revoked", "this websocket ticket was already used")
             raise TokenError("revoked", "the token was signed out: sign in again")
+        disabled_at = await self.revocations.user_revoked_at(claims.user_id)
+        if disabled_at is not None and claims.issued_at <= disabled_at:
+            raise TokenError("revoked", "this account was disabled or changed: sign in again")
+        if claims.password_change and not password_change:
+            raise TokenError(
+                PASSWORD_CHANGE_REQUIRED,
+                "change your password first (POST /api/auth/password): 请先修改密码",
+            )
         if claims.parent_jti is not None:
             if await self.revocations.is_revoked(claims.parent_jti):
                 raise TokenError("revoked", "the token was signed out: sign in again")
@@ -127,10 +145,26 @@ async def current_user(
     try:
         return await auth_context(request).principal(credentials.credentials)
     except TokenError as exc:
+        if exc.reason == PASSWORD_CHANGE_REQUIRED:
+            raise ApiError(403, PASSWORD_CHANGE_REQUIRED, str(exc)) from None
+        raise unauthenticated(str(exc)) from None
+
+
+async def password_changer(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Any signed-in user, including one whose token only allows changing the password."""
+    if credentials is None or not credentials.credentials:
+        raise unauthenticated("sign in first: send the header Authorization: Bearer <token>")
+    try:
+        return await auth_context(request).principal(credentials.credentials, password_change=True)
+    except TokenError as exc:
         raise unauthenticated(str(exc)) from None
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
+PasswordChanger = Annotated[Principal, Depends(password_changer)]
 
 
 def require_roles(*roles: Role | str) -> Any:

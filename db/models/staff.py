@@ -45,6 +45,10 @@ class User(UserBase, table=True):
     created_at: dt.datetime = at_field(default_now=True)
     updated_at: dt.datetime = at_field(default_now=True)
     last_login_at: dt.datetime | None = at_field()
+    # Set by an administrator's create or password reset (admin/): the user's next
+    # sign-in gives a token that can only change the password (agent_api/routes/auth_api.py).
+    must_change_password: bool = False
+    password_changed_at: dt.datetime | None = at_field()
 
     skills: list["AgentSkill"] = Relationship(sa_relationship_kwargs=EAGER)
 

@@ -153,7 +153,14 @@ class QaSettings(Strict):
 
 
 class AdminSettings(Strict):
-    """Administration: password policy."""
+    """Administration: password policy (agent_api/password_policy.py), checked when a
+    user changes their password and when an administrator sets a temporary one."""
+
+    password_min_length: int = Field(10, ge=6, le=128)
+    password_needs_letter: bool = True
+    password_needs_digit: bool = True
+    # Temporary passwords an administrator sets must be changed at the next sign-in.
+    force_change_after_reset: bool = True
 
 
 class PrivacySettings(Strict):
