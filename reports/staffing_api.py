@@ -27,6 +27,7 @@ from reports.staffing import StaffingPlan, StaffingService
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 MAX_WEEKS = 26
+WEEK_TAIL = dt.timedelta(days=6)
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -133,9 +134,8 @@ async def staffing(
         today = now.astimezone(ZoneInfo(s.center.timezone)).date()
         week_start = today + dt.timedelta(days=7 - today.weekday())
     history = weeks or s.staffing.history_weeks
-    if week_start - dt.timedelta(weeks=history) < EARLIEST or week_start > LATEST - dt.timedelta(
-        days=6
-    ):
+    # Compared without subtracting from week_start: 0001-01-01 minus weeks overflows.
+    if week_start < EARLIEST + dt.timedelta(weeks=history) or week_start > LATEST - WEEK_TAIL:
         raise ApiError(
             422,
             "invalid_range",

@@ -189,6 +189,8 @@ async def test_staffing_forecast_agents_and_signed_in(db_url: str) -> None:
             # Bad input: clear 422s.
             r = await get(client, headers, queue="nope")
             assert (r.status_code, r.json()["error"]) == (422, "unknown_queue")
+            r = await get(client, headers, week_start="0001-01-01")
+            assert (r.status_code, r.json()["error"]) == (422, "invalid_range")
             r = await get(client, headers, week_start="2000-01-10")
             assert (r.status_code, r.json()["error"]) == (422, "invalid_range")
             r = await get(client, headers, weeks=0)
