@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -30,8 +31,12 @@ class AdminApp:
 
 
 @contextlib.asynccontextmanager
-async def admin_app(db_url: str) -> AsyncIterator[AdminApp]:
-    clock = FakeClock(1_796_000_000.0)  # 2026-11-30
+async def admin_app(
+    db_url: str, start: dt.datetime | float = 1_796_000_000.0
+) -> AsyncIterator[AdminApp]:
+    """The admin signs in at `start` (default 2026-11-30): move the clock within the
+    token's 15 minutes, or pass the instant the test needs."""
+    clock = FakeClock(start)
     async with api_services(db_url, clock=clock) as services:
         await add_user(services, "boss", Role.ADMIN, display_name="王管理")
         async with api_client(create_app(services)) as client:

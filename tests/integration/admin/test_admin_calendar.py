@@ -1,0 +1,102 @@
+"""Business-calendar edits through the API change the IVR's open/closed answer at its next
+call, without a restart (ivr/directory.py's LiveCalendar), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from ivr.directory import DbDirectory
+from ivr.driver import CallContext
+from ivr.script import Query, QueryKind
+from tests.integration.admin.support import admin_app
+
+# A Monday of next year, 10:00 in Shanghai: open by config.yaml (mon 08:00-20:00).
+MONDAY_10 = dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def _call() -> CallContext:
+    return CallContext(call_id="1.1", caller_number="13900000000")
+
+
+async def test_given_the_ivr_running_when_an_admin_makes_a_day_a_holiday_then_it_answers_closed(
+    db_url: str,
+) -> None:
+    async with admin_app(db_url, MONDAY_10) as app:
+        ivr = DbDirectory(app.services)  # built once, as the running IVR holds it
+        is_open = Query(QueryKind.IS_OPEN)
+        assert await ivr.answer(is_open, _call()) is True
+
+        holiday = {"kind": "holiday", "note": "清明调休"}
+        r = await app.client.put(
+            "/api/admin/calendar/days/2027-03-01", json=holiday, headers=app.admin
+        )
+        assert r.status_code == 200, r.text
+        assert await ivr.answer(is_open, _call()) is False
+        r = await app.client.get(
+            "/api/admin/calendar/open",
+            params={"at": MONDAY_10.isoformat()},
+            headers=app.admin,
+        )
+        assert r.json()["open"] is False
+        assert r.json()["holiday"] is True
+
+        r = await app.client.delete("/api/admin/calendar/days/2027-03-01", headers=app.admin)
+        assert r.status_code == 204
+        assert await ivr.answer(is_open, _call()) is True
+
+
+async def test_given_next_years_hours_when_set_then_the_ivr_follows_them_from_that_date(
+    db_url: str,
+) -> None:
+    # 19:00: open by config (to 20:00)
+    async with admin_app(db_url, MONDAY_10 + dt.timedelta(hours=9)) as app:
+        ivr = DbDirectory(app.services)
+        is_open = Query(QueryKind.IS_OPEN)
+        assert await ivr.answer(is_open, _call()) is True
+        weekly = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+        r = await app.client.put(
+            "/api/admin/calendar/weeks/2027-01-01",
+            json={"weekly": weekly, "note": "2027 年作息"},
+            headers=app.admin,
+        )
+        assert r.status_code == 200, r.text
+        assert await ivr.answer(is_open, _call()) is False
+
+        cal = (await app.client.get("/api/admin/calendar", headers=app.admin)).json()
+        assert cal["weeks"][0]["weekly"]["mon"] == [["09:00", "18:00"]]
+        assert cal["config"]["weekly"]["mon"] == [["08:00", "20:00"]]
+        async with app.services.engine.connect() as conn:
+            actions = (
+                await conn.execute(sa.text("SELECT action FROM audit_log WHERE actor_name='boss'"))
+            ).scalars()
+            assert "calendar.week_set" in list(actions)
+
+
+async def test_given_bad_calendar_edits_then_clear_errors(db_url: str) -> None:
+    async with admin_app(db_url, MONDAY_10) as app:
+        overlap = {"kind": "working_day", "ranges": [["08:00", "12:00"], ["11:00", "13:00"]]}
+        r = await app.client.put(
+            "/api/admin/calendar/days/2027-02-06", json=overlap, headers=app.admin
+        )
+        assert r.status_code == 422
+        assert "overlap" in r.json()["message"]
+        backwards = {"kind": "working_day", "ranges": [["12:00", "08:00"]]}
+        r = await app.client.put(
+            "/api/admin/calendar/days/2027-02-06", json=backwards, headers=app.admin
+        )
+        assert r.status_code == 422
+        r = await app.client.put(
+            "/api/admin/calendar/days/2099-02-06", json={"kind": "holiday"}, headers=app.admin
+        )
+        assert r.status_code == 422
+        assert "out of range" in r.json()["message"]
+        closed: dict[str, Any] = {"weekly": {"mon": []}}
+        r = await app.client.put(
+            "/api/admin/calendar/weeks/2027-01-01", json=closed, headers=app.admin
+        )
+        assert r.status_code == 422
+        r = await app.client.delete("/api/admin/calendar/days/2027-02-07", headers=app.admin)
+        assert r.status_code == 404
