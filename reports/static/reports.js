@@ -21,6 +21,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const rp = {
   lang: localStorage.getItem("hotline.lang") || "zh",
   report: null, charts: {}, staffing: null, query: null,
+  asked: { report: 0, staffing: 0 }, // only the latest request's answer is shown
 };
 window.hotlineReports = rp; // tests read the last answers from here
 const $ = (id) => document.getElementById(id);
@@ -53,6 +54,7 @@ function showBoard() {
   $("board").hidden = $("logout").hidden = $("me").hidden = false;
   $("me").textContent = user.display_name;
   runReport();
+  runStaffing();
 }
 
 function setLang(lang) {
@@ -121,12 +123,14 @@ async function runReport() {
   $("status").className = "hint";
   $("status").textContent = w("loading");
   const metric = $("metric").value || "offered";
+  const ask = ++rp.asked.report;
   try {
     const [report, line, bar, pie] = await Promise.all([
       session.call("GET", `/api/reports?${reportParams()}`),
       ...["line", "bar", "pie"].map((kind) => session.call(
         "GET", `/api/reports/chart?${reportParams({ kind, metric, title: w(`m_${metric}`), format: "json" })}`)),
     ]);
+    if (ask !== rp.asked.report) return;
     rp.report = report;
     rp.charts = { line, bar, pie };
     rp.query = reportParams();
@@ -135,6 +139,7 @@ async function runReport() {
       ? w("loaded", { n: report.rows.length, from: report.from, to: report.to }) : w("no_data");
     for (const id of ["dl-csv", "dl-png", "dl-svg"]) $(id).disabled = false;
   } catch (err) {
+    if (ask !== rp.asked.report) return;
     $("status").className = "error";
     $("status").textContent = err.message;
   }
@@ -229,18 +234,23 @@ function frame(box, title, width = 520, height = 260) {
   return svg;
 }
 
+// A round axis top (1, 2, 2.5 or 5 × 10^k) divided into four ticks.
 function niceMax(values) {
   const max = Math.max(0, ...values.filter((v) => v !== null && Number.isFinite(v)));
   if (max <= 0) return 1;
-  const step = 10 ** Math.floor(Math.log10(max));
-  return Math.ceil(max / step) * step;
+  const step = max / 4;
+  const unit = 10 ** Math.floor(Math.log10(step));
+  const nice = [1, 2, 2.5, 5, 10].find((m) => m * unit >= step) * unit;
+  return nice * 4;
 }
 
 function axes(svg, left, top, right, bottom, max, metric) {
   for (let i = 0; i <= 4; i += 1) {
     const y = bottom - ((bottom - top) * i) / 4;
+    const value = (max * i) / 4;
+    const text = RATIOS.has(metric) ? fmt(metric, value) : String(Number(value.toFixed(2)));
     svg.append(svgNode("line", { x1: left, x2: right, y1: y, y2: y, class: "grid" }));
-    svg.append(svgNode("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, fmt(metric, (max * i) / 4)));
+    svg.append(svgNode("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, text));
   }
 }
 
@@ -251,7 +261,7 @@ function legend(svg, names, x, y) {
   });
 }
 
-export function drawLine(box, data, metric, { width = 520, height = 260, legendWidth = 120 } = {}) {
+export function drawLine(box, data, metric, { width = 520, height = 260, legendWidth = 120, every = 0 } = {}) {
   const svg = frame(box, data.title, width, height);
   const left = 48, top = 12, right = width - legendWidth, bottom = height - 36;
   const all = data.series.flatMap((s) => s.values);
@@ -260,9 +270,9 @@ export function drawLine(box, data, metric, { width = 520, height = 260, legendW
   const n = data.x.length;
   const xAt = (i) => (n <= 1 ? (left + right) / 2 : left + ((right - left) * i) / (n - 1));
   const yAt = (v) => bottom - ((bottom - top) * v) / max;
-  const every = Math.max(1, Math.ceil(n / 8));
+  const step = every || Math.max(1, Math.ceil(n / 6));
   data.x.forEach((label, i) => {
-    if (i % every === 0) svg.append(svgNode("text", { x: xAt(i), y: bottom + 16, "text-anchor": "middle", class: "tick" }, label));
+    if (i % step === 0) svg.append(svgNode("text", { x: xAt(i), y: bottom + 16, "text-anchor": "middle", class: "tick" }, label));
   });
   data.series.forEach((s, k) => {
     const color = COLORS[k % COLORS.length];
@@ -336,11 +346,15 @@ async function runStaffing() {
   if ($("st-weeks").value) params.set("weeks", $("st-weeks").value);
   $("st-status").className = "hint";
   $("st-status").textContent = w("loading");
+  const ask = ++rp.asked.staffing;
   try {
-    rp.staffing = await session.call("GET", `/api/reports/staffing?${params}`);
+    const answer = await session.call("GET", `/api/reports/staffing?${params}`);
+    if (ask !== rp.asked.staffing) return;
+    rp.staffing = answer;
     rp.staffingQuery = params.toString();
     const s = rp.staffing;
     $("st-week").value = s.week_start;
+    $("st-weeks").value = s.weeks;
     let text = w("st_loaded", { from: s.week_start, to: s.week_end, weeks: s.weeks, hfrom: s.history_from, hto: s.history_to });
     if (s.holidays.length) text += ` ${w("st_holidays", { days: s.holidays.join(", ") })}`;
     $("st-status").textContent = text;
@@ -348,6 +362,7 @@ async function runStaffing() {
     renderStaffing();
     $("st-csv").disabled = false;
   } catch (err) {
+    if (ask !== rp.asked.staffing) return;
     $("st-status").className = "error";
     $("st-status").textContent = err.message;
   }
@@ -408,7 +423,7 @@ function renderStaffing() {
   const names = w("weekdays").split(",");
   const label = (iso) => {
     const d = new Date(`${iso.slice(0, 10)}T12:00:00Z`);
-    return `${names[(d.getUTCDay() + 6) % 7]} ${iso.slice(11, 16)}`;
+    return `${names[(d.getUTCDay() + 6) % 7]} ${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
   };
   drawLine($("chart-staffing"), {
     title: w("st_chart"),
@@ -418,7 +433,7 @@ function renderStaffing() {
       { name: w("s_needed"), values: rows.map((r) => r.agents_needed) },
       { name: w("s_signed"), values: rows.map((r) => r.signed?.history_agents ?? null) },
     ],
-  }, "calls", { width: 1000, height: 280, legendWidth: 160 });
+  }, "calls", { width: 1000, height: 280, legendWidth: 160, every: rows.length / 7 });
   const day = $("st-day").value;
   $("staffing-rows").replaceChildren(...rows.filter((r) => r.start.startsWith(day)).map((r) => {
     const tr = el("tr");
