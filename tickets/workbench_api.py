@@ -148,7 +148,11 @@ class ContextOut(BaseModel):
     states: list[str]
     staff: list[StaffOut]
     now: str
+    center_name: Label
+    timezone: str  # the center's (dates and the date filters are local to it)
     masked: bool  # phone numbers are masked for this user
+    attachment_max_bytes: int
+    attachment_types: list[str]
 
 
 class WorkItem(BaseModel):
@@ -340,7 +344,11 @@ async def context(request: Request, user: CurrentUser) -> ContextOut:
         states=[s.value for s in TicketState],
         staff=people,
         now=bench.services.clock.now().isoformat(),
+        center_name=Label(**bench.services.settings.center.name.model_dump()),
+        timezone=bench.services.settings.center.timezone,
         masked=user.role is not Role.ADMIN,
+        attachment_max_bytes=bench.attachments.settings.max_bytes,
+        attachment_types=list(bench.attachments.settings.types),
     )
 
 
