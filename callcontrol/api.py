@@ -5,11 +5,18 @@
     POST /api/agent/call/transfer   {"target": "agent:1002" | "queue:billing" | "number:..."}
     POST /api/agent/call/consult    {"target": "1002"}     attended transfer, step 1
     POST /api/agent/call/conference {"target": "1002"}     three-way call
-    POST /api/agent/call/dial       {"number": "138...", "customer_id": 7}  click-to-dial
+    POST /api/agent/call/dial       {"customer_id": 7, "phone_index": 1}    click-to-dial
+                                    (or {"number": "138..."}: a number the user typed)
     POST /api/agent/call/dtmf       {"digits": "1#"}
 
 A supervisor (or an administrator) acts on an agent's call from the board:
     POST /api/supervisor/agents/{agent_id}/call/hold | resume | hangup | transfer {target}
+
+Click-to-dial from a customer file goes by the file's phone index (the order of the
+file's `phones`, primary first): the desk shows agents masked numbers (privacy/) and
+never holds the full one; the number is looked up here. A masked `number` with the
+customer_id is matched against the file's phones too. Numbers in the answers are masked
+for roles outside privacy.full_number_roles.
 
 Carried out where the AMI link runs (this process, or the leader over the bus:
 callcontrol/bus.py), each audited there as "call.<operation>".
@@ -23,6 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_api.app import HttpFeature
 from agent_api.auth import Principal, require_roles
@@ -30,9 +38,11 @@ from agent_api.deps import SessionDep
 from agent_api.errors import ApiError, error_responses
 from callcontrol.bus import BusControl, CallControlPort, LocalControl
 from callcontrol.errors import CallControlError
-from db.models import Role, User
+from db.models import Customer, Role, User
 from hotline.services import Services
 from kernel.bus import is_shared
+from kernel.masking import mask_phone
+from privacy.numbers import full_numbers
 
 router = APIRouter(prefix="/api/agent/call", tags=["call control"])
 Agent = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]
@@ -42,8 +52,14 @@ Simple = Literal["hold", "resume", "complete", "cancel", "leave", "hangup"]
 class CallControlIn(BaseModel):
     target: str | None = Field(default=None, max_length=64)
     number: str | None = Field(default=None, max_length=24)
-    customer_id: int | None = Field(default=None, ge=1)
+    customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     digits: str | None = Field(default=None, max_length=40)
+
+
+class DialIn(BaseModel):
+    number: str | None = Field(default=None, max_length=24)
+    customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    phone_index: int | None = Field(default=None, ge=0, le=99)
 
 
 class CallStateOut(BaseModel):
@@ -80,7 +96,12 @@ async def _perform(
     except CallControlError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
     known = set(CallStateOut.model_fields)
-    return CallStateOut(**{k: v for k, v in result.items() if k in known})
+    out = CallStateOut(**{k: v for k, v in result.items() if k in known})
+    if full_numbers(user, request.app.state.services):
+        return out
+    return out.model_copy(
+        update={"caller_number": mask_phone(out.caller_number), "number": mask_phone(out.number)}
+    )
 
 
 @router.get(
@@ -115,8 +136,45 @@ def _with(operation: str, summary: str, fields: tuple[str, ...]) -> None:
 _with("transfer", "Blind transfer: agent:<ext>, queue:<name> or number:<digits>", ("target",))
 _with("consult", "Attended transfer: call agent <target> first, caller on hold", ("target",))
 _with("conference", "Three-way call with agent or supervisor <target>", ("target",))
-_with("dial", "Click-to-dial a customer from the desk", ("number", "customer_id"))
 _with("dtmf", "Send keys to the far end (an outside system's IVR)", ("digits",))
+
+
+@router.post(
+    "/dial",
+    response_model=CallStateOut,
+    responses=_ERRORS,
+    summary="Click-to-dial: a customer's phone by index in their file, or a typed number",
+)
+async def call_dial(
+    body: DialIn, user: Agent, request: Request, session: SessionDep
+) -> CallStateOut:
+    number = body.number
+    if body.customer_id is not None and (body.phone_index is not None or "*" in (number or "")):
+        number = await _customer_number(session, body.customer_id, body.phone_index, number)
+    elif body.phone_index is not None:
+        raise ApiError(400, "invalid_target", "phone_index needs the customer_id")
+    args: dict[str, Any] = {"number": number} if number else {}
+    if body.customer_id is not None:
+        args["customer_id"] = body.customer_id
+    return await _perform(request, user, "dial", args)
+
+
+async def _customer_number(
+    session: AsyncSession, customer_id: int, index: int | None, masked: str | None
+) -> str:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise ApiError(404, "not_found", f"no customer {customer_id}")
+    numbers = [p.number for p in sorted(customer.phones, key=lambda p: (not p.is_primary, p.id))]
+    if masked and "*" in masked:
+        matching = [n for n in numbers if mask_phone(n) == masked]
+        if index is not None and 0 <= index < len(numbers) and numbers[index] in matching:
+            return numbers[index]
+        if len(matching) == 1:
+            return matching[0]
+    if index is not None and 0 <= index < len(numbers):
+        return numbers[index]
+    raise ApiError(400, "invalid_target", f"customer {customer_id} has no such phone")
 
 
 # After the named routes: a path like /transfer must not reach this one first.

@@ -3,7 +3,12 @@
 - Supervisors and administrators: everything. QA: every call, no customer files.
 - Agents: only calls they were offered or answered; a customer file while on a call with
   that customer (the hub knows the offers; the call log is the fallback on another
-  worker), plus any file found by search when auth.agent_customer_access allows it.
+  worker). Outside a call, when auth.agent_customer_access allows search: a file one of
+  the agent's own searches returned in the last privacy.search_grant_minutes, or any file
+  with a stated reason (recorded in the read's audit row); nothing else, so walking
+  /api/customers/1..N gets 403s. More than privacy.reads_per_window reads in
+  privacy.read_window_minutes are refused with 429 and alert the supervisors (once per
+  window), whatever the way in.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_api.auth import Principal
-from agent_api.errors import AccessDenied
+from agent_api.errors import AccessDenied, ApiError
 from db.models import Call, CustomerPhone, Disposition, Role
 from desk.push.hub import AgentHub
 from hotline.services import Services
+from kernel import topics
+from kernel.audit import audit
+from privacy import grants
 
 
 def agent_calls_filter(user: Principal, hub: AgentHub) -> sa.ColumnElement[bool]:
@@ -46,19 +54,73 @@ async def check_file_access(
     customer_id: int,
     hub: AgentHub,
     services: Services,
+    reason: str | None = None,
 ) -> str:
-    """How the user may open this file ("role", "on_call", "search"); AccessDenied if not."""
+    """How the user may open this file ("role", "on_call", "search", "reason");
+    AccessDenied if not, TooManyReads past the volume limit."""
     if user.is_staff():
         return "role"
     if user.role is not Role.AGENT:
         raise AccessDenied("customer files are open to agents, supervisors and administrators")
+    await _check_volume(session, user, services)
     if hub.on_call_with(user.id, customer_id) or await _on_call_in_log(
         session, user, customer_id, hub, services
     ):
         return "on_call"
-    if can_search(user, services):
+    if not can_search(user, services):
+        raise AccessDenied("you can open a customer's file only while on a call with them")
+    if await grants.granted(session, user.id, customer_id, services.clock.now()):
         return "search"
-    raise AccessDenied("you can open a customer's file only while on a call with them")
+    if reason and reason.strip():
+        return "reason"
+    raise AccessDenied(
+        "open a customer's file from your own search results or while on a call with them, "
+        "or state a reason (?reason=...): the reason is recorded"
+    )
+
+
+class TooManyReads(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(429, "too_many_reads", message)
+
+
+async def _check_volume(session: AsyncSession, user: Principal, services: Services) -> None:
+    """Refuse (429) past privacy.reads_per_window file reads in the window; the first
+    refusal in a window publishes an alert for the supervisors' board."""
+    limits = services.settings.privacy
+    now = services.clock.now()
+    since = now - dt.timedelta(minutes=limits.read_window_minutes)
+    reads = await grants.count_actions(session, user.id, grants.READ, since)
+    if reads < limits.reads_per_window:
+        return
+    first = await grants.count_actions(session, user.id, grants.THROTTLED, since) == 0
+    await audit(
+        session,
+        actor=user.actor(),
+        action=grants.THROTTLED,
+        object_type="user",
+        object_id=user.id,
+        detail={"reads": reads, "window_minutes": limits.read_window_minutes},
+        clock=services.clock,
+    )
+    if first:
+        await services.bus.publish(
+            topics.ALERT,
+            {
+                "type": grants.VOLUME_ALERT,
+                "agent_id": user.id,
+                "agent": user.username,
+                "agent_name": user.display_name,
+                "reads": reads,
+                "window_minutes": limits.read_window_minutes,
+                "at": services.clock.timestamp(),
+                "notify": {"roles": ["supervisor", "admin"]},
+            },
+        )
+    raise TooManyReads(
+        f"{reads} customer files read in {limits.read_window_minutes} minutes: "
+        "a supervisor has been alerted; try again later"
+    )
 
 
 async def _on_call_in_log(

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import re
 
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(\+?\d[\d\- ]{6,}\d)(?!\d)")
+# A phone in free text: 7 to 15 digits (optionally +), or a landline written with its
+# area code (0571-88001234). Not a part of a longer token: a Linkedid (1733312345.12),
+# a channel's sequence (PJSIP/1001-00000012), a ticket number (GD20261122-000123) or a
+# date (2026-12-04) stays readable. Latin letters count as a token's part, Chinese
+# characters do not ("来电13912345678" is masked).
+_PHONE_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9_.\-+])(\+?\d{7,15}|0\d{2,3}-\d{7,8})(?![A-Za-z0-9_\-]|\.\d)"
+)
 
 
 def mask_phone(number: str | None) -> str | None:

@@ -15,6 +15,10 @@ Outbound frames (JSON text): {"type": "pop" | "call" | "agent", "seq", "epoch", 
 `seq` numbers an agent's frames on this worker (epoch = this hub's life); `id` is the same
 on every worker (bus message id), so a desktop that moves to another worker dedupes.
 
+Numbers: frames leave masked (privacy/redact.py) to an agent whose role is outside
+privacy.full_number_roles (role from the users table and the desktop's sign-in; unknown
+= masked); a pop with full numbers on screen is audited "customer.number_shown".
+
 Order: an agent's frames leave in bus order even when a pop waits for the database: the
 agent's later frames queue behind it in that agent's lane, other agents are not held up.
 """
@@ -42,6 +46,8 @@ from hotline.services import Services
 from kernel import topics
 from kernel.audit import AuditQueue, audit_row
 from kernel.bus.port import BusClosed, BusMessage, Subscription
+from privacy.numbers import NUMBER_SHOWN
+from privacy.redact import NumberPolicy, redact
 
 log = logging.getLogger("hotline.api.hub")
 
@@ -104,6 +110,8 @@ class AgentHub:
         self._call_agents: dict[str, set[int]] = {}
         self._access: dict[int, dict[str, CallAccess]] = {}
         self._by_extension: dict[str, int] = {}
+        self._numbers = NumberPolicy(services.settings.privacy)
+        self._full_numbers: set[int] = set()  # agents shown full numbers (by role)
         self._delivered: OrderedDict[tuple[int, str], None] = OrderedDict()
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -137,10 +145,13 @@ class AgentHub:
     async def _load_extensions(self) -> None:
         users = metadata.tables["users"]
         async with self._services.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(users.c.id, users.c.extension).where(users.c.extension.is_not(None))
-            )
-            self._by_extension = {str(ext): int(uid) for uid, ext in rows}
+            rows = (
+                await conn.execute(sa.select(users.c.id, users.c.extension, users.c.role))
+            ).all()
+            self._by_extension = {str(ext): int(uid) for uid, ext, _ in rows if ext is not None}
+            self._full_numbers = {
+                int(uid) for uid, _, role in rows if self._numbers.full_for(str(role))
+            }
 
     # -- desktops ----------------------------------------------------------------------
 
@@ -148,6 +159,10 @@ class AgentHub:
         """Register a desktop and queue what it missed (synchronously: no live frame can
         slip in between the replay and the first live frame)."""
         agent_id = conn.agent_id
+        if self._numbers.full_for(conn.principal.role.value):
+            self._full_numbers.add(agent_id)
+        else:
+            self._full_numbers.discard(agent_id)
         ring = self._ring(agent_id)
         now = self._clock.timestamp()
         if epoch == self.epoch and seq is not None:
@@ -353,19 +368,27 @@ class AgentHub:
         header = {"seq": seq, "epoch": self.epoch, "id": out.id}
         now = self._clock.timestamp()
         if out.body is not None:
-            frame = Frame(seq, out.id, now, text=dumps({**header, **out.body}))
+            body = self._shown(agent_id, out.body)
+            frame = Frame(seq, out.id, now, text=dumps({**header, **body}))
         else:
             lazy = out.lazy
             assert lazy is not None
 
             async def render() -> str:
-                return dumps({**header, **(await lazy())})
+                return dumps({**header, **self._shown(agent_id, await lazy())})
 
             frame = Frame(seq, out.id, now, render=render)
         frame.pop_call_id = out.pop_call_id
         ring.append(frame)
         for conn in self._conns.get(agent_id, ()):
             conn.push(frame)
+
+    def _shown(self, agent_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """The frame as this agent may see it: numbers masked unless the role allows."""
+        if agent_id in self._full_numbers:
+            return body
+        masked: dict[str, Any] = redact(body)
+        return masked
 
     # -- after a pop is on the screen ---------------------------------------------------
 
@@ -409,6 +432,17 @@ class AgentHub:
                 object_id=customer_id,
                 source="screen_pop",
                 detail={"call_id": call_id},
+                at=self._clock.now(),
+            )
+            await self._audit.put(row)
+        if principal.id in self._full_numbers:  # full numbers were on the pop
+            row = audit_row(
+                actor=principal.actor(),
+                action=NUMBER_SHOWN,
+                object_type="call",
+                object_id=call_id,
+                source="screen_pop",
+                detail={"ids": customers},
                 at=self._clock.now(),
             )
             await self._audit.put(row)

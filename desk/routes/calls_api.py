@@ -1,5 +1,6 @@
 """Calls: live (in progress) and history, one call with its timeline. Agents see only
-the calls they were offered or answered (desk/access.py)."""
+the calls they were offered or answered (desk/access.py). Callers' numbers are masked
+for roles outside privacy.full_number_roles (privacy/numbers.py; full ones audited)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_api.auth import Principal, require_roles
-from agent_api.deps import SessionDep
+from agent_api.deps import ServicesDep, SessionDep
 from agent_api.errors import AccessDenied, NotFound, error_responses
 from customers.views import CallSummary
 from db.models import Call, CallEvent, Disposition, Role
 from desk.access import agent_calls_filter
 from desk.deps import HubDep
 from desk.push.hub import AgentHub
+from privacy.numbers import for_viewer, one_for_viewer
 from recordings.history import call_recordings
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
@@ -76,6 +78,7 @@ def _own(user: Principal) -> bool:
 async def live_calls(
     user: Viewer,
     session: SessionDep,
+    services: ServicesDep,
     hub: HubDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[CallSummary]:
@@ -83,7 +86,10 @@ async def live_calls(
     if _own(user):
         stmt = stmt.where(agent_calls_filter(user, hub))
     stmt = stmt.order_by(col(Call.started_at).desc()).limit(limit)
-    return [CallSummary.of(c) for c in (await session.exec(stmt)).all()]
+    calls = [CallSummary.of(c) for c in (await session.exec(stmt)).all()]
+    return await for_viewer(
+        calls, user=user, services=services, session=session, object_type="call"
+    )
 
 
 @router.get(
@@ -95,6 +101,7 @@ async def live_calls(
 async def call_history(
     user: Viewer,
     session: SessionDep,
+    services: ServicesDep,
     hub: HubDep,
     since: Annotated[dt.datetime | None, Query(alias="from")] = None,
     until: Annotated[dt.datetime | None, Query(alias="to")] = None,
@@ -117,7 +124,10 @@ async def call_history(
 
         stmt = stmt.where(col(Call.caller_number) == normalize_phone(number))
     stmt = stmt.order_by(col(Call.started_at).desc()).offset(offset).limit(limit)
-    return [CallSummary.of(c) for c in (await session.exec(stmt)).all()]
+    calls = [CallSummary.of(c) for c in (await session.exec(stmt)).all()]
+    return await for_viewer(
+        calls, user=user, services=services, session=session, object_type="call"
+    )
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -145,7 +155,7 @@ async def visible_call(
     summary="One call with its timeline",
 )
 async def call_detail(
-    linkedid: Linkedid, user: Viewer, session: SessionDep, hub: HubDep
+    linkedid: Linkedid, user: Viewer, session: SessionDep, services: ServicesDep, hub: HubDep
 ) -> CallDetail:
     call = await visible_call(session, user, hub, linkedid)
     stmt = (
@@ -158,7 +168,7 @@ async def call_detail(
     events: list[CallEvent] = sorted(full.events, key=lambda e: (e.at, e.id or 0))
     now = dt.datetime.now(dt.UTC)
     recordings = await call_recordings(await session.connection(), full.linkedid, now)
-    return CallDetail(
+    detail = CallDetail(
         call=CallSummary.of(full),
         queue=full.queue,
         priority=full.priority,
@@ -180,4 +190,12 @@ async def call_detail(
             for r in recordings
         ],
         events=[CallEventOut(at=e.at, kind=e.kind, data=e.data) for e in events],
+    )
+    return await one_for_viewer(
+        detail,
+        user=user,
+        services=services,
+        session=session,
+        object_type="call",
+        object_id=linkedid,
     )

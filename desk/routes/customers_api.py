@@ -1,12 +1,17 @@
 """Customer search and the 360° file; every read is audited before it is served.
 Supervisors and administrators manage files: create, update, tier moves, phones
-(customers/manage.py; each change audited)."""
+(customers/manage.py; each change audited).
+
+Numbers in every answer go through privacy/numbers.py (masked for roles outside
+privacy.full_number_roles; a full number shown is audited). An agent's search remembers
+its hits: the files the agent may open outside a call (desk/access.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_api.auth import Principal, require_roles
 from agent_api.deps import ServicesDep, SessionDep, client_address
@@ -16,10 +21,14 @@ from customers import manage
 from customers.manage import CustomerChange, CustomerConflict, CustomerIn, PhoneIn
 from customers.search import search
 from customers.views import CallSummary, CustomerDetails, CustomerFile, CustomerSummary
-from db.models import Role
+from db.models import Customer, Role
 from desk.access import can_search, check_file_access
 from desk.deps import HubDep
+from hotline.services import Services
 from kernel.audit import audit
+from privacy import grants
+from privacy.numbers import for_viewer, full_numbers, one_for_viewer
+from privacy.redact import redact_model
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 Reader = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]
@@ -44,6 +53,10 @@ async def search_customers(
     if not can_search(user, services):
         raise AccessDenied("customer search is not open to agents here: use the screen-pop")
     hits = await search(session, q, limit)
+    if user.role is Role.AGENT:
+        minutes = services.settings.privacy.search_grant_minutes
+        now = services.clock.now()
+        await grants.remember_search(session, user.id, [h.id for h in hits], now, minutes)
     await audit(
         session,
         actor=user.actor(),
@@ -53,7 +66,14 @@ async def search_customers(
         detail={"q": q, "hits": [h.id for h in hits]},
         clock=services.clock,
     )
-    return hits
+    return await for_viewer(
+        hits,
+        user=user,
+        services=services,
+        session=session,
+        object_type="customer",
+        source=client_address(request),
+    )
 
 
 @router.get(
@@ -69,9 +89,13 @@ async def customer_file(
     session: SessionDep,
     services: ServicesDep,
     hub: HubDep,
+    reason: Annotated[str | None, Query(max_length=200)] = None,
 ) -> CustomerFile:
-    via = await check_file_access(session, user, customer_id, hub, services)
+    via = await check_file_access(session, user, customer_id, hub, services, reason)
     result = await files.customer_file(session, customer_id)
+    detail: dict[str, str] = {"via": via}
+    if via == "reason" and reason:
+        detail["reason"] = reason.strip()
     await audit(
         session,
         actor=user.actor(),
@@ -79,10 +103,18 @@ async def customer_file(
         object_type="customer",
         object_id=customer_id,
         source=client_address(request),
-        detail={"via": via},
+        detail=detail,
         clock=services.clock,
     )
-    return result
+    return await one_for_viewer(
+        result,
+        user=user,
+        services=services,
+        session=session,
+        object_type="customer",
+        object_id=customer_id,
+        source=client_address(request),
+    )
 
 
 @router.get(
@@ -100,8 +132,9 @@ async def customer_calls(
     hub: HubDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    reason: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[CallSummary]:
-    via = await check_file_access(session, user, customer_id, hub, services)
+    via = await check_file_access(session, user, customer_id, hub, services, reason)
     await files.get_customer(session, customer_id)
     calls = await files.recent_calls(session, customer_id=customer_id, limit=limit, offset=offset)
     await audit(
@@ -114,7 +147,25 @@ async def customer_calls(
         detail={"via": via},
         clock=services.clock,
     )
-    return calls
+    return await for_viewer(
+        calls,
+        user=user,
+        services=services,
+        session=session,
+        object_type="customer",
+        object_id=customer_id,
+        source=client_address(request),
+    )
+
+
+async def _details(
+    customer: Customer, user: Principal, services: Services, session: AsyncSession
+) -> CustomerDetails:
+    """An editor's own change echoed back: masked per role, not a display to audit (the
+    change itself is audited by customers/manage.py)."""
+    del session
+    details = CustomerDetails.of(customer)
+    return details if full_numbers(user, services) else redact_model(details)
 
 
 def _conflict(exc: CustomerConflict) -> ApiError:
@@ -135,7 +186,7 @@ async def create_customer(
         customer = await manage.create_customer(session, body, user, services.clock)
     except CustomerConflict as exc:
         raise _conflict(exc) from None
-    return CustomerDetails.of(customer)
+    return await _details(customer, user, services, session)
 
 
 @router.patch(
@@ -152,7 +203,7 @@ async def update_customer(
     services: ServicesDep,
 ) -> CustomerDetails:
     customer = await manage.update_customer(session, customer_id, body, user, services.clock)
-    return CustomerDetails.of(customer)
+    return await _details(customer, user, services, session)
 
 
 @router.post(
@@ -169,7 +220,7 @@ async def add_phone(
         customer = await manage.add_phone(session, customer_id, body, user, services.clock)
     except CustomerConflict as exc:
         raise _conflict(exc) from None
-    return CustomerDetails.of(customer)
+    return await _details(customer, user, services, session)
 
 
 @router.delete(
@@ -189,4 +240,4 @@ async def remove_phone(
         customer = await manage.remove_phone(session, customer_id, number, user, services.clock)
     except CustomerConflict as exc:
         raise _conflict(exc) from None
-    return CustomerDetails.of(customer)
+    return await _details(customer, user, services, session)

@@ -132,12 +132,15 @@ async def test_given_a_customer_when_reading_the_file_then_360_view_and_an_audit
     reads = [
         (r.action, r.object_id, r.detail.get("via"))
         for r in rows
-        if r.action.startswith("customer")
+        if r.action.startswith("customer") and r.action != "customer.number_shown"
     ]
     assert reads == [
         ("customer.read", str(ids["zhang"]), "role"),
         ("customer.calls", str(ids["zhang"]), "role"),
     ]
+    # A supervisor sees full numbers (privacy.full_number_roles): each display audited.
+    shown = [r.object_id for r in rows if r.action == "customer.number_shown"]
+    assert shown == [str(ids["zhang"])] * 2
 
 
 async def test_given_no_such_customer_then_404_with_a_message(world: World) -> None:
@@ -190,10 +193,12 @@ async def test_given_an_agent_then_a_file_opens_on_a_call_with_that_customer_or_
             mine, other = await login(client, "agent01"), await login(client, "agent02")
             on_call = await client.get(f"/api/customers/{zhang.id}", headers=bearer(mine))
             assert on_call.status_code == 200, on_call.text
-            # Not on a call with 王伟明, nor is agent02 with 张伟: by search only, if allowed.
+            # Not on a call with 王伟明, nor is agent02 with 张伟: by their own search only,
+            # if allowed (privacy: a file outside a call comes from the agent's search).
+            search = await client.get("/api/customers", params={"q": "伟"}, headers=bearer(other))
+            await client.get("/api/customers", params={"q": "伟"}, headers=bearer(mine))
             searched = await client.get(f"/api/customers/{wang.id}", headers=bearer(mine))
             foreign = await client.get(f"/api/customers/{zhang.id}", headers=bearer(other))
-            search = await client.get("/api/customers", params={"q": "伟"}, headers=bearer(other))
             if mode == "on_call":
                 for r in (searched, foreign, search):
                     assert r.status_code == 403, r.text

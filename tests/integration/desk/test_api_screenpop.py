@@ -159,7 +159,9 @@ async def test_given_a_known_caller_then_the_pop_shows_the_file_tier_ivr_and_his
             "offer", offer(world.ids["a"], "1900000000.2", customer_id=str(world.ids["zhang"]))
         )
         pop = (await d.next_of("pop"))["pop"]
-    assert pop["caller"] == {"number": "13912345678", "name": "", "known": True}
+    # privacy.full_number_roles: an agent's pop carries masked numbers only.
+    assert pop["caller"] == {"number": "139****5678", "name": "", "known": True}
+    assert [p["number"] for p in pop["customer"]["phones"]] == ["139****5678"]
     assert pop["customer"]["name"] == "张伟"
     assert pop["customer"]["arrears"] == "312.40"
     assert pop["tier"]["code"] == "A"
@@ -204,7 +206,7 @@ async def test_given_an_unknown_number_then_the_pop_says_unknown_caller_with_the
         )
         pop = (await d.next_of("pop"))["pop"]
     assert pop["customer"] is None
-    assert pop["caller"] == {"number": "13700001111", "name": "", "known": False}
+    assert pop["caller"] == {"number": "137****1111", "name": "", "known": False}
     assert pop["candidates"] == []
 
 
