@@ -244,7 +244,7 @@ async def test_given_a_repair_clerk_when_working_the_ticket_to_closed_then_every
     await sheet.get_by_role("button", name=words["add_log"]).click()
     await expect(page.locator("#history")).to_contain_text(words["note"])
 
-    photo = tiny_jpeg() if lang == "zh" else tiny_png(32, 24)
+    photo = tiny_jpeg(96, 64) if lang == "zh" else tiny_png(96, 64)
     name, kind = ("燃气表.jpg", "image/jpeg") if lang == "zh" else ("meter.png", "image/png")
     await page.locator("#attach-file").set_input_files(
         files=[{"name": name, "mimeType": kind, "buffer": photo}]
@@ -258,7 +258,7 @@ async def test_given_a_repair_clerk_when_working_the_ticket_to_closed_then_every
     await expect(image).to_be_visible()
     await page.wait_for_function(
         "() => { const i = document.querySelector('#preview img'); "
-        "return i && i.complete && i.naturalWidth > 0; }"
+        "return i && i.complete && i.naturalWidth === 96 && i.naturalHeight === 64; }"
     )
     [on_disk] = [p for p in center.attachments.rglob("*") if p.is_file()]
     assert on_disk.read_bytes().startswith(MAGIC)  # sealed at rest, not an image file

@@ -54,7 +54,7 @@ function renderSheet(center) {
     ["h_subject", t.subject], ["state", w(`st_${t.state}`)], ["priority", w(`pr_${t.priority}`)],
     ["category", categoryLabel(t.category)], ["department", departmentLabel(t.department)],
     ["assignee", t.assignee_name || w("unassigned")], ["created", when(t.created_at)],
-    ["sla", sla(t)], ["customer", c ? c.name : ""], ["account", c ? c.account_number : ""],
+    ["sla", sla(t)], ["h_customer", c ? c.name : ""], ["account", c ? c.account_number : ""],
     ["district", t.district || ""], ["address", c ? c.address : ""],
     ["contact", t.contact_name || ""], ["phone", t.contact_number || ""],
   ];
@@ -71,7 +71,7 @@ function renderSheet(center) {
     el("li", `${when(x.started_at)} · ${x.caller_number || ""} · ${x.linkedid}`)) : [el("li", "—")]));
   $("history").replaceChildren(...s.history.map((e) => {
     const what = w(`ev_${e.action}`);
-    const change = e.field === "state" ? [e.from_value, e.to_value].map((v) => w(`st_${v}`)).join(" → ")
+    const change = e.field === "state" ? [e.from_value, e.to_value].filter(Boolean).map((v) => w(`st_${v}`)).join(" → ")
       : e.field === "department" ? [e.from_value, e.to_value].map(departmentLabel).join(" → ")
         : e.field === "attachment" ? e.to_value : "";
     return row([when(e.at), what === `ev_${e.action}` ? e.action : what, e.actor_name, [change, e.note].filter(Boolean).join(" · ")]);

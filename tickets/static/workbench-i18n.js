@@ -44,6 +44,11 @@ export const WORDS = {
     ev_archived: "归档", print: "打印", printed_at: "打印时间：{t}", signature: "处理人签字：",
     customer_signature: "客户签字：", print_list_title: "工单清单", loading: "加载中…",
     masked_note: "电话号码已按隐私规定隐藏部分数字。",
+    ev_follow_up_scheduled: "安排回访", ev_follow_up_cancelled: "取消回访",
+    ev_follow_up_unreachable: "回访未接通", ev_follow_up_done: "回访完成",
+    disp_answered: "已接听", disp_abandoned_ivr: "IVR 放弃", disp_abandoned_queue: "排队放弃",
+    disp_self_service: "自助服务", disp_callback_requested: "预约回电", disp_overflowed: "溢出",
+    disp_failed: "失败", disp_in_progress: "通话中", disp_ended_unobserved: "已结束",
   },
   en: {
     skip: "Skip to main content", title: "Work-order workbench", logout: "Sign out",
@@ -95,6 +100,12 @@ export const WORDS = {
     printed_at: "Printed {t}", signature: "Handled by (signature):",
     customer_signature: "Customer (signature):", print_list_title: "Work-order list",
     loading: "Loading…", masked_note: "Phone numbers are partly hidden (privacy rules).",
+    ev_follow_up_scheduled: "Follow-up scheduled", ev_follow_up_cancelled: "Follow-up cancelled",
+    ev_follow_up_unreachable: "Follow-up unreachable", ev_follow_up_done: "Follow-up done",
+    disp_answered: "answered", disp_abandoned_ivr: "abandoned in IVR",
+    disp_abandoned_queue: "abandoned in queue", disp_self_service: "self-service",
+    disp_callback_requested: "callback requested", disp_overflowed: "overflowed",
+    disp_failed: "failed", disp_in_progress: "in progress", disp_ended_unobserved: "ended",
   },
 };
 

@@ -235,7 +235,7 @@ function renderSheet() {
   detail(dl, "category", categoryLabel(t.category));
   detail(dl, "department", departmentLabel(t.department));
   detail(dl, "assignee", t.assignee_name || w("unassigned"));
-  detail(dl, "customer", s.customer ? s.customer.name : null);
+  detail(dl, "h_customer", s.customer ? s.customer.name : null);
   detail(dl, "account", s.customer ? s.customer.account_number : null);
   detail(dl, "district", t.district);
   detail(dl, "address", s.customer ? s.customer.address : null);
@@ -274,7 +274,7 @@ function renderSheet() {
 
 function eventChange(e) {
   if (e.field === "assignee_id") return [e.from_value, e.to_value].map((v) => (v ? staffName(Number(v)) || v : w("unassigned"))).join(" → ");
-  if (e.field === "state") return [e.from_value, e.to_value].map((v) => w(`st_${v}`)).join(" → ");
+  if (e.field === "state") return [e.from_value, e.to_value].filter(Boolean).map((v) => w(`st_${v}`)).join(" → ");
   if (e.field === "department") return [e.from_value, e.to_value].map(departmentLabel).join(" → ");
   if (e.field === "attachment") return e.to_value;
   if (e.from_value || e.to_value) return `${e.from_value ?? ""} → ${e.to_value ?? ""}`;
@@ -341,7 +341,7 @@ function renderCalls(calls) {
   $("calls").replaceChildren(...calls.map((c) => {
     const li = el("li");
     li.dataset.linkedid = c.linkedid;
-    li.append(el("span", `${when(c.started_at)} · ${c.caller_number || ""} · ${c.disposition}`));
+    li.append(el("span", [when(c.started_at), c.caller_number, w(`disp_${c.disposition}`)].filter(Boolean).join(" · ")));
     for (const [i, r] of c.recordings.entries()) {
       const box = el("div", "", "recording");
       if (!r.playable) {

@@ -23,15 +23,20 @@ from tickets.attachments import (
 )
 
 
-def tiny_jpeg() -> bytes:
-    """A real baseline JPEG: 8x8 grey, one component, one-symbol Huffman tables."""
+def tiny_jpeg(width: int = 8, height: int = 8) -> bytes:
+    """A real baseline JPEG, flat grey: one component, one-symbol Huffman tables, every
+    8x8 block coded as "DC unchanged" + "end of block" (two bits)."""
     soi, eoi = b"\xff\xd8", b"\xff\xd9"
     dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes([1] * 64)
-    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
     dc = b"\xff\xc4" + struct.pack(">H", 20) + b"\x00" + bytes([1] + [0] * 15) + b"\x00"
     ac = b"\xff\xc4" + struct.pack(">H", 20) + b"\x10" + bytes([1] + [0] * 15) + b"\x00"
     sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x3f\x00"
-    return soi + dqt + sof + dc + ac + sos + b"\x3f" + eoi
+    blocks = -(-width // 8) * -(-height // 8)
+    bits = "00" * blocks
+    bits += "1" * (-len(bits) % 8)  # pad the last byte with ones
+    scan = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8))
+    return soi + dqt + sof + dc + ac + sos + scan + eoi
 
 
 def tiny_png(width: int = 4, height: int = 4) -> bytes:
