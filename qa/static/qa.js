@@ -21,12 +21,15 @@ const qa = {
   lang: localStorage.getItem("hotline.lang") || "zh",
   forms: null, queue: [], agents: [], call: null, formKey: null, answers: {}, fatal: new Set(),
   agentId: null, agentEval: null, agentScores: [], myScores: [], myEval: null, audioUrl: null,
+  said: null,
 };
 window.hotlineQa = qa;  // tests read the page's state from here
 const w = (key, vars) => t(qa.lang, key, vars);
 const session = new Session(() => showSignIn(w("expired")));
-const say = (key, vars) => { $("status").className = "hint ok"; $("status").textContent = w(key, vars); };
-const fail = (err) => { $("status").className = "hint error"; $("status").textContent = err.message; };
+// The last message is kept as (key, vars), so it follows a change of language.
+const say = (key, vars) => { qa.said = { key, vars }; $("status").className = "hint ok"; $("status").textContent = w(key, vars); };
+const fail = (err) => { qa.said = null; $("status").className = "hint error"; $("status").textContent = err.message; };
+const unsay = () => { qa.said = null; $("status").textContent = ""; };
 const when = (iso) => (iso ? new Date(iso).toLocaleString(qa.lang === "zh" ? "zh-CN" : "en-GB") : "");
 const form = (key) => (qa.forms ? qa.forms.forms.find((f) => f.key === key) : null);
 
@@ -35,7 +38,7 @@ const form = (key) => (qa.forms ? qa.forms.forms.find((f) => f.key === key) : nu
 function showSignIn(message = "") {
   for (const id of ["inspect", "mine", "logout", "me"]) $(id).hidden = true;
   $("signin").hidden = false;
-  $("status").textContent = "";
+  unsay();
   $("signin-error").textContent = message;
   $("username").focus();
 }
@@ -49,7 +52,7 @@ async function showPage() {
     return;
   }
   $("signin").hidden = true;
-  $("status").textContent = "";
+  unsay();
   $("logout").hidden = $("me").hidden = false;
   $("me").textContent = user.display_name;
   $("inspect").hidden = !inspector;
@@ -214,7 +217,7 @@ $("rating-form").addEventListener("submit", (event) => {
 
 async function act(run, clear = true) {
   try {
-    if (clear) $("status").textContent = "";
+    if (clear) unsay();
     await run();
   } catch (err) {
     fail(err);
@@ -396,6 +399,7 @@ function renderAgents() {
 }
 
 function render() {
+  if (qa.said) $("status").textContent = w(qa.said.key, qa.said.vars);
   if (!session.user) return;
   if (INSPECTORS.has(session.user.role)) {
     renderQueue();

@@ -122,3 +122,35 @@ async def test_given_a_recorded_call_when_an_inspector_scores_it_then_the_agent_
     await expect(page.locator('#my-eval [data-angle="survey"]')).to_contain_text(words["survey"])
     await expect(page.locator("#inspect")).to_be_hidden()
     await page.screenshot(path=artifact(f"qa-agent-{lang}.png"), full_page=True)
+
+
+async def test_given_a_supervisor_when_rating_an_agent_by_keyboard_then_the_evaluation_has_it(
+    page: Page, center: Center
+) -> None:
+    await add_user(center.services, "boss", Role.SUPERVISOR, "1901", display_name="陈主管")
+    await page.goto(f"{center.base}/qa/")
+    await sign_in(page, WORDS["zh"], "boss")
+    pick = page.get_by_label("座席", exact=True)
+    await pick.select_option(label="王芳 · 1001")
+    await expect(page.locator('#agent-eval [data-angle="supervisor"]')).to_contain_text("暂无数据")
+    await pick.focus()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("期间（月或周）")).to_be_focused()
+    await page.keyboard.type("2026-12")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("投诉处理及时，业务熟练。")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="保存主管评价")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#status")).to_have_text("已保存主管评价")
+    # 3 of 1-5 is 50 of 100; the only angle with data, so the overall too.
+    await expect(page.locator('#agent-eval [data-angle="supervisor"] .value')).to_have_text("50")
+    await expect(page.locator('#agent-eval [data-angle="overall"] .value')).to_have_text("50")
+    await expect(page.locator("#agent-eval")).to_contain_text("投诉处理及时，业务熟练。")
+    await page.get_by_role("button", name="English").click()
+    await expect(page.locator('#agent-eval [data-angle="supervisor"]')).to_contain_text(
+        "Supervisor ratings"
+    )
+    await expect(page.locator("#status")).to_have_text("Supervisor rating saved")
+    await page.screenshot(path=artifact("qa-supervisor-en.png"), full_page=True)
