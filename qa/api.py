@@ -33,7 +33,7 @@ from agent_api.errors import ApiError, NotFound, error_responses
 from db.models import Role, SampleState
 from hotline.services import Services
 from kernel.audit import Actor
-from qa.errors import AgentNotFound, CallNotFound, InvalidWeek, NotScorable, QaError
+from qa.errors import AgentNotFound, CallNotFound, Conflict, InvalidWeek, NotScorable, QaError
 from qa.schemas import USER, WEEK_PATTERN, DrawIn, RatingIn, ScoreIn
 from qa.service import QaService
 
@@ -46,7 +46,7 @@ Rater = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
 CallId = Annotated[int, Path(ge=1, le=2**53)]
 AgentId = Annotated[int, Path(ge=1, le=USER)]
 Days = Annotated[int | None, Query(ge=1, le=366, description="default: qa.evaluation_days")]
-ERRORS = error_responses(400, 401, 403, 404, 422)
+ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 
 
 def _service(request: Request) -> QaService:
@@ -61,6 +61,8 @@ def _actor(request: Request, user: Principal) -> Actor:
 def _http(exc: QaError) -> ApiError:
     if isinstance(exc, CallNotFound | AgentNotFound):
         return NotFound(str(exc))
+    if isinstance(exc, Conflict):
+        return ApiError(409, "conflict", str(exc))
     if isinstance(exc, InvalidWeek):
         return ApiError(422, "invalid_week", str(exc))
     if isinstance(exc, NotScorable):

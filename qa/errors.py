@@ -21,3 +21,7 @@ class NotScorable(QaError):
 
 class InvalidWeek(QaError):
     pass
+
+
+class Conflict(QaError):
+    """Someone else did the same at the same moment (scored the call, drew the week)."""

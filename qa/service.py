@@ -11,15 +11,16 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.services import Services
 from kernel.audit import Actor, audit_row, write_audit
 from qa import store
-from qa.errors import AgentNotFound, CallNotFound, InvalidWeek, NotScorable
+from qa.errors import AgentNotFound, CallNotFound, Conflict, InvalidWeek, NotScorable
 from qa.evaluation import evaluate
-from qa.sampling import draw, week_bounds, week_of
-from qa.scoring import InvalidScore, check
+from qa.sampling import Candidate, draw, week_bounds, week_of
+from qa.scoring import InvalidScore, ScoreResult, check
 
 
 class QaService:
@@ -46,6 +47,21 @@ class QaService:
             raise InvalidWeek(str(exc)) from None
         n = per_agent or self._settings.samples_per_agent_week
         now = self._services.clock.now()
+        try:
+            chosen = await self._draw(actor, week, start, end, n, now)
+        except IntegrityError:
+            raise Conflict(f"{week} was being drawn at the same time: draw again") from None
+        return {"week": week, "per_agent": n, "drawn": len(chosen)}
+
+    async def _draw(
+        self,
+        actor: Actor,
+        week: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        n: int,
+        now: dt.datetime,
+    ) -> list[Candidate]:
         async with self._services.engine.begin() as s:
             chosen = draw(
                 await store.candidates(s, start, end), await store.sampled(s, week),
@@ -57,7 +73,7 @@ class QaService:
                 detail={"per_agent": n, "drawn": [c.call_id for c in chosen]}, at=now,
             )  # fmt: skip
             await write_audit(s, [row])
-        return {"week": week, "per_agent": n, "drawn": len(chosen)}
+        return chosen
 
     async def samples(
         self, week: str | None, state: str | None, agent_id: int | None
@@ -102,6 +118,16 @@ class QaService:
             result = check(form, answers, fatal)
         except InvalidScore as exc:
             raise NotScorable(str(exc)) from None
+        try:
+            return await self._save_score(actor, call_id, form.key, result, comment)
+        except IntegrityError:  # the unique supersedes_id: a score given meanwhile
+            raise Conflict(
+                f"call {call_id} was scored by someone else at the same moment: reload it"
+            ) from None
+
+    async def _save_score(
+        self, actor: Actor, call_id: int, form_key: str, result: ScoreResult, comment: str | None
+    ) -> dict[str, Any]:
         now = self._services.clock.now()
         async with self._services.engine.begin() as s:
             call = await store.call(s, call_id)
@@ -117,7 +143,7 @@ class QaService:
             values = {
                 "call_id": call_id, "linkedid": call["linkedid"], "recording_id": recording_id,
                 "agent_id": call["agent_id"], "inspector_id": actor.id, "sample_id": sample_id,
-                "form_key": form.key, "answers": result.answers, "fatal": result.fatal,
+                "form_key": form_key, "answers": result.answers, "fatal": result.fatal,
                 "total": result.total, "comment": comment, "supersedes_id": previous,
                 "created_at": now,
             }  # fmt: skip
@@ -126,7 +152,7 @@ class QaService:
                 await store.mark_done(s, sample_id, now)
             row = audit_row(
                 actor=actor, action="qa.score", object_type="call", object_id=call_id,
-                detail={"score_id": score_id, "agent_id": call["agent_id"], "form": form.key,
+                detail={"score_id": score_id, "agent_id": call["agent_id"], "form": form_key,
                         "total": result.total, "fatal": result.fatal, "supersedes": previous},
                 at=now,
             )  # fmt: skip

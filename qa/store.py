@@ -247,7 +247,7 @@ async def user(s: AsyncConnection, user_id: int) -> dict[str, Any] | None:
 async def agents(s: AsyncConnection) -> list[dict[str, Any]]:
     query = (
         sa.select(USERS.c.id, USERS.c.username, USERS.c.display_name, USERS.c.extension)
-        .where(USERS.c.role == "agent")
+        .where(USERS.c.role == "agent", USERS.c.active.is_(True))
         .order_by(USERS.c.username)
         .limit(LIMIT)
     )

@@ -50,7 +50,8 @@ class QaScore(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_qa_scores_agent_id_created_at", "agent_id", "created_at"),
         sa.Index("ix_qa_scores_call_id", "call_id"),
-        sa.Index("ix_qa_scores_supersedes_id", "supersedes_id"),
+        # A score is superseded once: two corrections of the same score, one is refused.
+        sa.Index("ix_qa_scores_supersedes_id", "supersedes_id", unique=True),
         sa.CheckConstraint("total >= 0 AND total <= 100", name="total_0_to_100"),
     )
 

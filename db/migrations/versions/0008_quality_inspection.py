@@ -133,7 +133,7 @@ def upgrade() -> None:
             "ix_qa_scores_agent_id_created_at", ["agent_id", "created_at"], unique=False
         )
         batch_op.create_index("ix_qa_scores_call_id", ["call_id"], unique=False)
-        batch_op.create_index("ix_qa_scores_supersedes_id", ["supersedes_id"], unique=False)
+        batch_op.create_index("ix_qa_scores_supersedes_id", ["supersedes_id"], unique=True)
 
     op.create_table(
         "supervisor_ratings",
