@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             agents=args.agents,
             seed=args.seed,
             skills=[s.name for s in settings.skills],
+            departments=[d.name for d in settings.tickets.departments],
             now=dt.datetime.now(dt.UTC),
             batch_size=args.batch_size,
         )

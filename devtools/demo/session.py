@@ -186,6 +186,7 @@ def seed_demo(settings: Settings, customers: int) -> None:
             agents=12,
             seed=1,
             skills=[s.name for s in settings.skills],
+            departments=[d.name for d in settings.tickets.departments],
             now=dt.datetime.now(dt.UTC),
         )
     finally:

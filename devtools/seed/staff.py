@@ -1,5 +1,6 @@
 """Demo staff: agents with skills and levels drawn from config.yaml's skills, plus a
-supervisor, a QA reviewer and an administrator. Pure: no hashing, no database."""
+supervisor, a QA reviewer, an administrator and one clerk per back-office department
+(who works that department's work orders at /tickets/). Pure: no hashing, no database."""
 
 from __future__ import annotations
 
@@ -109,3 +110,22 @@ def generate_staff(seed: int, agents: int, skills: Sequence[str]) -> list[StaffS
         StaffSeed("admin", "系统管理员", "admin", None, ("zh", "en")),
     ]
     return staff
+
+
+# Back-office clerks: role agent (they sign in to the workbench, not the phone queue: no
+# extension, so the router never offers them a call), one per department but the center.
+CLERKS = {
+    "repair_crew": ("repair01", "王师傅（抢修）"),
+    "business_office": ("office01", "刘会计（营业）"),
+    "network": ("network01", "赵工（管网）"),
+    "installation": ("install01", "孙工（安装）"),
+}
+
+
+def department_clerks(departments: Sequence[str]) -> list[StaffSeed]:
+    """One clerk for each configured department that has one in CLERKS."""
+    return [
+        StaffSeed(CLERKS[d][0], CLERKS[d][1], "agent", None, ("zh",), department=d)
+        for d in departments
+        if d in CLERKS
+    ]

@@ -19,7 +19,7 @@ from db.models import AgentSkill, Customer, CustomerPhone, KbArticle, Notice, Us
 from devtools.seed.content import kb_articles, notices
 from devtools.seed.customers import Row, generate_customers
 from devtools.seed.progress import Progress
-from devtools.seed.staff import DEMO_PASSWORD, StaffSeed, generate_staff
+from devtools.seed.staff import DEMO_PASSWORD, StaffSeed, department_clerks, generate_staff
 
 
 def _table(model: type) -> Table:
@@ -53,13 +53,14 @@ def seed_database(
     seed: int,
     skills: Sequence[str],
     now: dt.datetime,
+    departments: Sequence[str] = (),
     batch_size: int = 5000,
     hash_password: Callable[[str], str] | None = None,
     progress_stream: TextIO | None = None,
 ) -> SeedReport:
     report = SeedReport()
     hasher = hash_password or default_hasher()
-    staff = generate_staff(seed, agents, skills)
+    staff = generate_staff(seed, agents, skills) + department_clerks(departments)
     progress = Progress("staff", len(staff), progress_stream)
     _write_staff(engine, staff, hasher, now, progress, report)
     report.seconds["staff"] = progress.close()

@@ -9,7 +9,7 @@ import pytest
 
 from devtools.seed.content import ARTICLES, kb_articles, notices
 from devtools.seed.places import DISTRICTS
-from devtools.seed.staff import DEMO_PASSWORD, generate_staff
+from devtools.seed.staff import DEMO_PASSWORD, department_clerks, generate_staff
 from kernel.config import load_settings
 
 NOW = dt.datetime(2026, 11, 22, 8, 17, 5, tzinfo=dt.UTC)
@@ -89,3 +89,11 @@ def test_notices_are_valid_around_now_for_real_districts() -> None:
         assert row["body_en"]
     outages = [r for r in rows if r["kind"] == "outage" and r["district"]]
     assert len({r["district"] for r in outages}) >= 2
+
+
+def test_each_back_office_department_gets_a_clerk_without_a_phone() -> None:
+    departments = [d.name for d in load_settings("config.yaml").tickets.departments]
+    clerks = department_clerks(departments)
+    assert {c.department for c in clerks} == set(departments) - {"service_center"}
+    assert all(c.extension is None and c.role == "agent" for c in clerks)  # never routed
+    assert department_clerks(["service_center", "unknown"]) == []
