@@ -13,7 +13,9 @@
 Changes to a ticket (claim/assign, notes, transfer, transitions) are the tickets API's
 (tickets/api.py); this module only reads, and adds attachments. Who may: every signed-in
 role, as for the tickets API (department clerks are agents with users.department set).
-Phone numbers are masked (kernel/masking.py) for every role but admin.
+Phone numbers are masked (kernel/masking.py) unless privacy.full_number_roles has the
+user's role (privacy/numbers.py); then each answer with a full number is audited
+("customer.number_shown", object_type "ticket").
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from db.models import (
     Customer,
     Recording,
     RecordingState,
-    Role,
     TicketAttachment,
     TicketEvent,
     TicketPriority,
@@ -45,6 +46,7 @@ from db.models import (
 from hotline.services import Services
 from kernel.audit import Actor
 from kernel.masking import mask_phone, mask_phones_in_text
+from privacy.numbers import full_numbers, shown
 from recordings.access import Viewer, may_play
 from tickets import attachments as att
 from tickets import lifecycle, links
@@ -94,14 +96,31 @@ def _actor(request: Request, user: Principal) -> Actor:
     return Actor(user.id, name, user.role.value, client_address(request))
 
 
-def _phone(user: Principal, number: str | None) -> str | None:
-    return number if user.role is Role.ADMIN else mask_phone(number)
+def _phone(full: bool, number: str | None) -> str | None:
+    return number if full else mask_phone(number)
 
 
-def _text(user: Principal, text: str | None) -> str | None:
-    if text is None or user.role is Role.ADMIN:
+def _text(full: bool, text: str | None) -> str | None:
+    if text is None or full:
         return text
     return mask_phones_in_text(text)
+
+
+async def _audit_shown(
+    request: Request, user: Principal, object_id: str | int, ids: list[int]
+) -> None:
+    """A full number shown (privacy.full_number_roles): one audit row, before the answer."""
+    bench = _bench(request)
+    async with bench.services.sessions() as session:
+        await shown(
+            session,
+            user=user,
+            services=bench.services,
+            object_type="ticket",
+            object_id=object_id,
+            source=client_address(request),
+            ids=list(ids),
+        )
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -253,7 +272,7 @@ class SheetOut(BaseModel):
 
 
 def _item(
-    user: Principal,
+    full: bool,
     t: Any,
     now: dt.datetime,
     *,
@@ -271,7 +290,7 @@ def _item(
         sla_state=sla_state_of(t, now),
         sla_clock=clock,
         sla_due_at=_iso(due),
-    ).model_copy(update={"contact_number": _phone(user, t.contact_number)})
+    ).model_copy(update={"contact_number": _phone(full, t.contact_number)})
 
 
 def _attachment(row: TicketAttachment) -> AttachmentOut:
@@ -287,7 +306,7 @@ def _attachment(row: TicketAttachment) -> AttachmentOut:
     )
 
 
-def _event(user: Principal, e: TicketEvent) -> EventRow:
+def _event(full: bool, e: TicketEvent) -> EventRow:
     phone_field = e.field == "contact_number"
     return EventRow(
         id=e.id or 0,
@@ -295,9 +314,9 @@ def _event(user: Principal, e: TicketEvent) -> EventRow:
         actor_name=e.actor_name,
         action=e.action,
         field=e.field,
-        from_value=_phone(user, e.from_value) if phone_field else _text(user, e.from_value),
-        to_value=_phone(user, e.to_value) if phone_field else _text(user, e.to_value),
-        note=_text(user, e.note),
+        from_value=_phone(full, e.from_value) if phone_field else _text(full, e.from_value),
+        to_value=_phone(full, e.to_value) if phone_field else _text(full, e.to_value),
+        note=_text(full, e.note),
     )
 
 
@@ -346,7 +365,7 @@ async def context(request: Request, user: CurrentUser) -> ContextOut:
         now=bench.services.clock.now().isoformat(),
         center_name=Label(**bench.services.settings.center.name.model_dump()),
         timezone=bench.services.settings.center.timezone,
-        masked=user.role is not Role.ADMIN,
+        masked=not full_numbers(user, bench.services),
         attachment_max_bytes=bench.attachments.settings.max_bytes,
         attachment_types=list(bench.attachments.settings.types),
     )
@@ -412,9 +431,12 @@ async def work_tickets(
     )
     async with bench.services.sessions() as session:
         rows = await work_list(session, query, now)
+    full = full_numbers(user, bench.services)
+    if full and (shown_ids := [r.ticket.id or 0 for r in rows if r.ticket.contact_number]):
+        await _audit_shown(request, user, "list", shown_ids)
     items = [
         _item(
-            user,
+            full,
             r.ticket,
             now,
             customer_name=r.customer_name,
@@ -433,6 +455,7 @@ async def sheet(request: Request, ticket_id: TicketId, user: CurrentUser) -> She
     now = bench.services.clock.now()
     viewer = Viewer(user.id, user.username, user.role.value)
     own = bench.services.settings.recording.agents_play_own
+    full = full_numbers(user, bench.services)
     async with bench.services.sessions() as session:
         customer = await session.get(Customer, t.customer_id) if t.customer_id else None
         assignee = await session.get(User, t.assignee_id) if t.assignee_id else None
@@ -441,7 +464,7 @@ async def sheet(request: Request, ticket_id: TicketId, user: CurrentUser) -> She
             .where(TicketEvent.ticket_id == ticket_id)
             .order_by(col(TicketEvent.at), col(TicketEvent.id))
         )
-        history = [_event(user, e) for e in events.all()]
+        history = [_event(full, e) for e in events.all()]
         linked = await links.calls_of(session, ticket_id)
         call_ids = [c.id for c, _ in linked if c.id is not None]
         found = await session.exec(
@@ -466,24 +489,26 @@ async def sheet(request: Request, ticket_id: TicketId, user: CurrentUser) -> She
             linkedid=c.linkedid,
             relation=relation,
             started_at=c.started_at.isoformat(),
-            caller_number=_phone(user, c.caller_number),
+            caller_number=_phone(full, c.caller_number),
             talk_seconds=c.talk_seconds,
             disposition=c.disposition.value,
             recordings=by_call.get(c.id or 0, []),
         )
         for c, relation in linked
     ]
+    if full and (t.contact_number or any(c.caller_number for c, _ in linked)):
+        await _audit_shown(request, user, ticket_id, [ticket_id])
     return SheetOut(
         ticket=_item(
-            user,
+            full,
             t,
             now,
             customer_name=customer.name if customer else None,
             district=customer.district if customer else None,
             assignee_name=assignee.display_name if assignee else None,
         ),
-        description=_text(user, t.description) or "",
-        resolution=_text(user, t.resolution),
+        description=_text(full, t.description) or "",
+        resolution=_text(full, t.resolution),
         source=snapshot(t)["source"],
         external_ref=t.external_ref,
         informed_at=_iso(t.informed_at),

@@ -349,7 +349,7 @@ async def test_given_a_supervisor_when_opening_the_linked_call_then_its_recordin
     await page.get_by_role("button", name="全部").click()
     await page.get_by_role("button", name=center.number).click()
     call = page.locator('#calls li[data-linkedid="1763.501"]')
-    await expect(call).to_contain_text("139****5678")
+    await expect(call).to_contain_text("13912345678")  # supervisors see full numbers
     await call.get_by_role("button", name="播放录音 1").click()
     audio = call.locator("audio")
     await expect(audio).to_have_attribute("data-recording-id", "501")
@@ -369,3 +369,14 @@ async def test_given_a_supervisor_when_opening_the_linked_call_then_its_recordin
             .all()
         )
     assert actions, "playing a recording is audited by recordings/"
+    async with center.services.engine.connect() as conn:
+        shown = (
+            (
+                await conn.execute(
+                    sa.select(AUDIT.c.actor_name).where(AUDIT.c.action == "customer.number_shown")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert "boss" in shown

@@ -30,6 +30,7 @@ from tests.harness.http_app import (
 )
 
 pytestmark = pytest.mark.integration
+AUDIT = metadata.tables["audit_log"]
 START = dt.datetime(2026, 11, 18, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
 
 
@@ -231,8 +232,24 @@ async def test_given_an_agent_then_numbers_are_masked_and_an_admin_sees_them(wor
     assert listed["items"][0]["contact_number"] == "139****5678"
     assert sheet["calls"][0]["caller_number"] == "139****5678"
     assert sheet["description"] == "回电 139****5678"
+    # privacy.full_number_roles (supervisor, admin by default) see it, and that is audited.
     full = await ok(await w.client.get(f"/api/workbench/tickets/{t['id']}", headers=w.h["admin"]))
     assert full["ticket"]["contact_number"] == "13912345678"
+    assert full["calls"][0]["caller_number"] == "13912345678"
+    listed = await ok(await w.client.get("/api/workbench/tickets", headers=w.h["admin"]))
+    assert listed["items"][0]["contact_number"] == "13912345678"
+    async with w.services.engine.connect() as conn:
+        shown = (
+            await conn.execute(
+                sa.select(AUDIT.c.actor_name, AUDIT.c.object_type, AUDIT.c.object_id)
+                .where(AUDIT.c.action == "customer.number_shown")
+                .order_by(AUDIT.c.id)
+            )
+        ).all()
+    assert [tuple(r) for r in shown] == [
+        ("admin01", "ticket", str(t["id"])),
+        ("admin01", "ticket", "list"),
+    ]
     context = await ok(await w.client.get("/api/workbench/context", headers=w.h["repair"]))
     assert context["masked"] is True
     assert context["me"]["department"] == "repair_crew"
