@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from db.models import Role, User, metadata
 from hotline.http import create_app
@@ -246,9 +246,8 @@ async def test_given_a_repair_clerk_when_working_the_ticket_to_closed_then_every
 
     photo = tiny_jpeg(96, 64) if lang == "zh" else tiny_png(96, 64)
     name, kind = ("燃气表.jpg", "image/jpeg") if lang == "zh" else ("meter.png", "image/png")
-    await page.locator("#attach-file").set_input_files(
-        files=[{"name": name, "mimeType": kind, "buffer": photo}]
-    )
+    payload: FilePayload = {"name": name, "mimeType": kind, "buffer": photo}
+    await page.locator("#attach-file").set_input_files(files=[payload])
     await sheet.get_by_role("button", name=words["upload"], exact=True).click()
     item = page.locator("#attachments li")
     await expect(item).to_have_count(1)
