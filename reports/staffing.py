@@ -1,28 +1,30 @@
 """Staffing: next week's forecast per interval and the agents each queue needs.
 
-The history comes from the report SQL itself (reports/sql.py through ReportService:
-15-minute buckets per queue in the center's time zone, DST-correct on both databases),
-folded here into the configured interval (config staffing.interval_minutes). The agents
-signed in come from agent_state_history the same way (logged-in seconds per bucket ÷
-interval length = the mean number of agents signed in). Forecast: reports/forecast.py;
+The history is read by reports/staffing_sql.py (the reports' 15-minute buckets per
+queue in the center's time zone, DST-correct on both databases), folded here into the
+configured interval (config staffing.interval_minutes). The agents signed in come from
+agent_state_history (logged-in seconds per interval ÷ interval length = the mean number
+of agents signed in). Forecast: reports/forecast.py;
 agents: reports/erlang.py with each queue's service_level (config queues[]).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from kernel.config import Settings
 from kernel.config.center import QueueSettings
 from reports.erlang import agents_for_service_level, erlang_a, traffic_erlangs
 from reports.forecast import Calendar, SlotForecast, SlotHistory, forecast_week, history_days
-from reports.intervals import Interval, ReportRange
-from reports.service import ReportService
-from reports.sql import Dimension, ReportQuery
+from reports.intervals import ReportRange
+from reports.staffing_sql import fetch_calls, signed_in_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +104,8 @@ class StaffingPlan:
 
 
 class StaffingService:
-    def __init__(self, reports: ReportService, settings: Settings) -> None:
-        self._reports = reports
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
         self._settings = settings
 
     async def plan(
@@ -119,18 +121,16 @@ class StaffingService:
         last = week_start + dt.timedelta(days=6)
         rng = ReportRange(first, last, tz)
         names = tuple(q.name for q in queues)
-        calls = await self._reports.run(
-            ReportQuery(rng, Interval.MIN15, Dimension.QUEUE, queues=names), now=now
+        history_range = ReportRange(first, week_start - dt.timedelta(days=1), tz)
+        calls, logged = await asyncio.gather(
+            fetch_calls(self._engine, history_range, names),
+            signed_in_seconds(self._engine, rng, minutes, now),
         )
-        states = await self._reports.run(ReportQuery(rng, Interval.MIN15, Dimension.TOTAL), now=now)
 
         history: dict[str, list[SlotHistory]] = defaultdict(list)
-        for (bucket, key), a in calls.cells.items():
-            if bucket.date() >= week_start:
-                continue
+        for bucket, queue, offered, answered, handle in calls:
             slot = (bucket.hour * 60 + bucket.minute) // minutes
-            handle = a.talk_seconds + a.hold_seconds + a.wrap_seconds
-            history[key].append(SlotHistory(bucket.date(), slot, a.offered, a.answered, handle))
+            history[queue].append(SlotHistory(bucket.date(), slot, offered, answered, handle))
 
         calendar = Calendar(
             frozenset(s.business_hours.holidays), frozenset(s.business_hours.extra_working_days)
@@ -163,11 +163,6 @@ class StaffingService:
             ]
             plans.append(QueuePlan(q, rows))
 
-        logged: dict[tuple[dt.date, int], float] = defaultdict(float)
-        for (bucket, _), a in states.cells.items():
-            logged[(bucket.date(), (bucket.hour * 60 + bucket.minute) // minutes)] += (
-                a.logged_in_seconds
-            )
         past = history_days(week_start, weeks)
         signed = []
         for i in range(7):
@@ -175,8 +170,8 @@ class StaffingService:
             same = [d for d in past if d.weekday() == day.weekday()]
             for slot in range(slots):
                 start = slot_start(day, slot, minutes, zone)
-                mean = sum(logged[(d, slot)] for d in same) / len(same) / interval_seconds
-                actual = logged[(day, slot)] / interval_seconds if start <= now else None
+                mean = sum(logged.get((d, slot), 0.0) for d in same) / len(same) / interval_seconds
+                actual = logged.get((day, slot), 0.0) / interval_seconds if start <= now else None
                 signed.append(SignedIn(start, actual, mean))
         week = [week_start + dt.timedelta(days=i) for i in range(7)]
         return StaffingPlan(

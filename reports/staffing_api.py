@@ -22,7 +22,6 @@ from fastapi.responses import JSONResponse, Response
 from agent_api.deps import ServicesDep
 from agent_api.errors import ApiError, error_responses
 from reports.api import EARLIEST, LATEST, Reader
-from reports.service import ReportService
 from reports.staffing import StaffingPlan, StaffingService
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -148,7 +147,7 @@ async def staffing(
             422, "unknown_queue", f"unknown queue(s) {unknown}: one of {sorted(configured)}"
         )
     chosen = [configured[n] for n in dict.fromkeys(queue)] if queue else list(s.queues)
-    service = StaffingService(ReportService(services.engine, s), s)
+    service = StaffingService(services.engine, s)
     plan = await service.plan(week_start, history, chosen, now)
     body = _as_json(plan, lang)
     if format == "csv":
