@@ -379,3 +379,38 @@ async def test_given_a_supervisor_when_opening_the_linked_call_then_its_recordin
             .all()
         )
     assert "boss" in shown
+
+
+async def test_given_a_resolved_ticket_when_reopened_then_transferred_with_a_reason_then_it_leaves(
+    page: Page, center: Center
+) -> None:
+    tickets = TicketService(center.services)
+    clerk = Actor(center.clerk_id, "王师傅", "agent")
+    await tickets.transition(center.ticket_id, "resolve", clerk, resolution="误报")
+    await sign_in(page, center.base, "zh")
+    await page.get_by_role("button", name=center.number).click()
+    sheet = page.locator("#sheet")
+    await expect(sheet.get_by_role("button", name="开始处理")).to_be_hidden()
+    await sheet.get_by_label("重开原因").fill("客户再次来电，仍有气味")
+    await sheet.get_by_role("button", name="重新打开").click()
+    await expect(page.locator("#sheet-status")).to_have_text(f"工单 {center.number} 已重新打开")
+    # Whoever resolved it holds it: back to assigned (tickets/lifecycle.py).
+    await expect(page.locator("#sheet-details .badge[data-st]")).to_have_text("已派单")
+
+    await sheet.get_by_role("button", name="转派", exact=True).click()  # no reason yet
+    await expect(page.locator("#sheet-status")).to_have_text("请填写转派原因")
+    await expect(sheet.get_by_label("转派原因")).to_be_focused()
+    await sheet.get_by_label("转派到科室").select_option("network")
+    await sheet.get_by_label("转派原因").fill("庭院管网漏点，需管网维护科处理")
+    await sheet.get_by_role("button", name="转派", exact=True).click()
+    await expect(page.locator("#sheet-status")).to_have_text(
+        f"工单 {center.number} 已转派到 管网维护科"
+    )
+    history = await tickets.history(center.ticket_id)
+    transferred = [e for e in history if e.action == "transferred"]
+    assert [(e.from_value, e.to_value, e.note) for e in transferred] == [
+        ("repair_crew", "network", "庭院管网漏点，需管网维护科处理")
+    ]
+    assert [e.note for e in history if e.action == "reopened"] == ["客户再次来电，仍有气味"]
+    await page.get_by_role("button", name="返回列表").click()
+    await expect(page.locator("#list-empty")).to_be_visible()  # no longer repair crew's
