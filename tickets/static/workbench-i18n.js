@@ -59,7 +59,7 @@ export const WORDS = {
     category: "Category", priority: "Priority", sla: "SLA", state: "State",
     customer: "Customer (name/account/phone)", district: "District", date_from: "From",
     date_to: "To", apply: "Search", reset: "Reset", print_list: "Print list", refresh: "Refresh",
-    list_title: "Work orders", list_empty: "No work order matches.", count: "{n} work orders",
+    list_title: "Work orders", list_empty: "No work order matches.", count: "Work orders: {n}",
     h_number: "Number", h_subject: "Subject", h_category: "Category", h_priority: "Priority",
     h_state: "State", h_customer: "Customer", h_assignee: "Assignee", h_sla: "SLA",
     h_created: "Received", open: "Open", state_open: "Open (not done)",

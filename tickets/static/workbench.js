@@ -451,5 +451,7 @@ function render() {
   renderSheet();
 }
 
+// On a phone the filters start folded: the list comes first.
+if (window.matchMedia("(max-width: 600px)").matches) $("filter-box").open = false;
 setLang(wb.lang);
 if (session.token) showBoard(); else showSignIn();
