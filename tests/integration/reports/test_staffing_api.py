@@ -107,6 +107,12 @@ async def test_staffing_forecast_agents_and_signed_in(db_url: str) -> None:
                         "started_at": local(mon2, 9),
                         "ended_at": local(mon2, 10),
                     },
+                    {  # inside one interval: summed by the database
+                        "user_id": agent.id,
+                        "state": AgentStateName.NOT_READY,
+                        "started_at": local(mon2, 11),
+                        "ended_at": local(mon2, 11, 18),
+                    },
                     {
                         "user_id": agent.id,
                         "state": AgentStateName.LOGGED_OUT,
@@ -170,6 +176,7 @@ async def test_staffing_forecast_agents_and_signed_in(db_url: str) -> None:
             signed = {s["start"]: s for s in body["signed_in"]}
             assert signed[local(mon2, 9).isoformat()]["agents"] == 1.0
             assert signed[local(mon2, 10).isoformat()]["agents"] == 0.0
+            assert signed[local(mon2, 11).isoformat()]["agents"] == 0.6  # 18 of 30 minutes
             assert signed[local(dt.date(2026, 3, 5), 9).isoformat()]["agents"] is None  # Thursday
             assert interval(body, "repair", local(mon2, 9))["calls"] == 30  # from 23 Feb only
 
