@@ -9,7 +9,8 @@ search hit, a call summary, a screen-pop and a call frame alike:
   (the center's own hotline number);
 - `phones`: a list of numbers, or of {"number", ...} (a file's phone list);
 - `caller`: the pop's {"number", "name"}; `id_number`: an ID number;
-- `facts` (the pop's IVR facts, "callback number 139...") : phones inside the text.
+- `facts`, `ivr_facts` (what the caller keyed in the IVR, "callback=139..."): phones
+  inside the text.
 
 A ticket's or an account's `number` is not a phone and is never touched.
 """
@@ -26,6 +27,7 @@ from kernel.masking import mask_id_number, mask_phone, mask_phones_in_text
 
 PHONE_KEYS = frozenset({"caller_number", "contact_number", "callback_number", "phone"})
 ID_KEYS = frozenset({"id_number"})
+TEXT_KEYS = frozenset({"facts", "ivr_facts"})
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -44,7 +46,7 @@ def redact(value: Any) -> Any:
         return [redact(v) for v in value]
     if not isinstance(value, dict):
         return value
-    outbound = value.get("direction") == "outbound"
+    outbound = value.get("direction") in ("out", "outbound")
     out: dict[str, Any] = {}
     for key, item in value.items():
         if key in PHONE_KEYS and isinstance(item, str):
@@ -57,7 +59,7 @@ def redact(value: Any) -> Any:
             out[key] = [_phone_entry(p) for p in item]
         elif key == "caller" and isinstance(item, dict):
             out[key] = {**redact(item), "number": mask_phone(str(item.get("number") or ""))}
-        elif key == "facts" and isinstance(item, list):
+        elif key in TEXT_KEYS:
             out[key] = _in_text(item)
         else:
             out[key] = redact(item)
