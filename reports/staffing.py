@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kernel.business_calendar import BusinessCalendar, load_overrides
 from kernel.config import Settings
 from kernel.config.center import QueueSettings
 from reports.erlang import agents_for_service_level, erlang_a, traffic_erlangs
@@ -132,9 +133,7 @@ class StaffingService:
             slot = (bucket.hour * 60 + bucket.minute) // minutes
             history[queue].append(SlotHistory(bucket.date(), slot, offered, answered, handle))
 
-        calendar = Calendar(
-            frozenset(s.business_hours.holidays), frozenset(s.business_hours.extra_working_days)
-        )
+        calendar = await business_days(self._engine, s, first, last)
         interval_seconds = minutes * 60.0
         plans = []
         for q in queues:
@@ -183,6 +182,20 @@ class StaffingService:
             queues=plans,
             signed_in=signed,
         )
+
+
+async def business_days(
+    engine: AsyncEngine, settings: Settings, first: dt.date, last: dt.date
+) -> Calendar:
+    """Holidays and adjusted working days between two dates: config `business_hours`
+    with the administration page's edits over it (kernel.business_calendar)."""
+    overrides = await load_overrides(engine)
+    live = BusinessCalendar(settings.business_hours, settings.center.timezone, overrides)
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    holidays = frozenset(d for d in days if live.is_holiday(d))
+    worked = set(settings.business_hours.extra_working_days)
+    worked |= {d for d, ranges in overrides.days.items() if ranges is not None and d.weekday() >= 5}
+    return Calendar(holidays, frozenset(d for d in worked if first <= d <= last) - holidays)
 
 
 def slot_start(day: dt.date, slot: int, minutes: int, zone: ZoneInfo) -> dt.datetime:

@@ -15,6 +15,7 @@ import httpx
 import sqlalchemy as sa
 
 from db.models import AgentStateName, Role, metadata
+from db.models.calendar import CalendarDayKind
 from hotline.http import create_app
 from hotline.services import Services
 from kernel.calls import Direction, Disposition
@@ -216,7 +217,20 @@ async def test_holidays_of_the_business_calendar_close_all_but_emergencies(db_ur
             rows += spread("repair", thursday, 10, 0, 10) + spread("emergency", thursday, 10, 0, 4)
         rows += spread("general", dt.date(2026, 9, 27), 10, 0, 20)  # the worked Sunday
         rows += spread("general", dt.date(2026, 9, 20), 10, 0, 6)  # a plain Sunday
+        rows += spread("repair", dt.date(2026, 9, 21), 10, 0, 8)  # a Monday
         await insert_calls(services, rows)
+        # Tuesday 29 September closed from the administration page (no restart).
+        async with services.engine.begin() as conn:
+            await conn.execute(
+                sa.insert(metadata.tables["calendar_days"]).values(
+                    day=dt.date(2026, 9, 29),
+                    kind=CalendarDayKind.HOLIDAY,
+                    ranges=[],
+                    note="typhoon",
+                    updated_by="admin",
+                    updated_at=dt.datetime.now(dt.UTC),
+                )
+            )
         token, _ = issuer_for(services).issue(
             user_id=boss.id or 0, username="boss", display_name="boss", role="admin", extension=None
         )
@@ -224,7 +238,11 @@ async def test_holidays_of_the_business_calendar_close_all_but_emergencies(db_ur
             r = await get(client, bearer(token), week_start="2026-09-28", weeks=2)
             assert r.status_code == 200, r.text
             body = r.json()
-        assert body["holidays"] == ["2026-10-01", "2026-10-02"]
+        assert body["holidays"] == ["2026-09-29", "2026-10-01", "2026-10-02"]
+        assert interval(body, "repair", local(dt.date(2026, 9, 29), 10))["basis"] == (
+            "holiday_closed"
+        )
+        assert interval(body, "repair", local(dt.date(2026, 9, 28), 10))["calls"] == 4  # 8 / 2
         holiday = local(dt.date(2026, 10, 1), 10)
         repair = interval(body, "repair", holiday)
         assert (repair["calls"], repair["agents_needed"], repair["basis"]) == (
