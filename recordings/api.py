@@ -71,6 +71,8 @@ def _http(exc: Exception) -> ApiError:
         if exc.state == "corrupted":
             return ApiError(409, "recording_corrupted", str(exc))
         return ApiError(410, "recording_missing", str(exc))
+    if isinstance(exc, e.RecordingSealed):
+        return ApiError(503, "recording_sealed", str(exc))
     raise exc
 
 
@@ -119,6 +121,7 @@ async def _serve(
 
 
 def _response(served: Served, download: bool) -> Response:
+    """The audio from the file, or (sealed at rest) from the bytes playback opened."""
     start, length = 0, served.size
     headers = {
         "Accept-Ranges": "bytes",
@@ -134,8 +137,13 @@ def _response(served: Served, download: bool) -> Response:
         headers["Content-Range"] = served.byte_range.content_range(served.size)
         status = 206
     headers["Content-Length"] = str(length)
+    chunks = (
+        _slices(served.audio, start, length)
+        if served.audio is not None
+        else _chunks(served.path, start, length)
+    )
     return StreamingResponse(
-        _chunks(served.path, start, length),
+        chunks,
         status_code=status,
         media_type=served.content_type,
         headers=headers,
@@ -154,13 +162,18 @@ async def _chunks(path: FsPath, start: int, length: int) -> AsyncIterator[bytes]
         yield data
 
 
+async def _slices(audio: bytes, start: int, length: int) -> AsyncIterator[bytes]:
+    for offset in range(start, start + length, CHUNK):
+        yield audio[offset : min(offset + CHUNK, start + length)]
+
+
 def _read_at(path: FsPath, offset: int, size: int) -> bytes:
     with path.open("rb") as f:
         f.seek(offset)
         return f.read(size)
 
 
-_PLAY_ERRORS = error_responses(401, 403, 404, 409, 410, 416)
+_PLAY_ERRORS = error_responses(401, 403, 404, 409, 410, 416, 503)
 
 
 @router.get("/{recording_id}/audio", responses=_PLAY_ERRORS)

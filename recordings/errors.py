@@ -34,3 +34,7 @@ class RecordingUnavailable(RecordingError):
 
 class AccessDenied(RecordingError):
     pass
+
+
+class RecordingSealed(RecordingError):
+    """The file is encrypted at rest and this process has no HOTLINE_AT_REST_KEY."""

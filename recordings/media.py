@@ -4,15 +4,23 @@ through asyncio.to_thread.
 
 Duration comes from the file itself: the WAV header (data size ÷ byte rate, what `soxi
 -D` reports) or, for GSM (no header), 33 bytes per 20 ms frame.
+
+Encryption at rest (kernel/at_rest.py): once a recording's facts are taken from the
+plain file MixMonitor closed, `seal_in_place` replaces it with its sealed form (written
+beside it, then renamed: a crash leaves the plain file or the sealed one, never half).
+The row's size and sha256 stay those of the audio; `audio_of` opens either form.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from kernel.at_rest import AtRest, is_sealed
 
 GSM_BYTES_PER_SECOND = 1650  # 50 frames of 33 bytes
 _CHUNK = 1 << 20
@@ -86,6 +94,34 @@ def facts_of(path: Path, fmt: str) -> FileFacts:
         return FileFacts(path.stat().st_size, sha256_of(path), round(duration_of(path, fmt), 3))
     except OSError as exc:
         raise MediaError(f"{path}: {exc}") from exc
+
+
+def seal_in_place(path: Path, at_rest: AtRest) -> bool:
+    """Replace the plain file with its sealed form; False when no key is set (or it
+    already is sealed)."""
+    if not at_rest.enabled:
+        return False
+    data = path.read_bytes()
+    if is_sealed(data):
+        return False
+    partial = path.with_name(path.name + ".sealing")
+    with partial.open("wb") as f:
+        f.write(at_rest.seal(data))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+    return True
+
+
+def file_is_sealed(path: Path) -> bool:
+    with path.open("rb") as f:
+        return is_sealed(f.read(16))
+
+
+def audio_of(path: Path, at_rest: AtRest) -> bytes:
+    """The recording's audio bytes, opened if sealed (kernel.at_rest.SealError if the
+    key does not open it)."""
+    return at_rest.open_bytes(path.read_bytes())
 
 
 def wait_finished(path: Path, fmt: str, timeout: float, poll: float = 0.05) -> bool:

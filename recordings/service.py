@@ -24,12 +24,13 @@ from cti.nodes import on_node
 from db.models import RecordingState
 from hotline.services import Services
 from kernel import topics
+from kernel.at_rest import AtRest
 from kernel.audit import Actor
 from kernel.bus.port import BusClosed, Subscription
 from kernel.clock import from_timestamp
 from kernel.config.pbx import DEFAULT_NODE
 from recordings.errors import CallNotLive, NoActiveRecording
-from recordings.media import MediaError, facts_of, wait_finished
+from recordings.media import MediaError, facts_of, seal_in_place, wait_finished
 from recordings.policy import asterisk_path, host_path, pick_channel, relative_path, should_record
 from recordings.store import SYSTEM, RecordingStore
 
@@ -71,6 +72,8 @@ class RecordingService:
         # recordings/api.py controls live calls through this instance.
         services.features.recordings = self
         self.file_timeout = FILE_TIMEOUT
+        # HOTLINE_AT_REST_KEY: finished recordings are sealed on disk (media.seal_in_place).
+        self.at_rest = AtRest.from_env()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -302,6 +305,10 @@ class RecordingService:
             await self.store.complete(active.recording_id, ended_at, state=RecordingState.CORRUPTED)
             await self.alert("recording.corrupted", active.recording_id, active.relative, str(exc))
             return
+        try:
+            await asyncio.to_thread(seal_in_place, path, self.at_rest)
+        except OSError as exc:  # the plain file stays and still plays; say so loudly
+            log.error("recordings: %s could not be sealed at rest: %s", active.relative, exc)
         await self.store.complete(
             active.recording_id,
             ended_at,
