@@ -69,6 +69,7 @@ from agent_api.deps import client_address
 from agent_api.errors import ApiError, error_responses
 from db.models import CalendarDay, CalendarWeek, KbArticle, Role
 from hotline.services import Services
+from kernel import topics
 from kernel.audit import Actor
 from kernel.config.center import WEEKDAYS
 
@@ -112,11 +113,13 @@ def _users(request: Request) -> UserAdmin:
 
 
 async def _sign_out_everywhere(request: Request, user_id: int) -> None:
-    """Every token of the user issued until now stops (agent_api Revocations)."""
+    """Every token of the user issued until now stops (agent_api Revocations), and every
+    API process closes the user's desk websockets (desk/push/hub.py)."""
     services = _services(request)
     now = services.clock.timestamp()
     lifetime = services.settings.auth.token_minutes * 60.0
     await _auth(request).revocations.revoke_user(user_id, now, now + lifetime)
+    await services.bus.publish(topics.AUTH, {"type": "auth.user_revoked", "user_id": user_id})
 
 
 # -- users ----------------------------------------------------------------------------------
