@@ -204,6 +204,10 @@ async def test_a_manager_reads_a_report_downloads_it_and_sees_the_staffing_forec
     assert name.endswith(".svg")
     assert svg.lstrip().startswith(b"<svg") or b"<svg" in svg[:200]
     assert w["repair"].encode() in svg
+    # The pie's shares are the API's offered calls per queue.
+    offered = sum(by_label.values())
+    for label, value in by_label.items():
+        assert f"{label} {100 * value / offered:.1f}%".encode() in svg
 
     # Staffing: next week's forecast from two weeks of history.
     await page.locator("#st-week").fill(center.next_monday.isoformat())
