@@ -16,6 +16,9 @@ from agent_api.errors import ApiError, NotFound, error_responses
 from db.models import Role, Ticket, TicketCall, TicketPriority
 from desk.deps import HubDep, TicketsDep
 from desk.routes.calls_api import Linkedid, visible_call
+from hotline.services import Services
+from kernel.masking import mask_phone
+from privacy.numbers import full_numbers
 
 router = APIRouter(prefix="/api/calls", tags=["tickets from calls"])
 Handler = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]
@@ -90,7 +93,7 @@ def _actor(user: Principal) -> Any:
     responses=error_responses(401, 403, 404, 422),
 )
 async def call_tickets(
-    linkedid: Linkedid, user: Handler, session: SessionDep, hub: HubDep
+    linkedid: Linkedid, user: Handler, session: SessionDep, services: ServicesDep, hub: HubDep
 ) -> list[TicketOut]:
     call = await visible_call(session, user, hub, linkedid)
     stmt = (
@@ -99,7 +102,8 @@ async def call_tickets(
         .where(TicketCall.call_id == call.id)
         .order_by(col(Ticket.id))
     )
-    return [TicketOut.of(t, relation=rel) for t, rel in (await session.exec(stmt)).all()]
+    rows = (await session.exec(stmt)).all()
+    return [_shown(TicketOut.of(t, relation=rel), user, services) for t, rel in rows]
 
 
 @router.post(
@@ -128,14 +132,15 @@ async def create_from_call(
         description=body.description,
         priority=body.priority,
         customer_id=body.customer_id or call.customer_id,
-        contact_number=body.contact_number or call.caller_number or None,
+        contact_number=_contact(body.contact_number, call.caller_number),
         contact_name=body.contact_name or call.caller_name,
     )
     await session.close()  # the service runs its own transaction
     result = await service.create(draft, _actor(user), call_id=call.id)
     hub.builder.forget({"customer_id": draft.customer_id, "caller_number": call.caller_number})
     relation = "created_from" if result.created else "repeat_call"
-    return TicketOut.of(result.ticket, created=result.created, relation=relation)
+    out = TicketOut.of(result.ticket, created=result.created, relation=relation)
+    return _shown(out, user, services)
 
 
 @router.patch(
@@ -150,6 +155,7 @@ async def update_from_call(
     body: TicketChange,
     user: Handler,
     session: SessionDep,
+    services: ServicesDep,
     hub: HubDep,
     tickets: TicketsDep,
 ) -> TicketOut:
@@ -161,5 +167,23 @@ async def update_from_call(
     if not changes:
         raise ApiError(422, "nothing_to_change", "send at least one field to change")
     await session.close()
+    if "contact_number" in changes:
+        changes["contact_number"] = _contact(changes["contact_number"], call.caller_number)
     ticket = await service.update(ticket_id, _actor(user), **changes)
-    return TicketOut.of(ticket, relation="linked")
+    return _shown(TicketOut.of(ticket, relation="linked"), user, services)
+
+
+def _shown(out: TicketOut, user: Principal, services: Services) -> TicketOut:
+    """The contact number masked for roles outside privacy.full_number_roles."""
+    if full_numbers(user, services):
+        return out
+    return out.model_copy(update={"contact_number": mask_phone(out.contact_number)})
+
+
+def _contact(given: str | None, caller: str | None) -> str | None:
+    """The contact number to keep: the desk pre-fills the caller's number as the agent
+    sees it (masked), which stands for the caller's full number; any other masked
+    number cannot be dialled back and is not kept."""
+    if given and "*" in given:
+        return caller if caller and mask_phone(caller) == given.strip() else None
+    return given or caller or None

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from db.models import Disposition, Role, TicketCall, TicketEvent
+from db.models import Disposition, Role, Ticket, TicketCall, TicketEvent
 from hotline.http import create_app
 from hotline.services import Services
 from tests.harness.http_app import (
@@ -69,9 +69,12 @@ async def test_given_a_call_when_the_agent_creates_a_ticket_then_it_is_linked_to
         "urgent",
         "repair_crew",
     )
-    # Defaults from the call: the customer and the number.
-    assert (ticket["customer_id"], ticket["contact_number"]) == (ids["zhang"], "13912345678")
+    # Defaults from the call: the customer and the number (masked to the agent).
+    assert (ticket["customer_id"], ticket["contact_number"]) == (ids["zhang"], "139****5678")
     async with services.sessions() as s:
+        stored = await s.get(Ticket, ticket["id"])
+        assert stored is not None
+        assert stored.contact_number == "13912345678"
         link = (await s.exec(select(TicketCall).where(TicketCall.ticket_id == ticket["id"]))).one()
         trail = (
             await s.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket["id"]))
@@ -142,3 +145,20 @@ async def test_given_live_calls_then_agents_see_theirs_and_supervisors_all(world
     every = await client.get("/api/calls/live", headers=bearer(await login(client, "supervisor")))
     assert [c["linkedid"] for c in mine.json()] == [LINKEDID]
     assert sorted(c["linkedid"] for c in every.json()) == sorted([LINKEDID, "1900000200.1"])
+
+
+async def test_given_the_masked_caller_number_from_the_pop_then_the_full_number_is_kept(
+    world: World,
+) -> None:
+    """The desk pre-fills the contact with the caller's number as the agent sees it
+    (masked): it stands for the caller's full number."""
+    services, client, _ = world
+    token = await login(client, "agent01")
+    body = {**TICKET, "contact_number": "139****5678"}
+    r = await client.post(f"/api/calls/{LINKEDID}/tickets", json=body, headers=bearer(token))
+    assert r.status_code == 201, r.text
+    assert r.json()["contact_number"] == "139****5678"
+    async with services.sessions() as s:
+        stored = await s.get(Ticket, r.json()["id"])
+    assert stored is not None
+    assert stored.contact_number == "13912345678"
