@@ -18,9 +18,11 @@ from fastapi import APIRouter, Path, Query, Request
 
 from agent_api.auth import CurrentUser, Principal, require_roles
 from agent_api.errors import error_responses
-from db.models import Role, TicketState
+from db.models import Role, Ticket, TicketState
 from hotline.services import Services
 from kernel.audit import Actor
+from kernel.masking import mask_phone, mask_phones_in_text
+from privacy.numbers import full_numbers
 from tickets.records import TicketDraft, TicketQuery
 from tickets.schemas import (
     Archive,
@@ -51,6 +53,20 @@ def actor_of(user: Principal) -> Actor:
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+def _out(user: Principal, request: Request, ticket: Ticket) -> TicketOut:
+    """The ticket as this user may see it: the contact number and phones in the
+    description masked for roles outside privacy.full_number_roles."""
+    out = TicketOut.of(ticket)
+    if full_numbers(user, _services(request)):
+        return out
+    return out.model_copy(
+        update={
+            "contact_number": mask_phone(out.contact_number),
+            "description": mask_phones_in_text(out.description),
+        }
+    )
 
 
 def _tickets(request: Request) -> TicketService:
@@ -87,7 +103,7 @@ async def search_tickets(
         limit=limit,
         offset=offset,
     )
-    return [TicketOut.of(t) for t in await _tickets(request).search(query)]
+    return [_out(user, request, t) for t in await _tickets(request).search(query)]
 
 
 @router.post("/api/tickets", response_model=TicketCreated, status_code=201, responses=ERRORS)
@@ -96,12 +112,12 @@ async def create_ticket(request: Request, body: TicketCreate, user: CurrentUser)
     result = await _tickets(request).create(
         draft, actor_of(user), linkedid=body.linkedid, detect_repeat=body.detect_repeat
     )
-    return TicketCreated(ticket=TicketOut.of(result.ticket), created=result.created)
+    return TicketCreated(ticket=_out(user, request, result.ticket), created=result.created)
 
 
 @router.get("/api/tickets/{ticket_id}", response_model=TicketOut, responses=ERRORS)
 async def get_ticket(request: Request, ticket_id: TicketId, user: CurrentUser) -> TicketOut:
-    return TicketOut.of(await _tickets(request).get(ticket_id))
+    return _out(user, request, await _tickets(request).get(ticket_id))
 
 
 @router.get("/api/tickets/{ticket_id}/history", response_model=list[EventOut], responses=ERRORS)
@@ -118,14 +134,15 @@ async def update_ticket(
     request: Request, ticket_id: TicketId, body: TicketUpdate, user: CurrentUser
 ) -> TicketOut:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    return TicketOut.of(await _tickets(request).update(ticket_id, actor_of(user), **changes))
+    return _out(user, request, await _tickets(request).update(ticket_id, actor_of(user), **changes))
 
 
 @router.post("/api/tickets/{ticket_id}/assign", response_model=TicketOut, responses=ERRORS)
 async def assign_ticket(
     request: Request, ticket_id: TicketId, body: Assign, user: CurrentUser
 ) -> TicketOut:
-    return TicketOut.of(await _tickets(request).assign(ticket_id, body.assignee_id, actor_of(user)))
+    ticket = await _tickets(request).assign(ticket_id, body.assignee_id, actor_of(user))
+    return _out(user, request, ticket)
 
 
 @router.post("/api/tickets/{ticket_id}/transfer", response_model=TicketOut, responses=ERRORS)
@@ -133,7 +150,8 @@ async def transfer_ticket(
     request: Request, ticket_id: TicketId, body: Transfer, user: CurrentUser
 ) -> TicketOut:
     svc = _tickets(request)
-    return TicketOut.of(await svc.transfer(ticket_id, body.department, body.reason, actor_of(user)))
+    ticket = await svc.transfer(ticket_id, body.department, body.reason, actor_of(user))
+    return _out(user, request, ticket)
 
 
 @router.post("/api/tickets/{ticket_id}/transition", response_model=TicketOut, responses=ERRORS)
@@ -143,14 +161,15 @@ async def transition_ticket(
     t = await _tickets(request).transition(
         ticket_id, body.to, actor_of(user), note=body.note, resolution=body.resolution
     )
-    return TicketOut.of(t)
+    return _out(user, request, t)
 
 
 @router.post("/api/tickets/{ticket_id}/notes", response_model=TicketOut, responses=ERRORS)
 async def add_note(
     request: Request, ticket_id: TicketId, body: Note, user: CurrentUser
 ) -> TicketOut:
-    return TicketOut.of(await _tickets(request).add_note(ticket_id, body.text, actor_of(user)))
+    ticket = await _tickets(request).add_note(ticket_id, body.text, actor_of(user))
+    return _out(user, request, ticket)
 
 
 @router.post("/api/tickets/{ticket_id}/calls", response_model=dict[str, bool], responses=ERRORS)
@@ -168,4 +187,5 @@ async def link_call(
 async def archive_ticket(
     request: Request, ticket_id: TicketId, body: Archive, user: Staff
 ) -> TicketOut:
-    return TicketOut.of(await _tickets(request).archive(ticket_id, actor_of(user), body.archived))
+    ticket = await _tickets(request).archive(ticket_id, actor_of(user), body.archived)
+    return _out(user, request, ticket)
