@@ -152,7 +152,10 @@ def test_given_the_seed_command_then_it_migrates_seeds_and_prints_the_demo_passw
     assert "customers" in err
     assert "100%" in err
     assert _scalar(db_url, "SELECT count(*) FROM customers") == 50
-    assert _scalar(db_url, "SELECT count(*) FROM users WHERE role = 'agent'") == 2
+    assert _scalar(db_url, "SELECT count(*) FROM users WHERE extension LIKE '10%'") == 2  # agents
+    # and one clerk per back-office department of config.yaml, without a phone
+    clerks = "SELECT count(*) FROM users WHERE role = 'agent' AND extension IS NULL"
+    assert _scalar(db_url, clerks) == 4
 
 
 def test_given_the_same_seed_then_the_same_customers_exactly(db_url: str) -> None:
