@@ -98,7 +98,7 @@ async def test_given_a_call_on_the_desk_when_held_resumed_and_transferred_then_1
 
         call, panel = await answered_on_page(page, ast, b)
         await expect(panel.locator("#cc-state")).to_have_text("通话中")
-        await expect(panel.locator("#cc-peer")).to_contain_text(CALLER)
+        await expect(panel.locator("#cc-peer")).to_contain_text("137****0001")  # masked
         for enabled in ("hold", "transfer", "consult", "conference", "keypad", "hangup"):
             await expect(panel.locator(f"#cc-{enabled}")).to_be_enabled()
         for disabled in ("resume", "complete", "cancel", "leave"):
@@ -150,8 +150,11 @@ async def test_given_a_call_on_the_desk_when_held_resumed_and_transferred_then_1
         assert row["agents"] == ["1001", "1002"]
         assert row["transfers"] == 1
 
-        # Click-to-dial from the customer file the pop shows: the second phone.
-        dial = page.locator("#pop-details").get_by_role("button", name=f"呼叫 {OTHER_PHONE}")
+        # Click-to-dial from the customer file the pop shows: the second phone, shown
+        # masked to the agent (privacy); the server dials it by the file's phone index.
+        await expect(page.locator("#pop-details")).not_to_contain_text(OTHER_PHONE)
+        masked = f"{OTHER_PHONE[:3]}****{OTHER_PHONE[-4:]}"
+        dial = page.locator("#pop-details").get_by_role("button", name=f"呼叫 {masked}")
         await expect(dial).to_be_visible()
         await dial.click()
         await expect(panel).to_have_attribute("data-state", "talking", timeout=30_000)

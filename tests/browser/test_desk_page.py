@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlmodel import select
 
-from db.models import Call, Disposition, KbArticle, Role, TicketCall
+from db.models import Call, Disposition, KbArticle, Role, Ticket, TicketCall
 from devtools.seed.content import kb_articles
 from hotline.http import create_app
 from hotline.services import Services
@@ -142,7 +142,10 @@ async def test_given_an_offer_then_the_pop_card_shows_the_caller_and_a_ticket_li
     await expect(page.locator("#t-category")).to_have_value("repair")
     await expect(page.locator("#t-priority")).to_have_value("urgent")
     await expect(page.locator("#t-subject")).to_have_value("燃气抢险 · 张伟 · 报告燃气泄漏")
-    await expect(page.locator("#t-contact")).to_have_value("13912345678")
+    # Agents see masked numbers (privacy): the form holds the caller's number masked,
+    # the ticket keeps the full one (desk/routes/call_tickets_api.py).
+    await expect(page.locator("#t-contact")).to_have_value("139****5678")
+    await expect(page.locator("#pop")).not_to_contain_text("13912345678")
     await page.screenshot(path=artifact("desk-pop.png"), full_page=True)
     await page.get_by_role("button", name="创建工单").click()
     result = page.locator("#ticket-result")
@@ -152,6 +155,10 @@ async def test_given_an_offer_then_the_pop_card_shows_the_caller_and_a_ticket_li
         link = (await s.exec(select(TicketCall).where(TicketCall.ticket_id == ticket_id))).one()
         call = (await s.exec(select(Call).where(Call.id == link.call_id))).one()
     assert (call.linkedid, link.relation) == (CALL, "created_from")
+    async with desk_app.services.sessions() as s:
+        ticket = await s.get(Ticket, ticket_id)
+    assert ticket is not None
+    assert ticket.contact_number == "13912345678"
     # Call history of the customer (the same call).
     await expect(page.locator("#history tbody tr")).to_have_count(1)
 
