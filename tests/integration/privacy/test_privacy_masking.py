@@ -108,6 +108,11 @@ async def test_given_an_agent_then_no_answer_carries_a_full_phone_number(world: 
     assert [p["number"] for p in file["customer"]["phones"]] == ["139****5678", "139****0009"]
     calls = (await world.client.get("/api/calls", headers=token)).json()
     assert calls[0]["caller_number"] == "139****5678"
+    # The desk asks for an unknown caller's history by the number it shows (masked).
+    by_mask = await world.client.get("/api/calls?number=139****5678", headers=token)
+    assert [c["linkedid"] for c in by_mask.json()] == ["1900000001.1"]
+    other = await world.client.get("/api/calls?number=139****0000", headers=token)
+    assert other.json() == []
     async with world.services.engine.connect() as conn:
         shown = (
             await conn.execute(
