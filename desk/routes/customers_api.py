@@ -137,6 +137,9 @@ async def customer_calls(
     via = await check_file_access(session, user, customer_id, hub, services, reason)
     await files.get_customer(session, customer_id)
     calls = await files.recent_calls(session, customer_id=customer_id, limit=limit, offset=offset)
+    detail: dict[str, str] = {"via": via}
+    if via == "reason" and reason:
+        detail["reason"] = reason.strip()
     await audit(
         session,
         actor=user.actor(),
@@ -144,7 +147,7 @@ async def customer_calls(
         object_type="customer",
         object_id=customer_id,
         source=client_address(request),
-        detail={"via": via},
+        detail=detail,
         clock=services.clock,
     )
     return await for_viewer(

@@ -124,6 +124,15 @@ async def test_given_a_stated_reason_then_the_file_opens_and_the_reason_is_audit
     assert r.status_code == 200, r.text
     blank = await world.client.get(f"/api/customers/{cid}", params={"reason": "  "}, headers=token)
     assert blank.status_code == 403
+    calls = await world.client.get(
+        f"/api/customers/{cid}/calls", params={"reason": "核对缴费记录"}, headers=token
+    )
+    assert calls.status_code == 200, calls.text
+    async with world.services.engine.connect() as conn:
+        row = (
+            await conn.execute(sa.select(AUDIT.c.detail).where(AUDIT.c.action == "customer.calls"))
+        ).one()
+    assert row.detail == {"via": "reason", "reason": "核对缴费记录"}
     assert await reads(world.services) == [
         ("agent01", str(cid), "reason", "客户来信要求回电 #2031")
     ]
