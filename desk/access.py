@@ -6,7 +6,7 @@
   worker). Outside a call, when auth.agent_customer_access allows search: a file one of
   the agent's own searches returned in the last privacy.search_grant_minutes, or any file
   with a stated reason (recorded in the read's audit row); nothing else, so walking
-  /api/customers/1..N gets 403s. More than privacy.reads_per_window reads in
+  /api/customers/1..N gets 403s. More than privacy.reads_per_window reads and searches in
   privacy.read_window_minutes are refused with 429 and alert the supervisors (once per
   window), whatever the way in.
 """
@@ -62,7 +62,7 @@ async def check_file_access(
         return "role"
     if user.role is not Role.AGENT:
         raise AccessDenied("customer files are open to agents, supervisors and administrators")
-    await _check_volume(session, user, services)
+    await check_volume(session, user, services)
     if hub.on_call_with(user.id, customer_id) or await _on_call_in_log(
         session, user, customer_id, hub, services
     ):
@@ -84,13 +84,16 @@ class TooManyReads(ApiError):
         super().__init__(429, "too_many_reads", message)
 
 
-async def _check_volume(session: AsyncSession, user: Principal, services: Services) -> None:
-    """Refuse (429) past privacy.reads_per_window file reads in the window; the first
-    refusal in a window publishes an alert for the supervisors' board."""
+async def check_volume(session: AsyncSession, user: Principal, services: Services) -> None:
+    """An agent's file reads and searches: refused (429) past privacy.reads_per_window in
+    the window; the first refusal in a window publishes an alert for the supervisors'
+    board. Staff are not counted."""
+    if user.role is not Role.AGENT:
+        return
     limits = services.settings.privacy
     now = services.clock.now()
     since = now - dt.timedelta(minutes=limits.read_window_minutes)
-    reads = await grants.count_actions(session, user.id, grants.READ, since)
+    reads = await grants.count_actions(session, user.id, (grants.READ, grants.SEARCH), since)
     if reads < limits.reads_per_window:
         return
     first = await grants.count_actions(session, user.id, grants.THROTTLED, since) == 0
@@ -118,7 +121,7 @@ async def _check_volume(session: AsyncSession, user: Principal, services: Servic
             },
         )
     raise TooManyReads(
-        f"{reads} customer files read in {limits.read_window_minutes} minutes: "
+        f"{reads} customer files read or searched in {limits.read_window_minutes} minutes: "
         "a supervisor has been alerted; try again later"
     )
 

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import AuditLog, CustomerFileGrant
 
 READ = "customer.read"
+SEARCH = "customer.search"
 THROTTLED = "customer.read_throttled"
 VOLUME_ALERT = "customer.read_volume"
 
@@ -57,12 +58,13 @@ async def granted(session: AsyncSession, user_id: int, customer_id: int, now: dt
 
 
 async def count_actions(
-    session: AsyncSession, user_id: int, action: str, since: dt.datetime
+    session: AsyncSession, user_id: int, action: str | tuple[str, ...], since: dt.datetime
 ) -> int:
-    """How many audit rows `action` this user has since `since`."""
+    """How many audit rows `action` (or any of several) this user has since `since`."""
+    actions = (action,) if isinstance(action, str) else action
     stmt = select(sa.func.count()).where(
         col(AuditLog.actor_id) == user_id,
-        col(AuditLog.action) == action,
+        col(AuditLog.action).in_(actions),
         col(AuditLog.at) >= since,
     )
     return int((await session.exec(stmt)).one())

@@ -22,7 +22,7 @@ from customers.manage import CustomerChange, CustomerConflict, CustomerIn, Phone
 from customers.search import search
 from customers.views import CallSummary, CustomerDetails, CustomerFile, CustomerSummary
 from db.models import Customer, Role
-from desk.access import can_search, check_file_access
+from desk.access import can_search, check_file_access, check_volume
 from desk.deps import HubDep
 from hotline.services import Services
 from kernel.audit import audit
@@ -52,6 +52,7 @@ async def search_customers(
 ) -> list[CustomerSummary]:
     if not can_search(user, services):
         raise AccessDenied("customer search is not open to agents here: use the screen-pop")
+    await check_volume(session, user, services)
     hits = await search(session, q, limit)
     if user.role is Role.AGENT:
         minutes = services.settings.privacy.search_grant_minutes

@@ -176,3 +176,19 @@ async def test_given_too_many_reads_then_429_and_the_supervisors_board_shows_an_
     world.clock.advance(dt.timedelta(minutes=11).total_seconds())
     r = await world.client.get(f"/api/customers/{world.ids[5]}", params=why, headers=token)
     assert r.status_code == 200, r.text
+
+
+async def test_given_searches_walking_the_base_then_they_count_and_are_throttled(
+    world: World,
+) -> None:
+    token = bearer(await login(world.client, "agent01"))
+    for q in ("张", "王", "李", "韩", "赵"):  # privacy.reads_per_window = 5
+        r = await world.client.get("/api/customers", params={"q": q}, headers=token)
+        assert r.status_code == 200, r.text
+    r = await world.client.get("/api/customers", params={"q": "钱"}, headers=token)
+    assert r.status_code == 429, r.text
+    assert r.json()["error"] == "too_many_reads"
+    boss = bearer(await login(world.client, "supervisor"))
+    for q in ("张", "王", "李", "韩", "赵", "钱"):  # supervisors are not counted
+        r = await world.client.get("/api/customers", params={"q": q}, headers=boss)
+        assert r.status_code == 200, r.text
