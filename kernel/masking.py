@@ -24,7 +24,8 @@ def mask_phone(number: str | None) -> str | None:
     last 2 digits only. None stays None."""
     if number is None:
         return None
-    digits = [i for i, ch in enumerate(number) if ch.isdigit()]
+    # A "*" counts as a digit already hidden: masking a masked number changes nothing.
+    digits = [i for i, ch in enumerate(number) if ch.isdigit() or ch == "*"]
     if len(digits) <= 4:
         return "*" * len(number)
     keep_head = 3 if len(digits) >= 10 else 0

@@ -95,3 +95,9 @@ def test_masking_text_is_idempotent_and_never_grows(text: str) -> None:
     once = mask_phones_in_text(text)
     assert mask_phones_in_text(once) == once
     assert len(once) == len(text)
+
+
+@given(st.from_regex(r"\+?[0-9][0-9 \-]{0,18}", fullmatch=True))
+def test_masking_a_masked_number_changes_nothing(number: str) -> None:
+    once = mask_phone(number)
+    assert mask_phone(once) == once
