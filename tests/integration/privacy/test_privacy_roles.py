@@ -59,3 +59,45 @@ async def test_each_route_allows_its_roles_only(db_url: str) -> None:
                         elif "admin" not in r.json()["message"]:
                             problems.append(f"{method} {path}: 403 without the roles named")
     assert not problems, "\n".join(problems)
+
+
+class _NoPbx:
+    """The call-control port without a PBX: the dial is accepted as asked."""
+
+    async def perform(
+        self, operation: str, extension: str, actor: Any, args: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {"call_id": "1", "state": "dialling", "number": args.get("number")}
+
+
+async def test_click_to_dial_by_phone_index_allows_agents_supervisors_and_admins(
+    db_url: str,
+) -> None:
+    """The dial route privacy changed (a customer's phone by index): QA may not dial."""
+    allowed = {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}
+    body = {"customer_id": 999, "phone_index": 0}
+    async with api_services(db_url) as services:
+        users = {
+            role: await add_user(services, f"u_{role.value}", role, f"10{i:02d}")
+            for i, role in enumerate(Role)
+        }
+        issuer = issuer_for(services)
+        app = create_app(services)
+        async with api_client(app) as client:
+            app.state.call_control = _NoPbx()
+            r = await client.post("/api/agent/call/dial", json=body)
+            assert r.status_code == 401
+            for role, user in users.items():
+                token, _ = issuer.issue(
+                    user_id=user.id or 0,
+                    username=user.username,
+                    display_name=user.display_name,
+                    role=role.value,
+                    extension=user.extension,
+                )
+                r = await client.post("/api/agent/call/dial", json=body, headers=bearer(token))
+                if role in allowed:
+                    assert r.status_code == 404, (role, r.text)  # no customer 999: past roles
+                else:
+                    assert r.status_code == 403, (role, r.text)
+                    assert r.json()["error"] == "forbidden"
