@@ -2,7 +2,8 @@
 revocation list, so signing out ends a token before it expires.
 
 Claims: sub (user id), name, dn (display name), role, ext (extension), jti, iat, exp,
-aud ("hotline" for API tokens, "hotline-ws" for the short websocket tickets). Expiry is
+aud ("hotline" for API tokens, "hotline-ws" for the short websocket tickets), and pwc
+(true: signed in with a temporary password, the token may only change it). Expiry is
 checked against the injected Clock (not pyjwt's wall clock), so tests can age tokens.
 """
 
@@ -46,6 +47,8 @@ class TokenClaims:
     # lives as long as that token and closes when that token is signed out.
     parent_jti: str | None = None
     parent_expires_at: float | None = None
+    # Signed in with a temporary password: the token can only change it (claim "pwc").
+    password_change: bool = False
 
 
 class TokenIssuer:
@@ -64,6 +67,7 @@ class TokenIssuer:
         extension: str | None,
         purpose: Purpose = "access",
         parent: TokenClaims | None = None,
+        password_change: bool = False,
     ) -> tuple[str, TokenClaims]:
         now = self._clock.timestamp()
         claims = TokenClaims(
@@ -78,6 +82,7 @@ class TokenIssuer:
             purpose=purpose,
             parent_jti=parent.jti if parent else None,
             parent_expires_at=parent.expires_at if parent else None,
+            password_change=password_change,
         )
         if parent is not None:
             claims = replace(claims, expires_at=min(claims.expires_at, parent.expires_at))
@@ -88,12 +93,14 @@ class TokenIssuer:
             "role": role,
             "ext": extension,
             "jti": claims.jti,
-            "iat": int(now),
+            "iat": now,  # not rounded: a disabled account's tokens are told apart by it
             "exp": claims.expires_at,
             "aud": _AUDIENCE[purpose],
         }
         if parent is not None:
             payload["pjti"], payload["pexp"] = parent.jti, parent.expires_at
+        if password_change:
+            payload["pwc"] = True
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
 
     def decode(self, token: str, purpose: Purpose = "access") -> TokenClaims:
@@ -127,6 +134,7 @@ class TokenIssuer:
                 purpose=purpose,
                 parent_jti=payload.get("pjti"),
                 parent_expires_at=float(payload["pexp"]) if "pexp" in payload else None,
+                password_change=payload.get("pwc") is True,
             )
         except (TypeError, ValueError) as exc:
             raise TokenError("invalid", "the token is not valid: sign in again") from exc
@@ -156,6 +164,12 @@ class Revocations(Protocol):
 
     async def is_revoked(self, jti: str) -> bool: ...
 
+    async def revoke_user(self, user_id: int, at: float, expires_at: float) -> None:
+        """Every token of the user issued at or before `at` stops (a disabled account)."""
+        ...
+
+    async def user_revoked_at(self, user_id: int) -> float | None: ...
+
     async def close(self) -> None: ...
 
 
@@ -165,6 +179,7 @@ class MemoryRevocations:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._until: dict[str, float] = {}
+        self._users: dict[int, tuple[float, float]] = {}
 
     async def revoke(self, jti: str, expires_at: float) -> None:
         now = self._clock.timestamp()
@@ -174,6 +189,13 @@ class MemoryRevocations:
 
     async def is_revoked(self, jti: str) -> bool:
         return jti in self._until
+
+    async def revoke_user(self, user_id: int, at: float, expires_at: float) -> None:
+        self._users[user_id] = (at, expires_at)
+
+    async def user_revoked_at(self, user_id: int) -> float | None:
+        found = self._users.get(user_id)
+        return found[0] if found and found[1] > self._clock.timestamp() else None
 
     async def close(self) -> None:
         return None
@@ -194,6 +216,14 @@ class RedisRevocations:
 
     async def is_revoked(self, jti: str) -> bool:
         return bool(await self._client.exists(self._prefix + jti))
+
+    async def revoke_user(self, user_id: int, at: float, expires_at: float) -> None:
+        ttl = max(1, int(expires_at - time.time()) + 1)
+        await self._client.set(f"{self._prefix}user:{user_id}", str(at), ex=ttl)
+
+    async def user_revoked_at(self, user_id: int) -> float | None:
+        value = await self._client.get(f"{self._prefix}user:{user_id}")
+        return float(value) if value is not None else None
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -168,6 +168,7 @@ async def local_cluster(
             "HOTLINE_DATABASE__URL": postgres.url("hotline"),
             "HOTLINE_REDIS__URL": redis.url,
             "HOTLINE_AUTH__SECRET_KEY": secrets.token_hex(32),
+            "HOTLINE_AT_REST_KEY": secrets.token_hex(32),  # recordings sealed at rest
             "HOTLINE_PBX__FASTAGI__SHARED_PORT": "true",
             "HOTLINE_CLUSTER__LEASE_SECONDS": str(lease_seconds),
             "HOTLINE_CLUSTER__RENEW_SECONDS": str(renew_seconds),

@@ -35,6 +35,7 @@ from kernel.bus.port import EventBus
 from kernel.clock import Clock, SystemClock
 from kernel.config import Settings
 from kernel.lifecycle import Component, stop_within
+from privacy.logs import LogMasking
 
 log = logging.getLogger("hotline")
 # Longer than the longest grace a component gives its own work when stopping (webhook
@@ -98,6 +99,7 @@ class Runtime:
     config_source: Callable[[], Settings] | None = None
     reloads: int = 0  # configurations applied since start (tests, logs)
     _listener: ReloadListener | None = field(default=None, init=False, repr=False)
+    _log_masking: LogMasking | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.only is not None and not set(self.only) <= NAMES:
@@ -120,6 +122,9 @@ class Runtime:
             clock=infra.clock,
         )
         try:
+            # First in, last out: no full phone number in the log (privacy/logs.py).
+            self._log_masking = LogMasking(s.privacy)
+            await self._log_masking.start()
             for name, roles, factory in COMPONENTS:
                 if self.role not in roles or not self._runs(name):
                     continue
@@ -209,6 +214,9 @@ class Runtime:
             await _stop("bus", self.services.bus.close)
             await _stop("database engine", self.services.engine.dispose)
         self.services = None
+        if self._log_masking is not None:
+            await self._log_masking.stop()
+            self._log_masking = None
 
 
 async def _stop(name: str, stop: Callable[[], Awaitable[None]]) -> None:

@@ -21,14 +21,15 @@ from db.models import Customer
 from hotline.services import Services
 from ivr.driver import CallContext
 from ivr.script import Answer, CustomerInfo, NoticeInfo, Query, QueryKind, TicketInfo
-from kernel.business_calendar import BusinessCalendar
+from kernel.business_calendar import LiveCalendar
 
 
 class DbDirectory:
     def __init__(self, services: Services) -> None:
         self._services = services
         s = services.settings
-        self._calendar = BusinessCalendar(s.business_hours, s.center.timezone)
+        # Config hours plus the administration page's edits, current at each call.
+        self._calendar = LiveCalendar(s.business_hours, s.center.timezone, services.engine)
         self._notices = NoticeService(services)
         self._tickets: Any = None
 
@@ -43,7 +44,8 @@ class DbDirectory:
         if kind is QueryKind.FAULT_TICKET:
             return await self.fault_ticket(query, call)
         if kind is QueryKind.IS_OPEN:
-            return self._calendar.is_open(self._services.clock.now())
+            calendar = await self._calendar.current()
+            return calendar.is_open(self._services.clock.now())
         raise ValueError(f"unknown IVR query {kind}")
 
     async def customer_by_phone(self, number: str) -> CustomerInfo | None:

@@ -24,7 +24,8 @@ AGENT = "agent"
 # offer.* : a call offered to an agent (the screen-pop goes out before the phone rings)
 # and the desk's acknowledgements. Published by routing and the desk's hub.
 OFFER = "offer"
-# Alerts for supervisors: SLA breaches, recordings missing or failing verification.
+# Alerts for supervisors: SLA breaches, recordings missing or failing verification, an
+# agent's customer-file reads throttled (desk/access.py, "customer.read_volume").
 ALERT = "alert"
 # ticket.* lifecycle events. Published by the ticket service and the SLA monitor; heard
 # by webhooks, follow-ups and the live view.
@@ -33,7 +34,8 @@ TICKET = "ticket"
 SURVEY = "survey"
 # notice.* : outage and maintenance notices (customers/notices.py).
 NOTICE = "notice"
-# auth.* : sign-outs; every process closes the websockets of a revoked token.
+# auth.* : sign-outs; every process closes the websockets of a revoked token
+# (auth.revoked {jti}) or of a user an admin disabled or reset (auth.user_revoked {user_id}).
 AUTH = "auth"
 # Agent state commands from an API-only process to the router's process, and replies
 # (desk/agent_state/bus.py).

@@ -9,6 +9,8 @@ Kinds (the wallboard words them in zh/en from the fields):
   Once per call.
 - "sla.warning" / "sla.breach": a ticket's SLA, as tickets/sla.py published it on bus
   topic "alert" (its `notify` says who should hear of it: roles and user ids).
+- "customer.read_volume": an agent read more customer files than privacy allows in its
+  window and is throttled (desk/access.py publishes it on "alert", once per window).
 
 Every alert: {"id", "kind", "at" (epoch), "queue"?, ...}; the newest `keep` are kept.
 """
@@ -21,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 SLA_KINDS = frozenset({"sla.warning", "sla.breach"})
+PRIVACY_KINDS = frozenset({"customer.read_volume"})
 
 
 def _epoch(value: Any, default: float) -> float:
@@ -118,6 +121,24 @@ class Alerts:
                 "department_label": event.get("department_label"),
                 "ticket": ticket,
                 "due_at": event.get("due_at"),
+                "notify": event.get("notify") or {},
+            }
+        )
+
+    def privacy(self, event: Mapping[str, Any], now: float) -> dict[str, Any] | None:
+        """A privacy alert from the bus (an agent throttled reading files), or None."""
+        kind = event.get("type")
+        if kind not in PRIVACY_KINDS:
+            return None
+        return self._raise(
+            {
+                "kind": kind,
+                "at": _epoch(event.get("at"), now),
+                "agent_id": event.get("agent_id"),
+                "agent": event.get("agent"),
+                "agent_name": event.get("agent_name"),
+                "reads": event.get("reads"),
+                "window_minutes": event.get("window_minutes"),
                 "notify": event.get("notify") or {},
             }
         )

@@ -156,7 +156,7 @@ class LiveModel:
         elif topic == topics.AGENT:
             self.agents.apply(event)
         elif topic == topics.ALERT:
-            alert = self.alerts.ticket(event, now)
+            alert = self.alerts.ticket(event, now) or self.alerts.privacy(event, now)
             return [alert] if alert is not None else []
         return []
 

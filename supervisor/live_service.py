@@ -6,13 +6,13 @@ itself as services.features.live.
     live.snapshot()                       # GET /api/supervisor/live
     live.attach(listener) / detach(...)   # /ws/supervisor (supervisor/live_api.py)
 
-Bus (fan-out, no group: every API process keeps its own view): "call" (cti domain
-events and call.wrapped), "agent" (agent.state), "alert" (tickets/sla.py), "auth"
-(auth.revoked closes that token's sockets), "pbx" (pbx.connected: the bridge's resync,
-with `call_ids`, the Linkedids of every call Asterisk has), "ticket" and "survey" (the
-counts below may have changed). It subscribes before reading the database (today's
-calls, agents, state history) so nothing in between is lost; events the rows already
-contain are dropped by seq (calls) and time (agents).
+Bus (fan-out, no group: every API process keeps its own view): "call" (cti domain events
+and call.wrapped), "agent" (agent.state), "alert" (tickets/sla.py), "auth" (auth.revoked
+closes that token's sockets, auth.user_revoked all of a user's), "pbx" (pbx.connected:
+the bridge's resync, with `call_ids`, the Linkedids of every call Asterisk has),
+"ticket" and "survey" (the counts below may have changed). It subscribes before reading
+the database (today's calls, agents, state history) so nothing in between is lost;
+events the rows already contain are dropped by seq (calls) and time (agents).
 
 After a restart the view equals Asterisk and the database: calls read from the database
 that Asterisk does not have are not shown waiting or on an agent (supervisor/live_calls.py
@@ -205,6 +205,10 @@ class LiveService:
                 for listener in list(self.listeners):
                     if listener.conn.principal.token_id == data.get("jti"):
                         listener.conn.close(CLOSE_POLICY, "signed out")
+            elif data.get("type") == "auth.user_revoked":  # disabled or reset (admin/)
+                for listener in list(self.listeners):
+                    if listener.conn.principal.id == data.get("user_id"):
+                        listener.conn.close(CLOSE_POLICY, "account disabled or reset")
             return
         now = self.services.clock.timestamp()
         if topic not in MODEL_TOPICS:

@@ -3,7 +3,9 @@
 
 from sqlmodel import SQLModel
 
+from db.models.attachments import TicketAttachment
 from db.models.audit import AuditLog
+from db.models.calendar import CalendarDay, CalendarDayKind, CalendarWeek
 from db.models.calls import Call, CallBase, CallEvent
 from db.models.care import (
     CallbackRequest,
@@ -29,6 +31,8 @@ from db.models.customers import (
 )
 from db.models.integrations import DeliveryState, WebhookAttempt, WebhookDelivery
 from db.models.knowledge import KbArticle, KbArticleBase, Notice, NoticeBase, NoticeKind
+from db.models.privacy import CustomerErasure, CustomerFileGrant
+from db.models.qa import QaSample, QaScore, SampleState, SupervisorRating
 from db.models.recordings import Recording, RecordingBase, RecordingState
 from db.models.staff import AgentSkill, AgentStateHistory, AgentStateName, Role, User, UserBase
 from db.models.tickets import (
@@ -50,6 +54,9 @@ __all__ = [
     "AgentStateHistory",
     "AgentStateName",
     "AuditLog",
+    "CalendarDay",
+    "CalendarDayKind",
+    "CalendarWeek",
     "Call",
     "CallBase",
     "CallEvent",
@@ -59,6 +66,8 @@ __all__ = [
     "ClusterFence",
     "Customer",
     "CustomerBase",
+    "CustomerErasure",
+    "CustomerFileGrant",
     "CustomerPhone",
     "CustomerPhoneBase",
     "DeliveryState",
@@ -75,14 +84,19 @@ __all__ = [
     "NoticeBase",
     "NoticeKind",
     "PhoneKind",
+    "QaSample",
+    "QaScore",
     "Recording",
     "RecordingBase",
     "RecordingState",
     "Role",
+    "SampleState",
+    "SupervisorRating",
     "Survey",
     "SurveyBase",
     "SurveyMethod",
     "Ticket",
+    "TicketAttachment",
     "TicketBase",
     "TicketCall",
     "TicketEvent",

@@ -9,7 +9,9 @@ Inbound (fan-out subscriptions, so every API worker sees everything):
            (by agent_id from the offer, or by extension) -> "call" frames; call.queued /
            call.ivr_completed prefetch the caller's context for the pop (pop.py).
 - "agent"  {"type": "agent.state", "agent_id", ...} -> "agent" frames.
-- "auth"   {"type": "auth.revoked", "jti"} -> that token's sockets are closed (1008).
+- "auth"   {"type": "auth.revoked", "jti"} -> that token's sockets are closed (1008);
+           {"type": "auth.user_revoked", "user_id"} (an account disabled or reset by an
+           admin, admin/api.py) -> every socket of that user is closed.
 
 Outbound frames (JSON text): {"type": "pop" | "call" | "agent", "seq", "epoch", "id", ...}.
 `seq` numbers an agent's frames on this worker (epoch = this hub's life); `id` is the same
@@ -247,6 +249,11 @@ class AgentHub:
                 for conn in list(conns):
                     if conn.principal.token_id == data.get("jti"):
                         conn.close(CLOSE_POLICY, "signed out")
+        elif msg.topic == topics.AUTH and kind == "auth.user_revoked":
+            for conns in self._conns.values():
+                for conn in list(conns):
+                    if conn.principal.id == data.get("user_id"):
+                        conn.close(CLOSE_POLICY, "account disabled or reset")
 
     def _offer(self, frame_id: str, offer: dict[str, Any]) -> None:
         agent_id, call_id = int(offer["agent_id"]), str(offer["call_id"])

@@ -3,6 +3,8 @@
 // server sends is inserted as text (textContent), never as HTML.
 import { ApiError, DeskSocket, Session } from "./api.js";
 import { applyWords, label, reasonLabel, t } from "./i18n.js";
+// A sign-in with a temporary password changes it first (admin/static/password-change.js).
+import { changePasswordFirst } from "/admin/password-change.js";
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, text, cls) => {
@@ -71,9 +73,13 @@ function showSignIn(message = "") {
 async function signIn(event) {
   event.preventDefault();
   $("signin-error").textContent = "";
+  const typed = $("password").value;
   try {
-    await session.login($("username").value.trim(), $("password").value);
+    await session.login($("username").value.trim(), typed);
     $("password").value = "";
+    if (session.data.must_change_password) {
+      await changePasswordFirst({ session, host: $("signin"), lang: desk.lang, old: typed });
+    }
     await enterDesk();
   } catch (err) {
     $("signin-error").textContent = err.message;
@@ -266,7 +272,7 @@ function renderPop(pop, fresh) {
     add("meter", c.meter_number);
     if (c.phones.length) {
       const dd = el("dd", null, "phones");
-      dd.append(...c.phones.map((p) => dialButton(p.number, c.id)));
+      dd.append(...c.phones.map((p, i) => dialButton(p.number, c.id, i)));
       details.append(el("dt", t(lang, "phones")), dd);
     }
   } else if (pop.candidates && pop.candidates.length) {
@@ -447,7 +453,7 @@ async function searchCustomers(event) {
       const b = el("button", `${c.name} · ${c.account_number} · ${c.phones.join(", ")}`, "link-like");
       b.type = "button";
       b.addEventListener("click", () => loadHistory({ customer: c, caller: { number: "" } }));
-      li.append(b, el("br"), ...c.phones.map((n) => dialButton(n, c.id)));
+      li.append(b, el("br"), ...c.phones.map((n, i) => dialButton(n, c.id, i)));
       return li;
     }));
     if (!hits.length) list.append(el("li", t(desk.lang, "no_results"), "hint"));
@@ -783,9 +789,11 @@ function sendKey(key) {
   });
 }
 
-// -- click-to-dial: a call button next to each phone number of a customer's file
+// -- click-to-dial: a call button next to each phone number of a customer's file.
+// Agents see masked numbers (139****5678): the call goes by the file's phone index and
+// the server looks the number up (callcontrol/api.py).
 
-function dialButton(number, customerId) {
+function dialButton(number, customerId, index) {
   const wrap = el("span", null, "dial");
   const b = el("button", t(desk.lang, "cc_dial"), "dial-btn");
   b.type = "button";
@@ -793,17 +801,18 @@ function dialButton(number, customerId) {
   b.setAttribute("aria-label", t(desk.lang, "cc_dial_label", { n: number }));
   const note = el("span", "", "ok");
   note.setAttribute("role", "status");
-  b.addEventListener("click", () => dial(number, customerId, b, note));
+  b.addEventListener("click", () => dial(number, customerId, b, note, index));
   wrap.append(el("span", number), b, note);
   return wrap;
 }
 
-async function dial(number, customerId, button, note) {
+async function dial(number, customerId, button, note, index) {
   button.disabled = true;
   note.className = "ok";
   note.textContent = "";
   const body = { number };
   if (customerId) body.customer_id = customerId;
+  if (customerId && index != null) body.phone_index = index;
   try {
     const out = await session.call("POST", "/api/agent/call/dial", body);
     note.textContent = t(desk.lang, "cc_dialling", { n: out.number || number });

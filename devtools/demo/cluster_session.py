@@ -123,6 +123,8 @@ def banner(cluster: LocalCluster) -> None:
         lines += [
             f"  {process.name}: desk {base}/desk/  wallboard {base}/wallboard"
             f"  supervisor {base}/supervisor",
+            f"         work orders {base}/tickets/  reports {base}/reports/  qa {base}/qa/"
+            f"  admin {base}/admin/",
             f"         readiness {base}/readyz  metrics {base}/metrics",
         ]
     for process in cluster.pbx:

@@ -27,11 +27,11 @@ class DemoSession:
         self.var: Path = args.var
         self.extras: list[Any] = []
 
-    def _secret(self, name: str) -> str:
+    def _secret(self, name: str, size: int = 16) -> str:
         # Kept across demo runs so a browser tab's session or a softphone keeps working.
         path = self.var / name
         if not path.exists():
-            path.write_text(secrets.token_hex(16), encoding="utf-8")
+            path.write_text(secrets.token_hex(size), encoding="utf-8")
             path.chmod(0o600)
         return path.read_text(encoding="utf-8").strip()
 
@@ -67,6 +67,10 @@ class DemoSession:
         }
         if "auth" in Settings.model_fields:
             env["HOTLINE_AUTH__SECRET_KEY"] = self._secret("auth-secret")
+        # Recordings and attachments sealed at rest (kernel/at_rest.py): the key comes from
+        # the process environment, kept across demo runs so earlier recordings still play.
+        if not os.environ.get("HOTLINE_AT_REST_KEY"):
+            os.environ["HOTLINE_AT_REST_KEY"] = self._secret("at-rest-key", 32)
         return load_settings(self.args.config, env=env)
 
     def _seed(self, settings: Settings) -> None:
@@ -132,6 +136,14 @@ class DemoSession:
                     f"  Agent desktop : {base}/desk/        (agent01 .. agent12 / hotline-demo)",
                     f"  Wallboard     : {base}/wallboard",
                     f"  Supervisor    : {base}/supervisor   (supervisor / hotline-demo)",
+                    f"  Work orders   : {base}/tickets/     (repair01, office01, network01,"
+                    " install01: each department's clerk; supervisor sees all)",
+                    f"  Reports       : {base}/reports/     (supervisor: charts, CSV/PNG/SVG,"
+                    " staffing forecast)",
+                    f"  Quality (QA)  : {base}/qa/          (qa: draw samples, play, score;"
+                    " agents see their own scores)",
+                    f"  Administration: {base}/admin/       (admin: users, knowledge, notices,"
+                    " calendar, audit log)",
                     f"  API docs      : {base}/docs",
                     f"  Operations    : {base}/readyz  {base}/metrics (Prometheus)",
                     f"  Asterisk 22   : AMI 127.0.0.1:{pbx.ami_port}, SIP 127.0.0.1:{pbx.sip_port}"

@@ -164,7 +164,30 @@ class AdminSettings(Strict):
 
 
 class PrivacySettings(Strict):
-    """PIPL: masking by role, IVR PIN, encryption at rest, customer-file read limits."""
+    """PIPL: masking by role, encryption at rest, customer-file read limits.
+
+    Numbers: customers' phone numbers (and ID numbers) are masked (139****5678) in API
+    responses, the screen-pop, exports and the server log, except for the roles in
+    `full_number_roles`, whose every display of a full number is audited
+    ("customer.number_shown"). Agents dial a customer by the file's phone index, never by
+    a number they were shown. The encryption key is not here: HOTLINE_AT_REST_KEY.
+
+    Files: outside a call, an agent opens a customer file only if an own search returned
+    it in the last `search_grant_minutes`, or with a stated reason (audited); more than
+    `reads_per_window` file reads and searches in `read_window_minutes` are refused
+    (429) and alert the supervisors."""
+
+    mask_numbers: bool = True
+    # Who sees full numbers: supervisors (call-backs, complaints) and administrators
+    # (they edit the phone list). Agents and QA inspectors see masked numbers.
+    full_number_roles: list[Literal["agent", "supervisor", "qa", "admin"]] = [
+        "supervisor",
+        "admin",
+    ]
+    mask_logs: bool = True
+    search_grant_minutes: int = Field(30, ge=1, le=24 * 60)
+    reads_per_window: int = Field(60, ge=1, le=10_000)
+    read_window_minutes: int = Field(10, ge=1, le=24 * 60)
 
 
 class StaffingSettings(Strict):

@@ -228,6 +228,9 @@ function alertText(a) {
   if (a.kind === "long_wait") {
     return t(lang, "a_long_wait", { queue: queueLabel(a.queue), caller: a.caller_number || "", wait: duration(a.wait_seconds) });
   }
+  if (a.kind === "customer.read_volume") {
+    return t(lang, "a_customer.read_volume", { agent: a.agent_name || a.agent || "", n: a.reads, m: a.window_minutes });
+  }
   const ticket = a.ticket || {};
   let text = t(lang, `a_${a.kind}`, {
     number: ticket.number || ticket.id || "", subject: ticket.subject || "", clock: t(lang, `clock_${a.clock}`),

@@ -23,6 +23,7 @@ EXPECTED = {
     ("GET", "/api/reports"),
     ("GET", "/api/recordings/{recording_id}"),
     ("POST", "/api/calls/{linkedid}/recording/{action}"),
+    ("POST", "/api/qa/scores"),  # quality inspection (qa/api.py)
 }
 
 

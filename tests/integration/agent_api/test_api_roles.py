@@ -59,6 +59,8 @@ TABLE = [
     Endpoint("POST", "/api/auth/refresh", ANY),
     Endpoint("GET", "/api/auth/me", ANY),
     Endpoint("POST", "/api/auth/ws-ticket", ANY),
+    # Any signed-in user changes their own password (admin/README.md); wrong old one: 422.
+    Endpoint("POST", "/api/auth/password", ANY, body={"old": "x", "new": "y"}),
     Endpoint("GET", "/api/agent/state", DESK),
     Endpoint("POST", "/api/agent/sign-in", DESK, body={"extension": "1001"}),
     Endpoint("POST", "/api/agent/ready", DESK),

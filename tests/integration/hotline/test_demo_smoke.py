@@ -57,15 +57,19 @@ def test_demo_runs_callers_through_the_ivr_to_agents_and_logs_every_call(
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-4000:]
     assert "Hotline demo is running." in out
-    for page in ("/desk/", "/wallboard", "/supervisor", "/docs", "/readyz", "/metrics"):
+    pages = ("/desk/", "/wallboard", "/supervisor", "/tickets/", "/reports/", "/qa/", "/admin/")
+    for page in (*pages, "/docs", "/readyz", "/metrics"):
         assert re.search(rf"http://127\.0\.0\.1:\d+{re.escape(page)}", out), page
     assert "Traceback" not in out, out[-4000:]
 
     db = sqlite3.connect(var / "hotline.db")
     try:
         rows = db.execute("SELECT disposition, ivr_path, agent_id FROM calls").fetchall()
+        clerks = db.execute("SELECT username, department FROM users WHERE extension IS NULL")
+        departments = {d for u, d in clerks.fetchall() if u != "admin"}
     finally:
         db.close()
+    assert {"repair_crew", "business_office"} <= departments  # the workbench's users
     placed = len(re.findall(r"demo caller \d+", out))
     assert placed >= 10, out[-2000:]
     ended = [r for r in rows if r[0] != "in_progress"]
