@@ -1,6 +1,7 @@
 // The administration page: users, knowledge articles, outage notices, the business
 // calendar and the audit log (admin/api.py; articles and notices through their own APIs,
-// knowledge/api.py and customers/api.py). Plain ES modules, no build step; everything the
+// knowledge/api.py and customers/api.py), and a customer's personal data exported or erased
+// (privacy/api.py, found with the customer search of desk/routes/customers_api.py). Plain ES modules, no build step; everything the
 // server sends is inserted as text (textContent), never as HTML. Admins only: another
 // account is turned away. A sign-in that must change its password does that first.
 import { Session } from "/desk/api.js";
@@ -14,7 +15,7 @@ const el = (tag, text, cls) => {
   if (cls) node.className = cls;
   return node;
 };
-const TABS = ["users", "knowledge", "notices", "calendar", "audit"];
+const TABS = ["users", "knowledge", "notices", "calendar", "audit", "privacy"];
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const AUDIT_PAGE = 50;
 
@@ -22,6 +23,7 @@ const ad = {
   lang: localStorage.getItem("hotline.lang") || "zh",
   tab: "users", options: null, users: [], articles: [], notices: [], calendar: null,
   editing: null, kbEditing: null, noticeEditing: null, audit: null, auditOffset: 0,
+  customers: [], erasing: null, exported: null, erasure: null,
 };
 window.hotlineAdmin = ad;  // tests read the last answers from here
 const w = (key, vars) => t(ad.lang, key, vars);
@@ -95,6 +97,7 @@ async function openTab(name) {
     if (name === "notices") await loadNotices();
     if (name === "calendar") await loadCalendar();
     if (name === "audit") await loadAudit();
+    if (name === "privacy") renderCustomers();
   } catch (err) {
     fail(err);
   }
@@ -549,6 +552,104 @@ async function exportCsv() {
   }
 }
 
+// -- privacy: a customer's data exported (a JSON file) or erased (irreversible) ------------
+
+async function searchCustomers(event) {
+  event.preventDefault();
+  $("pv-error").textContent = "";
+  const q = $("pv-q").value.trim();
+  if (!q) { $("pv-error").textContent = w("pv_q"); $("pv-q").focus(); return; }
+  try {
+    ad.customers = await session.call("GET", `/api/customers?${new URLSearchParams({ q, limit: 20 })}`);
+  } catch (err) {
+    fail(err, "pv-error");
+    return;
+  }
+  renderCustomers();
+}
+
+function renderCustomers() {
+  const rows = ad.customers.map((c) => {
+    const tr = el("tr");
+    tr.dataset.customerId = c.id;
+    tr.append(el("td", c.account_number), el("td", c.name), el("td", c.district), el("td", c.address));
+    const actions = el("td", null, "actions");
+    actions.append(button("pv_export", () => exportCustomer(c)), button("pv_erase", () => askErase(c)));
+    tr.append(actions);
+    return tr;
+  });
+  if (!rows.length && $("pv-q").value.trim()) {
+    const tr = el("tr");
+    const td = el("td", w("pv_empty"));
+    td.colSpan = 5;
+    tr.append(td);
+    rows.push(tr);
+  }
+  $("pv-rows").replaceChildren(...rows);
+}
+
+async function exportCustomer(c) {
+  $("pv-error").textContent = "";
+  try {
+    const r = await fetch(`/api/privacy/customers/${c.id}/export`, { headers: { Authorization: `Bearer ${session.token}` } });
+    if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `HTTP ${r.status}`);
+    const blob = await r.blob();
+    const name = (r.headers.get("content-disposition") || "").match(/filename="([^"]+)"/)?.[1] || `customer-${c.id}.json`;
+    const link = Object.assign(el("a"), { href: URL.createObjectURL(blob), download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    ad.exported = name;
+    showResult(w("pv_exported", { name: c.name, file: name }));
+  } catch (err) {
+    fail(err, "pv-error");
+  }
+}
+
+function showResult(text) {
+  $("pv-result").hidden = false;
+  $("pv-result").textContent = text;
+}
+
+function askErase(c) {
+  ad.erasing = c;
+  $("erase-form").hidden = false;
+  $("erase-error").textContent = "";
+  $("erase-title").textContent = w("erase_title", { name: c.name, account: c.account_number });
+  $("erase-reason").value = "";
+  $("erase-confirm").checked = false;
+  $("erase-reason").focus();
+}
+
+async function erase(event) {
+  event.preventDefault();
+  const c = ad.erasing;
+  const reason = $("erase-reason").value.trim();
+  $("erase-error").textContent = "";
+  if (!c) return;
+  if (!reason) { $("erase-error").textContent = w("erase_need_reason"); $("erase-reason").focus(); return; }
+  if (!$("erase-confirm").checked) {
+    $("erase-error").textContent = w("erase_need_confirm");
+    $("erase-confirm").focus();
+    return;
+  }
+  try {
+    const out = await session.call("POST", `/api/privacy/customers/${c.id}/erase`, { reason });
+    ad.erasure = out;
+    const vars = {
+      id: out.customer_id, at: shown(out.erased_at), phones: out.phones_removed, calls: out.calls_masked,
+      tickets: out.tickets_masked, callbacks: out.callbacks_masked, follow_ups: out.follow_ups_masked,
+    };
+    showResult(w(out.already_erased ? "erase_already" : "erase_done", vars));
+    $("erase-form").hidden = true;
+    ad.erasing = null;
+    if ($("pv-q").value.trim()) await searchCustomers(new Event("submit"));
+  } catch (err) {
+    fail(err, "erase-error");
+  }
+}
+
 // -- start ------------------------------------------------------------------------------
 
 function setLang(lang) {
@@ -590,6 +691,9 @@ function main() {
   $("audit-prev").addEventListener("click", () => { ad.auditOffset = Math.max(0, ad.auditOffset - AUDIT_PAGE); loadAudit(); });
   $("audit-next").addEventListener("click", () => { ad.auditOffset += AUDIT_PAGE; loadAudit(); });
   $("audit-csv").addEventListener("click", exportCsv);
+  $("pv-form").addEventListener("submit", searchCustomers);
+  $("erase-form").addEventListener("submit", erase);
+  $("erase-cancel").addEventListener("click", () => { $("erase-form").hidden = true; ad.erasing = null; });
   if (session.token && !(session.data && session.data.must_change_password)) {
     showBoard().catch(() => showSignIn());
   } else {
