@@ -35,6 +35,7 @@ from kernel.config.pbx import PbxNode
 from kernel.fencing import Fence
 from kernel.leadership import Leadership
 from kernel.lifecycle import Component
+from qa.schedule import WeeklySampling
 from recordings.control_bus import ControlServer
 from recordings.retention_schedule import FENCE as RETENTION_FENCE
 from recordings.retention_schedule import RetentionSchedule
@@ -152,6 +153,11 @@ def retention(services: Services) -> Component:
     return RetentionSchedule(services, fence)
 
 
+def qa_sampling(services: Services) -> Component:
+    """The week's QA samples topped up every few minutes (qa/schedule.py)."""
+    return WeeklySampling(services)
+
+
 def _leadership(services: Services) -> Leadership:
     if services.features.leadership is None:
         raise RuntimeError("the retention schedule is a duty: run it under hotline/cluster.py")
@@ -172,6 +178,7 @@ DUTIES: tuple[tuple[str, DutyFactory], ...] = (
     ("recording_control", recording_control),
     ("call_control", call_control),
     ("retention", retention),
+    ("qa_sampling", qa_sampling),
 )
 
 

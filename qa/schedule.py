@@ -1,7 +1,11 @@
 """QA's weekly sampling as a duty of the leading process (hotline/wiring.py DUTIES,
-hotline/cluster.py): every few minutes it tops up the samples of the current ISO week
-(and of the week before, for calls whose recording completed after Monday 00:00), so an
-inspector finds the week's queue drawn without pressing "draw".
+hotline/cluster.py): once an ISO week has ended (the center's time zone), it draws that
+week's samples, so an inspector finds last week's queue drawn without pressing "draw".
+
+Why only an ended week: a draw while the week runs would take each agent's first N calls
+of Monday and Tuesday, not N random calls of the week (the button still draws a running
+week on purpose). It checks every few minutes, so a process that was down on Monday
+draws when it is back.
 
 The draw is idempotent (qa/README.md): a second draw only tops up, and a call is sampled
 once. A round that would add nothing writes nothing (no `qa.sample_draw` audit row every
@@ -28,7 +32,7 @@ ACTOR = Actor.system("qa-schedule")
 
 
 class WeeklySampling:
-    """A component: tops up this week's (and last week's) QA samples every few minutes."""
+    """A component: draws last week's QA samples once that week has ended."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -67,9 +71,8 @@ class WeeklySampling:
         self._wake.set()
 
     def weeks(self, now: dt.datetime) -> list[str]:
-        """Last week and this week (ISO, the center's time zone), oldest first."""
-        tz = self._services.settings.center.timezone
-        return [week_of(now - dt.timedelta(days=7), tz), week_of(now, tz)]
+        """The last ended ISO week (the center's time zone)."""
+        return [week_of(now - dt.timedelta(days=7), self._services.settings.center.timezone)]
 
     async def round(self) -> dt.datetime:
         now = self._services.clock.now()

@@ -67,7 +67,7 @@ class QaService:
                 await store.candidates(s, start, end), await store.sampled(s, week),
                 per_agent=n, week=week,
             )  # fmt: skip
-            await store.add_samples(s, week, chosen, actor.id or 0, now)
+            await store.add_samples(s, week, chosen, actor.id, now)
             row = audit_row(
                 actor=actor, action="qa.sample_draw", object_type="qa_week", object_id=week,
                 detail={"per_agent": n, "drawn": [c.call_id for c in chosen]}, at=now,

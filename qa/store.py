@@ -60,7 +60,7 @@ async def sampled(s: AsyncConnection, week: str) -> list[Candidate]:
 
 
 async def add_samples(
-    s: AsyncConnection, week: str, drawn: list[Candidate], by: int, now: dt.datetime
+    s: AsyncConnection, week: str, drawn: list[Candidate], by: int | None, now: dt.datetime
 ) -> None:
     if drawn:
         await s.execute(

@@ -37,6 +37,7 @@ def test_given_the_duties_then_only_the_leader_runs_them_in_this_order() -> None
         "recording_control",
         "call_control",
         "retention",
+        "qa_sampling",
     ]
 
 

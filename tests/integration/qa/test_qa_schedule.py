@@ -1,7 +1,8 @@
 """QA's weekly sampling as a leader duty (qa/schedule.py, hotline/wiring.py DUTIES), run
-by the real Runtime on a controlled clock: the first round draws the week's samples
-without anyone pressing "draw"; another round adds none (and writes no audit row); a new
-week's calls are drawn once the clock reaches it. SQLite and PostgreSQL."""
+by the real Runtime on a controlled clock: a running week is not drawn (its first calls
+are not a random sample of it); once it has ended, a round draws its samples without
+anyone pressing "draw"; another round adds none (and writes no audit row). SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 WEDNESDAY = dt.datetime(2026, 12, 2, 6, 0, tzinfo=dt.UTC)  # 2026-W49, 14:00 in Shanghai
+NEXT_MONDAY = dt.datetime(2026, 12, 6, 17, 0, tzinfo=dt.UTC)  # 2026-W50, Mon 01:00 Shanghai
 WEEK, NEXT_WEEK = "2026-W49", "2026-W50"
 
 
@@ -92,6 +94,13 @@ async def test_given_the_runtime_when_the_duty_runs_then_the_week_is_drawn_once(
 
         async with duty_running(services) as duty:
             await eventually(lambda: duty.rounds >= 1, 10, "the first round")
+            assert await samples(services, WEEK) == []  # the week is still running
+            assert await draw_rows(services) == []
+
+            # Monday of the next week: the ended week is drawn.
+            clock.set(NEXT_MONDAY)
+            duty.poke()
+            await eventually(lambda: duty.rounds >= 2, 10, "the round after the week")
             first = await samples(services, WEEK)
             assert len(first) == 5  # 3 of agent01's five, both of agent02's
             assert {by for _, by in first} == {None}  # drawn by the system, not a user
@@ -100,15 +109,8 @@ async def test_given_the_runtime_when_the_duty_runs_then_the_week_is_drawn_once(
             # Another round (the next check) adds none and writes nothing.
             clock.advance(300)
             duty.poke()
-            await eventually(lambda: duty.rounds >= 2, 10, "the second round")
+            await eventually(lambda: duty.rounds >= 3, 10, "the third round")
             assert sorted(await samples(services, WEEK)) == sorted(first)
             assert await draw_rows(services) == [(WEEK, "qa-schedule")]
-
-            # The next week: its calls are drawn once the clock is there.
-            clock.advance(7 * 86400)
-            await recorded_call(services, "1764600100.0", agent.id, started=clock.now())
-            duty.poke()
-            await eventually(lambda: duty.rounds >= 3, 10, "the next week's round")
-            assert len(await samples(services, NEXT_WEEK)) == 1
-            assert len(await samples(services, WEEK)) == 5
-            assert duty.drawn == 6
+            assert await samples(services, NEXT_WEEK) == []
+            assert duty.drawn == 5
