@@ -30,7 +30,15 @@ SECRET_PATHS = (
 )
 _SECRET_KEYS = ("secret", "auth_token", "password", "secret_key")
 # Environment variables with the prefix that are not config keys.
-_NOT_KEYS = {"HOTLINE_CONFIG", "HOTLINE_CACHE", "HOTLINE_TEST_PG", "HOTLINE_TEST_REDIS"}
+# HOTLINE_AT_REST_KEY is the key of files sealed at rest (kernel/at_rest.py), read from the
+# environment by the code that seals, never a setting.
+_NOT_KEYS = {
+    "HOTLINE_CONFIG",
+    "HOTLINE_CACHE",
+    "HOTLINE_TEST_PG",
+    "HOTLINE_TEST_REDIS",
+    "HOTLINE_AT_REST_KEY",
+}
 
 
 class ConfigError(Exception):

@@ -185,3 +185,10 @@ def test_given_a_webhook_secret_in_a_hotline_variable_then_it_is_not_taken_for_a
     # Any other unknown HOTLINE_ variable is still an error (a typo must not pass).
     with pytest.raises(ConfigError, match="secret_typo"):
         load_settings(ROOT / "config.yaml", env={"HOTLINE_SECRET_TYPO": "x"})
+
+
+def test_given_the_at_rest_key_in_the_environment_then_settings_still_load() -> None:
+    # HOTLINE_AT_REST_KEY (kernel/at_rest.py) shares the prefix but is not a setting: with
+    # it set, `hotline serve` and the cluster demo refused config.yaml ("unknown key").
+    settings = load_settings(ROOT / "config.yaml", env={"HOTLINE_AT_REST_KEY": "00" * 32})
+    assert settings.center
