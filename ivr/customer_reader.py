@@ -51,6 +51,7 @@ _COLUMNS = (
     _C.c.arrears,
     _C.c.last_payment_on,
     _C.c.last_payment_amount,
+    _C.c.pin_hash,
 )
 # customers/lookup.holder as one select: a shared number (a family, a landlord) answers
 # with its primary holder, then the oldest.
@@ -152,7 +153,7 @@ def _text(value: Any) -> str:
 
 
 def _info(row: tuple[Any, ...]) -> CustomerInfo:
-    cid, name, account, tier, language, district, balance, arrears, paid_on, paid = row
+    cid, name, account, tier, language, district, balance, arrears, paid_on, paid, pin = row
     return CustomerInfo(
         id=int(cid),
         name=str(name),
@@ -164,6 +165,7 @@ def _info(row: tuple[Any, ...]) -> CustomerInfo:
         arrears=_money(arrears),
         last_payment_on=_day(paid_on),
         last_payment_amount=_money(paid) if paid is not None else None,
+        pin_hash=str(pin) if pin else None,
     )
 
 

@@ -110,4 +110,5 @@ def _info(c: Customer) -> CustomerInfo:
         arrears=c.arrears,
         last_payment_on=c.last_payment_on,
         last_payment_amount=c.last_payment_amount,
+        pin_hash=c.pin_hash,
     )

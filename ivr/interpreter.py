@@ -20,6 +20,7 @@ from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
 
+from ivr.pin import verify_pin
 from ivr.script import (
     LOOKUP_FAILED,
     Ask,
@@ -62,6 +63,7 @@ from kernel.config.settings import Settings
 Flow = Generator[Instruction, Reply, Any]
 MAX_STEPS = 100  # a loop in the menu (play -> play -> ...) ends at an agent, not forever
 DEFAULT_PRIORITY = 0
+PIN_PROMPT, PIN_WRONG_PROMPT = "pin_enter", "pin_wrong"  # ivr.prompts (config.yaml)
 
 
 class _Done(Exception):
@@ -76,6 +78,8 @@ class Interpreter:
         self._emergency_priority = settings.routing.emergency_priority
         self._emergency_queues = set(settings.routing.emergency_queues)
         self._language = settings.center.default_language
+        self._pin = settings.privacy.ivr_pin
+        self._pin_attempts = settings.privacy.ivr_pin_attempts
 
     def run(self, caller_number: str, language: str | None = None) -> Flow:
         call = CallFacts(caller_number=_digits(caller_number), language=language or self._language)
@@ -233,6 +237,7 @@ class Interpreter:
             if node.failed is None:
                 yield from self._operator(call, "not_identified")
             return node.failed, "unidentified"
+        yield from self._check_pin(call)
         c, unit = call.customer, Prompt(node.currency_prompt)
         items: list[Utterance] = [Prompt(node.balance_prompt), Money(c.balance), unit]
         if c.arrears > 0:
@@ -247,6 +252,29 @@ class Interpreter:
         call.facts["balance"] = f"{c.balance:.2f}"
         call.facts["arrears"] = f"{c.arrears:.2f}"
         return node.next, "heard"
+
+    def _check_pin(self, call: CallFacts) -> Flow:
+        """privacy.ivr_pin: a customer with a PIN enters it before account self-service;
+        wrong ivr_pin_attempts times, an agent (never the balance). Digits never recorded."""
+        customer = call.customer
+        if not self._pin or customer is None or not customer.pin_hash:
+            return
+        if call.facts.get("pin") == "ok":
+            return
+        items: tuple[Utterance, ...] = (Prompt(PIN_PROMPT),)
+        for _ in range(self._pin_attempts):
+            reply = yield Ask(items, 6, 10, terminator="#")
+            entered = _digits(reply) if isinstance(reply, str) else ""
+            if entered and verify_pin(entered, customer.pin_hash):
+                call.facts["pin"] = "ok"
+                yield Mark("pin_ok", "pin")
+                call.path.append("pin_ok")
+                return
+            items = (Prompt(PIN_WRONG_PROMPT), Prompt(PIN_PROMPT))
+        call.facts["pin"] = "failed"
+        yield Mark("pin_failed", "pin")
+        call.path.append("pin_failed")
+        yield from self._operator(call, "pin_failed")
 
     def _notices(self, call: CallFacts, node: NoticesNode) -> Flow:
         district = call.customer.district if call.customer else ""

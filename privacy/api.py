@@ -2,6 +2,7 @@
 
     GET  /api/privacy/customers/{customer_id}/export   everything held about the person
     POST /api/privacy/customers/{customer_id}/erase    {"reason": "..."}: pseudonymise
+    PUT/DELETE /api/privacy/customers/{customer_id}/pin  the IVR PIN (privacy/pin_api.py)
 
 Both audited (privacy/service.py). The feature also runs the log masking
 (privacy/logs.py) while the app serves.
@@ -22,7 +23,7 @@ from agent_api.errors import error_responses
 from db.models import Role
 from hotline.services import Services
 from kernel.audit import Actor
-from privacy import service
+from privacy import pin_api, service
 from privacy.logs import LogMasking
 
 router = APIRouter(prefix="/api/privacy", tags=["privacy"])
@@ -35,7 +36,9 @@ class ErasureIn(BaseModel):
 
 
 def privacy_feature(services: Services) -> HttpFeature:
-    return HttpFeature(routers=[router], components=[LogMasking(services.settings.privacy)])
+    return HttpFeature(
+        routers=[router, pin_api.router], components=[LogMasking(services.settings.privacy)]
+    )
 
 
 def _actor(user: Principal, request: Request) -> Actor:

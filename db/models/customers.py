@@ -44,6 +44,8 @@ class CustomerBase(SQLModel):
     meter_number: str | None = Field(default=None, max_length=32, index=True)
     language: Language = enum_field(Language, Language.ZH)
     notes: str | None = Field(default=None, max_length=500)
+    # IVR account self-service PIN (ivr/pin.py hash; settings.privacy.ivr_pin), never the digits.
+    pin_hash: str | None = Field(default=None, max_length=200)
 
 
 class Customer(CustomerBase, table=True):

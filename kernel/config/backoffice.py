@@ -188,6 +188,10 @@ class PrivacySettings(Strict):
     search_grant_minutes: int = Field(30, ge=1, le=24 * 60)
     reads_per_window: int = Field(60, ge=1, le=10_000)
     read_window_minutes: int = Field(10, ge=1, le=24 * 60)
+    # IVR: a customer with a PIN (PUT /api/privacy/customers/{id}/pin) enters it before
+    # hearing the balance; after ivr_pin_attempts wrong PINs the caller goes to an agent.
+    ivr_pin: bool = False
+    ivr_pin_attempts: int = Field(3, ge=1, le=10)
 
 
 class StaffingSettings(Strict):
