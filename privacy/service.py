@@ -156,6 +156,7 @@ async def erase_customer(
     customer.address = ""
     customer.postcode = ""
     customer.notes = None
+    customer.pin_hash = None  # the IVR PIN: a secret of the person, gone with them
     customer.updated_at = now
     session.add(customer)
     await session.exec(delete(CustomerPhone).where(col(CustomerPhone.customer_id) == customer_id))

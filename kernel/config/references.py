@@ -73,6 +73,9 @@ def check_references(s: Settings) -> None:
             problems.append(
                 f"ivr.nodes.{node_id}.identify: {ref!r} is a {kind} node, not an identify node"
             )
+    if s.privacy.ivr_pin:  # the balance node asks for the PIN with these prompts
+        for name in ("pin_enter", "pin_wrong"):
+            unknown("privacy.ivr_pin", "prompt", name, known["prompt"])
     if problems:
         raise ValueError("\n".join(problems))
 

@@ -170,6 +170,8 @@ async def test_given_an_erasure_then_the_person_is_pseudonymised_and_the_trail_k
     url = f"/api/privacy/customers/{world.customer_id}/erase"
     async with world.services.engine.connect() as conn:
         events_before = (await conn.execute(sa.select(TicketEvent.__table__))).all()  # type: ignore[attr-defined]
+    pin = f"/api/privacy/customers/{world.customer_id}/pin"
+    assert (await world.client.put(pin, json={"pin": "2468"}, headers=token)).status_code == 200
     r = await world.client.post(url, json={"reason": "PIPL 删除请求 #2026-12"}, headers=token)
     assert r.status_code == 200, r.text
     out = r.json()
@@ -181,6 +183,7 @@ async def test_given_an_erasure_then_the_person_is_pseudonymised_and_the_trail_k
         assert customer is not None
         assert customer.name == f"已删除客户 #{world.customer_id}"
         assert (customer.address, customer.postcode, customer.notes) == ("", "", None)
+        assert customer.pin_hash is None  # the IVR PIN goes with the person
         assert customer.account_number == "1000000018"  # the supply point's, billing keeps it
         phones = (
             await s.exec(

@@ -192,3 +192,12 @@ def test_given_the_at_rest_key_in_the_environment_then_settings_still_load() -> 
     # it set, `hotline serve` and the cluster demo refused config.yaml ("unknown key").
     settings = load_settings(ROOT / "config.yaml", env={"HOTLINE_AT_REST_KEY": "00" * 32})
     assert settings.center
+
+
+def test_given_the_ivr_pin_on_then_its_prompts_must_exist(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["privacy"] = {"ivr_pin": True}
+    assert load_settings(_write(tmp_path, data), env={}).privacy.ivr_pin
+    del data["ivr"]["prompts"]["pin_wrong"]
+    with pytest.raises(ConfigError, match=r"privacy.ivr_pin: unknown prompt 'pin_wrong'"):
+        load_settings(_write(tmp_path, data), env={})
