@@ -20,7 +20,6 @@ from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
 
-from ivr.pin import verify_pin
 from ivr.script import (
     LOOKUP_FAILED,
     Ask,
@@ -59,6 +58,7 @@ from kernel.config.ivr_menu import (
     TransferNode,
 )
 from kernel.config.settings import Settings
+from kernel.pins import verify_pin
 
 Flow = Generator[Instruction, Reply, Any]
 MAX_STEPS = 100  # a loop in the menu (play -> play -> ...) ends at an agent, not forever

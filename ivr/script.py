@@ -121,7 +121,7 @@ class CustomerInfo:
     arrears: Decimal
     last_payment_on: dt.date | None = None
     last_payment_amount: Decimal | None = None
-    pin_hash: str | None = None  # ivr/pin.py; checked before account self-service
+    pin_hash: str | None = None  # kernel/pins.py; checked before account self-service
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
     PUT    /api/privacy/customers/{customer_id}/pin   {"pin": "1234"}  4-6 digits, else 422
     DELETE /api/privacy/customers/{customer_id}/pin   clear it (the IVR stops asking)
 
-Only a salted hash is stored (ivr/pin.py); audited "customer.pin_set" / "customer.pin_cleared"
+Only a salted hash is stored (kernel/pins.py); audited "customer.pin_set" / "customer.pin_cleared"
 without the digits.
 """
 
@@ -19,8 +19,8 @@ from agent_api.deps import ServicesDep, SessionDep, client_address
 from agent_api.errors import error_responses
 from customers.file import get_customer
 from db.models import Role
-from ivr.pin import hash_pin
 from kernel.audit import Actor, audit_row, write_audit
+from kernel.pins import hash_pin
 
 router = APIRouter(prefix="/api/privacy", tags=["privacy"])
 PinManager = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from db.models import AuditLog, Customer, Role
 from hotline.http import create_app
 from ivr.directory import DbDirectory
-from ivr.pin import verify_pin
+from kernel.pins import verify_pin
 from privacy import pin_api
 from tests.harness.http_app import (
     add_customer,

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from ivr.pin import hash_pin, valid_pin, verify_pin
 from ivr.script import Answer, Money, Prompt, Query, QueryKind
 from kernel.config import load_settings
 from kernel.config.settings import Settings
+from kernel.pins import hash_pin, valid_pin, verify_pin
 from tests.ivr_scenarios import ZHANG, ZHANG_PHONE
 from tests.unit.ivr.test_ivr_interpreter import FakeDirectory, walk
 

@@ -1,4 +1,6 @@
-"""Customer PINs for account self-service in the IVR (settings.privacy.ivr_pin).
+"""Customer PINs for account self-service in the IVR (settings.privacy.ivr_pin). In the
+kernel because the IVR checks them and privacy/ sets them, and privacy may not import
+ivr (ivr -> tickets -> privacy would be a cycle).
 
 A 4-6 digit PIN is stored as a salted PBKDF2-SHA256 hash (customers.pin_hash); the
 digits are never stored or logged. Few iterations on purpose: with at most 10^6 PINs no
