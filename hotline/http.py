@@ -22,6 +22,7 @@ from agent_api.app import HttpFeature
 from agent_api.app import create_app as create_platform_app
 from agent_api.errors import DomainError
 from callcontrol.api import call_control_feature
+from campaigns.api import campaigns_feature
 from customers import api as customers_api
 from customers.file import CustomerNotFound
 from customers.notices import InvalidNotice, NoticeNotFound
@@ -105,6 +106,7 @@ def create_app(services: Services) -> FastAPI:
         qa_feature(services),  # /qa/: quality inspection and agent evaluation
         admin_feature(services),  # /admin/: users, knowledge, calendar, audit log
         privacy_feature(services),  # customer data export and erasure (PIPL)
+        campaigns_feature(services),  # /campaigns/: outbound campaigns, do-not-call list
         ops_feature(services),  # /healthz, /readyz, /metrics
     ]
     return create_platform_app(services, features, DOMAIN_ERRORS)

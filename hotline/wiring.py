@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from callcontrol.bus import CallControlServer
+from campaigns.engine import CampaignEngine
 from cti.bridge import CtiBridge
 from cti.calllog.history import SqlCallHistory
 from cti.calllog.writer import CallLogWriter
@@ -28,6 +29,7 @@ from hotline.care import TicketsRuntime
 from hotline.cluster import Duties, DutyFactory
 from hotline.http import create_app, ops_app
 from hotline.services import Services
+from integrations.sms import SmsGateway
 from ivr.fastagi import IvrFastAgiServer
 from ivr.twilio.agents import TwilioAgentDialer
 from kernel.bus import is_shared
@@ -158,6 +160,16 @@ def qa_sampling(services: Services) -> Component:
     return WeeklySampling(services)
 
 
+def campaigns(services: Services) -> Component:
+    """Outbound campaigns: dials contacts under the dialing rules (campaigns/engine.py)."""
+    return CampaignEngine(services)
+
+
+def sms(services: Services) -> Component:
+    """Text messages from the outbox to the SMS gateway (integrations/sms.py)."""
+    return SmsGateway(services)
+
+
 def _leadership(services: Services) -> Leadership:
     if services.features.leadership is None:
         raise RuntimeError("the retention schedule is a duty: run it under hotline/cluster.py")
@@ -179,6 +191,8 @@ DUTIES: tuple[tuple[str, DutyFactory], ...] = (
     ("call_control", call_control),
     ("retention", retention),
     ("qa_sampling", qa_sampling),
+    ("campaigns", campaigns),
+    ("sms", sms),
 )
 
 

@@ -83,10 +83,13 @@ class Call(CallBase, table=True):
         sa.Index("ix_calls_customer_started_at", "customer_id", "started_at"),
         sa.Index("ix_calls_caller_started_at", "caller_number", "started_at"),
         sa.Index("ix_calls_disposition_started_at", "disposition", "started_at"),
+        sa.Index("ix_calls_campaign_id", "campaign_id"),
     )
 
     id: int | None = big_id_field()
     updated_at: dt.datetime = at_field(default_now=True)
+    # The outbound campaign that placed this call (campaigns/), None for every other call.
+    campaign_id: int | None = fk("campaigns.id")
 
     events: list["CallEvent"] = Relationship(sa_relationship_kwargs=NO_LAZY)
 

@@ -12,6 +12,7 @@ from kernel.config.backoffice import (
     QaSettings,
     StaffingSettings,
 )
+from kernel.config.campaigns import CampaignSettings, SmsSettings
 from kernel.config.care import RecordingSettings, ReportSettings, TicketSettings
 from kernel.config.center import (
     BusinessHours,
@@ -93,6 +94,8 @@ class Settings(Strict):
     admin: AdminSettings = AdminSettings()
     privacy: PrivacySettings = PrivacySettings()
     staffing: StaffingSettings = StaffingSettings()
+    campaigns: CampaignSettings = CampaignSettings()
+    sms: SmsSettings = SmsSettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Settings:

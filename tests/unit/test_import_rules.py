@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FEATURES = frozenset(
     {
         "ivr",
+        "campaigns",
         "cti",
         "routing",
         "recordings",

@@ -38,6 +38,8 @@ def test_given_the_duties_then_only_the_leader_runs_them_in_this_order() -> None
         "call_control",
         "retention",
         "qa_sampling",
+        "campaigns",
+        "sms",
     ]
 
 
