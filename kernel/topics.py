@@ -37,6 +37,14 @@ NOTICE = "notice"
 # auth.* : sign-outs; every process closes the websockets of a revoked token
 # (auth.revoked {jti}) or of a user an admin disabled or reset (auth.user_revoked {user_id}).
 AUTH = "auth"
+# campaign.* : outbound campaigns (campaigns/): campaign.changed {campaign_id, state} when
+# a person creates, starts, pauses, resumes or stops one (the engine wakes), and
+# campaign.progress {campaign_id, ...counts} as contacts move (the page's live progress).
+# Published by campaigns/service.py and campaigns/engine.py; heard by the engine and the page.
+CAMPAIGN = "campaign"
+# sms.* : a text message put in the outbox (sms.queued {sms_id}: the gateway wakes).
+# Published by whoever queues one (integrations/sms_outbox.py); heard by integrations/sms.py.
+SMS = "sms"
 # Agent state commands from an API-only process to the router's process, and replies
 # (desk/agent_state/bus.py).
 AGENT_COMMAND = "agent.command"
@@ -56,7 +64,7 @@ SUPERVISOR_ACTION_RESULT = "supervisor.action.result"
 # hotline/commands/reload.py; heard by each Runtime, hotline/reload.py).
 CONTROL = "control"
 
-ALL = (CALL, PBX, AGENT, OFFER, ALERT, TICKET, SURVEY, NOTICE, AUTH)
+ALL = (CALL, PBX, AGENT, OFFER, ALERT, TICKET, SURVEY, NOTICE, AUTH, CAMPAIGN, SMS)
 
 
 def recording_alert(

@@ -28,6 +28,10 @@ PRODUCT = [
     "reports",
     "ops",
     "db",
+    "campaigns",
+    "qa",
+    "admin",
+    "privacy",
 ]
 
 
