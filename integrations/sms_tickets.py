@@ -44,6 +44,7 @@ class TicketTexts:
         self._tasks: list[asyncio.Task[None]] = []
         self._subs: list[Subscription] = []
         self.queued = 0
+        self.heard = 0  # ticket events handled and acknowledged
 
     async def start(self) -> None:
         if not self._rules:
@@ -107,6 +108,7 @@ class TicketTexts:
                 log.exception("ticket event %s: queueing its text failed", message.id)
                 continue
             await sub.ack(message)
+            self.heard += 1
 
 
 async def _already(session: AsyncSession, change: TicketChange) -> bool:
