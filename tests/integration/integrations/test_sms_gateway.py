@@ -35,6 +35,7 @@ from tests.integration.integrations.sms_support import (
 from tests.integration.tickets.support import START, add_customer, services_for
 from tests.support import eventually
 
+pytestmark = pytest.mark.integration
 TEXT = "王芳您好：您户号 880012 欠费 123.45 元，请于 11 月 30 日前缴清，以免停气。【燃气热线】"
 
 

@@ -12,12 +12,15 @@ import pytest
 from sqlmodel import col, select
 
 from db.models.campaigns import SmsMessage, SmsState
+from hotline.runtime import Infrastructure, Runtime
 from hotline.services import Services
 from integrations.sms import SmsGateway
 from kernel import topics
 from kernel.clock import FakeClock
 from tests.integration.integrations.sms_support import (
     ENVIRON,
+    SECRET,
+    SECRET_ENV,
     SmsReceiver,
     bodies,
     serve,
@@ -156,3 +159,44 @@ async def test_given_a_ticket_without_a_customer_then_the_contact_number_is_text
     (body,) = bodies(receiver)
     assert body["to"] == "13500135000"
     assert body["text"].startswith("路人张先生您好")
+
+
+async def test_given_the_runtime_sms_duty_when_a_repair_ticket_is_resolved_then_the_customer_is_texted(
+    services: Services, receiver: SmsReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, SECRET)  # the duty reads its secret from the environment
+    runtime = Runtime(
+        services.settings,
+        role="pbx",
+        only={"sms"},
+        migrate=False,
+        infrastructure=Infrastructure(
+            services.bus, services.engine, services.sessions, services.clock
+        ),
+    )
+    await runtime.start()
+    try:
+        duties = runtime.duties
+        assert duties is not None
+        await eventually(lambda: duties.active, 10, "the only process leads")
+        assert [name for name, _ in duties.running] == ["sms"]
+        duty = duties.component("sms")
+        assert isinstance(duty, SmsGateway)
+        svc = TicketService(services)
+        agent = await add_user(services, "agent01")
+        customer = await add_customer(services, "880014", "赵敏", ["13300133000"])
+        ticket = (
+            await svc.create(
+                TicketDraft(category="repair", subject="热水器点不着", customer_id=customer),
+                agent,
+            )
+        ).ticket
+        await svc.transition(tid(ticket), Action.RESOLVE, agent, resolution="已修复")
+        await eventually(lambda: duty.sent == 1, timeout=10, what="the duty sent the text")
+    finally:
+        await runtime.stop()
+    (body,) = bodies(receiver)
+    assert (body["to"], body["text"]) == (
+        "13300133000",
+        f"赵敏您好，您的故障报修工单{ticket.number}已处理完毕。",
+    )
