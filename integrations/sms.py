@@ -45,7 +45,7 @@ from integrations.sms_port import (
     SmsSender,
     SmsUnavailable,
 )
-from integrations.sms_rules import Verdict, after_attempt
+from integrations.sms_rules import Verdict, after_attempt, failed_alert
 from integrations.sms_tickets import TicketTexts
 from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
@@ -57,7 +57,6 @@ LEASE_SECONDS = 30.0
 BATCH = 50
 CONCURRENCY = 8
 MESSAGES: sa.Table = metadata.tables["sms_messages"]
-ALERT_TYPE = "sms.failed"
 
 
 class SmsGateway:
@@ -248,23 +247,18 @@ class SmsGateway:
             await self._alert(row, attempt_no, error)
 
     async def _alert(self, row: SmsMessage, attempts: int, error: str | None) -> None:
-        await self._services.bus.publish(
-            topics.ALERT,
-            {
-                "type": ALERT_TYPE,
-                "sms_id": row.id,
-                "number": row.number,
-                "reason": row.reason,
-                "campaign_id": row.campaign_id,
-                "ticket_id": row.ticket_id,
-                "customer_id": row.customer_id,
-                "attempts": attempts,
-                "error": error,
-                "message": f"短信发送失败（{attempts} 次）：{error or ''}"[:300],
-                "at": self._clock.timestamp(),
-                "notify": {"roles": ["supervisor", "admin"]},
-            },
+        alert = failed_alert(
+            sms_id=row.id,
+            number=row.number,
+            reason=row.reason,
+            attempts=attempts,
+            error=error,
+            at=self._clock.timestamp(),
+            campaign_id=row.campaign_id,
+            ticket_id=row.ticket_id,
+            customer_id=row.customer_id,
         )
+        await self._services.bus.publish(topics.ALERT, alert)
 
     # --- the loop -----------------------------------------------------------------------
 

@@ -70,6 +70,40 @@ def schedule(settings: SmsSettings) -> list[float]:
     return [backoff(settings, n) for n in range(1, settings.max_attempts)]
 
 
+ALERT_TYPE = "sms.failed"
+ALERT_ROLES = ["supervisor", "admin"]
+
+
+def failed_alert(
+    *,
+    sms_id: int | None,
+    number: str,
+    reason: str,
+    attempts: int,
+    error: str | None,
+    at: float,
+    campaign_id: int | None = None,
+    ticket_id: int | None = None,
+    customer_id: int | None = None,
+) -> dict[str, Any]:
+    """The topics.ALERT message for a text the gateway gave up on (supervisor/live_alerts.py
+    shows it on the wallboard, the number masked)."""
+    return {
+        "type": ALERT_TYPE,
+        "sms_id": sms_id,
+        "number": number,
+        "reason": reason,
+        "campaign_id": campaign_id,
+        "ticket_id": ticket_id,
+        "customer_id": customer_id,
+        "attempts": attempts,
+        "error": error,
+        "message": f"短信发送失败（{attempts} 次）：{error or ''}"[:300],
+        "at": at,
+        "notify": {"roles": list(ALERT_ROLES)},
+    }
+
+
 # --- ticket state changes -----------------------------------------------------------
 
 
