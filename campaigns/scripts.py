@@ -92,8 +92,9 @@ class Question(_Script):
 
     @property
     def is_rating(self) -> bool:
-        """A 1-5 question (within): its answer is the survey's rating."""
-        return self.min >= 1 and self.max <= 5
+        """A question on the 1-5 scale: the first one's answer is the survey's rating
+        (surveys.rating, what the survey reports average)."""
+        return self.min == 1 and self.max == 5
 
 
 class SurveyScript(_Script):

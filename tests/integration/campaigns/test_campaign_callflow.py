@@ -35,6 +35,7 @@ from db.models.campaigns import (
     CampaignState,
     DoNotCall,
 )
+from db.models.customers import Language, Tier
 from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Features, Services
 from ivr.agi_server import FastAgiServer
@@ -89,9 +90,9 @@ async def add_customer(services: Services, language: str = "zh") -> int:
             name="孙丽",
             account_number=f"33{uuid.uuid4().int % 10**8:08d}",
             district="东城区",
-            tier="B",
+            tier=Tier.B,
             arrears=Decimal("128.50"),
-            language=language,
+            language=Language(language),
         )
         s.add(customer)
         await s.commit()
@@ -209,6 +210,13 @@ async def rows(rig: Rig, attempt: CampaignAttempt) -> tuple[CampaignAttempt, Cam
     return a, c
 
 
+async def hang_up(rig: Rig) -> None:
+    """The customer hangs up (the closing words need not be heard to the end)."""
+    with contextlib.suppress(Exception):
+        await rig.cti.bridge.commands.hangup(await customer_channel(rig))
+    await gone(rig)
+
+
 async def gone(rig: Rig) -> None:
     async def idle() -> bool:
         return not [c for c in await rig.cti.bridge.commands.channels() if NUMBER in c.channel]
@@ -260,7 +268,7 @@ async def test_given_a_message_when_the_customer_presses_9_then_they_are_opted_o
         a.campaign_id,
     )
     assert entry.lifted_at is None
-    await gone(rig)
+    await hang_up(rig)
 
 
 async def test_given_a_message_when_the_customer_hangs_up_mid_message_then_the_outcome_is_hangup(
@@ -310,6 +318,7 @@ async def test_given_a_survey_when_the_customer_answers_then_the_answers_and_a_s
     assert (survey.method, survey.rating, survey.customer_id) == (SurveyMethod.PHONE, 4, customer)
     assert survey.call_id == a.call_id
     assert c.answers["survey_id"] == survey.id
+    await hang_up(rig)
 
 
 async def test_given_an_appointment_when_the_customer_picks_and_confirms_a_slot_then_a_ticket_is_created(
@@ -345,6 +354,7 @@ async def test_given_an_appointment_when_the_customer_picks_and_confirms_a_slot_
     assert (ticket.category, ticket.customer_id) == ("inquiry", customer)
     assert "12月8日下午" in ticket.subject
     assert [link.call_id for link in links] == [a.call_id]
+    await hang_up(rig)
 
 
 async def test_given_an_answering_machine_when_amd_runs_then_the_outcome_is_machine(
@@ -378,12 +388,13 @@ async def test_given_a_person_when_amd_runs_then_the_message_plays_and_amd_statu
     assert done["outcome"] == "answered"
     a, _ = await rows(rig, attempt)
     assert a.amd_status in ("HUMAN", "NOTSURE")
+    await hang_up(rig)
 
 
 async def test_given_a_message_when_the_customer_presses_2_then_an_agent_is_offered_the_call_with_the_customers_file(
     rig: Rig, asterisk: AsteriskInstance
 ) -> None:
-    agents = await add_agents(rig.cti, {"1001": {"billing": 5}})
+    agents = await add_agents(rig.cti, {"1001": {"billing": 8}})
     recorder = Recorder()
     record = await rig.cti.bus.subscribe("call", "offer")
     tasks = [asyncio.create_task(_record(record, recorder))]
