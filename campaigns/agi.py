@@ -26,7 +26,8 @@ other variables are for people reading the channel), and:
   HotlineIvrResult, so the router offers it to an agent whose desktop pops the file;
   the dialplan then goes to hotline-queue.
 Each result is published on bus topic "campaign": {"type": "campaign.call_result",
-campaign_id, contact_id, attempt_id, outcome, end, where}; before each question
+campaign_id, contact_id, attempt_id, outcome, end, where (+ message_left for a
+machine)}; a hang-up before the end is kept as answers.hung_up_at; before each question
 {"type": "campaign.asking", campaign_id, contact_id, attempt_id, step}.
 
 Prompts are rendered with espeak-ng (ivr/prompt_cache.py) into ${HOTLINE_SOUNDS_DIR};
@@ -192,10 +193,11 @@ class CampaignAgi:
         amd = amd_settings(self._services.settings.campaigns.amd, subject.campaign.rules)
         # Recorded first: the engine reads the outcome as soon as the call ends.
         await self._store.machine(subject.attempt_id, verdict.split(" ")[0], linkedid)
-        if amd.on_machine == "leave_message" and isinstance(script, MessageScript):
+        left = amd.on_machine == "leave_message" and isinstance(script, MessageScript)
+        if left and isinstance(script, MessageScript):
             with contextlib.suppress(AgiHangup):
                 await call.say(Say("message", self._message(subject, script, call.language)))
-        await self._publish(subject, AttemptOutcome.MACHINE, "machine", "amd")
+        await self._publish(subject, AttemptOutcome.MACHINE, "machine", "amd", message_left=left)
         if not call.agi.hung_up:
             await call.agi.set_variable("HOTLINE_ACTION", "hangup")
 
@@ -287,6 +289,8 @@ class CampaignAgi:
             ticket_id = await self._book(subject, result, linkedid)
         if result.end in ("declined", "no_choice") and campaign.kind == CampaignKind.APPOINTMENT:
             answers["slot"] = None
+        if not result.finished:
+            answers["hung_up_at"] = result.where  # the step the customer left at
         await self._store.record(
             subject,
             outcome=outcome,
@@ -327,7 +331,12 @@ class CampaignAgi:
         return created.ticket.id
 
     async def _publish(
-        self, subject: CallSubject, outcome: AttemptOutcome, end: str, where: str
+        self,
+        subject: CallSubject,
+        outcome: AttemptOutcome,
+        end: str,
+        where: str,
+        **extra: Any,
     ) -> None:
         await self._services.bus.publish(
             topics.CAMPAIGN,
@@ -339,6 +348,7 @@ class CampaignAgi:
                 "outcome": outcome.value,
                 "end": end,
                 "where": where,
+                **extra,
             },
         )
 

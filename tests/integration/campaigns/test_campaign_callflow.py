@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -287,6 +289,7 @@ async def test_given_a_message_when_the_customer_hangs_up_mid_message_then_the_o
     assert a.outcome == AttemptOutcome.HANGUP
     assert a.answered_at is not None
     assert (c.confirmed, c.opted_out) == (False, False)
+    assert c.answers == {"hung_up_at": "menu"}
 
 
 async def test_given_a_survey_when_the_customer_answers_then_the_answers_and_a_survey_row_are_stored(
@@ -388,6 +391,47 @@ async def test_given_a_person_when_amd_runs_then_the_message_plays_and_amd_statu
     assert done["outcome"] == "answered"
     a, _ = await rows(rig, attempt)
     assert a.amd_status in ("HUMAN", "NOTSURE")
+    await hang_up(rig)
+
+
+async def test_given_an_answering_machine_and_leave_message_then_the_message_is_left_and_the_outcome_is_machine(
+    rig: Rig,
+) -> None:
+    customer = await add_customer(rig.services)
+    attempt = await add_attempt(
+        rig.services,
+        CampaignKind.MESSAGE,
+        {"text": "{name}您好，燃气费欠费{arrears}。"},
+        customer_id=customer,
+        rules={"amd": {"on_machine": "leave_message"}},
+    )
+    await dial(rig, attempt, amd=True, MACHINE="1")
+    done = await result(rig, attempt)
+    assert (done["outcome"], done["message_left"]) == ("machine", True)
+    a, _ = await rows(rig, attempt)
+    assert a.outcome == AttemptOutcome.MACHINE
+    await hang_up(rig)
+
+
+async def test_given_an_english_customer_then_the_prompts_are_rendered_in_english(
+    rig: Rig,
+) -> None:
+    customer = await add_customer(rig.services, language="en")
+    attempt = await add_attempt(
+        rig.services,
+        CampaignKind.MESSAGE,
+        {"text": "Dear {name}, your gas bill of {arrears} is overdue."},
+        customer_id=customer,
+    )
+    await dial(rig, attempt)
+    await asked(rig, "menu")
+    await press(rig, "3")
+    done = await result(rig, attempt)
+    assert done["end"] == "confirmed"
+    sounds = Path(rig.services.settings.ivr.sounds_dir)
+    words = "Dear 孙丽, your gas bill of 128.50 yuan is overdue."  # the English voice
+    key = hashlib.sha1(f"en|{words}".encode()).hexdigest()[:20]
+    assert (sounds / "tickets" / "en" / f"{key}.wav").exists()
     await hang_up(rig)
 
 
