@@ -11,18 +11,19 @@ It registers on services.features, for the other features:
 and runs: the SLA monitor, the follow-up dialer (needs services.pbx), the webhook
 gateway (when tickets.webhooks are configured) and, when asked (`own_fastagi`: a process
 that runs no IVR FastAGI server), a FastAGI server of its own on pbx.fastagi.host:port
-serving the two survey routes.
+serving the two survey routes and the campaign route (campaigns/agi.py).
 """
 
 from __future__ import annotations
 
 import logging
 
+from campaigns.agi import CampaignAgi
 from followups.dialer import FollowUpDialer
 from followups.survey_agi import SurveyAgi
 from hotline.services import Services
 from integrations.webhooks import WebhookGateway
-from ivr.agi_server import FastAgiServer
+from ivr.agi_server import FastAgiServer, Handler
 from kernel.lifecycle import Component
 from knowledge.service import KnowledgeBase
 from tickets.service import TicketService
@@ -47,9 +48,11 @@ class TicketsRuntime:
             self.components.append(WebhookGateway(services))
         if own_fastagi:
             agi = services.settings.pbx.fastagi
-            routes = {
+            features.campaign_agi = features.campaign_agi or CampaignAgi(services)
+            routes: dict[str, Handler] = {
                 "followup": self.surveys.handle_followup,
                 "survey": self.surveys.handle_post_call,
+                services.settings.campaigns.agi_route: features.campaign_agi.handle,
             }
             self.components.append(FastAgiServer(routes, agi.host, agi.port))
         self._started: list[Component] = []

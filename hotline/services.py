@@ -22,6 +22,7 @@ from kernel.config import Settings
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from campaigns.agi import CampaignAgi
     from cti.bridge import CtiBridge
     from cti.commands import PbxCommands
     from customers.api import CustomerImports
@@ -49,6 +50,7 @@ class Features:
     tickets: TicketService | None = None
     knowledge: KnowledgeBase | None = None
     surveys: SurveyAgi | None = None  # the FastAGI routes `followup` and `survey`
+    campaign_agi: CampaignAgi | None = None  # the FastAGI route `campaign` (answered calls)
     recordings: RecordingService | None = None
     recording_playback: RecordingPlayback | None = None  # built by the first playback
     live: LiveService | None = None  # the supervisors' live view

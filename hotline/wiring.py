@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from callcontrol.bus import CallControlServer
+from campaigns.agi import CampaignAgi
 from campaigns.engine import CampaignEngine
 from cti.bridge import CtiBridge
 from cti.calllog.history import SqlCallHistory
@@ -106,6 +107,8 @@ def ivr_fastagi(services: Services) -> Component:
     # The survey routes (`followup`, `survey`) are served by the IVR's FastAGI server;
     # the care component below reuses this SurveyAgi.
     services.features.surveys = services.features.surveys or SurveyAgi(services)
+    # So is the campaign route (`campaign`: answered campaign calls).
+    services.features.campaign_agi = services.features.campaign_agi or CampaignAgi(services)
     return IvrFastAgiServer(services)
 
 

@@ -1,5 +1,5 @@
-"""Hotline's FastAGI server: the IVR (route `ivr`) and the survey calls (`followup`,
-`survey`) for Asterisk.
+"""Hotline's FastAGI server: the IVR (route `ivr`), the survey calls (`followup`,
+`survey`) and answered campaign calls (`campaign`, campaigns/agi.py) for Asterisk.
 
     server = IvrFastAgiServer(services)     # wired by hotline/wiring.py
     await server.start()                    # listens on pbx.fastagi.host:port
@@ -90,6 +90,7 @@ class IvrFastAgiServer:
         app.add_route("ivr", self.ivr)
         app.add_route("followup", self._survey("handle_followup"))
         app.add_route("survey", self._survey("handle_post_call"))
+        app.add_route(self.services.settings.campaigns.agi_route, self._campaign)
         self._app = app
         self._server = await asyncio.start_server(
             app.handler, self._host, self._port, reuse_port=self._shared_port or None
@@ -177,6 +178,14 @@ class IvrFastAgiServer:
             raise CallerHungUp(call.call_id) from exc
         await hand_over(agi, result, self.services.settings.pbx.dialplan.holding_queue_prefix)
         self.results = [*self.results[-49:], result]
+
+    async def _campaign(self, agi: AgiConnection) -> None:
+        # An answered campaign call (campaigns/agi.py), given by the composition root.
+        handler: Any = self.services.features.campaign_agi
+        if handler is None:
+            log.error("FastAGI campaign: no campaign handler in this process; the call ends")
+            return
+        await handler.handle(agi, *agi.args)
 
     def _survey(self, method: str) -> Route:
         async def route(agi: AgiConnection) -> None:

@@ -41,6 +41,8 @@ AUTH = "auth"
 # a person creates, starts, pauses, resumes or stops one (the engine wakes), and
 # campaign.progress {campaign_id, ...counts} as contacts move (the page's live progress).
 # Published by campaigns/service.py and campaigns/engine.py; heard by the engine and the page.
+# The answered call (campaigns/agi.py): campaign.asking {campaign_id, contact_id, attempt_id,
+# step} before each question, campaign.call_result {..., outcome, end, where} once known.
 CAMPAIGN = "campaign"
 # sms.* : a text message put in the outbox (sms.queued {sms_id}: the gateway wakes).
 # Published by whoever queues one (integrations/sms_outbox.py); heard by integrations/sms.py.
