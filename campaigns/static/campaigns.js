@@ -1,0 +1,440 @@
+// The campaigns page (supervisors, admins): the list, a new campaign (script per kind,
+// contacts from a customer filter with a count preview, or a CSV file), start, pause,
+// resume, stop, live progress (GET every 2 s while a campaign is open), contacts with
+// their outcomes, results export (CSV with the token, saved as a file), the do-not-call
+// list. Plain ES module, no build step; what the server sends is inserted as text.
+import { Session } from "/desk/api.js";
+import { applyWords, t } from "./i18n.js";
+
+const MANAGERS = new Set(["supervisor", "admin"]);
+const POLL_MS = 2000;
+const $ = (id) => document.getElementById(id);
+const el = (tag, text, cls) => {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+};
+
+const page = {
+  lang: localStorage.getItem("hotline.lang") || "zh",
+  campaigns: [], current: null, contacts: [], dnc: [], said: null, timer: null,
+};
+window.hotlineCampaigns = page;  // tests read the page's state from here
+const w = (key, vars) => t(page.lang, key, vars);
+const session = new Session(() => showSignIn(w("expired")));
+const say = (key, vars) => { page.said = { key, vars }; $("status").className = "hint ok"; $("status").textContent = w(key, vars); };
+const fail = (err) => { page.said = null; $("status").className = "hint error"; $("status").textContent = err.message; };
+const when = (iso) => (iso ? new Date(iso).toLocaleString(page.lang === "zh" ? "zh-CN" : "en-GB") : "");
+const pct = (r) => (r === null || r === undefined ? w("none") : `${Math.round(r * 1000) / 10}%`);
+
+// -- sign-in ----------------------------------------------------------------------------
+
+function showSignIn(message = "") {
+  stopPolling();
+  for (const id of ["app", "logout", "me"]) $(id).hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message;
+  $("username").focus();
+}
+
+async function showPage() {
+  const user = session.user;
+  if (!user || !MANAGERS.has(user.role)) {
+    if (user) session.logout().catch(() => {});
+    showSignIn(w("not_allowed"));
+    return;
+  }
+  $("signin").hidden = true;
+  $("app").hidden = $("logout").hidden = $("me").hidden = false;
+  $("me").textContent = user.display_name;
+  await loadList().catch(fail);
+  render();
+}
+
+$("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await session.login($("username").value.trim(), $("password").value);
+    $("password").value = "";
+    await showPage();
+  } catch (err) {
+    $("signin-error").textContent = err.message;
+  }
+});
+$("logout").addEventListener("click", async () => {
+  await session.logout().catch(() => {});
+  showSignIn();
+});
+$("lang").addEventListener("click", () => setLang(page.lang === "zh" ? "en" : "zh"));
+
+function setLang(lang) {
+  page.lang = lang;
+  localStorage.setItem("hotline.lang", lang);
+  applyWords(lang);
+  $("lang").textContent = lang === "zh" ? "English" : "中文";
+  render();
+}
+
+// -- tabs -------------------------------------------------------------------------------
+
+function tab(name) {
+  $("tab-campaigns").setAttribute("aria-pressed", String(name === "campaigns"));
+  $("tab-dnc").setAttribute("aria-pressed", String(name === "dnc"));
+  $("campaigns-view").hidden = name !== "campaigns";
+  $("dnc-view").hidden = name !== "dnc";
+  if (name === "dnc") loadDnc().then(render, fail);
+}
+$("tab-campaigns").addEventListener("click", () => tab("campaigns"));
+$("tab-dnc").addEventListener("click", () => tab("dnc"));
+
+// -- data -------------------------------------------------------------------------------
+
+async function loadList() {
+  page.campaigns = await session.call("GET", "/api/campaigns");
+}
+
+async function loadCurrent() {
+  if (!page.current) return;
+  const id = page.current.id;
+  const [campaign, contacts] = await Promise.all([
+    session.call("GET", `/api/campaigns/${id}`),
+    session.call("GET", `/api/campaigns/${id}/contacts?limit=500`),
+  ]);
+  if (!page.current || page.current.id !== id) return;
+  page.current = campaign;
+  page.contacts = contacts;
+}
+
+async function loadDnc() {
+  const lifted = $("dnc-lifted").checked ? "true" : "false";
+  page.dnc = await session.call("GET", `/api/do-not-call?include_lifted=${lifted}`);
+}
+
+function startPolling() {
+  stopPolling();
+  page.timer = setInterval(async () => {
+    if (!session.token || !page.current) return;
+    try { await loadCurrent(); renderDetail(); } catch (err) { fail(err); }
+  }, POLL_MS);
+}
+function stopPolling() { if (page.timer) clearInterval(page.timer); page.timer = null; }
+
+async function open(id) {
+  page.current = { id };
+  $("editor").hidden = true;
+  try {
+    await loadCurrent();
+  } catch (err) { fail(err); return; }
+  render();
+  startPolling();
+  $("detail-title").focus?.();
+}
+
+// -- the editor -------------------------------------------------------------------------
+
+const KINDS = ["message", "survey", "appointment", "agent"];
+function showKind() {
+  const kind = $("c-kind").value;
+  for (const k of KINDS) $(`script-${k}`).hidden = k !== kind;
+  $("agent-fields").hidden = kind !== "agent";
+}
+$("c-kind").addEventListener("change", showKind);
+for (const radio of document.querySelectorAll('input[name="source"]')) {
+  radio.addEventListener("change", () => {
+    const csv = $("src-csv").checked;
+    $("filter-fields").hidden = csv;
+    $("csv-fields").hidden = !csv;
+  });
+}
+$("new").addEventListener("click", () => {
+  stopPolling();
+  page.current = null;
+  $("detail").hidden = true;
+  $("editor").hidden = false;
+  $("create-error").textContent = "";
+  $("csv-report").hidden = true;
+  showKind();
+  $("c-name").focus();
+});
+$("cancel").addEventListener("click", () => { $("editor").hidden = true; });
+$("refresh").addEventListener("click", () => loadList().then(render, fail));
+
+function lines(text) {
+  return text.split(/\n/).map((l) => l.trim()).filter(Boolean);
+}
+
+function script(kind) {
+  if (kind === "message") return { text: $("s-text").value.trim() };
+  if (kind === "survey") {
+    const questions = lines($("s-questions").value).map((line, i) => {
+      const [key, text, min, max] = line.split("|").map((s) => s.trim());
+      if (!key || !text) throw new Error(w("bad_line", { n: i + 1, line }));
+      return { key, text, min: Number(min || 1), max: Number(max || 5) };
+    });
+    return { intro: $("s-intro").value.trim(), questions, thanks: $("s-thanks").value.trim() };
+  }
+  if (kind === "appointment") {
+    const slots = lines($("a-slots").value).map((line, i) => {
+      const [key, label, date, period] = line.split("|").map((s) => s.trim());
+      if (!key || !label || !date) throw new Error(w("bad_line", { n: i + 1, line }));
+      return { key, label, date, period: period || "" };
+    });
+    return { intro: $("a-intro").value.trim(), slots, category: $("a-category").value.trim() };
+  }
+  return { notes: $("g-notes").value.trim() };
+}
+
+function filter() {
+  const f = {};
+  if ($("f-district").value.trim()) f.district = $("f-district").value.trim();
+  if ($("f-tier").value) f.tier = $("f-tier").value;
+  if ($("f-arrears").value !== "") f.arrears_above = $("f-arrears").value;
+  if ($("f-category").value.trim()) f.ticket_category = $("f-category").value.trim();
+  return f;
+}
+
+$("preview").addEventListener("click", async () => {
+  // The count needs a campaign to compare with (numbers already in it): a draft one is
+  // made on the first preview and reused by "Create".
+  try {
+    const id = await draft();
+    const p = await session.call("POST", `/api/campaigns/${id}/contacts/preview`, { filter: filter() });
+    page.preview = p;
+    $("preview-result").textContent = w("preview_result", p);
+  } catch (err) {
+    $("create-error").textContent = err.message;
+  }
+});
+
+function campaignBody() {
+  const kind = $("c-kind").value;
+  const body = { name: $("c-name").value.trim(), kind, script: script(kind), rules: {} };
+  if (kind === "agent") body.dial_mode = $("c-dial-mode").value;
+  if ($("c-skill").value.trim()) body.skill = $("c-skill").value.trim();
+  if ($("c-caller-id").value.trim()) body.caller_id = $("c-caller-id").value.trim();
+  if ($("r-attempts").value) body.rules.max_attempts = Number($("r-attempts").value);
+  body.sms_fallback = $("r-sms").checked;
+  if ($("r-sms-text").value.trim()) body.sms_text = $("r-sms-text").value.trim();
+  return body;
+}
+
+async function draft() {
+  const body = campaignBody();
+  if (page.draftId) {
+    const { kind, ...change } = body;
+    await session.call("PATCH", `/api/campaigns/${page.draftId}`, change);
+    return page.draftId;
+  }
+  const created = await session.call("POST", "/api/campaigns", body);
+  page.draftId = created.id;
+  return created.id;
+}
+
+async function uploadCsv(id, file) {
+  const r = await fetch(`/api/campaigns/${id}/contacts/csv`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${session.token}`, "Content-Type": "text/csv", Accept: "application/json" },
+    body: file,
+  });
+  const data = await r.json().catch(() => null);
+  if (!r.ok) throw new Error((data && data.message) || `HTTP ${r.status}`);
+  return data;
+}
+
+$("create-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("create-error").textContent = "";
+  try {
+    const csv = $("src-csv").checked;
+    const file = $("f-csv").files[0];
+    if (csv && !file) throw new Error(w("need_file"));
+    const id = await draft();
+    let added;
+    if (csv) {
+      added = await uploadCsv(id, file);
+      $("csv-report").hidden = false;
+      $("csv-summary").textContent = w("csv_summary", {
+        rows: added.rows, added: added.added, failed: added.failed, dup: added.duplicates, dnc: added.do_not_call,
+      });
+      $("csv-errors").replaceChildren(...added.errors.map((e) => el("li", w("csv_error", e))));
+    } else {
+      added = await session.call("POST", `/api/campaigns/${id}/contacts/filter`, { filter: filter() });
+    }
+    say("created", { name: $("c-name").value.trim(), added: added.added, dnc: added.do_not_call, dup: added.duplicates });
+    page.draftId = null;
+    $("preview-result").textContent = "";
+    await loadList();
+    if (!csv) $("editor").hidden = true;
+    await open(id);
+  } catch (err) {
+    $("create-error").textContent = err.message;
+  }
+});
+
+// -- actions ----------------------------------------------------------------------------
+
+const DONE = { start: "started", pause: "paused", resume: "resumed", stop: "stopped" };
+for (const action of Object.keys(DONE)) {
+  $(action).addEventListener("click", async () => {
+    if (!page.current) return;
+    if (action === "stop" && !window.confirm(w("confirm_stop"))) return;
+    try {
+      page.current = await session.call("POST", `/api/campaigns/${page.current.id}/${action}`);
+      say(DONE[action]);
+      await loadCurrent();
+      await loadList();
+      render();
+    } catch (err) { fail(err); }
+  });
+}
+
+$("export").addEventListener("click", async () => {
+  if (!page.current) return;
+  try {
+    const r = await fetch(`/api/campaigns/${page.current.id}/results.csv`, {
+      headers: { Authorization: `Bearer ${session.token}` },
+    });
+    if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `HTTP ${r.status}`);
+    const blob = await r.blob();
+    const file = `campaign-${page.current.id}.csv`;
+    const a = el("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = file;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    say("exported", { file });
+  } catch (err) { fail(err); }
+});
+
+$("dnc-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const entry = await session.call("POST", "/api/do-not-call", {
+      number: $("dnc-number").value.trim(), note: $("dnc-note").value.trim() || null,
+    });
+    $("dnc-number").value = $("dnc-note").value = "";
+    say("dnc_added", { number: entry.number });
+    await loadDnc();
+    render();
+  } catch (err) { fail(err); }
+});
+$("dnc-lifted").addEventListener("change", () => loadDnc().then(render, fail));
+
+// -- rendering --------------------------------------------------------------------------
+
+function renderList() {
+  const body = $("list");
+  body.replaceChildren();
+  for (const c of page.campaigns) {
+    const tr = el("tr");
+    tr.dataset.campaignId = c.id;
+    if (page.current && page.current.id === c.id) tr.className = "selected";
+    const actions = el("td", null, "actions");
+    const b = el("button", w("open"));
+    b.type = "button";
+    b.setAttribute("aria-label", `${w("open")} ${c.name}`);
+    b.addEventListener("click", () => open(c.id));
+    actions.append(b);
+    tr.append(el("td", c.name), el("td", w(`k_${c.kind}`)), el("td", w(`st_${c.state}`)), el("td", c.contacts), actions);
+    body.append(tr);
+  }
+  $("list-empty").hidden = page.campaigns.length > 0;
+}
+
+function number(name, value) {
+  const box = el("div", null, "n");
+  box.dataset.count = name;
+  box.append(el("div", w(`n_${name}`)), el("div", value, "value"));
+  return box;
+}
+
+function renderDetail() {
+  const c = page.current;
+  $("detail").hidden = !c || !c.name;
+  if (!c || !c.name) return;
+  const p = c.progress;
+  $("detail-title").textContent = c.name;
+  $("detail-state").textContent = w(`st_${c.state}`);
+  $("detail-state").dataset.state = c.state;
+  $("start").hidden = c.state !== "draft";
+  $("pause").hidden = c.state !== "running";
+  $("resume").hidden = c.state !== "paused";
+  $("stop").hidden = !["running", "paused"].includes(c.state);
+  const pending = (p.states.pending || 0) + (p.states.dialing || 0);
+  $("progress").replaceChildren(
+    number("contacts", p.contacts), number("pending", pending), number("reached", p.reached),
+    number("reach_rate", pct(p.reach_rate)), number("confirmed", p.confirmed),
+    number("confirmation_rate", pct(p.confirmation_rate)), number("opted_out", p.opted_out),
+    number("attempts", p.attempts),
+  );
+  const bars = $("bars");
+  bars.replaceChildren();
+  for (const [state, n] of Object.entries(p.states)) {
+    const s = el("span", null, state);
+    s.style.width = `${p.contacts ? (100 * n) / p.contacts : 0}%`;
+    s.title = `${w(`cs_${state}`)} ${n}`;
+    bars.append(s);
+  }
+  $("outcomes").textContent = Object.entries(p.attempts_by_outcome)
+    .map(([o, n]) => `${w(`o_${o}`)} ${n}`).join(" · ") || w("none");
+  $("survey-results").replaceChildren(...(p.survey || []).map((q) =>
+    el("p", w("survey_avg", { text: q.text, avg: q.average ?? w("none"), n: q.count }))));
+  const body = $("contacts");
+  body.replaceChildren();
+  for (const x of page.contacts) {
+    const tr = el("tr");
+    tr.dataset.contactId = x.id;
+    tr.dataset.state = x.state;
+    const call = el("td");
+    if (x.call_linkedid) call.append(el("code", x.call_linkedid));
+    tr.append(
+      el("td", x.number), el("td", x.name), el("td", w(`cs_${x.state}`)), el("td", x.attempts),
+      el("td", x.last_outcome ? w(`o_${x.last_outcome}`) : ""), el("td", x.keys),
+      el("td", x.confirmed ? w("yes") : ""), el("td", x.agent_name || ""), call,
+    );
+    body.append(tr);
+  }
+}
+
+function renderDnc() {
+  const body = $("dnc");
+  body.replaceChildren();
+  for (const d of page.dnc) {
+    const tr = el("tr");
+    tr.dataset.entryId = d.id;
+    const actions = el("td", null, "actions");
+    if (!d.lifted_at) {
+      const b = el("button", w("lift"));
+      b.type = "button";
+      b.setAttribute("aria-label", `${w("lift")} ${d.number}`);
+      b.addEventListener("click", async () => {
+        try {
+          await session.call("POST", `/api/do-not-call/${d.id}/lift`);
+          say("dnc_lifted", { number: d.number });
+          await loadDnc();
+          render();
+        } catch (err) { fail(err); }
+      });
+      actions.append(b);
+    }
+    tr.append(el("td", d.number), el("td", w(`r_${d.reason}`)), el("td", d.note || ""),
+      el("td", when(d.created_at)), el("td", when(d.lifted_at)), actions);
+    body.append(tr);
+  }
+}
+
+function render() {
+  if (page.said) $("status").textContent = w(page.said.key, page.said.vars);
+  if (!session.user) return;
+  renderList();
+  renderDetail();
+  renderDnc();
+}
+
+setLang(page.lang);
+showKind();
+if (session.token) showPage();
+else showSignIn();
