@@ -65,6 +65,7 @@ class Intake:
             (topics.PBX, "queue.left"): self._queue_left,
             (topics.PBX, "pbx.connected"): self._connected,
             (topics.OFFER, "offer.delivered"): self._delivered,
+            (topics.CAMPAIGN, "campaign.preview_decision"): self._preview_decision,
         }
 
     async def handle(self, topic: str, event: dict[str, Any]) -> None:
@@ -205,10 +206,14 @@ class Intake:
     async def _no_answer(self, e: dict[str, Any]) -> None:
         linkedid, ext = str(e["call_id"]), str(e.get("agent") or "")
         core = self.ctx.live.core_id(linkedid)
-        if core in self.callbacks.entries:
+        campaigns = self.dispatcher.campaigns
+        if core in self.callbacks.entries or core in campaigns.entries:
             if self._offered_to(core, ext):
                 self.dispatcher.connector.resolved(core)
-            await self.callbacks.agent_no_answer(core, ext)
+            if core in campaigns.entries:
+                await campaigns.agent_no_answer(core, ext)
+            else:
+                await self.callbacks.agent_no_answer(core, ext)
         elif self._offered_to(core, ext):
             self._resolved(core)
             if self._rang_long_enough(linkedid, ext, e):
@@ -219,10 +224,14 @@ class Intake:
     async def _answered(self, e: dict[str, Any]) -> None:
         linkedid, ext = str(e["call_id"]), str(e.get("agent") or "")
         core = self.ctx.live.core_id(linkedid)
-        if core in self.callbacks.entries:
+        campaigns = self.dispatcher.campaigns
+        if core in self.callbacks.entries or core in campaigns.entries:
             if self._offered_to(core, ext):
                 self.dispatcher.connector.resolved(core)
-            await self.callbacks.answered(core, ext)
+            if core in campaigns.entries:
+                await campaigns.answered(core, ext)
+            else:
+                await self.callbacks.answered(core, ext)
         elif self._offered_to(core, ext):
             self._resolved(core)
             await self.ctx.run(self.ctx.router.answered, core)
@@ -246,6 +255,8 @@ class Intake:
             await self.dispatcher.twilio.ended(core)  # an agent's phone ringing for it stops
         if core in self.callbacks.entries:
             await self.callbacks.ended(core, linkedid)
+        elif core in self.dispatcher.campaigns.entries:
+            await self.dispatcher.campaigns.ended(core, linkedid, e)
         else:
             await self.ctx.run(self.ctx.router.call_ended, core)
         self.ctx.live.forget(linkedid)
@@ -314,6 +325,15 @@ class Intake:
             self.dispatcher.acked(int(e["agent_id"]), str(e["call_id"]))
         except (KeyError, TypeError, ValueError):
             log.warning("malformed offer.delivered: %r", e)
+
+    async def _preview_decision(self, e: dict[str, Any]) -> None:
+        """An agent's call/skip on a campaign preview (the desk, routing/pbx/campaign_calls.py)."""
+        try:
+            agent_id, call_id = int(e["agent_id"]), str(e["call_id"])
+        except (KeyError, TypeError, ValueError):
+            log.warning("malformed campaign.preview_decision: %r", e)
+            return
+        self.dispatcher.campaigns.decide(agent_id, call_id, str(e.get("decision") or ""))
 
     async def rebuild(self) -> None:
         """After (re)connecting to Asterisk: its holding queues and bridges are the truth."""

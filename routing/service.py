@@ -44,6 +44,7 @@ from routing.core.views import agent_view, call_view, queue_view
 from routing.intake import Intake
 from routing.pbx.announcer import WaitAnnouncer
 from routing.pbx.callbacks import Callbacks
+from routing.pbx.campaign_calls import CampaignCalls
 from routing.pbx.dispatcher import Dispatcher
 from routing.store import RoutingStore
 
@@ -77,7 +78,9 @@ class RoutingService:
         )
         self.ctx.agent_nodes = AgentNodes(NodeDialling(s.pbx).home)
         self.callbacks = Callbacks(self.ctx)
-        self.dispatcher = Dispatcher(self.ctx, self.callbacks)
+        # Agent campaigns' calls (campaigns/agent_dialer.py places them through these).
+        self.campaign_calls = CampaignCalls(self.ctx)
+        self.dispatcher = Dispatcher(self.ctx, self.callbacks, self.campaign_calls)
         self.ctx.apply = self.dispatcher.apply
         self.intake = Intake(self.ctx, self.dispatcher, self.callbacks)
         self.announcer = WaitAnnouncer(self.ctx, self.dispatcher)
@@ -90,7 +93,9 @@ class RoutingService:
     async def start(self) -> None:
         self.store.start()
         # Subscribe first: nothing that happens while agents load is missed.
-        self._sub = await self.ctx.bus.subscribe(topics.CALL, topics.PBX, topics.OFFER)
+        self._sub = await self.ctx.bus.subscribe(
+            topics.CALL, topics.PBX, topics.OFFER, topics.CAMPAIGN
+        )
         # Nothing is offered before the first rebuild (routing/pbx/rebuild.py) has seen which
         # agents Asterisk still has on a call and which callers wait where.
         await self.ctx.run(self.router.suspend)
@@ -108,6 +113,7 @@ class RoutingService:
         # Every step is bounded (kernel/lifecycle.py): a consumer stuck on the bus, a
         # Twilio client or a store that does not answer cannot hold the process open.
         self.callbacks.stop()
+        self.campaign_calls.stop()
         await cancel_and_wait([*self._tasks, *self.ctx.tasks], what="routing service")
         self._tasks.clear()
         if self._sub is not None:

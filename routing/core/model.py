@@ -133,6 +133,9 @@ class CallKind(StrEnum):
     LIVE = "live"  # a caller on the line, waiting in a holding queue
     CALLBACK = "callback"  # virtual hold: the customer hung up and keeps the place
     TWILIO = "twilio"  # a caller on the line in a Twilio queue (reached through Twilio)
+    # An agent campaign's customer (routing/pbx/campaign_calls.py): dialled once an agent
+    # is reserved; below every inbound caller, never aged, not in the inbound figures.
+    CAMPAIGN = "campaign"
 
 
 @dataclass(slots=True, eq=False)

@@ -166,8 +166,8 @@ class Router:
     def _age(self, call: WaitingCall) -> None:
         """Bring the call's priority up to its time in line and plan its next rise."""
         rule = self.plan.ageing
-        if rule is None:
-            return
+        if rule is None or call.kind is CallKind.CAMPAIGN:
+            return  # campaign calls never age above an inbound caller
         call.bumps = max(call.bumps, rule.bumps_due(call.enqueued_at, self._at))
         call.aged = rule.gain(call.priority, call.bumps)
         when = rule.next_instant(call.priority, call.enqueued_at, call.bumps)
@@ -433,6 +433,8 @@ class Router:
             agent.no_answers = 0
             agent.answered_at = self._at
             self._move(agent, AgentState.ON_CALL)
+            if call.kind is CallKind.CAMPAIGN:
+                return  # outbound: not in the inbound service level
             stats = self.stats[call.queue]
             waited = self._at - call.enqueued_at
             stats.answered += 1
@@ -503,7 +505,8 @@ class Router:
                 return
             call = self.calls.get(call_id)
             if call is not None and call.waiting and call.kind is not CallKind.CALLBACK:
-                self.stats[call.queue].abandoned += 1  # a caller on the line hung up
+                if call.kind is not CallKind.CAMPAIGN:
+                    self.stats[call.queue].abandoned += 1  # a caller on the line hung up
                 self._drop(call)
             agent_id = self.talking.pop(call_id, None)
             if agent_id is not None:

@@ -28,6 +28,7 @@ from routing.context import (
 )
 from routing.core.model import AgentChanged, CallKind, Offer, Overflowed, RouterEvent, WrapUpEnded
 from routing.pbx.callbacks import Callbacks
+from routing.pbx.campaign_calls import CampaignCalls
 from routing.pbx.connector import Connector
 from routing.pbx.twilio_offers import TwilioOffers
 from routing.store import StateChange
@@ -36,9 +37,12 @@ log = logging.getLogger("routing")
 
 
 class Dispatcher:
-    def __init__(self, ctx: RoutingContext, callbacks: Callbacks) -> None:
+    def __init__(
+        self, ctx: RoutingContext, callbacks: Callbacks, campaigns: CampaignCalls | None = None
+    ) -> None:
         self.ctx = ctx
         self.callbacks = callbacks
+        self.campaigns = campaigns if campaigns is not None else CampaignCalls(ctx)
         self.estimates: dict[str, float | None] = {}  # queue -> new caller wait (announcer)
         self._acks: dict[tuple[int, str], asyncio.Event] = {}
         self._tokens: dict[str, object] = {}  # core call id -> the offer being carried out
@@ -53,6 +57,8 @@ class Dispatcher:
             elif isinstance(e, Offer):
                 if e.kind is CallKind.CALLBACK and self.callbacks.dials(e.call_id):
                     await self.callbacks.offer(e, self)
+                elif e.kind is CallKind.CAMPAIGN and self.campaigns.dials(e.call_id):
+                    await self.campaigns.offer(e, self)
                 elif e.kind is CallKind.TWILIO:
                     await self._twilio_offer(e)
                 else:
