@@ -108,6 +108,8 @@ def _row(
     def cell(i: int | None) -> str:
         return cells[i].strip() if i is not None and i < len(cells) else ""
 
+    if any("\x00" in c for c in cells):
+        return RowError(line, "", "row", "contains a NUL character")
     raw = cell(number_at)
     name = cell(name_at)
     if not raw:

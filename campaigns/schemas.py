@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from db.models import Tier
 from db.models.campaigns import CampaignKind, DialMode
@@ -18,8 +18,28 @@ Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 SmsText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
+def _no_nul(value: Any) -> None:
+    """PostgreSQL text holds no NUL character: refuse it here (422), not at the insert."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain a NUL character")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k)
+            _no_nul(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _no_nul(v)
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_without_nul(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
 
 
 class RetryMinutesIn(_In):

@@ -401,6 +401,8 @@ class CampaignService:
             raise InvalidCampaign(f"the report ends ({last}) before it starts ({first})")
         if (last - first).days > 366:
             raise InvalidCampaign("a report covers at most 366 days")
+        if first < dt.date(2000, 1, 1) or last > dt.date(2199, 12, 31):
+            raise InvalidCampaign("a report's days are between 2000-01-01 and 2199-12-31")
         tz = self._services.settings.center.timezone
         zone = ZoneInfo(tz)
         start = dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC)
