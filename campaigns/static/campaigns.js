@@ -157,7 +157,14 @@ $("new").addEventListener("click", () => {
   showKind();
   $("c-name").focus();
 });
-$("cancel").addEventListener("click", () => { $("editor").hidden = true; });
+$("cancel").addEventListener("click", async () => {
+  // A preview made a draft: it stays in the list (open it to add contacts later).
+  $("editor").hidden = true;
+  page.draftId = null;
+  $("preview-result").textContent = "";
+  await loadList().catch(fail);
+  render();
+});
 $("refresh").addEventListener("click", () => loadList().then(render, fail));
 
 function lines(text) {

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from db.models import Role
 from hotline.http import create_app
@@ -75,7 +75,7 @@ async def sign_in(page: Page, words: dict[str, str], username: str) -> None:
     await page.get_by_role("button", name=words["signin"], exact=True).click()
 
 
-def count(page: Page, name: str) -> object:
+def count(page: Page, name: str) -> Locator:
     return page.locator(f'#progress [data-count="{name}"] .value')
 
 

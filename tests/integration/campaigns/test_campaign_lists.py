@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from db.models import Notice, NoticeKind, Ticket
+from db.models import Notice, NoticeKind, Ticket, TicketState
 from tests.integration.campaigns.campaigns_support import Center, center_of, create, customers
 
 
@@ -76,9 +76,9 @@ async def test_given_an_open_ticket_category_when_filtered_then_only_its_custome
         li = (await s.exec(select(Customer).where(Customer.account_number == "1002"))).one()
         zhang = (await s.exec(select(Customer).where(Customer.account_number == "1003"))).one()
         s.add(Ticket(number="GD1", category="repair", customer_id=li.id, subject="漏气",
-                     description="", state="new", department="repair"))  # fmt: skip
+                     description="", state=TicketState.NEW, department="repair"))  # fmt: skip
         s.add(Ticket(number="GD2", category="repair", customer_id=zhang.id, subject="已修",
-                     description="", state="closed", department="repair"))  # fmt: skip
+                     description="", state=TicketState.CLOSED, department="repair"))  # fmt: skip
         await s.commit()
     cid = (await create(c))["id"]
     flt = {"filter": {"ticket_category": "repair"}}
