@@ -78,15 +78,66 @@ function setLang(lang) {
 
 // -- tabs -------------------------------------------------------------------------------
 
+const TABS = ["campaigns", "dnc", "report"];
 function tab(name) {
-  $("tab-campaigns").setAttribute("aria-pressed", String(name === "campaigns"));
-  $("tab-dnc").setAttribute("aria-pressed", String(name === "dnc"));
-  $("campaigns-view").hidden = name !== "campaigns";
-  $("dnc-view").hidden = name !== "dnc";
+  for (const t of TABS) {
+    $(`tab-${t}`).setAttribute("aria-pressed", String(name === t));
+    $(`${t}-view`).hidden = name !== t;
+  }
   if (name === "dnc") loadDnc().then(render, fail);
+  if (name === "report") loadReport().then(render, fail);
 }
-$("tab-campaigns").addEventListener("click", () => tab("campaigns"));
-$("tab-dnc").addEventListener("click", () => tab("dnc"));
+for (const t of TABS) $(`tab-${t}`).addEventListener("click", () => tab(t));
+
+// -- the report by interval ---------------------------------------------------------------
+
+const isoDay = (d) => d.toISOString().slice(0, 10);
+$("rp-last").value = isoDay(new Date());
+$("rp-first").value = isoDay(new Date(Date.now() - 29 * 86400_000));
+function reportQuery() {
+  return new URLSearchParams({ first: $("rp-first").value, last: $("rp-last").value, interval: $("rp-interval").value });
+}
+async function loadReport() {
+  page.report = (await session.call("GET", `/api/campaigns/report?${reportQuery()}`)).rows;
+}
+$("report-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadReport().then(render, fail);
+});
+$("rp-export").addEventListener("click", () => download(`/api/campaigns/report?${reportQuery()}&format=csv`,
+  `campaigns-${$("rp-first").value}-${$("rp-last").value}-${$("rp-interval").value}.csv`).catch(fail));
+
+async function download(path, file) {
+  const r = await fetch(path, { headers: { Authorization: `Bearer ${session.token}` } });
+  if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `HTTP ${r.status}`);
+  const blob = await r.blob();
+  const a = el("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = file;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  say("exported", { file });
+}
+
+function renderReport() {
+  const body = $("report");
+  body.replaceChildren();
+  for (const r of page.report || []) {
+    const tr = el("tr");
+    tr.append(el("td", r.start), el("td", r.campaign), el("td", r.attempts), el("td", r.answered),
+      el("td", r.confirmed), el("td", pct(r.answer_rate)));
+    body.append(tr);
+  }
+  if (page.report && !page.report.length) {
+    const tr = el("tr");
+    const td = el("td", w("rp_empty"));
+    td.colSpan = 6;
+    tr.append(td);
+    body.append(tr);
+  }
+}
 
 // -- data -------------------------------------------------------------------------------
 
@@ -298,22 +349,8 @@ for (const action of Object.keys(DONE)) {
 
 $("export").addEventListener("click", async () => {
   if (!page.current) return;
-  try {
-    const r = await fetch(`/api/campaigns/${page.current.id}/results.csv`, {
-      headers: { Authorization: `Bearer ${session.token}` },
-    });
-    if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `HTTP ${r.status}`);
-    const blob = await r.blob();
-    const file = `campaign-${page.current.id}.csv`;
-    const a = el("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = file;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-    say("exported", { file });
-  } catch (err) { fail(err); }
+  const id = page.current.id;
+  await download(`/api/campaigns/${id}/results.csv`, `campaign-${id}.csv`).catch(fail);
 });
 
 $("dnc-form").addEventListener("submit", async (event) => {
@@ -439,6 +476,7 @@ function render() {
   renderList();
   renderDetail();
   renderDnc();
+  renderReport();
 }
 
 setLang(page.lang);

@@ -42,6 +42,10 @@ export const WORDS = {
     o_machine: "答录机", o_hangup: "中途挂断", o_in_progress: "进行中",
     yes: "是", no: "否", survey_avg: "{text}：平均 {avg}（{n} 人）", none: "—",
     r_opt_out: "客户退订", r_manual: "人工添加", r_registry: "登记",
+    tab_report: "报表", report_title: "外呼报表", rp_first: "开始日期", rp_last: "结束日期",
+    rp_interval: "间隔", rp_day: "按日", rp_week: "按周", rp_month: "按月", rp_show: "查询",
+    rp_export: "导出报表（CSV）", rp_start: "期间", rp_answered: "接听", rp_rate: "接听率",
+    rp_empty: "此期间没有外呼。",
     need_file: "请选择 CSV 文件", bad_line: "第 {n} 行格式不对：{line}",
   },
   en: {
@@ -88,6 +92,10 @@ export const WORDS = {
     o_machine: "Answering machine", o_hangup: "Hung up early", o_in_progress: "In progress",
     yes: "Yes", no: "No", survey_avg: "{text}: average {avg} ({n} answers)", none: "—",
     r_opt_out: "Customer opted out", r_manual: "Added by hand", r_registry: "Registry",
+    tab_report: "Report", report_title: "Campaign report", rp_first: "From", rp_last: "To",
+    rp_interval: "Interval", rp_day: "By day", rp_week: "By week", rp_month: "By month",
+    rp_show: "Show", rp_export: "Export report (CSV)", rp_start: "Period",
+    rp_answered: "Answered", rp_rate: "Answer rate", rp_empty: "No call in this period.",
     need_file: "Choose a CSV file", bad_line: "Line {n} is not in the form: {line}",
   },
 };

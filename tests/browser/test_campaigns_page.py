@@ -7,6 +7,8 @@ do-not-call tab adds and lifts a number. Screenshots: test-artifacts/campaigns-<
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -31,7 +33,8 @@ WORDS = {
         "pause": "暂停", "resume": "继续", "export": "导出结果（CSV）", "running": "进行中",
         "paused": "已暂停", "reached": "已接通", "not_allowed": "此页面需要班长或管理员账号",
         "dnc": "免打扰名单", "number": "号码", "add": "加入免打扰", "lift": "解除",
-        "campaign": "欠费提醒 12月",
+        "campaign": "欠费提醒 12月", "report": "报表", "to": "结束日期", "interval": "间隔",
+        "show": "查询",
     },
     "en": {
         "username": "Username", "password": "Password", "signin": "Sign in",
@@ -43,7 +46,8 @@ WORDS = {
         "export": "Export results (CSV)", "running": "Running", "paused": "Paused",
         "reached": "Reached", "not_allowed": "This page needs a supervisor or admin account",
         "dnc": "Do-not-call list", "number": "Number", "add": "Add to do-not-call",
-        "lift": "Lift", "campaign": "Arrears reminder December",
+        "lift": "Lift", "campaign": "Arrears reminder December", "report": "Report",
+        "to": "To", "interval": "Interval", "show": "Show",
     },
 }  # fmt: skip
 
@@ -136,6 +140,19 @@ async def test_given_customers_when_a_supervisor_runs_a_campaign_then_progress_a
     assert "13900000002,李强,pending,1,busy,,0" in text
     await page.screenshot(path=artifact(f"campaigns-{lang}.png"), full_page=True)
 
+    # The report by interval: the attempts the engine made today (center's days).
+    await page.get_by_role("button", name=words["report"], exact=True).click()
+    tomorrow = (now + dt.timedelta(days=1)).date().isoformat()
+    await page.get_by_label(words["to"], exact=True).fill(tomorrow)
+    await page.get_by_label(words["interval"]).select_option("month")
+    await page.get_by_role("button", name=words["show"]).click()
+    row = page.locator("#report tr", has_text=words["campaign"])
+    await expect(row).to_have_count(1)
+    await expect(row.locator("td")).to_have_text(
+        [re.compile(r"^\d{4}-\d{2}-01$"), words["campaign"], "2", "1", "1", "50%"]
+    )
+    await page.screenshot(path=artifact(f"campaigns-report-{lang}.png"), full_page=True)
+
     await page.get_by_role("button", name=words["dnc"]).click()
     await page.get_by_label(words["number"], exact=True).fill("+86 139 0000 0003")
     await page.get_by_role("button", name=words["add"]).click()
@@ -168,3 +185,31 @@ async def test_at_phone_width_the_page_is_usable_by_keyboard(page: Page, center:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     await page.screenshot(path=artifact("campaigns-phone.png"), full_page=True)
+
+
+CSV = "number,name,欠费\n13900000021,孙丽,88.00\n12-34,错号,1\n0086 139 0000 0022,周杰,12.50\n"
+
+
+async def test_given_a_csv_when_uploaded_on_the_page_then_bad_rows_are_listed_by_line(
+    page: Page, center: Center
+) -> None:
+    await page.goto(f"{center.base}/campaigns/")
+    await sign_in(page, WORDS["zh"], "boss")
+    await page.get_by_role("button", name="新建活动").click()
+    await page.get_by_label("名称", exact=True).fill("燃气安全检查通知")
+    await page.get_by_label("通知内容").fill("{name}您好，{欠费}")
+    await page.get_by_label("上传 CSV 文件").check()
+    await page.get_by_label("CSV 文件（number,name 及其他数据列）").set_input_files(
+        files=[{"name": "名单.csv", "mimeType": "text/csv", "buffer": CSV.encode("utf-8-sig")}]
+    )
+    await page.get_by_role("button", name="创建活动").click()
+    await expect(page.locator("#csv-summary")).to_have_text(
+        "共 3 行：添加 2，错误 1，重复 0，免打扰 0"
+    )
+    await expect(page.locator("#csv-errors li")).to_have_text(
+        ["第 3 行 number：not a phone number"]
+    )
+    await expect(page.locator("#contacts tr")).to_have_count(2)
+    await expect(page.locator("#contacts")).to_contain_text("孙丽")
+    await expect(page.locator("#contacts")).to_contain_text("13900000022")
+    await page.screenshot(path=artifact("campaigns-csv-zh.png"), full_page=True)
