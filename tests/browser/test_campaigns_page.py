@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import FilePayload, Locator, Page, expect
 
 from db.models import Role
 from hotline.http import create_app
@@ -200,7 +200,7 @@ async def test_given_a_csv_when_uploaded_on_the_page_then_bad_rows_are_listed_by
     await page.get_by_label("通知内容").fill("{name}您好，{欠费}")
     await page.get_by_label("上传 CSV 文件").check()
     await page.get_by_label("CSV 文件（number,name 及其他数据列）").set_input_files(
-        files=[{"name": "名单.csv", "mimeType": "text/csv", "buffer": CSV.encode("utf-8-sig")}]
+        files=FilePayload(name="名单.csv", mimeType="text/csv", buffer=CSV.encode("utf-8-sig"))
     )
     await page.get_by_role("button", name="创建活动").click()
     await expect(page.locator("#csv-summary")).to_have_text(
