@@ -198,9 +198,58 @@ for (const radio of document.querySelectorAll('input[name="source"]')) {
     $("csv-fields").hidden = !csv;
   });
 }
+function editorMode(editing) {
+  page.editing = editing;
+  $("c-kind").disabled = editing;
+  $("editor-title").textContent = w(editing ? "edit_title" : "new_title");
+  $("editor-title").dataset.i18n = editing ? "edit_title" : "new_title";
+  $("submit").textContent = w(editing ? "save" : "create");
+  $("submit").dataset.i18n = editing ? "save" : "create";
+}
+
+function fillEditor(c) {
+  const s = c.script || {};
+  $("c-name").value = c.name;
+  $("c-kind").value = c.kind;
+  $("c-dial-mode").value = c.dial_mode || "preview";
+  $("c-skill").value = c.skill || "";
+  $("c-caller-id").value = c.caller_id || "";
+  $("s-text").value = s.text || "";
+  $("s-intro").value = c.kind === "survey" ? s.intro || "" : "";
+  $("s-questions").value = (s.questions || []).map((q) => `${q.key}|${q.text}|${q.min}|${q.max}`).join("\n");
+  $("s-thanks").value = s.thanks || "";
+  $("a-intro").value = c.kind === "appointment" ? s.intro || "" : "";
+  $("a-slots").value = (s.slots || []).map((x) => `${x.key}|${x.label}|${x.date}|${x.period || ""}`).join("\n");
+  $("a-category").value = s.category || "";
+  $("g-notes").value = s.notes || "";
+  $("r-attempts").value = (c.rules && c.rules.max_attempts) || "";
+  $("r-sms").checked = !!c.sms_fallback;
+  $("r-sms-text").value = c.sms_text || "";
+  for (const id of ["f-district", "f-arrears", "f-category"]) $(id).value = "";
+  $("f-tier").value = "";
+  $("f-csv").value = "";
+}
+
+$("edit").addEventListener("click", () => {
+  const c = page.current;
+  if (!c) return;
+  stopPolling();
+  fillEditor(c);
+  page.draftId = c.id;
+  editorMode(true);
+  $("detail").hidden = true;
+  $("editor").hidden = false;
+  $("create-error").textContent = "";
+  $("csv-report").hidden = true;
+  showKind();
+  $("c-name").focus();
+});
+
 $("new").addEventListener("click", () => {
   stopPolling();
   page.current = null;
+  page.draftId = null;
+  editorMode(false);
   $("detail").hidden = true;
   $("editor").hidden = false;
   $("create-error").textContent = "";
@@ -308,7 +357,17 @@ $("create-form").addEventListener("submit", async (event) => {
     const file = $("f-csv").files[0];
     if (csv && !file) throw new Error(w("need_file"));
     const id = await draft();
+    const name = $("c-name").value.trim();
     let added;
+    if (page.editing && !csv && !Object.keys(filter()).length) {
+      // Editing without a new list: only the campaign's fields change.
+      say("saved", { name });
+      page.draftId = null;
+      $("editor").hidden = true;
+      await loadList();
+      await open(id);
+      return;
+    }
     if (csv) {
       added = await uploadCsv(id, file);
       $("csv-report").hidden = false;
@@ -319,7 +378,7 @@ $("create-form").addEventListener("submit", async (event) => {
     } else {
       added = await session.call("POST", `/api/campaigns/${id}/contacts/filter`, { filter: filter() });
     }
-    say("created", { name: $("c-name").value.trim(), added: added.added, dnc: added.do_not_call, dup: added.duplicates });
+    say(page.editing ? "saved_added" : "created", { name, added: added.added, dnc: added.do_not_call, dup: added.duplicates });
     page.draftId = null;
     $("preview-result").textContent = "";
     await loadList();
@@ -407,6 +466,7 @@ function renderDetail() {
   $("pause").hidden = c.state !== "running";
   $("resume").hidden = c.state !== "paused";
   $("stop").hidden = !["running", "paused"].includes(c.state);
+  $("edit").hidden = !["draft", "paused"].includes(c.state);
   const pending = (p.states.pending || 0) + (p.states.dialing || 0);
   $("progress").replaceChildren(
     number("contacts", p.contacts), number("pending", pending), number("reached", p.reached),

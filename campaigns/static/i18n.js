@@ -46,6 +46,8 @@ export const WORDS = {
     rp_interval: "间隔", rp_day: "按日", rp_week: "按周", rp_month: "按月", rp_show: "查询",
     rp_export: "导出报表（CSV）", rp_start: "期间", rp_answered: "接听", rp_rate: "接听率",
     rp_empty: "此期间没有外呼。",
+    edit: "编辑 / 添加联系人", edit_title: "编辑活动", save: "保存",
+    saved: "已保存“{name}”", saved_added: "已保存“{name}”：添加 {added} 个联系人（免打扰 {dnc}，重复 {dup}）",
     need_file: "请选择 CSV 文件", bad_line: "第 {n} 行格式不对：{line}",
   },
   en: {
@@ -96,6 +98,8 @@ export const WORDS = {
     rp_interval: "Interval", rp_day: "By day", rp_week: "By week", rp_month: "By month",
     rp_show: "Show", rp_export: "Export report (CSV)", rp_start: "Period",
     rp_answered: "Answered", rp_rate: "Answer rate", rp_empty: "No call in this period.",
+    edit: "Edit / add contacts", edit_title: "Edit campaign", save: "Save",
+    saved: "Saved “{name}”", saved_added: "Saved “{name}”: {added} contacts added ({dnc} do-not-call, {dup} duplicates)",
     need_file: "Choose a CSV file", bad_line: "Line {n} is not in the form: {line}",
   },
 };

@@ -15,9 +15,12 @@ from dataclasses import dataclass
 import pytest
 from playwright.async_api import FilePayload, Locator, Page, expect
 
+from campaigns.schemas import CampaignIn, CustomerFilter
+from campaigns.service import CampaignService
 from db.models import Role
 from hotline.http import create_app
 from hotline.services import Services
+from kernel.audit import Actor
 from tests.browser.conftest import artifact
 from tests.harness.http_app import PASSWORD, add_user, api_server, api_services
 from tests.integration.campaigns.campaigns_support import contact_ids, customers, dial
@@ -213,3 +216,34 @@ async def test_given_a_csv_when_uploaded_on_the_page_then_bad_rows_are_listed_by
     await expect(page.locator("#contacts")).to_contain_text("孙丽")
     await expect(page.locator("#contacts")).to_contain_text("13900000022")
     await page.screenshot(path=artifact("campaigns-csv-zh.png"), full_page=True)
+
+
+async def test_given_a_draft_when_edited_on_the_page_then_its_script_and_contacts_change(
+    page: Page, center: Center
+) -> None:
+    service = CampaignService(center.services)
+    actor = Actor(None, "boss", "supervisor")
+    body = CampaignIn.model_validate(
+        {"name": "抢修回访", "kind": "survey",
+         "script": {"questions": [{"key": "rating", "text": "请打分", "min": 1, "max": 5}]}}
+    )  # fmt: skip
+    draft = await service.create(actor, body)
+    await service.add_from_filter(actor, draft["id"], CustomerFilter(district="西湖区"))
+    await page.goto(f"{center.base}/campaigns/")
+    await sign_in(page, WORDS["zh"], "boss")
+    await page.get_by_role("button", name="打开 抢修回访").click()
+    await expect(count(page, "contacts")).to_have_text("2")
+    await page.get_by_role("button", name="编辑 / 添加联系人").click()
+    await expect(page.get_by_label("类型", exact=True)).to_be_disabled()
+    questions = page.get_by_label("问题（每行一个：代码|问题|最小|最大）")
+    await expect(questions).to_have_value("rating|请打分|1|5")
+    await questions.fill("rating|请为抢修服务打分|1|5\nspeed|抢修速度|1|5")
+    await page.get_by_label("区域").fill("滨江区")
+    await page.get_by_label("客户等级").select_option("A")
+    await page.get_by_role("button", name="保存").click()
+    await expect(page.locator("#status")).to_have_text(
+        "已保存“抢修回访”：添加 1 个联系人（免打扰 0，重复 0）"
+    )
+    await expect(count(page, "contacts")).to_have_text("3")
+    saved = await service.get(draft["id"])
+    assert [q["key"] for q in saved["script"]["questions"]] == ["rating", "speed"]
