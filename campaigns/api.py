@@ -4,6 +4,7 @@ other role is refused (403 naming the roles). Errors are {error, message}; domai
 
     GET  /api/campaigns                          campaigns with contact counts per state
     POST /api/campaigns                          create (draft); script checked per kind
+    POST /api/campaigns/preview                  {filter} -> its count, before creating
     GET  /api/campaigns/report?first=&last=&interval=day|week|month&campaign_id=&format=csv
     GET  /api/campaigns/{id}                     one campaign with live progress
     PATCH /api/campaigns/{id}                    edit while draft or paused
@@ -81,6 +82,16 @@ async def listing(request: Request, user: Manager) -> list[dict[str, Any]]:
 @router.post("/api/campaigns", status_code=201, responses=ERRORS)
 async def create(request: Request, user: Manager, body: CampaignIn) -> dict[str, Any]:
     return await _service(request).create(_actor(request, user), body)
+
+
+@router.post("/api/campaigns/preview", responses=ERRORS)
+async def preview_new(
+    request: Request,
+    user: Manager,
+    body: Annotated[CustomerFilter, Body(embed=True, alias="filter")],
+) -> dict[str, Any]:
+    """How many contacts a filter gives, before the campaign exists."""
+    return await _service(request).preview(None, body)
 
 
 @router.get("/api/campaigns/report", responses=ERRORS)

@@ -239,9 +239,9 @@ class CampaignService:
         return rows, len(customers)
 
     async def _plan(
-        self, conn: AsyncConnection, campaign_id: int, rows: list[ContactRow]
+        self, conn: AsyncConnection, campaign_id: int | None, rows: list[ContactRow]
     ) -> dict[str, Any]:
-        existing = await store.numbers_in(conn, campaign_id)
+        existing = await store.numbers_in(conn, campaign_id) if campaign_id else set()
         new: list[ContactRow] = []
         seen: set[str] = set()
         duplicates = 0
@@ -254,9 +254,11 @@ class CampaignService:
         blocked = await store.blocked(conn, [r.number for r in new])
         return {"new": new, "duplicates": duplicates, "blocked": blocked}
 
-    async def preview(self, campaign_id: int, flt: CustomerFilter) -> dict[str, Any]:
+    async def preview(self, campaign_id: int | None, flt: CustomerFilter) -> dict[str, Any]:
+        """How many contacts the filter would add (to this campaign, or to a new one)."""
         async with self._services.engine.connect() as conn:
-            await self._campaign(conn, campaign_id)
+            if campaign_id is not None:
+                await self._campaign(conn, campaign_id)
             rows, matched = await self._filter_rows(conn, flt)
             plan = await self._plan(conn, campaign_id, rows)
         new, blocked = plan["new"], plan["blocked"]

@@ -258,12 +258,10 @@ $("new").addEventListener("click", () => {
   $("c-name").focus();
 });
 $("cancel").addEventListener("click", async () => {
-  // A preview made a draft: it stays in the list (open it to add contacts later).
   $("editor").hidden = true;
-  page.draftId = null;
   $("preview-result").textContent = "";
-  await loadList().catch(fail);
-  render();
+  if (page.editing) await open(page.draftId);
+  page.draftId = null;
 });
 $("refresh").addEventListener("click", () => loadList().then(render, fail));
 
@@ -302,11 +300,10 @@ function filter() {
 }
 
 $("preview").addEventListener("click", async () => {
-  // The count needs a campaign to compare with (numbers already in it): a draft one is
-  // made on the first preview and reused by "Create".
+  // Editing: counted against the numbers already in the campaign; new: the filter alone.
   try {
-    const id = await draft();
-    const p = await session.call("POST", `/api/campaigns/${id}/contacts/preview`, { filter: filter() });
+    const path = page.editing ? `/api/campaigns/${page.draftId}/contacts/preview` : "/api/campaigns/preview";
+    const p = await session.call("POST", path, { filter: filter() });
     page.preview = p;
     $("preview-result").textContent = w("preview_result", p);
   } catch (err) {

@@ -38,8 +38,11 @@ async def test_given_a_filter_when_previewed_and_added_then_the_count_and_data_m
                      valid_from=now - dt.timedelta(hours=1),
                      valid_to=now + dt.timedelta(hours=7)))  # fmt: skip
         await s.commit()
-    cid = (await create(c))["id"]
     flt = {"filter": {"district": "滨江区", "arrears_above": "100"}}
+    before = (await c.post("/api/campaigns/preview", flt)).json()
+    assert (before["customers"], before["to_add"]) == (3, 3)
+    assert (await c.get("/api/campaigns")).json() == []  # counting creates nothing
+    cid = (await create(c))["id"]
     preview = (await c.post(f"/api/campaigns/{cid}/contacts/preview", flt)).json()
     assert preview == {"customers": 3, "without_phone": 0, "duplicates": 0, "do_not_call": 0,
                        "to_add": 3, "to_call": 3}  # fmt: skip

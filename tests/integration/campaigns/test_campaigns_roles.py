@@ -18,6 +18,7 @@ FILTER = {"filter": {"district": "滨江区"}}
 TABLE = [
     Route("GET", "/api/campaigns", MANAGERS),
     Route("POST", "/api/campaigns", MANAGERS, {"name": "x", "kind": "message", "script": {}}),
+    Route("POST", "/api/campaigns/preview", MANAGERS, FILTER),
     Route("GET", "/api/campaigns/report?first=2026-12-01&last=2026-12-02", MANAGERS),
     Route("GET", C, MANAGERS),
     Route("PATCH", C, MANAGERS, {"name": "y"}),
