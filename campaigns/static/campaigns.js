@@ -145,16 +145,22 @@ async function loadList() {
   page.campaigns = await session.call("GET", "/api/campaigns");
 }
 
-async function loadCurrent() {
+// The counts are read every 2 s; the contacts (full numbers, each read audited) only
+// when the counts moved.
+const signature = (c) => JSON.stringify([c.state, c.progress.states, c.progress.outcomes,
+  c.progress.attempts, c.progress.confirmed, c.progress.opted_out]);
+
+async function loadCurrent(force = false) {
   if (!page.current) return;
   const id = page.current.id;
-  const [campaign, contacts] = await Promise.all([
-    session.call("GET", `/api/campaigns/${id}`),
-    session.call("GET", `/api/campaigns/${id}/contacts?limit=500`),
-  ]);
+  const campaign = await session.call("GET", `/api/campaigns/${id}`);
+  const moved = force || page.signature !== signature(campaign) || page.contactsOf !== id;
+  const contacts = moved ? await session.call("GET", `/api/campaigns/${id}/contacts?limit=500`) : page.contacts;
   if (!page.current || page.current.id !== id) return;
   page.current = campaign;
   page.contacts = contacts;
+  page.signature = signature(campaign);
+  page.contactsOf = id;
 }
 
 async function loadDnc() {
@@ -175,7 +181,7 @@ async function open(id) {
   page.current = { id };
   $("editor").hidden = true;
   try {
-    await loadCurrent();
+    await loadCurrent(true);
   } catch (err) { fail(err); return; }
   render();
   startPolling();
