@@ -496,7 +496,13 @@ function renderDetail() {
     tr.dataset.contactId = x.id;
     tr.dataset.state = x.state;
     const call = el("td");
-    if (x.call_linkedid) call.append(el("code", x.call_linkedid));
+    if (x.call_url) {
+      const b = el("button", x.call_linkedid);
+      b.type = "button";
+      b.setAttribute("aria-label", w("call_of", { id: x.call_linkedid }));
+      b.addEventListener("click", () => showCall(x.call_url));
+      call.append(b);
+    }
     tr.append(
       el("td", x.number), el("td", x.name), el("td", w(`cs_${x.state}`)), el("td", x.attempts),
       el("td", x.last_outcome ? w(`o_${x.last_outcome}`) : ""), el("td", x.keys),
@@ -504,6 +510,32 @@ function renderDetail() {
     );
     body.append(tr);
   }
+}
+
+// The contact's call record, from the calls API (GET /api/calls/{linkedid}).
+async function showCall(url) {
+  try {
+    page.call = await session.call("GET", url);
+    renderCall();
+    $("call-close").focus();
+  } catch (err) { fail(err); }
+}
+$("call-close").addEventListener("click", () => { page.call = null; renderCall(); });
+
+function renderCall() {
+  const box = $("call-view");
+  box.hidden = !page.call;
+  if (!page.call) return;
+  const c = page.call.call;
+  const facts = [
+    ["f_direction", c.direction === "out" ? w("d_out") : c.direction === "in" ? w("d_in") : c.direction],
+    ["f_started", when(c.started_at)], ["f_ended", when(c.ended_at)],
+    ["f_disposition", c.disposition], ["f_talk", Math.round(c.talk_seconds)],
+    ["f_agents", (c.agents || []).join(", ")],
+    ["f_recording", page.call.recording_id ?? w("none")],
+  ];
+  $("call-title").textContent = `${w("call_title")} ${c.linkedid}`;
+  $("call-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", w(k)), el("dd", v)]));
 }
 
 function renderDnc() {
@@ -540,6 +572,7 @@ function render() {
   renderDetail();
   renderDnc();
   renderReport();
+  renderCall();
 }
 
 setLang(page.lang);

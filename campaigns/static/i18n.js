@@ -48,6 +48,9 @@ export const WORDS = {
     rp_empty: "此期间没有外呼。",
     edit: "编辑 / 添加联系人", edit_title: "编辑活动", save: "保存",
     saved: "已保存“{name}”", saved_added: "已保存“{name}”：添加 {added} 个联系人（免打扰 {dnc}，重复 {dup}）",
+    call_title: "通话记录", close: "关闭", call_of: "通话记录 {id}", f_direction: "方向",
+    f_started: "开始", f_ended: "结束", f_disposition: "结果", f_talk: "通话时长（秒）",
+    f_recording: "录音", f_agents: "座席", d_in: "呼入", d_out: "呼出",
     need_file: "请选择 CSV 文件", bad_line: "第 {n} 行格式不对：{line}",
   },
   en: {
@@ -100,6 +103,10 @@ export const WORDS = {
     rp_answered: "Answered", rp_rate: "Answer rate", rp_empty: "No call in this period.",
     edit: "Edit / add contacts", edit_title: "Edit campaign", save: "Save",
     saved: "Saved “{name}”", saved_added: "Saved “{name}”: {added} contacts added ({dnc} do-not-call, {dup} duplicates)",
+    call_title: "Call record", close: "Close", call_of: "Call record {id}",
+    f_direction: "Direction", f_started: "Started", f_ended: "Ended", f_disposition: "Result",
+    f_talk: "Talk time (s)", f_recording: "Recording", f_agents: "Agents", d_in: "Inbound",
+    d_out: "Outbound",
     need_file: "Choose a CSV file", bad_line: "Line {n} is not in the form: {line}",
   },
 };

@@ -22,7 +22,7 @@ from hotline.http import create_app
 from hotline.services import Services
 from kernel.audit import Actor
 from tests.browser.conftest import artifact
-from tests.harness.http_app import PASSWORD, add_user, api_server, api_services
+from tests.harness.http_app import PASSWORD, add_call, add_user, api_server, api_services
 from tests.integration.campaigns.campaigns_support import contact_ids, customers, dial
 
 pytestmark = pytest.mark.browser
@@ -247,3 +247,31 @@ async def test_given_a_draft_when_edited_on_the_page_then_its_script_and_contact
     await expect(count(page, "contacts")).to_have_text("3")
     saved = await service.get(draft["id"])
     assert [q["key"] for q in saved["script"]["questions"]] == ["rating", "speed"]
+
+
+async def test_given_a_reached_contact_when_its_call_is_opened_then_the_call_record_shows(
+    page: Page, center: Center
+) -> None:
+    service = CampaignService(center.services)
+    actor = Actor(None, "boss", "supervisor")
+    body = CampaignIn.model_validate(
+        {"name": "停气通知", "kind": "message", "script": {"text": "{name}您好"}}
+    )
+    draft = await service.create(actor, body)
+    await service.add_from_filter(actor, draft["id"], CustomerFilter(district="西湖区"))
+    await service.transition(actor, draft["id"], "start")
+    ids = await contact_ids(center.services, draft["id"])
+    call = await add_call(center.services, "hlcp-7-1", caller="13900000005")
+    now = center.services.clock.now()
+    await dial(center.services, draft["id"], ids["13900000005"], "answered", at=now,
+               last_call_id=call.id)  # fmt: skip
+    await page.goto(f"{center.base}/campaigns/")
+    await page.get_by_role("button", name="English").click()
+    await sign_in(page, WORDS["en"], "boss")
+    await page.get_by_role("button", name="Open 停气通知").click()
+    await page.get_by_role("button", name="Call record hlcp-7-1").click()
+    view = page.get_by_role("region", name="Call record hlcp-7-1")
+    await expect(view).to_contain_text("answered")
+    await expect(page.get_by_role("button", name="Close")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(view).to_be_hidden()
