@@ -91,7 +91,9 @@ class CustomerFilter(_In):
 
     district: District | None = None
     tier: Tier | None = None
-    arrears_above: Decimal | None = Field(None, ge=0, le=Decimal("999999999999.99"))
+    arrears_above: Decimal | None = Field(
+        None, ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2
+    )
     ticket_category: Category | None = None  # the customer has an open ticket of it
 
 
