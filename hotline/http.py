@@ -4,9 +4,11 @@ this module is where the features join it.
 
 Statuses by domain error (the table DOMAIN_ERRORS below is the truth):
 - 422: customers InvalidQuery, InvalidNotice; tickets TicketError; agent UnknownReason,
-  InvalidCommand
-- 404: customers CustomerNotFound, NoticeNotFound; tickets TicketNotFound, ArticleNotFound
-- 409: agent IllegalAgentTransition; tickets IllegalTransition
+  InvalidCommand; campaigns InvalidCampaign
+- 404: customers CustomerNotFound, NoticeNotFound; tickets TicketNotFound, ArticleNotFound;
+  campaigns CampaignNotFound, DoNotCallNotFound
+- 409: agent IllegalAgentTransition; tickets IllegalTransition; campaigns
+  IllegalCampaignTransition
 - 503: agent AgentStateUnavailable
 (ApiError and its AccessDenied 403 / NotFound 404 carry their own status: agent_api/errors.py.)
 """
@@ -22,6 +24,7 @@ from agent_api.app import HttpFeature
 from agent_api.app import create_app as create_platform_app
 from agent_api.errors import DomainError
 from callcontrol.api import call_control_feature
+from campaigns import errors as campaign_errors
 from campaigns.api import campaigns_feature
 from customers import api as customers_api
 from customers.file import CustomerNotFound
@@ -68,6 +71,11 @@ DOMAIN_ERRORS: tuple[DomainError, ...] = (
     DomainError(ticket_errors.ArticleNotFound, 404, "not_found"),
     DomainError(ticket_errors.IllegalTransition, 409, "illegal_transition"),
     DomainError(ticket_errors.TicketError, 422, "invalid_ticket"),
+    DomainError(campaign_errors.CampaignNotFound, 404, "not_found"),
+    DomainError(campaign_errors.DoNotCallNotFound, 404, "not_found"),
+    DomainError(campaign_errors.IllegalCampaignTransition, 409, "illegal_transition"),
+    DomainError(campaign_errors.InvalidCampaign, 422, "invalid_campaign"),
+    DomainError(campaign_errors.CampaignError, 422, "invalid_campaign"),
 )
 
 
