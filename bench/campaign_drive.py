@@ -88,6 +88,7 @@ class Result:
     rounds: int = 0
     outside: int = 0  # calls placed outside the calling window (must be 0)
     simulated: dt.timedelta = dt.timedelta()
+    partial: bool = False  # stopped at max_seconds: the campaign was not finished
 
 
 class Drive:
@@ -108,7 +109,8 @@ class Drive:
         self._start = start
         self._calls: dict[int, int] = {}  # contact id -> calls placed to it
 
-    async def run(self) -> Result:
+    async def run(self, max_seconds: float | None = None) -> Result:
+        """Until the campaign is done, or (partial) once the engine spent `max_seconds`."""
         clock = FakeClock(self._start)
         pbx = RecordingPbx(clock=clock)
         engine = make_async_engine(self._url)
@@ -145,6 +147,9 @@ class Drive:
                         await campaigns.call_ended(linkedid, call)
                     result.seconds += perf() - t0
                     result.scheduled += len(calls)
+                    if max_seconds is not None and result.seconds >= max_seconds:
+                        result.partial = True
+                        break
                     continue
                 t0 = perf()
                 due = await campaigns.next_due()
