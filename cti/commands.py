@@ -44,6 +44,7 @@ class OriginatePurpose(StrEnum):
 
     CALLBACK = "hlcb-"
     FOLLOW_UP = "hlfu-"
+    CAMPAIGN = "hlcp-"  # an outbound campaign's call (campaigns/engine.py)
     OUTBOUND = "hlob-"
     SPY = "hlsp-"
     CONFERENCE = "hlcf-"  # a third person joining a call's conference (not a call itself)

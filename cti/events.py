@@ -68,6 +68,7 @@ VIA_TWILIO = "twilio"
 ORIGINATE_PREFIXES: dict[str, Direction] = {
     "hlcb-": Direction.OUTBOUND,  # callback to a customer
     "hlfu-": Direction.OUTBOUND,  # follow-up / survey call
+    "hlcp-": Direction.OUTBOUND,  # outbound campaign call
     "hlob-": Direction.OUTBOUND,  # other outbound
     "hlsp-": Direction.INTERNAL,  # supervisor spy leg
 }

@@ -13,11 +13,13 @@ The target appears atomically (rename), so Asterisk never plays half a file.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+_RENDERS = itertools.count()
 VOICES = {"zh": "cmn", "en": "en"}  # espeak-ng voices: Mandarin, English
 SPEED = "165"  # words per minute: a little slower than espeak's default, for the phone
 
@@ -49,8 +51,11 @@ async def render_wav(tools: TtsTools, text: str, language: str, target: Path) ->
         raise RenderError("espeak-ng and sox are needed (Debian: apt install espeak-ng sox)")
     espeak, sox = str(tools.espeak), str(tools.sox)
     target.parent.mkdir(parents=True, exist_ok=True)
-    raw = target.with_suffix(f".{os.getpid()}.raw.wav")
-    tmp = target.with_suffix(f".{os.getpid()}.tmp.wav")
+    # Unique per render, not only per process: two calls of one process may render the
+    # same text at once (a campaign's menu prompt), and one must not remove the other's.
+    unique = f"{os.getpid()}-{next(_RENDERS)}"
+    raw = target.with_suffix(f".{unique}.raw.wav")
+    tmp = target.with_suffix(f".{unique}.tmp.wav")
     voice = VOICES.get(language, "en")
     try:
         await _run(espeak, "-v", voice, "-s", SPEED, "-w", str(raw), text)

@@ -1,0 +1,173 @@
+"""The campaign engine's SQL (campaigns/engine.py): running campaigns, contacts due,
+calls in flight, the do-not-call list, attempts whose calls ended or never reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Call
+from db.models.campaigns import (
+    Campaign,
+    CampaignAttempt,
+    CampaignContact,
+    CampaignKind,
+    CampaignState,
+    ContactState,
+    DoNotCall,
+)
+
+# The kinds this engine dials itself; agents' lists go through the router
+# (campaigns/agent_dialer.py).
+ENGINE_KINDS = (CampaignKind.MESSAGE, CampaignKind.SURVEY, CampaignKind.APPOINTMENT)
+
+
+async def running(session: AsyncSession) -> list[Campaign]:
+    rows = await session.exec(
+        select(Campaign)
+        .where(
+            col(Campaign.state) == CampaignState.RUNNING,
+            col(Campaign.kind).in_([k.value for k in ENGINE_KINDS]),
+        )
+        .order_by(col(Campaign.id))
+    )
+    return list(rows.all())
+
+
+async def in_flight(session: AsyncSession) -> dict[int, int]:
+    """Calls in flight per campaign (attempts not ended), every kind: they share the trunk."""
+    rows = await session.exec(
+        select(CampaignAttempt.campaign_id, func.count())
+        .where(col(CampaignAttempt.ended_at).is_(None))
+        .group_by(col(CampaignAttempt.campaign_id))
+    )
+    return {int(cid): int(n) for cid, n in rows.all()}
+
+
+def _due(campaign_id: int, now: dt.datetime) -> Any:
+    return sa.and_(
+        col(CampaignContact.campaign_id) == campaign_id,
+        col(CampaignContact.state) == ContactState.PENDING,
+        sa.or_(
+            col(CampaignContact.next_attempt_at).is_(None),
+            col(CampaignContact.next_attempt_at) <= now,
+        ),
+    )
+
+
+async def due_contacts(
+    session: AsyncSession, campaign_id: int, now: dt.datetime, limit: int
+) -> list[CampaignContact]:
+    """The contacts to dial first: never tried (in list order), then the longest due."""
+    rows = await session.exec(
+        select(CampaignContact)
+        .where(_due(campaign_id, now))
+        .order_by(
+            col(CampaignContact.next_attempt_at).is_not(None),
+            col(CampaignContact.next_attempt_at),
+            col(CampaignContact.id),
+        )
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def next_pending(session: AsyncSession, campaign_ids: Iterable[int]) -> dict[int, Any]:
+    """Per campaign, the earliest next_attempt_at of its pending contacts (None = now)."""
+    ids = list(campaign_ids)
+    if not ids:
+        return {}
+    never = sa.literal(0)
+    rows = await session.exec(
+        select(
+            CampaignContact.campaign_id,
+            func.min(col(CampaignContact.next_attempt_at)),
+            func.sum(sa.case((col(CampaignContact.next_attempt_at).is_(None), 1), else_=never)),
+        )
+        .where(
+            col(CampaignContact.campaign_id).in_(ids),
+            col(CampaignContact.state) == ContactState.PENDING,
+        )
+        .group_by(col(CampaignContact.campaign_id))
+    )
+    out: dict[int, Any] = {}
+    for cid, earliest, untried in rows.all():
+        out[int(cid)] = None if untried else earliest
+    return out
+
+
+async def blocked_numbers(session: AsyncSession, numbers: Iterable[str]) -> set[str]:
+    """The numbers of `numbers` on the do-not-call list (entries not lifted)."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return set()
+    rows = await session.exec(
+        select(DoNotCall.number).where(
+            col(DoNotCall.number).in_(wanted), col(DoNotCall.lifted_at).is_(None)
+        )
+    )
+    return set(rows.all())
+
+
+async def opt_out(session: AsyncSession, contact_id: int, now: dt.datetime) -> None:
+    """A pending contact whose number went on the do-not-call list: never dialled."""
+    table = CampaignContact.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    await conn.execute(
+        sa.update(table)
+        .where(table.c.id == contact_id, table.c.state == ContactState.PENDING.value)
+        .values(state=ContactState.OPTED_OUT.value, next_attempt_at=None, updated_at=now)
+    )
+
+
+async def open_attempts(session: AsyncSession) -> list[tuple[CampaignAttempt, Any, Any, Any]]:
+    """Attempts not ended, each with its call's (ended_at, answered_at, hangup_cause) as
+    the call log has them (None while the call lasts or was never logged)."""
+    rows = await session.exec(
+        select(CampaignAttempt, Call.ended_at, Call.answered_at, Call.hangup_cause)
+        .outerjoin(Call, col(Call.linkedid) == col(CampaignAttempt.linkedid))
+        .where(col(CampaignAttempt.ended_at).is_(None))
+    )
+    return [(a, ended, answered, cause) for a, ended, answered, cause in rows.all()]
+
+
+async def attempt_by_linkedid(session: AsyncSession, linkedid: str) -> CampaignAttempt | None:
+    rows = await session.exec(
+        select(CampaignAttempt).where(col(CampaignAttempt.linkedid) == linkedid)
+    )
+    return rows.first()
+
+
+async def call_id_of(session: AsyncSession, linkedid: str) -> int | None:
+    rows = await session.exec(select(Call.id).where(col(Call.linkedid) == linkedid))
+    found = rows.first()
+    return int(found) if found is not None else None
+
+
+async def mark_call(session: AsyncSession, call_id: int, campaign_id: int, attempt_id: int) -> None:
+    """The call record is an outbound call of this campaign; the attempt points to it."""
+    calls = Call.__table__  # type: ignore[attr-defined]
+    attempts = CampaignAttempt.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    await conn.execute(
+        sa.update(calls)
+        .where(calls.c.id == call_id)
+        .values(campaign_id=campaign_id, direction="out")
+    )
+    await conn.execute(
+        sa.update(attempts).where(attempts.c.id == attempt_id).values(call_id=call_id)
+    )
+
+
+async def counts(session: AsyncSession, campaign_id: int) -> dict[str, int]:
+    rows = await session.exec(
+        select(CampaignContact.state, func.count())
+        .where(col(CampaignContact.campaign_id) == campaign_id)
+        .group_by(col(CampaignContact.state))
+    )
+    return {str(getattr(state, "value", state)): int(n) for state, n in rows.all()}
