@@ -17,6 +17,15 @@ from devtools.services.net import free_port, port_open
 from hotline.runtime import Runtime
 from kernel.config import Settings, load_settings
 
+ALL_DAY = (
+    "{"
+    + ", ".join(
+        f'{d}: [{{start: "00:00", end: "23:59:59"}}]'
+        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    + "}"
+)
+
 log = logging.getLogger("devtools.demo")
 
 
@@ -64,6 +73,10 @@ class DemoSession:
             **pbx.settings_env(),
             "HOTLINE_DATABASE__URL": f"sqlite:///{(self.var / 'hotline.db').resolve()}",
             "HOTLINE_HTTP__PORT": str(http_port),
+            # The demo's campaign calls whenever the demo runs (a real center keeps
+            # config.yaml's daytime windows and skips holidays).
+            "HOTLINE_CAMPAIGNS__WINDOWS": ALL_DAY,
+            "HOTLINE_CAMPAIGNS__CALL_ON_HOLIDAYS": "true",
         }
         if "auth" in Settings.model_fields:
             env["HOTLINE_AUTH__SECRET_KEY"] = self._secret("auth-secret")
@@ -114,6 +127,11 @@ class DemoSession:
                 await services.pbx.set_var("", name, value)
         await agents.start()
         self.extras.append(agents)
+        from devtools.demo.campaigns import CampaignSimulator
+
+        campaign = CampaignSimulator(services)
+        await campaign.start()
+        self.extras.append(campaign)
         if self.args.call_every > 0:
             from devtools.demo.callers import CallerSimulator
 
@@ -142,6 +160,8 @@ class DemoSession:
                     " staffing forecast)",
                     f"  Quality (QA)  : {base}/qa/          (qa: draw samples, play, score;"
                     " agents see their own scores)",
+                    f"  Campaigns     : {base}/campaigns/   (supervisor: an outage notice to one"
+                    " district's simulated customers is running; do-not-call list)",
                     f"  Administration: {base}/admin/       (admin: users, knowledge, notices,"
                     " calendar, audit log)",
                     f"  API docs      : {base}/docs",

@@ -57,7 +57,16 @@ def test_demo_runs_callers_through_the_ivr_to_agents_and_logs_every_call(
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-4000:]
     assert "Hotline demo is running." in out
-    pages = ("/desk/", "/wallboard", "/supervisor", "/tickets/", "/reports/", "/qa/", "/admin/")
+    pages = (
+        "/desk/",
+        "/wallboard",
+        "/supervisor",
+        "/tickets/",
+        "/reports/",
+        "/qa/",
+        "/admin/",
+        "/campaigns/",
+    )
     for page in (*pages, "/docs", "/readyz", "/metrics"):
         assert re.search(rf"http://127\.0\.0\.1:\d+{re.escape(page)}", out), page
     assert "Traceback" not in out, out[-4000:]
@@ -67,6 +76,11 @@ def test_demo_runs_callers_through_the_ivr_to_agents_and_logs_every_call(
         rows = db.execute("SELECT disposition, ivr_path, agent_id FROM calls").fetchall()
         clerks = db.execute("SELECT username, department FROM users WHERE extension IS NULL")
         departments = {d for u, d in clerks.fetchall() if u != "admin"}
+        campaign = db.execute("SELECT state FROM campaigns").fetchall()
+        outcomes = db.execute(
+            "SELECT a.outcome, c.direction, c.campaign_id FROM campaign_attempts a "
+            "JOIN calls c ON c.id = a.call_id WHERE a.ended_at IS NOT NULL"
+        ).fetchall()
     finally:
         db.close()
     assert {"repair_crew", "business_office"} <= departments  # the workbench's users
@@ -77,3 +91,8 @@ def test_demo_runs_callers_through_the_ivr_to_agents_and_logs_every_call(
     assert any(json.loads(r[1] or "[]") for r in rows), "no call went through the IVR"
     dispositions = {r[0] for r in ended}
     assert "answered" in dispositions, dispositions
+    # The demo's outage-notice campaign dials its simulated customers.
+    assert [state for (state,) in campaign] in (["running"], ["completed"]), campaign
+    assert len(outcomes) >= 5, outcomes
+    assert {o for o, _, _ in outcomes} & {"answered", "busy", "no_answer", "machine"}, outcomes
+    assert {(d, c) for _, d, c in outcomes} == {("out", 1)}, outcomes
