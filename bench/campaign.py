@@ -65,7 +65,7 @@ def settings_for(url: str, contacts: int) -> Settings:
     # dialled at once (the FakeClock makes the seconds between calls free anyway).
     env = {
         "HOTLINE_DATABASE__URL": url,
-        "HOTLINE_CAMPAIGNS__TRUNK_CHANNELS": str(min(10_000, max(1, contacts))),
+        "HOTLINE_CAMPAIGNS__TRUNK_CHANNELS": str(min(1_000, max(1, contacts))),
         "HOTLINE_CAMPAIGNS__CALLS_PER_SECOND": "1000",
     }
     return load_settings(REPO / "config.yaml", env=env)

@@ -143,12 +143,15 @@ class Drive:
                     await self._flow_writes(services, ends, clock.now())
                     result.flow_seconds += perf() - t0
                     t0 = perf()
+                    spent = result.seconds
                     for linkedid, call in self._ends(ends, clock.now()):
                         await campaigns.call_ended(linkedid, call)
+                        result.scheduled += 1
+                        if max_seconds is not None and spent + perf() - t0 >= max_seconds:
+                            result.partial = True
+                            break
                     result.seconds += perf() - t0
-                    result.scheduled += len(calls)
-                    if max_seconds is not None and result.seconds >= max_seconds:
-                        result.partial = True
+                    if result.partial:
                         break
                     continue
                 t0 = perf()
