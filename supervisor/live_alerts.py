@@ -11,6 +11,8 @@ Kinds (the wallboard words them in zh/en from the fields):
   topic "alert" (its `notify` says who should hear of it: roles and user ids).
 - "customer.read_volume": an agent read more customer files than privacy allows in its
   window and is throttled (desk/access.py publishes it on "alert", once per window).
+- "sms.failed": a text message to a customer the SMS gateway gave up on
+  (integrations/sms.py: refused, or max_attempts), once per message; the number masked.
 
 Every alert: {"id", "kind", "at" (epoch), "queue"?, ...}; the newest `keep` are kept.
 """
@@ -22,8 +24,11 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from kernel.masking import mask_phone
+
 SLA_KINDS = frozenset({"sla.warning", "sla.breach"})
 PRIVACY_KINDS = frozenset({"customer.read_volume"})
+SMS_KINDS = frozenset({"sms.failed"})
 
 
 def _epoch(value: Any, default: float) -> float:
@@ -139,6 +144,25 @@ class Alerts:
                 "agent_name": event.get("agent_name"),
                 "reads": event.get("reads"),
                 "window_minutes": event.get("window_minutes"),
+                "notify": event.get("notify") or {},
+            }
+        )
+
+    def sms(self, event: Mapping[str, Any], now: float) -> dict[str, Any] | None:
+        """A text message the SMS gateway gave up on, or None."""
+        kind = event.get("type")
+        if kind not in SMS_KINDS:
+            return None
+        number = event.get("number")
+        return self._raise(
+            {
+                "kind": kind,
+                "at": _epoch(event.get("at"), now),
+                "sms_id": event.get("sms_id"),
+                "number": mask_phone(number if isinstance(number, str) else None),
+                "reason": event.get("reason"),
+                "attempts": event.get("attempts"),
+                "error": event.get("error"),
                 "notify": event.get("notify") or {},
             }
         )

@@ -156,7 +156,11 @@ class LiveModel:
         elif topic == topics.AGENT:
             self.agents.apply(event)
         elif topic == topics.ALERT:
-            alert = self.alerts.ticket(event, now) or self.alerts.privacy(event, now)
+            alert = (
+                self.alerts.ticket(event, now)
+                or self.alerts.privacy(event, now)
+                or self.alerts.sms(event, now)
+            )
             return [alert] if alert is not None else []
         return []
 

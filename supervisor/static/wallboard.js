@@ -231,6 +231,9 @@ function alertText(a) {
   if (a.kind === "customer.read_volume") {
     return t(lang, "a_customer.read_volume", { agent: a.agent_name || a.agent || "", n: a.reads, m: a.window_minutes });
   }
+  if (a.kind === "sms.failed") {
+    return t(lang, "a_sms.failed", { number: a.number || "", n: a.attempts || 0, error: a.error || "" });
+  }
   const ticket = a.ticket || {};
   let text = t(lang, `a_${a.kind}`, {
     number: ticket.number || ticket.id || "", subject: ticket.subject || "", clock: t(lang, `clock_${a.clock}`),
