@@ -21,7 +21,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from campaigns.rules import DialingRules
@@ -37,6 +37,7 @@ from db.models.campaigns import (
 from integrations.sms_outbox import queue_sms
 
 FINAL = (ContactState.DONE, ContactState.FAILED, ContactState.OPTED_OUT, ContactState.CANCELLED)
+OPEN = (ContactState.PENDING, ContactState.DIALING)
 CONTACTS: sa.Table = CampaignContact.__table__  # type: ignore[attr-defined]
 
 
@@ -151,15 +152,16 @@ async def complete_if_done(session: AsyncSession, campaign: Campaign, now: dt.da
     """A running campaign whose contacts are all final becomes completed."""
     if campaign.state != CampaignState.RUNNING:
         return False
-    open_contacts = await session.exec(
-        select(func.count())
-        .select_from(CampaignContact)
+    # EXISTS over (campaign_id, state) in the index: one probe, whatever the list's size.
+    open_contact = await session.exec(
+        select(CampaignContact.id)
         .where(
             col(CampaignContact.campaign_id) == campaign.id,
-            col(CampaignContact.state).not_in([s.value for s in FINAL]),
+            col(CampaignContact.state).in_([s.value for s in OPEN]),
         )
+        .limit(1)
     )
-    if open_contacts.one():
+    if open_contact.first() is not None:
         return False
     campaign.state = CampaignState.COMPLETED
     campaign.ended_at = now

@@ -75,6 +75,7 @@ class CampaignEngine:
         self._max_sleep = max_sleep
         self._overrides: CalendarOverrides | None = None
         self._overrides_version: tuple[Any, ...] | None = None
+        self._overrides_checked: float | None = None
         self._progress_sent: dict[int, float] = {}
         self._paced_until: dt.datetime | None = None
         self.dialled = 0
@@ -206,10 +207,15 @@ class CampaignEngine:
         return self._cfg.ring_seconds + 10.0 + LONGEST_CALL_SECONDS
 
     async def _rules(self, campaign: Campaign) -> DialingRules:
-        version = await overrides_version(self._services.engine)
-        if version != self._overrides_version:
-            self._overrides = await load_overrides(self._services.engine)
-            self._overrides_version = version
+        # The administration's calendar edits, looked up at most every few seconds (real
+        # time): a holiday added now is honoured from the next round on.
+        moment = time.monotonic()
+        if self._overrides_checked is None or moment - self._overrides_checked >= 5.0:
+            self._overrides_checked = moment
+            version = await overrides_version(self._services.engine)
+            if version != self._overrides_version:
+                self._overrides = await load_overrides(self._services.engine)
+                self._overrides_version = version
         return DialingRules.of(self._services.settings, self._overrides, campaign.rules)
 
     async def _opt_out(self, contact: CampaignContact, now: dt.datetime) -> None:
@@ -293,14 +299,15 @@ class CampaignEngine:
         self.finished += 1
         if state == ContactState.FAILED and sms_id is not None:
             await self._services.bus.publish(topics.SMS, sms_queued(sms_id))
-        await self._progress(campaign_id, force=True)
+        await self._progress(campaign_id)
         return True
 
-    async def _progress(self, campaign_id: int, *, force: bool = False) -> None:
-        """campaign.progress for the page, at most once a second per campaign."""
-        now = self._clock.timestamp()
+    async def _progress(self, campaign_id: int) -> None:
+        """campaign.progress for the page, at most once a second per campaign (real
+        time): the counts read every contact of the campaign, not to be done per call."""
+        now = time.monotonic()
         last = self._progress_sent.get(campaign_id)
-        if not force and last is not None and now - last < PROGRESS_EVERY_SECONDS:
+        if last is not None and now - last < PROGRESS_EVERY_SECONDS:
             return
         self._progress_sent[campaign_id] = now
         async with self._services.sessions() as session:
