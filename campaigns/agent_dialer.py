@@ -13,8 +13,10 @@ A round runs when an agent changes state or a campaign changes, and every second
 
 Attempts are written with the engine's campaigns/attempts.py (start_attempt,
 finish_attempt), so retries, attempt limits, SMS fallback and completion behave as for
-the other kinds. A preview the agent skips is not an attempt: the contact stays
-pending and comes back after campaigns.retry_minutes.no_answer (inside a window).
+the other kinds; each attempt's call record is made at once (direction out, the
+campaign). Campaign calls of every kind share campaigns.trunk_channels. A preview the
+agent skips is not an attempt: the contact stays pending and comes back after
+campaigns.retry_minutes.no_answer (inside a window).
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from campaigns.attempts import finish_attempt, start_attempt
 from campaigns.inbound_guard import InboundQueue, verdict
 from campaigns.rules import DialingRules
+from cti.calllog.writer import ensure_call
+from db.models import Call
 from db.models.campaigns import (
     AttemptOutcome,
     Campaign,
@@ -44,6 +49,7 @@ from db.models.campaigns import (
 from hotline.services import Services
 from kernel import topics
 from kernel.bus.port import BusClosed, Subscription
+from kernel.business_calendar import load_overrides
 from kernel.lifecycle import cancel_and_wait, stop_within
 from routing.pbx.campaign_calls import CampaignDial, inbound_view
 
@@ -56,6 +62,8 @@ ROUND_SECONDS = 1.0
 CAMPAIGNS = Campaign.__table__  # type: ignore[attr-defined]
 CONTACTS = CampaignContact.__table__  # type: ignore[attr-defined]
 DNC = DoNotCall.__table__  # type: ignore[attr-defined]
+ATTEMPTS = CampaignAttempt.__table__  # type: ignore[attr-defined]
+CALLS = Call.__table__  # type: ignore[attr-defined]
 
 
 class AgentDialer:
@@ -128,8 +136,10 @@ class AgentDialer:
             return 0
         placed = 0
         now = self.services.clock.now()
-        for campaign in await self._running():
-            rules = DialingRules.of(self.settings, None, campaign["rules"])
+        running = await self._running()
+        overrides = await load_overrides(self.services.engine) if running else None
+        for campaign in running:
+            rules = DialingRules.of(self.settings, overrides, campaign["rules"])
             if not rules.may_call(now):
                 self.last_verdict[campaign["id"]] = "outside_window"
                 continue
@@ -138,6 +148,9 @@ class AgentDialer:
                 self.last_verdict[campaign["id"]] = "no_queue"
                 continue
             while True:
+                if await self._in_flight() >= self.settings.campaigns.trunk_channels:
+                    self.last_verdict[campaign["id"]] = "trunk_full"
+                    break  # every campaign shares the trunk's channels
                 if not self._allowed(routing, campaign["id"], queue):
                     break
                 busy = routing.campaign_calls.busy_contacts()
@@ -206,6 +219,12 @@ class AgentDialer:
             rows = (await _x(session, stmt.order_by(CAMPAIGNS.c.id))).all()
         return [dict(r._mapping) for r in rows]
 
+    async def _in_flight(self) -> int:
+        """Campaign calls of every kind in progress (attempts not ended)."""
+        stmt = sa.select(sa.func.count()).select_from(ATTEMPTS).where(ATTEMPTS.c.ended_at.is_(None))
+        async with self.services.sessions() as session:
+            return int((await _x(session, stmt)).scalar_one())
+
     async def _due(
         self, campaign_id: int, now: dt.datetime, busy: set[int]
     ) -> dict[str, Any] | None:
@@ -252,7 +271,6 @@ class AgentDialer:
     # -- the router's port (routing/pbx/campaign_calls.py CampaignPort) ----------------------
 
     async def begin(self, dial: CampaignDial, agent_id: int, linkedid: str) -> bool:
-        start_attempt = _attempts_module().start_attempt
         now = self.services.clock.now()
         async with self.services.sessions() as session:
             row = (
@@ -273,6 +291,21 @@ class AgentDialer:
                 now=now,
                 agent_id=agent_id,
             )
+            if attempt is not None:
+                # Every outbound call is a call record with direction out and its campaign.
+                call_id = await ensure_call(
+                    session, linkedid, started_at=self.services.clock.timestamp()
+                )
+                await _x(
+                    session,
+                    sa.update(CALLS)
+                    .where(CALLS.c.id == call_id)
+                    .values(campaign_id=dial.campaign_id, direction="out"),
+                )
+                await _x(
+                    session,
+                    sa.update(ATTEMPTS).where(ATTEMPTS.c.id == attempt).values(call_id=call_id),
+                )
             await session.commit()
         if attempt is None:
             return False
@@ -288,7 +321,6 @@ class AgentDialer:
         linkedid: str,
         cause: str | None,
     ) -> None:
-        finish_attempt = _attempts_module().finish_attempt
         attempt = self._attempts.pop(dial.contact_id, None)
         if attempt is None:
             return
@@ -317,6 +349,20 @@ class AgentDialer:
             await session.commit()
         self._wake.set()
 
+    async def connected(self, dial: CampaignDial, agent_id: int) -> None:
+        """The agent answered the customer: the attempt is answered from now."""
+        attempt = self._attempts.get(dial.contact_id)
+        if attempt is None:
+            return
+        async with self.services.sessions() as session:
+            await _x(
+                session,
+                sa.update(ATTEMPTS)
+                .where(ATTEMPTS.c.id == attempt, ATTEMPTS.c.answered_at.is_(None))
+                .values(answered_at=self.services.clock.now(), agent_id=agent_id),
+            )
+            await session.commit()
+
     async def skipped(self, dial: CampaignDial, agent_id: int) -> None:
         """A preview the agent skipped: not an attempt; the contact comes back later."""
         now = self.services.clock.now()
@@ -340,105 +386,7 @@ class AgentDialer:
         own = (
             await _x(session, sa.select(CAMPAIGNS.c.rules).where(CAMPAIGNS.c.id == campaign_id))
         ).scalar()
-        return DialingRules.of(self.settings, None, own or {})
-
-
-def _attempts_module() -> Any:
-    """The engine's attempts (campaigns/attempts.py); until it lands, the same contract
-    written here (campaigns/_agent_attempts)."""
-    try:
-        import campaigns.attempts as attempts  # type: ignore[import-untyped,unused-ignore]
-    except ImportError:  # pragma: no cover - the engine's module not there yet
-        return _FallbackAttempts
-    return attempts
-
-
-ATTEMPTS = CampaignAttempt.__table__  # type: ignore[attr-defined]
-
-
-class _FallbackAttempts:
-    @staticmethod
-    async def start_attempt(
-        session: Any,
-        contact_id: int,
-        *,
-        expected_attempts: int,
-        linkedid: str,
-        now: dt.datetime,
-        agent_id: int | None = None,
-    ) -> int | None:
-        done = await _x(
-            session,
-            sa.update(CONTACTS)
-            .where(
-                CONTACTS.c.id == contact_id,
-                CONTACTS.c.attempts == expected_attempts,
-                CONTACTS.c.state == ContactState.PENDING.value,
-            )
-            .values(
-                state=ContactState.DIALING.value, attempts=expected_attempts + 1, updated_at=now
-            ),
-        )
-        if done.rowcount != 1:
-            return None
-        campaign_id = (
-            await _x(session, sa.select(CONTACTS.c.campaign_id).where(CONTACTS.c.id == contact_id))
-        ).scalar_one()
-        row = await _x(
-            session,
-            sa.insert(ATTEMPTS)
-            .values(
-                campaign_id=campaign_id,
-                contact_id=contact_id,
-                attempt=expected_attempts + 1,
-                linkedid=linkedid,
-                started_at=now,
-                agent_id=agent_id,
-            )
-            .returning(ATTEMPTS.c.id),
-        )
-        return int(row.scalar_one())
-
-    @staticmethod
-    async def finish_attempt(
-        session: Any,
-        attempt_id: int,
-        outcome: AttemptOutcome,
-        *,
-        rules: DialingRules,
-        now: dt.datetime,
-        cause: str | None = None,
-        call_id: int | None = None,
-    ) -> ContactState:
-        a = (await _x(session, sa.select(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id))).one()
-        contact = (
-            await _x(session, sa.select(CONTACTS).where(CONTACTS.c.id == a.contact_id))
-        ).one()
-        await _x(
-            session,
-            sa.update(ATTEMPTS)
-            .where(ATTEMPTS.c.id == attempt_id)
-            .values(
-                outcome=outcome.value,
-                ended_at=now,
-                hangup_cause=cause,
-                call_id=call_id,
-                answered_at=now if outcome is AttemptOutcome.ANSWERED else None,
-            ),
-        )
-        nxt = rules.after_attempt(outcome, int(contact.attempts), now)
-        await _x(
-            session,
-            sa.update(CONTACTS)
-            .where(CONTACTS.c.id == a.contact_id)
-            .values(
-                state=nxt.state.value,
-                next_attempt_at=nxt.next_attempt_at,
-                last_outcome=outcome.value,
-                updated_at=now,
-            ),
-        )
-        return nxt.state
+        return DialingRules.of(self.settings, await load_overrides(self.services.engine), own or {})
 
 
 async def _x(session: Any, stmt: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from callcontrol.bus import CallControlServer
+from campaigns.agent_dialer import AgentDialer
 from campaigns.agi import CampaignAgi
 from campaigns.engine import CampaignEngine
 from cti.bridge import CtiBridge
@@ -168,6 +169,12 @@ def campaigns(services: Services) -> Component:
     return CampaignEngine(services)
 
 
+def campaign_agents(services: Services) -> Component:
+    """Agent campaigns (preview/progressive) through the router, inbound first
+    (campaigns/agent_dialer.py): after routing, in the same process as the router."""
+    return AgentDialer(services)
+
+
 def sms(services: Services) -> Component:
     """Text messages from the outbox to the SMS gateway (integrations/sms.py)."""
     return SmsGateway(services)
@@ -195,6 +202,7 @@ DUTIES: tuple[tuple[str, DutyFactory], ...] = (
     ("retention", retention),
     ("qa_sampling", qa_sampling),
     ("campaigns", campaigns),
+    ("campaign_agents", campaign_agents),
     ("sms", sms),
 )
 

@@ -43,6 +43,10 @@ AUTH = "auth"
 # Published by campaigns/service.py and campaigns/engine.py; heard by the engine and the page.
 # The answered call (campaigns/agi.py): campaign.asking {campaign_id, contact_id, attempt_id,
 # step} before each question, campaign.call_result {..., outcome, end, where} once known.
+# An agent's choice on a preview pop: campaign.preview_decision {agent_id, call_id,
+# decision: call|skip}, published by desk/routes/agent_api.py, heard by the router
+# (routing/intake.py -> routing/pbx/campaign_calls.py); campaign.changed also wakes
+# campaigns/agent_dialer.py.
 CAMPAIGN = "campaign"
 # sms.* : a text message put in the outbox (sms.queued {sms_id}: the gateway wakes).
 # Published by whoever queues one (integrations/sms_outbox.py); heard by integrations/sms.py.

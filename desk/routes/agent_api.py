@@ -13,11 +13,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from agent_api.auth import Principal, require_roles
-from agent_api.deps import ServicesDep
+from agent_api.deps import ServicesDep, SessionDep
 from agent_api.errors import ApiError, error_responses
 from db.models import Role
 from desk.agent_state.port import AgentStatus
 from desk.deps import AgentStateDep
+from kernel import topics
+from kernel.audit import Actor, audit
 
 router = APIRouter(prefix="/api/agent", tags=["agent state"])
 Agent = Annotated[Principal, require_roles(Role.AGENT, Role.SUPERVISOR)]
@@ -108,3 +110,43 @@ async def wrap_up_done(
 @router.post("/sign-out", response_model=StateOut, responses=ERRORS)
 async def sign_out(user: Agent, port: AgentStateDep) -> StateOut:
     return StateOut.of(await port.sign_out(user.id))
+
+
+class PreviewDecision(BaseModel):
+    call_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._-]+$")
+    decision: Literal["call", "skip"]
+
+
+class PreviewDecisionOut(BaseModel):
+    call_id: str
+    decision: str
+
+
+@router.post(
+    "/campaign-preview", status_code=202, response_model=PreviewDecisionOut, responses=ERRORS
+)
+async def campaign_preview(
+    user: Agent, services: ServicesDep, session: SessionDep, body: PreviewDecision
+) -> PreviewDecisionOut:
+    """The agent's choice on an agent campaign's preview pop: call the customer now, or
+    skip (not an attempt: the contact comes back later). The router's process carries it
+    out (routing/pbx/campaign_calls.py, only for a preview offered to this agent); no
+    choice within campaigns.preview_seconds places the call. Audited."""
+    await services.bus.publish(
+        topics.CAMPAIGN,
+        {
+            "type": "campaign.preview_decision",
+            "agent_id": user.id,
+            "call_id": body.call_id,
+            "decision": body.decision,
+        },
+    )
+    await audit(
+        session,
+        actor=Actor(user.id, user.display_name or user.username, user.role.value),
+        action=f"campaign.preview_{body.decision}",
+        object_type="call",
+        object_id=body.call_id,
+        clock=services.clock,
+    )
+    return PreviewDecisionOut(call_id=body.call_id, decision=body.decision)

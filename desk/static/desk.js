@@ -290,6 +290,8 @@ function renderPop(pop, fresh) {
     el("li", `${fmtTime(x.started_at)} · ${skillName(x.skill)} · ${disposition(x.disposition)}`));
   $("pop-calls").replaceChildren(...(calls.length ? calls : [el("li", t(lang, "none"), "hint")]));
 
+  renderCampaign(pop, fresh);
+
   if (fresh) {
     prefillTicket(pop);
     loadHistory(pop);
@@ -297,7 +299,81 @@ function renderPop(pop, fresh) {
     desk.lastPopAt = Date.now();
     const active = document.activeElement;
     const typing = active && ["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName);
-    if (!typing) $("pop-title").focus();
+    // A preview waits for the agent's choice: the keyboard starts on "call".
+    const waiting = preview.state === "waiting" && !$("preview").hidden;
+    if (!typing) $(waiting ? "preview-call" : "pop-title").focus();
+  }
+}
+
+// -- a campaign call: marked, and for a preview the agent calls or skips -----------------
+
+const preview = { callId: null, until: 0, timer: null, state: null };
+desk.preview = preview;  // tests read preview.state
+
+function renderCampaign(pop, fresh) {
+  const call = pop.call || {};
+  const isCampaign = pop.kind === "campaign";
+  $("campaign").hidden = !isCampaign;
+  $("pop").classList.toggle("campaign-call", isCampaign);
+  if (!isCampaign) {
+    stopPreview();
+    return;
+  }
+  $("campaign-name").textContent = call.campaign_name || "";
+  const isPreview = call.dial_mode === "preview";
+  $("preview").hidden = !isPreview;
+  if (!isPreview) return;
+  if (fresh) {
+    stopPreview();
+    preview.callId = pop.call_id;
+    preview.state = "waiting";
+    preview.until = Date.now() + 1000 * Number(call.preview_seconds || 30);
+    $("preview-error").textContent = "";
+    setPreviewButtons(false);
+    preview.timer = setInterval(showPreviewCount, 250);
+  }
+  showPreviewCount();
+}
+
+function showPreviewCount() {
+  const lang = desk.lang;
+  if (preview.state === "waiting") {
+    const left = Math.max(0, Math.ceil((preview.until - Date.now()) / 1000));
+    $("preview-count").textContent = t(lang, "preview_count", { s: left });
+    if (left <= 0) placedPreview("placed");
+  } else if (preview.state) {
+    $("preview-count").textContent = t(lang, `preview_${preview.state}`);
+  }
+}
+
+function setPreviewButtons(disabled) {
+  $("preview-call").disabled = disabled;
+  $("preview-skip").disabled = disabled;
+}
+
+function placedPreview(state) {
+  preview.state = state;
+  if (preview.timer) clearInterval(preview.timer);
+  preview.timer = null;
+  setPreviewButtons(true);
+  showPreviewCount();
+}
+
+function stopPreview() {
+  if (preview.timer) clearInterval(preview.timer);
+  preview.timer = null;
+  preview.state = null;
+}
+
+async function decidePreview(decision) {
+  if (preview.state !== "waiting" || !preview.callId) return;
+  setPreviewButtons(true);
+  try {
+    await session.call("POST", "/api/agent/campaign-preview", { call_id: preview.callId, decision });
+    placedPreview(decision === "skip" ? "skipped" : "placed");
+  } catch (err) {
+    setPreviewButtons(false);
+    $("preview-error").textContent = t(desk.lang, "preview_failed");
   }
 }
 
@@ -869,6 +945,11 @@ function onKey(event) {
     if (action && !cc.busy) ccAction(action);
     return;
   }
+  if ((key === "c" || key === "s") && preview.state === "waiting" && !$("preview").hidden) {
+    event.preventDefault();
+    decidePreview(key === "c" ? "call" : "skip");
+    return;
+  }
   if (key === "k") {
     event.preventDefault();
     $("kb-q").focus();
@@ -902,6 +983,8 @@ function main() {
   $("kb-form").addEventListener("submit", searchKb);
   $("cust-form").addEventListener("submit", searchCustomers);
   wireCallControls();
+  $("preview-call").addEventListener("click", () => decidePreview("call"));
+  $("preview-skip").addEventListener("click", () => decidePreview("skip"));
   document.addEventListener("keydown", onKey);
   if (session.token) {
     enterDesk().catch(() => showSignIn());

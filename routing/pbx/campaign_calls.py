@@ -98,6 +98,10 @@ class CampaignPort(Protocol):
         cause: str | None,
     ) -> None: ...
 
+    async def connected(self, dial: CampaignDial, agent_id: int) -> None:
+        """The agent answered the customer."""
+        ...
+
     async def skipped(self, dial: CampaignDial, agent_id: int) -> None: ...
 
 
@@ -216,11 +220,15 @@ class CampaignCalls:
             return
         router, s, dial = self.ctx.router, self.ctx.settings, entry.dial
         if await self._choice(entry) == SKIP:
+            # The contact is put off first: the agent freed next must not get it again.
+            if self.port is not None:
+                try:
+                    await self.port.skipped(dial, e.agent_id)
+                except Exception:
+                    log.exception("campaign preview %s: skip not recorded", linkedid)
             if d.current(e, token):
                 await self.ctx.run(router.offer_cancelled, e.call_id, requeue=False)
             self._forget(e.call_id)
-            if self.port is not None:
-                await self.port.skipped(dial, e.agent_id)
             return
         if not d.current(e, token):
             return
@@ -272,6 +280,11 @@ class CampaignCalls:
             entry.customer_on_line = True  # the customer's leg (dialled first) answered
             return
         await self.ctx.run(self.ctx.router.answered, core_id)
+        if self.port is not None and entry.agent_id is not None:
+            try:
+                await self.port.connected(entry.dial, entry.agent_id)
+            except Exception:
+                log.exception("campaign call %s: answer not recorded", core_id)
 
     async def agent_no_answer(self, core_id: str, extension: str) -> None:
         entry = self.entries[core_id]

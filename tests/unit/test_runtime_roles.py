@@ -39,6 +39,7 @@ def test_given_the_duties_then_only_the_leader_runs_them_in_this_order() -> None
         "retention",
         "qa_sampling",
         "campaigns",
+        "campaign_agents",
         "sms",
     ]
 

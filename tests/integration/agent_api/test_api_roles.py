@@ -68,6 +68,12 @@ TABLE = [
     Endpoint("POST", "/api/agent/wrap-up", DESK, body={}),
     Endpoint("POST", "/api/agent/sign-out", DESK),
     Endpoint("POST", "/api/agent/phone", DESK, body={"phone": "desk"}),
+    Endpoint(
+        "POST",
+        "/api/agent/campaign-preview",
+        DESK,
+        body={"call_id": "hlob-cp1x1", "decision": "skip"},
+    ),
     Endpoint("GET", "/api/customers", FILES, query="?q=张"),
     Endpoint("GET", "/api/customers/{customer_id}", FILES),
     Endpoint("GET", "/api/customers/{customer_id}/calls", FILES),

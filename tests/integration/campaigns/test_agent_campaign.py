@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from campaigns.agent_dialer import AgentDialer
+from db.models import Call
 from db.models.campaigns import Campaign, CampaignAttempt, CampaignContact
 from devtools.services.asterisk import AsteriskInstance
 from kernel import topics
@@ -215,7 +216,12 @@ async def test_progressive_campaign_never_outnumbers_ready_agents_and_inbound_go
             attempts = await rows(stack, CampaignAttempt)
             answered = [a for a in attempts if a["outcome"] == "answered"]
             assert len(answered) == 5
-            assert all(a["agent_id"] for a in answered)
+            assert all(a["agent_id"] and a["answered_at"] and a["call_id"] for a in answered)
+            # Every campaign call is a call record: direction out, its campaign.
+            calls = {c["id"]: c for c in await rows(stack, Call)}
+            for a in attempts:
+                assert calls[a["call_id"]]["campaign_id"] == campaign_id
+                assert calls[a["call_id"]]["direction"] == "out"
 
             # The busy customer blamed nobody: every agent is ready, no unanswered offers.
             def all_free() -> bool:
