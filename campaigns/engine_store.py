@@ -126,12 +126,19 @@ async def opt_out(session: AsyncSession, contact_id: int, now: dt.datetime) -> N
 
 
 async def open_attempts(session: AsyncSession) -> list[tuple[CampaignAttempt, Any, Any, Any]]:
-    """Attempts not ended, each with its call's (ended_at, answered_at, hangup_cause) as
-    the call log has them (None while the call lasts or was never logged)."""
+    """Attempts of this engine's campaigns not ended, each with its call's (ended_at,
+    answered_at, hangup_cause) as the call log has them (None while the call lasts or
+    was never logged)."""
     rows = await session.exec(
         select(CampaignAttempt, Call.ended_at, Call.answered_at, Call.hangup_cause)
+        .join(Campaign, col(Campaign.id) == col(CampaignAttempt.campaign_id))
         .outerjoin(Call, col(Call.linkedid) == col(CampaignAttempt.linkedid))
-        .where(col(CampaignAttempt.ended_at).is_(None))
+        .where(
+            col(CampaignAttempt.ended_at).is_(None),
+            # Agents' calls are the agent dialer's (campaigns/agent_dialer.py): a long
+            # conversation with an agent is not an attempt that never reported.
+            col(Campaign.kind).in_([k.value for k in ENGINE_KINDS]),
+        )
     )
     return [(a, ended, answered, cause) for a, ended, answered, cause in rows.all()]
 
