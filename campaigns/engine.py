@@ -130,6 +130,12 @@ class CampaignEngine:
                 if contact.number in blocked:
                     await self._opt_out(contact, now)
                     continue
+                # The window again at each dial, on the clock of this instant: a round
+                # begun just before the window's end (or before the clock moved) places
+                # nothing after it.
+                now = self._clock.now()
+                if not rules.may_call(now):
+                    break
                 # Pacing is about the trunk in real time, whatever the scheduling clock says.
                 moment = time.monotonic()
                 if not self._pacer.take(moment):
