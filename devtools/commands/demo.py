@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=8.0,
         help="mean seconds between simulated calls (0 = no simulated callers)",
     )
+    parser.add_argument(
+        "--no-campaign",
+        action="store_true",
+        help="do not start the demo's outage-notice campaign (its calls share the machine)",
+    )
     parser.add_argument("--http-port", type=int, default=None, help="override http.port")
     parser.add_argument("--var", type=Path, default=Path("var/demo"), help="state directory")
     parser.add_argument(

@@ -127,11 +127,12 @@ class DemoSession:
                 await services.pbx.set_var("", name, value)
         await agents.start()
         self.extras.append(agents)
-        from devtools.demo.campaigns import CampaignSimulator
+        if not getattr(self.args, "no_campaign", False):
+            from devtools.demo.campaigns import CampaignSimulator
 
-        campaign = CampaignSimulator(services)
-        await campaign.start()
-        self.extras.append(campaign)
+            campaign = CampaignSimulator(services)
+            await campaign.start()
+            self.extras.append(campaign)
         if self.args.call_every > 0:
             from devtools.demo.callers import CallerSimulator
 
