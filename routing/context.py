@@ -85,6 +85,15 @@ class RoutingContext:
         agent = self.router.by_extension.get(extension)
         return agent.phone if agent is not None else None  # its browser phone, if chosen
 
+    def connect_variables(self, extension: str, node: str | None) -> dict[str, str]:
+        """Originate variables for a call the PBX connects to the agent in
+        [hotline-connect] (a callback, an agent campaign call) placed on `node`: the
+        agent's chosen phone (its browser phone) or the trunk to its node. Without them
+        the dialplan rings pbx.dialplan.agent_endpoint: the agent's desk phone, while the
+        agent waits on the page."""
+        dial = self.agent_dial(extension, node)
+        return {"HOTLINE_AGENT_ENDPOINT": dial} if dial else {}
+
     async def run(
         self, request: Callable[..., list[RouterEvent]], /, *args: Any, **kwargs: Any
     ) -> None:

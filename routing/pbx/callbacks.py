@@ -184,7 +184,8 @@ class Callbacks:
         )
         try:
             # On the agent's node (several Asterisks): the agent is dialled there.
-            pbx = self.ctx.on_node(self.ctx.agent_nodes.node_of(e.extension))
+            node = self.ctx.agent_nodes.node_of(e.extension)
+            pbx = self.ctx.on_node(node)
             await pbx.originate(
                 f"Local/{r.number}@{s.pbx.dialplan.callback_context}",
                 purpose=OriginatePurpose.CALLBACK,
@@ -197,6 +198,7 @@ class Callbacks:
                     "HOTLINE_CALL_KIND": "callback",
                     "HOTLINE_CALLBACK_ID": str(r.id),
                     "HOTLINE_CALLBACK_RING_SECONDS": str(cb.ring_seconds),
+                    **self.ctx.connect_variables(e.extension, node),
                 },
                 timeout_seconds=cb.ring_seconds + 5,
                 uniqueid=linkedid,

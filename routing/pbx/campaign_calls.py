@@ -239,7 +239,8 @@ class CampaignCalls:
         entry.started = True
         cfg = s.campaigns
         try:
-            pbx = self.ctx.on_node(self.ctx.agent_nodes.node_of(e.extension))
+            node = self.ctx.agent_nodes.node_of(e.extension)
+            pbx = self.ctx.on_node(node)
             caller_id = dial.caller_id or cfg.caller_id or s.center.hotline_numbers[0]
             await pbx.originate(
                 f"Local/{dial.number}@{s.pbx.dialplan.callback_context}",
@@ -255,6 +256,7 @@ class CampaignCalls:
                     "HOTLINE_CONTACT_ID": str(dial.contact_id),
                     "HOTLINE_CALLBACK_CALLERID": caller_id,
                     "HOTLINE_CALLBACK_RING_SECONDS": str(cfg.ring_seconds),
+                    **self.ctx.connect_variables(e.extension, node),
                 },
                 timeout_seconds=cfg.ring_seconds + 5,
                 uniqueid=linkedid,

@@ -14,8 +14,11 @@ from typing import Any
 
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from routing.service import RoutingService
 from tests.browser.conftest import ARGS, CHROMIUM
-from tests.support import bounded_teardown
+from tests.harness.http_app import PASSWORD
+from tests.integration.hotline.support import Backend
+from tests.support import bounded_teardown, eventually
 
 REGISTER_MS = 20_000  # the page's JsSIP registers over WebSocket
 
@@ -112,3 +115,32 @@ def packets(state: dict[str, Any], direction: str) -> int:
     """RTP packets the page received ("inbound") or sent ("outbound") on its call."""
     stats = state.get("stats") or {}
     return int((stats.get(direction) or {}).get("packets") or 0)
+
+
+async def ready_on_page(
+    page: Page, b: Backend, routing: RoutingService, ext: str, *, ready: bool = True
+) -> None:
+    """Signs in with the browser phone, waits until the router dials it, signs in to the
+    phone (not ready) and goes ready unless `ready` is False."""
+    base = str(b.http.base_url).rstrip("/")
+    await sign_in_with_browser_phone(page, base, f"agent{ext}", PASSWORD)
+    await expect(page.locator("#link")).to_have_attribute("data-state", "on")
+
+    def routed() -> bool:
+        return routing.router.by_extension[ext].phone == f"PJSIP/{ext}-web"
+
+    await eventually(routed, 10, f"the router to dial {ext}'s browser phone")
+    await page.get_by_role("button", name="签入话机").click()
+    await expect(page.locator("#state-badge")).to_have_text("示忙")
+    if not ready:
+        return
+    await page.get_by_role("button", name="就绪", exact=True).click()
+    await expect(page.locator("#state-badge")).to_have_text("就绪")
+
+
+async def on_call(b: Backend, ext: str, call: str) -> None:
+    async def talking() -> bool:
+        agent = await b.agent(ext)
+        return bool(agent["state"] == "on_call" and agent["linkedid"] == call)
+
+    await eventually(talking, 30, f"agent {ext} on call {call}")

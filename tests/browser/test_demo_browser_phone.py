@@ -43,9 +43,6 @@ async def demo(var: Path) -> AsyncIterator[tuple[str, list[str]]]:
     proc = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "devtools.cli", "demo", "--duration", "400"),
         *("--call-every", "1", "--customers", "300", "--http-port", "0", "--var", str(var)),
-        # The campaign's calls (AMD, a message rendered per customer) would compete for
-        # this 2-core machine's CPU while agent01 waits for a caller to ring the page.
-        "--no-campaign",
         *("--sandbox-name", f"demo-phone-{os.getpid()}"),  # beside test_demo_smoke's
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -32,22 +32,20 @@ from playwright.async_api import Page, expect
 from cti.commands import OriginatePurpose
 from db.models import metadata
 from devtools.services.asterisk import AsteriskInstance
-from routing.service import RoutingService
 from tests.browser.conftest import artifact
 from tests.browser.softphone_support import (
     desk_page,
     fake_mic_chromium,
+    on_call,
     packets,
     phone,
-    sign_in_with_browser_phone,
+    ready_on_page,
     stat,
     tone,
 )
-from tests.harness.http_app import PASSWORD
 from tests.integration.callcontrol.support import ended_record
 from tests.integration.hotline.support import (
     AsteriskSide,
-    Backend,
     asterisk_side,
     staffed_center,
 )
@@ -87,30 +85,6 @@ async def call_with_tone(ast: AsteriskSide, asterisk: AsteriskInstance, played: 
     )
     ast.placed.append(uid)
     return uid
-
-
-async def ready_on_page(page: Page, b: Backend, routing: RoutingService, ext: str) -> None:
-    """Signs in with the browser phone, waits until the router dials it, goes ready."""
-    base = str(b.http.base_url).rstrip("/")
-    await sign_in_with_browser_phone(page, base, f"agent{ext}", PASSWORD)
-    await expect(page.locator("#link")).to_have_attribute("data-state", "on")
-
-    def routed() -> bool:
-        return routing.router.by_extension[ext].phone == f"PJSIP/{ext}-web"
-
-    await eventually(routed, 10, f"the router to dial {ext}'s browser phone")
-    await page.get_by_role("button", name="签入话机").click()
-    await expect(page.locator("#state-badge")).to_have_text("示忙")
-    await page.get_by_role("button", name="就绪", exact=True).click()
-    await expect(page.locator("#state-badge")).to_have_text("就绪")
-
-
-async def on_call(b: Backend, ext: str, call: str) -> None:
-    async def talking() -> bool:
-        agent = await b.agent(ext)
-        return bool(agent["state"] == "on_call" and agent["linkedid"] == call)
-
-    await eventually(talking, 30, f"agent {ext} on call {call}")
 
 
 async def caller_channel(ast: AsteriskSide, call: str) -> str:
