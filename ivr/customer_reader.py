@@ -1,40 +1,51 @@
-"""The IVR's read path for customer lookups: one indexed select, no ORM, no cache.
+"""The IVR's read path: one indexed select per lookup, no ORM, no cache, no thread hop.
 
     reader = CustomerReader(services)
     info = await reader.by_phone("13912345678")       # CustomerInfo | None
     info = await reader.by_account("310000123456")
+    version = await reader.calendar_version()          # changes with every calendar edit
     await reader.close()
 
 Every call to the hotline starts with a lookup by caller ID, so it must stay well under
-a millisecond on 1,000,000 customers (bench/ivr_fastagi.py). The ORM path
-(ivr/directory.py) builds a Customer object and loads its phones with a second query:
-about 1.6 ms p50 and 9 ms p99 on SQLite. Here:
+a millisecond on 1,000,000 customers while the server is loaded (bench/ivr_fastagi.py).
+The ORM path (ivr/directory.py) builds a Customer object and loads its phones with a
+second query: about 1.6 ms p50 and 9 ms p99 on SQLite. Here:
 
-- SQLite: plain sqlite3 connections (one per worker thread, `query_only`) run one
-  prepared select each, off the event loop. Every select is its own read transaction
-  in WAL mode, so a lookup sees every committed change: nothing is cached, nothing can
-  be stale. Amounts are stored as REAL by SQLite's NUMERIC affinity and come back
-  rounded to cents, as db/types.Money does.
-- PostgreSQL: the same select as SQLAlchemy Core on the shared async engine.
+- SQLite: one plain sqlite3 connection (`query_only`, memory-mapped) runs the prepared
+  select on the event loop itself. An indexed read of pages in the OS page cache takes
+  tens of microseconds, less than handing it to a worker thread, and a thread also
+  waits for the GIL while the loop is busy (up to the 5 ms switch interval: 1.5-4 ms
+  p99 measured in the loaded server). It cannot wait for a writer: in WAL mode readers
+  never block, and the connection's busy_timeout is 0, so in the rare case SQLite
+  answers "busy" (WAL recovery, a checkpoint reset) the lookup is retried on a worker
+  thread whose connection waits, bounded by the IVR's lookup deadline. Every select is
+  its own read transaction, so a lookup sees every committed change.
+  Amounts are stored as REAL by SQLite's NUMERIC affinity and come back rounded to
+  cents, as db/types.Money does.
+- PostgreSQL: a few psycopg connections of the reader's own (autocommit, server-side
+  prepared statements), not the SQLAlchemy pool: one round trip, no SQL compilation.
+- Anything else (SQLite in memory, in tests): the same select as SQLAlchemy Core on the
+  shared async engine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.models import metadata
 from db.phones import normalize_phone
 from hotline.services import Services
-from ivr.directory import DbDirectory
 from ivr.script import CustomerInfo
 
 CENT = Decimal("0.01")
@@ -55,85 +66,176 @@ _COLUMNS = (
 )
 # customers/lookup.holder as one select: a shared number (a family, a landlord) answers
 # with its primary holder, then the oldest.
-_BY_PHONE = (
-    sa.select(*_COLUMNS)
-    .join(_P, _P.c.customer_id == _C.c.id)
-    .where(_P.c.number == sa.bindparam("key"))
-    .order_by(_P.c.is_primary.desc(), _C.c.id)
-    .limit(1)
-)
-_BY_ACCOUNT = sa.select(*_COLUMNS).where(_C.c.account_number == sa.bindparam("key")).limit(1)
 _COLS_SQL = ", ".join(f"c.{c.name}" for c in _COLUMNS)
-_SQLITE = {
+_SQL = {
     "phone": f"SELECT {_COLS_SQL} FROM customer_phones p JOIN customers c ON c.id = p.customer_id"
     " WHERE p.number = ? ORDER BY p.is_primary DESC, c.id LIMIT 1",
     "account": f"SELECT {_COLS_SQL} FROM customers c WHERE c.account_number = ? LIMIT 1",
+    # kernel/business_calendar.overrides_version: counts and last edit times of the
+    # administration page's calendar rows (the tables are small: days and weeks).
+    "calendar": "SELECT (SELECT count(*) FROM calendar_days), (SELECT max(updated_at) FROM"
+    " calendar_days), (SELECT count(*) FROM calendar_weeks), (SELECT max(updated_at) FROM"
+    " calendar_weeks)",
 }
+_CORE = {kind: sa.text(sql.replace("?", ":key")) for kind, sql in _SQL.items()}
+_NO_KEY: tuple[str, ...] = ()
+_PG = {kind: sql.replace("?", "%s") for kind, sql in _SQL.items()}
+PG_CONNECTIONS = 2  # lookups are one short round trip each; two keep a slow one from queueing
+
+
+class _Backend(Protocol):
+    async def one(self, kind: str, key: tuple[str, ...]) -> tuple[Any, ...] | None:
+        """The first row of query `kind` with `key` (its parameters: one, or none)."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class CustomerReader:
-    def __init__(self, services: Services, *, threads: int = 2) -> None:
-        self._engine = services.engine
+    def __init__(self, services: Services, *, pg_connections: int = PG_CONNECTIONS) -> None:
         url = make_url(services.settings.database.url)
         path = url.database or ""
-        self._sqlite: _SqliteReader | None = None
-        if url.get_backend_name() == "sqlite" and path and path != ":memory:":
-            self._sqlite = _SqliteReader(path, threads)
+        backend = url.get_backend_name()
+        self._backend: _Backend
+        if backend == "sqlite" and path and path != ":memory:" and not path.startswith("file:"):
+            self._backend = _SqliteReader(path)
+        elif backend in ("postgresql", "postgres"):
+            dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._backend = _PgReader(dsn, pg_connections)
+        else:
+            self._backend = _CoreReader(services.engine)
 
     async def by_phone(self, number: str) -> CustomerInfo | None:
         phone = normalize_phone(number)
-        return await self._one("phone", phone) if phone else None
-
-    async def by_account(self, account: str) -> CustomerInfo | None:
-        return await self._one("account", account) if account else None
-
-    async def _one(self, kind: str, key: str) -> CustomerInfo | None:
-        if self._sqlite is not None:
-            row = await self._sqlite.one(kind, key)
-        else:
-            stmt = _BY_PHONE if kind == "phone" else _BY_ACCOUNT
-            async with self._engine.connect() as conn:
-                found = (await conn.execute(stmt, {"key": key})).first()
-            row = tuple(found) if found is not None else None
+        if not phone:
+            return None
+        row = await self._backend.one("phone", (phone,))
         return _info(row) if row is not None else None
 
+    async def by_account(self, account: str) -> CustomerInfo | None:
+        if not account:
+            return None
+        row = await self._backend.one("account", (account,))
+        return _info(row) if row is not None else None
+
+    async def calendar_version(self) -> tuple[str, ...]:
+        """Changes whenever a calendar row is added, edited or removed."""
+        row = await self._backend.one("calendar", _NO_KEY)
+        return tuple(str(v) for v in row or ())
+
     async def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
+        await self._backend.close()
 
 
 class _SqliteReader:
-    def __init__(self, path: str, threads: int) -> None:
+    """Inline on the event loop (see the module's docstring); a busy database goes to
+    one worker thread whose connection waits for it."""
+
+    def __init__(self, path: str) -> None:
         self._path = path
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="ivr-lookup")
+        self._conn: sqlite3.Connection | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()
-        self._open: list[sqlite3.Connection] = []
+        self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
-    async def one(self, kind: str, key: str) -> tuple[Any, ...] | None:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._select, _SQLITE[kind], key)
+    async def one(self, kind: str, key: tuple[str, ...]) -> tuple[Any, ...] | None:
+        sql = _SQL[kind]
+        try:
+            if self._conn is None:
+                self._conn = self._connect(busy_ms=0)
+            row: tuple[Any, ...] | None = self._conn.execute(sql, key).fetchone()
+            return row
+        except sqlite3.OperationalError:  # busy or locked: wait for it off the loop
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="ivr-lookup")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, self._waiting, sql, key)
 
-    def _select(self, sql: str, key: str) -> tuple[Any, ...] | None:
+    def _waiting(self, sql: str, key: tuple[str, ...]) -> tuple[Any, ...] | None:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA query_only = 1")
-            # Pages are read in place from the OS page cache instead of copied per read.
-            conn.execute("PRAGMA mmap_size = 1073741824")
-            conn.execute("PRAGMA busy_timeout = 5000")
-            self._local.conn = conn
-            with self._lock:
-                self._open.append(conn)
-        row: tuple[Any, ...] | None = conn.execute(sql, (key,)).fetchone()
+            conn = self._local.conn = self._connect(busy_ms=5000)
+        row: tuple[Any, ...] | None = conn.execute(sql, key).fetchone()
         return row
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+    def _connect(self, *, busy_ms: int) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only = 1")
+        # Pages are read in place from the OS page cache instead of copied per read.
+        conn.execute("PRAGMA mmap_size = 1073741824")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
         with self._lock:
-            for conn in self._open:
+            self._opened.append(conn)
+        return conn
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._opened:
                 conn.close()
-            self._open.clear()
+            self._opened.clear()
+        self._conn = None
+
+
+class _PgReader:
+    """A few connections of its own, taken from a LIFO queue (None: not yet open, or
+    dropped after an error or a cancelled query, whose state is unknown)."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._size = max(1, size)
+        self._idle: asyncio.LifoQueue[Any] | None = None
+        self._all: set[Any] = set()
+
+    async def one(self, kind: str, key: tuple[str, ...]) -> tuple[Any, ...] | None:
+        import psycopg
+
+        if self._idle is None:
+            self._idle = asyncio.LifoQueue()
+            for _ in range(self._size):
+                self._idle.put_nowait(None)
+        idle = self._idle
+        conn = await idle.get()
+        try:
+            if conn is None or conn.closed:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._dsn, autocommit=True, prepare_threshold=0
+                )
+                self._all.add(conn)
+            cur = await conn.execute(_PG[kind], key)
+            row: tuple[Any, ...] | None = await cur.fetchone()
+        except BaseException:
+            if conn is not None:
+                self._all.discard(conn)
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            idle.put_nowait(None)
+            raise
+        idle.put_nowait(conn)
+        return row
+
+    async def close(self) -> None:
+        for conn in list(self._all):
+            with contextlib.suppress(Exception):
+                await conn.close()
+        self._all.clear()
+        self._idle = None
+
+
+class _CoreReader:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def one(self, kind: str, key: tuple[str, ...]) -> tuple[Any, ...] | None:
+        async with self._engine.connect() as conn:
+            params = {"key": key[0]} if key else {}
+            found = (await conn.execute(_CORE[kind], params)).first()
+        return tuple(found) if found is not None else None
+
+    async def close(self) -> None:
+        return None
 
 
 def _money(value: Any) -> Decimal:
@@ -149,7 +251,7 @@ def _day(value: Any) -> dt.date | None:
 
 
 def _text(value: Any) -> str:
-    return str(getattr(value, "value", value))  # PostgreSQL enums come back as StrEnum
+    return str(getattr(value, "value", value))  # PostgreSQL enums may come back as StrEnum
 
 
 def _info(row: tuple[Any, ...]) -> CustomerInfo:
@@ -167,17 +269,3 @@ def _info(row: tuple[Any, ...]) -> CustomerInfo:
         last_payment_amount=_money(paid) if paid is not None else None,
         pin_hash=str(pin) if pin else None,
     )
-
-
-class ReaderDirectory(DbDirectory):
-    """DbDirectory whose customer lookups take the read path above."""
-
-    def __init__(self, services: Services, reader: CustomerReader | None = None) -> None:
-        super().__init__(services)
-        self.reader = reader or CustomerReader(services)
-
-    async def customer_by_phone(self, number: str) -> CustomerInfo | None:
-        return await self.reader.by_phone(number)
-
-    async def customer_by_account(self, account: str) -> CustomerInfo | None:
-        return await self.reader.by_account(account)

@@ -7,6 +7,10 @@ Customer lookups are single indexed selects (customer_phones.number, customers.
 account_number); a fault ticket goes through the tickets feature (TicketService.
 create_fault_ticket), so repeat reports link to the caller's open ticket instead of
 duplicating it. Every call is bounded by the driver's deadline (ivr/driver.py).
+
+`ReaderDirectory` is what the FastAGI server uses: the same answers, with the customer
+lookups and the calendar's version check on the IVR's read path (ivr/customer_reader.py):
+one select each, no ORM, no session.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from customers import lookup
 from customers.notices import NoticeService
 from db.models import Customer
 from hotline.services import Services
+from ivr.customer_reader import CustomerReader
 from ivr.driver import CallContext
 from ivr.script import Answer, CustomerInfo, NoticeInfo, Query, QueryKind, TicketInfo
-from kernel.business_calendar import LiveCalendar
+from kernel.business_calendar import BusinessCalendar, LiveCalendar, load_overrides
 
 
 class DbDirectory:
@@ -95,6 +100,40 @@ class DbDirectory:
 
             self._tickets = TicketService(self._services)
         return self._tickets
+
+
+class ReaderDirectory(DbDirectory):
+    """DbDirectory whose customer lookups and calendar check take the read path."""
+
+    def __init__(self, services: Services, reader: CustomerReader | None = None) -> None:
+        super().__init__(services)
+        self.reader = reader or CustomerReader(services)
+        s = services.settings
+        self._hours, self._zone = s.business_hours, s.center.timezone
+        self._version: tuple[str, ...] | None = None
+        self._open_calendar = BusinessCalendar(self._hours, self._zone)
+
+    async def answer(self, query: Query, call: CallContext) -> Answer:
+        if query.kind is QueryKind.IS_OPEN:
+            calendar = await self.calendar()
+            return calendar.is_open(self._services.clock.now())
+        return await super().answer(query, call)
+
+    async def customer_by_phone(self, number: str) -> CustomerInfo | None:
+        return await self.reader.by_phone(number)
+
+    async def customer_by_account(self, account: str) -> CustomerInfo | None:
+        return await self.reader.by_account(account)
+
+    async def calendar(self) -> BusinessCalendar:
+        """LiveCalendar's rule (an edit is seen at the next call, in every process),
+        its version read on the read path: rebuilt only after an edit."""
+        version = await self.reader.calendar_version()
+        if version != self._version:
+            overrides = await load_overrides(self._services.engine)
+            self._open_calendar = BusinessCalendar(self._hours, self._zone, overrides)
+            self._version = version
+        return self._open_calendar
 
 
 def _info(c: Customer) -> CustomerInfo:

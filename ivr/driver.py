@@ -49,7 +49,9 @@ async def ask_directory(
 ) -> Answer:
     """The directory's answer, or LOOKUP_FAILED when it is slow, down or broken."""
     try:
-        return await asyncio.wait_for(directory.answer(query, call), timeout)
+        # asyncio.timeout, not wait_for: no task per lookup (wait_for makes one on 3.11).
+        async with asyncio.timeout(timeout):
+            return await directory.answer(query, call)
     except TimeoutError:
         log.warning("ivr lookup %s took over %.1fs: caller goes to an agent", query.kind, timeout)
     except Exception:

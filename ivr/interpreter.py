@@ -418,7 +418,7 @@ def _in_language(flow: Flow, call: CallFacts) -> Flow:
     try:
         instruction = next(flow)
         while True:
-            if isinstance(instruction, Say | Ask):
+            if isinstance(instruction, Say | Ask) and instruction.language != call.language:
                 instruction = replace(instruction, language=call.language)
             instruction = flow.send((yield instruction))
     except StopIteration as stop:
