@@ -57,7 +57,17 @@ class AgiReply:
 
 
 def parse_reply(line: str) -> AgiReply:
-    match = _REPLY.match(line.strip())
+    text = line.strip()
+    if text.startswith("200 result="):  # nearly every reply: what the pattern reads, by hand
+        rest = text[11:]
+        space = rest.find(" ")
+        if space < 0:
+            return AgiReply(200, rest, "")
+        data = ""
+        if rest.startswith(" (", space) and (close := rest.find(")", space)) > 0:
+            data = rest[space + 2 : close]
+        return AgiReply(200, rest[:space], data)
+    match = _REPLY.match(text)
     if match is None:
         raise ValueError(f"not an AGI reply: {line!r}")
     return AgiReply(int(match.group(1)), match.group(2) or "", match.group(3) or "")

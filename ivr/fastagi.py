@@ -36,7 +36,8 @@ from panoramisk.fast_agi import Application
 from hotline.services import Services
 from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
 from ivr.agi_channel import AgiChannel, RenderedFiles
-from ivr.customer_reader import CustomerReader, ReaderDirectory
+from ivr.customer_reader import CustomerReader
+from ivr.directory import ReaderDirectory
 from ivr.driver import CallContext, CallerHungUp, Directory, drive
 from ivr.handover import hand_over
 from ivr.interpreter import Interpreter
@@ -64,7 +65,8 @@ class IvrFastAgiServer:
         self.services = services
         s = services.settings
         self._host, self._port = s.pbx.fastagi.host, s.pbx.fastagi.port
-        self._shared_port = s.pbx.fastagi.shared_port
+        # Several processes on the port: `hotline serve` twice, or IVR workers.
+        self._shared_port = s.pbx.fastagi.shared_port or s.pbx.fastagi.workers > 1
         self.command_timeout = command_timeout  # Asterisk's reply, beyond the media time
         self.interpreter = Interpreter(s)
         self._reader = CustomerReader(services)  # lookups by phone < 1 ms (bench)
@@ -97,10 +99,16 @@ class IvrFastAgiServer:
         )
         log.info("IVR FastAGI on %s:%s", self._host, self._port)
 
-    async def stop(self, grace: float = 5.0) -> None:
+    async def stop_accepting(self) -> None:
+        """Close the listening socket; calls in progress go on. With several processes
+        on the port (ivr/workers.py), the others take the new calls."""
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+            server, self._server = self._server, None
+            server.close()
+            await server.wait_closed()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await self.stop_accepting()
         if self._sessions:  # callers in the menu: let them finish their step
             _done, late = await asyncio.wait(list(self._sessions), timeout=grace)
             for task in late:
@@ -177,7 +185,9 @@ class IvrFastAgiServer:
         except AgiHangup as exc:
             raise CallerHungUp(call.call_id) from exc
         await hand_over(agi, result, self.services.settings.pbx.dialplan.holding_queue_prefix)
-        self.results = [*self.results[-49:], result]
+        self.results.append(result)
+        if len(self.results) > 50:
+            del self.results[0]
 
     async def _campaign(self, agi: AgiConnection) -> None:
         # An answered campaign call (campaigns/agi.py), given by the composition root.

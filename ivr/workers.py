@@ -1,0 +1,143 @@
+"""IVR worker processes: several processes answer FastAGI on one port.
+
+    pbx:
+      fastagi:
+        workers: 2        # default 1: the IVR runs in the backend's own process
+
+One process's event loop is what limits the IVR under load (bench/ivr_fastagi.py,
+saturated). With `workers: N` the Runtime's `ivr` component (hotline/wiring.py) is
+`IvrWorkers`: this process's own IvrFastAgiServer plus N-1 child processes, each a
+Runtime with only the `ivr` component, all listening on pbx.fastagi.host:port with
+SO_REUSEPORT. The kernel spreads Asterisk's connections over them; one caller's menu
+is one TCP session, so it stays in one process from its first command to its last.
+
+- Children are started with the `spawn` method (a fresh interpreter: no event loop,
+  socket or database connection is inherited) and get the Settings; each one sets an
+  Event once it listens, and `start()` returns when all have (or fails, bounded).
+- Their events (a fault ticket's `ticket.*`, a campaign answer) must reach the other
+  processes: workers > 1 needs the shared bus (`redis.url`), checked at start.
+- A configuration reload starts a new set of children with the new settings, then
+  stops the old ones, which let their callers finish the step they are in (the
+  server's grace) -- the port is never without a listener.
+- `stop()` sends SIGTERM to each child (its Runtime stops its server: calls in the
+  menu get the grace, as in the parent), waits a bounded time, then kills.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from multiprocessing.process import BaseProcess
+from typing import Any, Protocol
+
+from ivr.fastagi import IvrFastAgiServer
+
+log = logging.getLogger("hotline.ivr.workers")
+START_SECONDS = 60.0  # a child imports Hotline and opens its database: seconds
+STOP_SECONDS = 10.0  # beyond the server's grace (5 s) for calls in the menu
+# (settings, index, ready): run one worker until SIGTERM (hotline/wiring.py).
+WorkerMain = Callable[[Any, int, Any], None]
+
+
+class _Started(Protocol):
+    async def stop(self) -> None: ...
+
+
+class IvrWorkers:
+    def __init__(self, server: IvrFastAgiServer, count: int, main: WorkerMain) -> None:
+        self.server = server
+        self.count = max(1, count)
+        self._main = main
+        self._children: list[BaseProcess] = []
+
+    @property
+    def children(self) -> list[BaseProcess]:
+        return list(self._children)
+
+    async def start(self) -> None:
+        await self.server.start()
+        try:
+            self._children = await self._spawn(self.server.services.settings)
+        except BaseException:
+            await self.server.stop()
+            raise
+
+    async def reload(self) -> None:
+        await self.server.reload()
+        old, self._children = self._children, await self._spawn(self.server.services.settings)
+        await asyncio.to_thread(_terminate, old)
+
+    async def stop(self) -> None:
+        """The children and this process's server stop together (each lets its callers
+        finish their step), within the Runtime's bound for one component."""
+        children, self._children = self._children, []
+        await asyncio.gather(asyncio.to_thread(_terminate, children), self.server.stop())
+
+    async def _spawn(self, settings: Any) -> list[BaseProcess]:
+        ctx = multiprocessing.get_context("spawn")
+        started: list[tuple[BaseProcess, Any]] = []
+        try:
+            for index in range(1, self.count):
+                ready = ctx.Event()
+                child = ctx.Process(
+                    target=self._main,
+                    args=(settings, index, ready),
+                    name=f"hotline-ivr-{index}",
+                    daemon=True,  # never outlives this process
+                )
+                child.start()
+                started.append((child, ready))
+            await asyncio.to_thread(_wait_ready, started, START_SECONDS)
+        except BaseException:
+            await asyncio.to_thread(_terminate, [c for c, _ in started])
+            raise
+        log.info("IVR workers: %d processes on one FastAGI port", self.count)
+        return [c for c, _ in started]
+
+
+def _wait_ready(started: list[tuple[BaseProcess, Any]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for child, ready in started:
+        while not ready.wait(0.1):
+            if not child.is_alive():
+                raise RuntimeError(f"IVR worker {child.name} exited at start ({child.exitcode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"IVR worker {child.name} not listening after {timeout:.0f} s")
+
+
+def _terminate(children: list[BaseProcess], timeout: float = STOP_SECONDS) -> None:
+    for child in children:
+        if child.is_alive():
+            child.terminate()  # SIGTERM: the worker stops its Runtime
+    deadline = time.monotonic() + timeout
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            log.warning("IVR worker %s did not stop in %.0f s: killed", child.name, timeout)
+            child.kill()
+            child.join(5)
+
+
+def serve_worker(make: Callable[[], Awaitable[_Started]], ready: Any) -> None:
+    """A worker process's body: build and start (`make`), tell the parent, run until
+    SIGTERM (or SIGINT), stop."""
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, done.set)
+        component = await make()
+        try:
+            ready.set()
+            await done.wait()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(component.stop(), STOP_SECONDS)
+
+    asyncio.run(run())
