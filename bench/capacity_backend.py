@@ -1,0 +1,131 @@
+"""The backend under test for bench/capacity.py: the real Runtime (role all, as `hotline
+serve` runs it) in a process of its own, so that the benchmark can read its CPU and RSS
+from /proc. Not run by hand.
+
+    python -m bench.capacity_backend --instance NAME --db URL --agents N --first-ext 2001
+        --customers N --first-phone 13900000000
+
+Points the Runtime at the sandbox instance NAME (settings from its state file, as the
+integration tests do: business hours always open), seeds N agents (extensions
+first-ext.., skills billing and general) and N customers (a phone each, English, a
+balance of 25 yuan, no PIN), signs every agent in ready, and stands in for the agents'
+desktops (answers each offer with offer.delivered on the bus, as the desk does when its
+screen-pop arrives). Prints one JSON line {"ready": true, "http": base URL} on stdout,
+then runs until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from db.models import AgentSkill, Customer, CustomerPhone, Role, User  # noqa: E402
+from db.models.customers import Language  # noqa: E402
+from devtools.services.asterisk import attach_instance  # noqa: E402
+from hotline.runtime import Runtime  # noqa: E402
+from hotline.services import Services  # noqa: E402
+from kernel import topics  # noqa: E402
+from kernel.bus.port import EventBus  # noqa: E402
+from tests.integration.hotline.support import restart_settings  # noqa: E402
+
+SKILLS = ("billing", "general")
+
+
+async def seed(services: Services, agents: list[str], phones: list[str]) -> None:
+    async with services.sessions() as s:
+        for ext in agents:
+            user = User(
+                username=f"bench{ext}",
+                display_name=f"坐席{ext}",
+                role=Role.AGENT,
+                extension=ext,
+                languages=["zh", "en"],
+                password_hash="x",
+            )
+            s.add(user)
+            await s.flush()
+            assert user.id is not None
+            s.add_all(AgentSkill(user_id=user.id, skill=k, level=5) for k in SKILLS)
+        for n, phone in enumerate(phones):
+            customer = Customer(
+                name=f"压测客户{n}",
+                account_number=f"B{n:09d}",
+                language=Language.EN,
+                balance=Decimal("25.00"),
+                arrears=Decimal("0"),
+            )
+            s.add(customer)
+            await s.flush()
+            assert customer.id is not None
+            s.add(CustomerPhone(customer_id=customer.id, number=phone, is_primary=True))
+        await s.commit()
+
+
+async def desktops(bus: EventBus) -> None:
+    """Every agent's desktop: the screen-pop is shown at once."""
+    sub = await bus.subscribe(topics.OFFER)
+    while True:
+        msg = await sub.get()
+        if msg.data.get("type") == "offer":
+            await bus.publish(
+                topics.OFFER,
+                {
+                    "type": "offer.delivered",
+                    "agent_id": msg.data["agent_id"],
+                    "call_id": msg.data["call_id"],
+                },
+            )
+
+
+async def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--instance", required=True)
+    p.add_argument("--db", required=True)
+    p.add_argument("--agents", type=int, required=True)
+    p.add_argument("--first-ext", type=int, default=2001)
+    p.add_argument("--customers", type=int, required=True)
+    p.add_argument("--first-phone", type=int, default=13900000000)
+    args = p.parse_args()
+    pbx = attach_instance(args.instance)
+    if pbx is None:
+        raise SystemExit(f"no sandbox instance {args.instance}")
+    settings = restart_settings(pbx, args.db)
+    # Agents are free again as soon as they hang up (no wrap-up): the ramp measures the
+    # PBX and the backend, not the agents' paperwork.
+    queues = [q.model_copy(update={"wrap_up_seconds": 0}) for q in settings.queues]
+    settings = settings.model_copy(update={"queues": queues})
+    runtime = Runtime(settings)
+    services = await asyncio.wait_for(runtime.start(), 120)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    desk = asyncio.create_task(desktops(services.bus))
+    try:
+        agents = [str(args.first_ext + n) for n in range(args.agents)]
+        phones = [str(args.first_phone + n) for n in range(args.customers)]
+        await seed(services, agents, phones)
+        routing = services.features.routing
+        assert routing is not None
+        await routing.reload_agents()
+        for agent in routing.agents():
+            await routing.login(agent["agent_id"], ready=True)
+        base = f"http://{settings.http.host}:{settings.http.port}"
+        print(json.dumps({"ready": True, "http": base}), flush=True)
+        await stop.wait()
+    finally:
+        desk.cancel()
+        await asyncio.wait_for(runtime.stop(), 60)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

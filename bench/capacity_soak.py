@@ -1,0 +1,160 @@
+"""bench/capacity.py's soak: Hotline callers at a steady rate (70 % of the capacity) for
+M minutes; the backend's RSS sampled every 5 s and compared after a warm-up (the first
+fifth, at least 30 s): the median of the last tenth of the samples against the median of
+the tenth just after the warm-up (<= +5 %); SIPp's successful calls against the call
+records the backend wrote (none lost, none duplicated); the bridge's event lag p99.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from bench import capacity_plain as plain
+from bench.capacity_ramp import hist_delta, hist_pct
+from bench.capacity_rig import Rig, rss_mb
+from db.engine import make_async_engine
+
+MAX_RSS_GROWTH = 0.05
+
+
+@dataclass
+class SoakResult:
+    cps: float
+    minutes: float
+    placed: int
+    sipp_ok: int
+    sipp_failed: int
+    answered: int  # by an agent, seen on Asterisk
+    records: int
+    distinct: int  # distinct Linkedids among them
+    records_answered: int
+    unfinished: int  # records still in progress after the settle time
+    rss: list[tuple[float, float]]  # (seconds since start, MB)
+    warmup: float
+    lag: list[tuple[float, int]]
+    peak_calls: int
+
+    def _median(self, lo: float, hi: float) -> float:
+        vals = [mb for t, mb in self.rss if lo <= t <= hi]
+        return statistics.median(vals) if vals else float("nan")
+
+    @property
+    def rss_growth(self) -> float:
+        end = self.rss[-1][0]
+        tenth = max(10.0, (end - self.warmup) / 10)
+        base = self._median(self.warmup, self.warmup + tenth)
+        last = self._median(end - tenth, end)
+        return last / base - 1
+
+    @property
+    def rss_after_warmup(self) -> tuple[float, float]:
+        after = [mb for t, mb in self.rss if t >= self.warmup]
+        return (min(after), max(after)) if after else (float("nan"), float("nan"))
+
+    @property
+    def records_ok(self) -> bool:
+        return self.records == self.distinct == self.sipp_ok and self.unfinished == 0
+
+
+async def _max_call_id(url: str) -> int:
+    engine = make_async_engine(url)
+    try:
+        async with engine.connect() as c:
+            top = (await c.execute(sa.text("SELECT max(id) FROM calls"))).scalar()
+            return int(top or 0)
+    finally:
+        await engine.dispose()
+
+
+async def _records(url: str, after_id: int) -> tuple[int, int, int, int]:
+    engine = make_async_engine(url)
+    try:
+        async with engine.connect() as c:
+            row = (
+                await c.execute(
+                    sa.text(
+                        "SELECT count(*), count(DISTINCT linkedid), "
+                        "count(answered_at), "
+                        "sum(CASE WHEN disposition = 'in_progress' THEN 1 ELSE 0 END) "
+                        "FROM calls WHERE id > :after AND dialed_number = :number"
+                    ),
+                    {"after": after_id, "number": plain.HOTLINE_NUMBER},
+                )
+            ).one()
+            return int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0)
+    finally:
+        await engine.dispose()
+
+
+async def soak(rig: Rig, cps: float, minutes: float) -> SoakResult:
+    seconds = minutes * 60
+    count = max(1, round(cps * seconds))
+    after_id = await _max_call_id(rig.db_url)
+    known = set(rig.watch.legs)
+    rig.watch.reset_peak()
+    lag0 = await rig.bridge_lag()
+    pid, t0 = rig.backend_pid, time.monotonic()
+    rss: list[tuple[float, float]] = []
+
+    async def sample() -> None:
+        while True:
+            rss.append((time.monotonic() - t0, rss_mb(pid)))
+            await asyncio.sleep(5)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        result = await rig.callers(
+            plain.HOTLINE_NUMBER, cps, count, "soak", timeout=seconds + rig.talk[1] + 300
+        )
+        await rig.wait_idle()
+    finally:
+        sampler.cancel()
+    lag1 = await rig.bridge_lag()
+    # The call log writes each call when it ends: give it time to catch up.
+    deadline = time.monotonic() + 60
+    while True:
+        records = await _records(rig.db_url, after_id)
+        if (records[0] >= result.successful and records[3] == 0) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    legs = [leg for uid, leg in rig.watch.legs.items() if uid not in known]
+    return SoakResult(
+        cps=cps,
+        minutes=minutes,
+        placed=count,
+        sipp_ok=result.successful,
+        sipp_failed=result.failed,
+        answered=sum(1 for leg in legs if leg.answered is not None),
+        records=records[0],
+        distinct=records[1],
+        records_answered=records[2],
+        unfinished=records[3],
+        rss=rss,
+        warmup=max(30.0, seconds / 5),
+        lag=hist_delta(lag0, lag1),
+        peak_calls=rig.watch.peak,
+    )
+
+
+def soak_lines(r: SoakResult) -> list[str]:
+    lo, hi = r.rss_after_warmup
+    growth = r.rss_growth
+    return [
+        f"soak: {r.minutes:g} min at {r.cps:.2f} cps (Hotline), {r.placed} calls placed, "
+        f"{r.peak_calls} simultaneous at most",
+        f"  SIPp: {r.sipp_ok} successful, {r.sipp_failed} failed; answered by an agent "
+        f"{r.answered}",
+        f"  call records: {r.records} ({r.distinct} distinct Linkedids, {r.records_answered} "
+        f"answered, {r.unfinished} unfinished): "
+        + ("none lost, none duplicated" if r.records_ok else "MISMATCH with SIPp's count"),
+        f"  backend RSS after the {r.warmup:.0f} s warm-up: {lo:.1f}-{hi:.1f} MB, end vs "
+        f"start {growth * 100:+.1f} % (target <= +{MAX_RSS_GROWTH * 100:.0f} %: "
+        f"{'met' if growth <= MAX_RSS_GROWTH else 'NOT met'})",
+        f"  bridge event lag p50 {hist_pct(r.lag, 50) * 1000:.1f} ms, p99 "
+        f"{hist_pct(r.lag, 99) * 1000:.1f} ms, over {r.lag[-1][1] if r.lag else 0} events",
+    ]
