@@ -6,7 +6,6 @@ floor, a bare FastAGI server replaying recorded commands."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import signal
 import tempfile
@@ -14,36 +13,50 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MONDAY_MORNING = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai: open
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-async def serve_hotline(port: int, db: Path, stats: Path) -> None:
+# Open around the clock (the real clock, so that IVR worker processes agree with this one).
+ALWAYS_OPEN = (
+    "{" + ", ".join(f"{d}: [{{start: '00:00', end: '23:59:59.999999'}}]" for d in DAYS) + "}"
+)
+
+
+async def serve_hotline(
+    port: int, db_url: str, stats: Path, workers: int = 1, redis_url: str = ""
+) -> None:
+    """Hotline's IVR as the Runtime builds it (hotline/wiring.py ivr_fastagi): one
+    IvrFastAgiServer, or with `workers` > 1 IvrWorkers (ivr/workers.py: child processes
+    on the same port, over the Redis bus). Lookups by phone are timed in this process."""
     from db.engine import async_session_factory, make_async_engine
+    from hotline import wiring
     from hotline.services import Services
     from ivr.driver import CallContext
     from ivr.fastagi import IvrFastAgiServer
     from ivr.script import Answer, Query, QueryKind
-    from kernel.bus.memory import MemoryBus
-    from kernel.clock import FakeClock
+    from ivr.workers import IvrWorkers
+    from kernel.bus import make_bus
     from kernel.config import load_settings
 
     sounds = tempfile.mkdtemp(prefix="bench-ivr-sounds-")  # nothing rendered: beeps
     env = {
-        "HOTLINE_DATABASE__URL": f"sqlite:///{db}",
+        "HOTLINE_DATABASE__URL": db_url,
         "HOTLINE_PBX__FASTAGI__HOST": "127.0.0.1",
         "HOTLINE_PBX__FASTAGI__PORT": str(port),
+        "HOTLINE_PBX__FASTAGI__WORKERS": str(workers),
         "HOTLINE_IVR__SOUNDS_DIR": sounds,
+        "HOTLINE_BUSINESS_HOURS__WEEKLY": ALWAYS_OPEN,
+        "HOTLINE_BUSINESS_HOURS__HOLIDAYS": "[]",
     }
+    if redis_url:
+        env["HOTLINE_REDIS__URL"] = redis_url
     settings = load_settings(REPO / "config.yaml", env=env)
     engine = make_async_engine(settings.database.url)
-    services = Services(
-        settings,
-        MemoryBus(),
-        engine,
-        async_session_factory(engine),
-        clock=FakeClock(MONDAY_MORNING),
-    )
-    server = IvrFastAgiServer(services)
+    bus = make_bus(settings.redis.url)
+    services = Services(settings, bus, engine, async_session_factory(engine))
+    component = wiring.ivr_fastagi(services)
+    server = component.server if isinstance(component, IvrWorkers) else component
+    assert isinstance(server, IvrFastAgiServer)
     directory, lookups = server.directory, []
 
     class Timed:
@@ -61,12 +74,13 @@ async def serve_hotline(port: int, db: Path, stats: Path) -> None:
         lookups.clear()
 
     server.directory = Timed()
-    await server.start()
+    await component.start()
     done = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
     await done.wait()
-    await server.stop()
+    await component.stop()
+    await bus.close()
     await engine.dispose()
 
 
