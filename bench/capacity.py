@@ -20,7 +20,7 @@ serve` runs it, in a process of its own: bench/capacity_backend.py; SQLite, or
   PCMA, RFC 2833 key presses (RTP events from pcaps the rig writes): identified by caller
   ID, 1 = balance (said as a number), 1 = an agent; the holding queue; the agent.
   The plain dialplan does the same menu with Playback()/Read()/SayNumber() and Queue().
-Ramp: each rate (1, 2, 3, ... calls/s; quick 1, 2, 4) for a step of N seconds (60;
+Ramp: each rate (1, 2, 3, ... calls/s; quick 2, 4, 8) for a step of N seconds (60;
 quick 15), Hotline then plain, until a side fails a step: > 1 % of its calls fail (never
 reached an agent) or a caller waits > 2 s for the IVR's first prompt (Asterisk's
 Newchannel -> the first AGI command that plays or asks / the first Playback or Read).
@@ -55,7 +55,7 @@ from bench.capacity_report import summary  # noqa: E402
 from bench.capacity_rig import rig  # noqa: E402
 from bench.capacity_soak import soak, soak_lines  # noqa: E402
 
-QUICK_LEVELS = [1.0, 2.0, 4.0]
+QUICK_LEVELS = [2.0, 4.0, 8.0]
 FULL_LEVELS = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0]
 
 
@@ -64,6 +64,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="short steps, low rates, short talk")
     p.add_argument("--seconds", type=float, help="step length (default 60, quick 15)")
     p.add_argument("--max-cps", type=float, help="highest rate of the ramp")
+    p.add_argument("--levels", type=float, nargs="+", help="the ramp's rates, calls/s")
     p.add_argument("--soak", action="store_true")
     p.add_argument("--minutes", type=float, default=15.0, help="soak length (60: long mode)")
     p.add_argument("--cps", type=float, help="soak: the capacity to take 70 %% of")
@@ -76,6 +77,8 @@ def parse() -> argparse.Namespace:
 async def main() -> int:
     args = parse()
     levels = QUICK_LEVELS if args.quick else FULL_LEVELS
+    if args.levels:
+        levels = sorted(args.levels)
     if args.max_cps:
         levels = [x for x in levels if x < args.max_cps] + [args.max_cps]
     seconds = args.seconds or (15.0 if args.quick else 60.0)

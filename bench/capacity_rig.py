@@ -347,7 +347,7 @@ class Rig:
         deadline = time.monotonic() + 60
         while True:
             out = await asyncio.to_thread(self.pbx.cli, "pjsip show contacts")
-            found = len(re.findall(r"Contact:\s+20\d\d+/sip:", out))
+            found = len(re.findall(r"Contact:\s+2\d{3}/sip:", out))
             if found >= self.n_agents:
                 return
             if self._agents_proc.returncode is not None or time.monotonic() > deadline:
