@@ -34,7 +34,9 @@ from hotline.services import Services
 from integrations.sms import SmsGateway
 from ivr.fastagi import IvrFastAgiServer
 from ivr.twilio.agents import TwilioAgentDialer
+from ivr.workers import IvrWorkers, serve_worker
 from kernel.bus import is_shared
+from kernel.config import Settings
 from kernel.config.pbx import PbxNode
 from kernel.fencing import Fence
 from kernel.leadership import Leadership
@@ -110,7 +112,32 @@ def ivr_fastagi(services: Services) -> Component:
     services.features.surveys = services.features.surveys or SurveyAgi(services)
     # So is the campaign route (`campaign`: answered campaign calls).
     services.features.campaign_agi = services.features.campaign_agi or CampaignAgi(services)
-    return IvrFastAgiServer(services)
+    server = IvrFastAgiServer(services)
+    workers = services.settings.pbx.fastagi.workers
+    if workers == 1:
+        return server
+    if not is_shared(services.settings.redis.url):
+        raise ValueError(
+            "pbx.fastagi.workers > 1 needs redis.url: the IVR workers' events (tickets,"
+            " campaign answers) reach the other processes over the shared bus"
+        )
+    return IvrWorkers(server, workers, run_ivr_worker)
+
+
+def run_ivr_worker(settings: Settings, index: int, ready: Any) -> None:
+    """One IVR worker process (ivr/workers.py): a Runtime with only the IVR, on the
+    shared FastAGI port."""
+    from hotline.runtime import Runtime  # hotline/runtime.py imports this module
+
+    fastagi = settings.pbx.fastagi.model_copy(update={"workers": 1, "shared_port": True})
+    own = settings.model_copy(update={"pbx": settings.pbx.model_copy(update={"fastagi": fastagi})})
+
+    async def start() -> Runtime:
+        runtime = Runtime(own, role="pbx", only=["ivr"], migrate=False)
+        await runtime.start()
+        return runtime
+
+    serve_worker(start, ready)
 
 
 def tickets(services: Services) -> Component:

@@ -30,6 +30,10 @@ class FastAgiSettings(Strict):
     # leaves the others listening). Off by default: a second server on the port by
     # mistake should fail to start, not take half the calls.
     shared_port: bool = False
+    # IVR worker processes behind this one port (ivr/workers.py): the Runtime starts
+    # workers-1 children next to its own IVR server, all with SO_REUSEPORT. More than 1
+    # needs redis.url (the workers' events must reach the other processes).
+    workers: int = Field(1, ge=1, le=32)
 
 
 class DialplanContract(Strict):
