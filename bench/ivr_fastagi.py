@@ -49,8 +49,9 @@ ratios less so; 1,000,000 customers; one IVR process):
   Where the rest goes (py-spy and cProfile, saturated): 2.5 ms of CPU per call against
   0.7 ms for the floor, spread over the layers (the send syscall of the 29 commands is a
   quarter; parsing, the channel, the interpreter, the menu's dataclasses the rest); no
-  single hot spot is left. Two IVR workers on these 2 cores did not raise the rate (the
-  load client and the two workers share the same cores); they are for larger machines.
+  single hot spot is left. `--workers 2` is not measured yet: one quick run (not this
+  benchmark) gave 343 calls/s against 313-420 with one process on these 2 cores, where
+  the load client and the workers share the same cores; a full run hung and is open.
 """
 
 from __future__ import annotations

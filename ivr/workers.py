@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,7 @@ from ivr.fastagi import IvrFastAgiServer
 log = logging.getLogger("hotline.ivr.workers")
 START_SECONDS = 60.0  # a child imports Hotline and opens its database: seconds
 STOP_SECONDS = 10.0  # beyond the server's grace (5 s) for calls in the menu
+PARENT_CHECK_SECONDS = 0.5  # how soon a worker whose parent died stops
 # (settings, index, ready): run one worker until SIGTERM (hotline/wiring.py).
 WorkerMain = Callable[[Any, int, Any], None]
 
@@ -125,18 +127,30 @@ def _terminate(children: list[BaseProcess], timeout: float = STOP_SECONDS) -> No
 
 def serve_worker(make: Callable[[], Awaitable[_Started]], ready: Any) -> None:
     """A worker process's body: build and start (`make`), tell the parent, run until
-    SIGTERM (or SIGINT), stop."""
+    SIGTERM (or SIGINT) or until the parent is gone, stop."""
+    parent = os.getppid()
+
+    async def orphaned(done: asyncio.Event) -> None:
+        # A parent killed with SIGKILL sends no SIGTERM: a worker left behind would keep
+        # answering on the FastAGI port with a stale configuration. Re-parented -> stop.
+        while not done.is_set():
+            if os.getppid() != parent:
+                done.set()
+                return
+            await asyncio.sleep(PARENT_CHECK_SECONDS)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
         done = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, done.set)
+        watch = asyncio.create_task(orphaned(done))
         component = await make()
         try:
             ready.set()
             await done.wait()
         finally:
+            watch.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(component.stop(), STOP_SECONDS)
 
