@@ -27,7 +27,13 @@ from devtools.services.asterisk import AsteriskInstance
 from hotline.services import Services
 from tests.browser.conftest import artifact
 from tests.harness.http_app import PASSWORD, add_customer
-from tests.integration.callcontrol.support import call_state, ended_record, on_call, timeline
+from tests.integration.callcontrol.support import (
+    call_state,
+    ended_record,
+    on_call,
+    timeline,
+    wait_state,
+)
 from tests.integration.hotline.support import (
     AsteriskSide,
     Backend,
@@ -141,8 +147,8 @@ async def test_given_a_call_on_the_desk_when_held_resumed_and_transferred_then_1
         await expect(panel).to_be_hidden(timeout=WAIT_MS)
         await expect(page.locator("#call-state")).to_have_text("已转出")
         await on_call(b, "1002", call)
-        assert (await call_state(b, "agent1002"))["state"] == "talking"
-        assert (await call_state(b, "agent1001"))["state"] == "idle"
+        await wait_state(b, "agent1002", "talking")  # channels land after the Redirect
+        await wait_state(b, "agent1001", "idle")
         await page.screenshot(path=artifact("desk-callcontrol-transfer.png"), full_page=True)
         await expect(panel).to_be_hidden()  # still: the page's own polling agrees
         await ast.hang_up(call)
@@ -229,8 +235,8 @@ async def test_given_a_call_on_the_desk_when_1002_joins_a_conference_and_1001_le
 
         await panel.get_by_role("button", name="退出三方").click()
         await expect(panel).to_be_hidden(timeout=WAIT_MS)
-        assert (await call_state(b, "agent1002"))["state"] == "conference"
-        assert (await call_state(b, "agent1001"))["state"] == "idle"
+        await wait_state(b, "agent1002", "conference")  # channels land after the Redirect
+        await wait_state(b, "agent1001", "idle")
         await ast.hang_up(call)
         row = await ended_record(services, call)
         assert row["agents"] == ["1001", "1002"]
@@ -261,8 +267,8 @@ async def test_given_a_call_on_the_desk_when_consulting_1002_and_completing_then
         await panel.get_by_role("button", name="完成转接").click()
         await expect(panel).to_be_hidden(timeout=WAIT_MS)
         await on_call(b, "1002", call)
-        assert (await call_state(b, "agent1002"))["state"] == "talking"
-        assert (await call_state(b, "agent1001"))["state"] == "idle"
+        await wait_state(b, "agent1002", "talking")  # channels land after the Redirect
+        await wait_state(b, "agent1001", "idle")
         await ast.hang_up(call)
         row = await ended_record(services, call)
         assert row["agents"] == ["1001", "1002"]
