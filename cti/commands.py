@@ -201,8 +201,12 @@ class AmiPbxCommands:
         except AmiActionFailed as exc:
             msg = exc.message
             low = msg.lower()
+            # "…channel not up" is Asterisk's answer for a channel already hanging up
+            # (ast_check_hangup in manager.c's Redirect): gone, like "No such channel".
+            # Taken as a refusal, the router offered that caller to agent after agent.
             if "no such channel" in low or (
-                "channel" in low and ("not found" in low or "does not exist" in low)
+                "channel" in low
+                and ("not found" in low or "does not exist" in low or "not up" in low)
             ):
                 raise ChannelNotFound(msg) from exc
             raise PbxRejected(msg or f"{action} refused") from exc
