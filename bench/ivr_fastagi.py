@@ -170,11 +170,33 @@ def sample(path: Path, n: int, seed: int = 7) -> list[tuple[str, str]]:
 # -- the servers (child processes, bench/ivr_fastagi_servers.py) ------------------------
 
 
-def spawn(kind: str, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port), *extra]
-    proc = subprocess.Popen(cmd)
-    wait_for_port("127.0.0.1", port, timeout=60)
+START_SECONDS = 120.0  # a server with IVR workers imports Hotline in every process
+CALL_SECONDS = 120.0  # one call's whole AGI session, paced; past it the server is stuck
+
+
+def spawn(kind: str, port: int, extra: list[str], workdir: Path) -> subprocess.Popen[bytes]:
+    """A server process, once all of it serves: the port opens before IVR workers are
+    up, so the server writes a file when its start has returned. Bounded; a server that
+    exits or never gets ready fails the benchmark."""
+    ready = workdir / f"{kind}.ready"
+    ready.unlink(missing_ok=True)
+    cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port), "--ready", str(ready)]
+    proc = subprocess.Popen([*cmd, *extra])
+    deadline = time.monotonic() + START_SECONDS
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"the {kind} server exited at start ({proc.returncode})")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the {kind} server not ready after {START_SECONDS:.0f} s")
+        time.sleep(0.05)
+    wait_for_port("127.0.0.1", port, timeout=10)
     return proc
+
+
+def alive(proc: subprocess.Popen[bytes], name: str) -> None:
+    if proc.poll() is not None:
+        raise RuntimeError(f"the {name} server died during the run ({proc.returncode})")
 
 
 # -- the load client ---------------------------------------------------------------------
@@ -213,6 +235,9 @@ async def call(
     think, audio = pace
     rng = random.Random(n)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    # A server that stops answering must fail the run, not hang it: one timer per call
+    # (not per read: the client shares the cores with the servers it measures).
+    cut = asyncio.get_running_loop().call_later(CALL_SECONDS, writer.transport.abort)
     writer.write(env.encode())
     sent, server_time = time.perf_counter(), 0.0
     while line := await reader.readline():
@@ -228,6 +253,9 @@ async def call(
             await asyncio.sleep(wait * rng.uniform(0.5, 1.5))
         writer.write(_reply(command, keys, f"bench.{n}").encode() + b"\n")
         sent = time.perf_counter()
+    if cut.when() <= asyncio.get_running_loop().time():
+        raise RuntimeError(f"call {n}: the server said nothing for {CALL_SECONDS:.0f} s")
+    cut.cancel()
     steps.append(server_time)  # the last step ends with the session
     writer.close()
 
@@ -328,7 +356,7 @@ async def _bench(
     port, stats = free_port(), workdir / "stats.json"
     extra = ["--db-url", url, "--stats", str(stats), "--workers", str(args.workers)]
     extra += ["--redis-url", redis]
-    hotline = spawn("hotline", port, extra)
+    hotline = spawn("hotline", port, extra, workdir)
     modes = {
         "paced": (args.think, args.audio),  # callers listen and think: the target's case
         "saturated": (0.0, 0.0),  # everyone answers at once: the capacity
@@ -340,7 +368,9 @@ async def _bench(
             await call(port, n, people[n], [], scripts[kind])
         echo_port = free_port()
         (workdir / "scripts.json").write_text(json.dumps(scripts))
-        echo = spawn("echo", echo_port, ["--scripts", str(workdir / "scripts.json")])
+        echo = spawn("echo", echo_port, ["--scripts", str(workdir / "scripts.json")], workdir)
+        processes = (workdir / "hotline.ready").read_text()
+        print(f"Hotline's IVR: {processes} process(es) on port {port}")
         try:
             for target in (port, echo_port):  # warm-up
                 await load(target, people, 400, args.concurrency, (0.0, 0.0))
@@ -350,6 +380,8 @@ async def _bench(
                     for name, target in (("echo", echo_port), ("hotline", port)):
                         got = await load(target, people, args.sessions, args.concurrency, pace)
                         results.setdefault((mode, name), []).append(got)
+                        alive(hotline, "Hotline")
+                        alive(echo, "echo")
                 if mode == "paced":
                     under_load = await asyncio.to_thread(lookup_times, hotline, stats)
         finally:
@@ -419,12 +451,16 @@ def main() -> None:
     ap.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     ap.add_argument("--stats", help=argparse.SUPPRESS)
     ap.add_argument("--scripts", help=argparse.SUPPRESS)
+    ap.add_argument("--ready", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve == "hotline":
-        stats = Path(args.stats)
-        asyncio.run(serve_hotline(args.port, args.db_url, stats, args.workers, args.redis_url))
+        stats, ready = Path(args.stats), Path(args.ready)
+        asyncio.run(
+            serve_hotline(args.port, args.db_url, stats, ready, args.workers, args.redis_url)
+        )
     elif args.serve == "echo":
-        asyncio.run(serve_echo(args.port, json.loads(Path(args.scripts).read_text())))
+        scripts = json.loads(Path(args.scripts).read_text())
+        asyncio.run(serve_echo(args.port, scripts, Path(args.ready)))
     else:
         try:
             import uvloop  # the load client stays cheap; the servers use asyncio's loop

@@ -23,11 +23,12 @@ ALWAYS_OPEN = (
 
 
 async def serve_hotline(
-    port: int, db_url: str, stats: Path, workers: int = 1, redis_url: str = ""
+    port: int, db_url: str, stats: Path, ready: Path, workers: int = 1, redis_url: str = ""
 ) -> None:
     """Hotline's IVR as the Runtime builds it (hotline/wiring.py ivr_fastagi): one
     IvrFastAgiServer, or with `workers` > 1 IvrWorkers (ivr/workers.py: child processes
-    on the same port, over the Redis bus). Lookups by phone are timed in this process."""
+    on the same port, over the Redis bus). Lookups by phone are timed in this process.
+    `ready` is written once every process listens (the port alone opens first)."""
     from db.engine import async_session_factory, make_async_engine
     from hotline import wiring
     from hotline.services import Services
@@ -74,17 +75,25 @@ async def serve_hotline(
         lookups.clear()
 
     server.directory = Timed()
-    await component.start()
+    # The handlers before the start: with workers the start waits for the children
+    # (seconds), and a SIGUSR1 that came first would end this process (its default
+    # action) -- the `--workers 2` run that "hung" lost its server that way.
     done = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
+    await component.start()
+    _mark(ready, len(getattr(component, "children", ())) + 1)  # the processes serving
     await done.wait()
     await component.stop()
     await bus.close()
     await engine.dispose()
 
 
-async def serve_echo(port: int, scripts: dict[str, list[str]]) -> None:
+def _mark(ready: Path, processes: int) -> None:
+    ready.write_text(str(processes))
+
+
+async def serve_echo(port: int, scripts: dict[str, list[str]], ready: Path) -> None:
     """The floor: read the environment, then say the recorded commands one by one."""
 
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -98,8 +107,9 @@ async def serve_echo(port: int, scripts: dict[str, list[str]]) -> None:
                 break
         writer.close()
 
-    server = await asyncio.start_server(session, "127.0.0.1", port)
     done = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
+    server = await asyncio.start_server(session, "127.0.0.1", port)
+    _mark(ready, 1)
     await done.wait()
     server.close()

@@ -145,13 +145,36 @@ def serve_worker(make: Callable[[], Awaitable[_Started]], ready: Any) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, done.set)
         watch = asyncio.create_task(orphaned(done))
-        component = await make()
         try:
-            ready.set()
-            await done.wait()
+            component = await _start_unless(make(), done)
+            if component is None:
+                return  # stopped while starting: nothing to tell the parent
+            try:
+                ready.set()
+                await done.wait()
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(component.stop(), STOP_SECONDS)
         finally:
             watch.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(component.stop(), STOP_SECONDS)
 
     asyncio.run(run())
+
+
+async def _start_unless(start: Awaitable[_Started], done: asyncio.Event) -> _Started | None:
+    """The started component, or None when `done` is set first (a SIGTERM from a parent
+    that gave up waiting, or the parent's death): the start is then cancelled instead of
+    finishing first. A start that fails raises: the worker exits with its traceback and
+    a non-zero code, which the parent reports (_wait_ready)."""
+    starting = asyncio.ensure_future(start)
+    stopping = asyncio.ensure_future(done.wait())
+    try:
+        await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if starting.done():
+        return starting.result()
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await starting
+    return None

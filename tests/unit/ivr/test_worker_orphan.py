@@ -77,3 +77,62 @@ def test_given_a_worker_when_its_parent_is_killed_then_it_stops(tmp_path: Path) 
             parent.stdout.close()
         if child and alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+STUCK = """
+import asyncio, multiprocessing, sys, time
+from ivr.workers import _terminate, _wait_ready, serve_worker
+
+async def make_stuck():
+    await asyncio.Event().wait()  # a start that never ends (a database that never answers)
+
+async def make_broken():
+    raise RuntimeError("cannot open the database")
+
+def stuck(ready):
+    serve_worker(make_stuck, ready)
+
+def broken(ready):
+    serve_worker(make_broken, ready)
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    for body, wait in ((stuck, 3.0), (broken, 60.0)):  # broken: exits once imported
+        ready = ctx.Event()
+        child = ctx.Process(target=body, args=(ready,))
+        child.start()
+        try:
+            _wait_ready([(child, ready)], wait)
+            print("ready?!", flush=True)
+        except RuntimeError as exc:
+            print(exc, flush=True)
+        t = time.monotonic()
+        _terminate([child], timeout=10.0)
+        print(child.exitcode, round(time.monotonic() - t, 1), flush=True)
+"""
+
+
+def test_given_a_worker_that_never_gets_ready_then_the_parent_fails_and_sigterm_ends_it(
+    tmp_path: Path,
+) -> None:
+    """A worker stuck in its start fails the parent's wait (bounded, named), and the
+    SIGTERM that follows ends the start at once (exit 0, not the kill after 10 s); a
+    start that raises is reported with the worker's exit code."""
+    script = tmp_path / "stuck.py"
+    script.write_text(STUCK)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert "not listening after 3 s" in lines[0]
+    code, seconds = lines[1].split()
+    assert code == "0", lines
+    assert float(seconds) < 5, lines
+    assert "exited at start (1)" in lines[2]
+    assert "cannot open the database" in done.stderr
