@@ -14,19 +14,21 @@ a callback, UserEvent HotlineCallbackRequest as [hotline-fallback] does, which t
 turns into a callback that keeps the caller's place (routing/intake.py).
 
 Routing of connections uses panoramisk's FastAGI Application (its route table and
-add_route checks); its connection handler is replaced (minimal subclass, _Routes): it
-spins forever when a socket closes before the AGI environment ends, raises on an
-environment that is not UTF-8, and swallows task cancellation (so shutdown would hang);
-its Request.send_command has no timeout, raises on EOF and reads `200 result=
-(timeout)` as a plain empty result, so commands go through ivr/agi.AgiConnection
-(quoting, per-command timeouts, typed errors, no command after a hangup). The same
-session object serves the survey routes (ivr.agi.AgiSession: env + command()).
+add_route checks) and nothing else: its connection handler spins forever when a socket
+closes before the AGI environment ends, raises on an environment that is not UTF-8, and
+swallows task cancellation (so shutdown would hang); its Request.send_command has no
+timeout, raises on EOF and reads `200 result= (timeout)` as a plain empty result. So
+each connection is an ivr/agi.AgiStream (a plain protocol: the hot path of the IVR)
+served by `accept`, and commands go through ivr/agi.AgiConnection (quoting,
+per-command timeouts, typed errors, no command after a hangup). The same session
+object serves the survey routes (ivr.agi.AgiSession: env + command()).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,7 +36,7 @@ from typing import Any
 from panoramisk.fast_agi import Application
 
 from hotline.services import Services
-from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiTimeout
+from ivr.agi import AgiCommandError, AgiConnection, AgiHangup, AgiStream, AgiTimeout
 from ivr.agi_channel import AgiChannel, RenderedFiles
 from ivr.customer_reader import CustomerReader
 from ivr.directory import ReaderDirectory
@@ -50,14 +52,10 @@ DEFAULT_SOUNDS = "/var/lib/asterisk/sounds/hotline"
 
 
 class _Routes(Application):  # type: ignore[misc]
-    """panoramisk's route table with a connection handler that is safe (see above)."""
+    """panoramisk's route table; connections are served by IvrFastAgiServer.accept."""
 
-    def __init__(self, server: IvrFastAgiServer) -> None:
+    def __init__(self) -> None:
         super().__init__(loop=asyncio.get_running_loop())
-        self._server = server
-
-    async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await self._server.accept(self, reader, writer)
 
 
 class IvrFastAgiServer:
@@ -88,15 +86,23 @@ class IvrFastAgiServer:
         self.renderer = PromptRenderer(s.ivr.sounds_dir)
 
     async def start(self) -> None:
-        app = _Routes(self)
+        app = _Routes()
         app.add_route("ivr", self.ivr)
         app.add_route("followup", self._survey("handle_followup"))
         app.add_route("survey", self._survey("handle_post_call"))
         app.add_route(self.services.settings.campaigns.agi_route, self._campaign)
         self._app = app
-        self._server = await asyncio.start_server(
-            app.handler, self._host, self._port, reuse_port=self._shared_port or None
+        # Each connection is an AgiStream (ivr/agi.py: lines cut from the received bytes,
+        # no StreamReader/StreamWriter), served by accept() in a task of its own.
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: AgiStream(self.accept),
+            self._host,
+            self._port,
+            reuse_port=self._shared_port or None,
         )
+        # What exists now (modules, the menu, settings) lives as long as the process: out
+        # of the collector's way, so its full collections no longer walk it under load.
+        gc.freeze()
         log.info("IVR FastAGI on %s:%s", self._host, self._port)
 
     async def stop_accepting(self) -> None:
@@ -118,17 +124,15 @@ class IvrFastAgiServer:
                     await task
         await self._reader.close()
 
-    async def accept(
-        self, app: Application, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def accept(self, stream: AgiStream) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
-        agi = AgiConnection(reader, writer, timeout=self.command_timeout)
+        agi = AgiConnection(stream, stream, timeout=self.command_timeout)
         try:
             await agi.read_env()
             script = agi.env.get("agi_network_script", "").strip("/").split("?")[0]
-            route = app._route.get(script)
+            route = self._app._route.get(script)
             if route is None:
                 log.warning("FastAGI: no route %r", script)
                 return
