@@ -35,7 +35,7 @@ async def serve_hotline(
     from ivr.driver import CallContext
     from ivr.fastagi import IvrFastAgiServer
     from ivr.script import Answer, Query, QueryKind
-    from ivr.workers import IvrWorkers
+    from ivr.workers import IvrWorkers, settle_heap
     from kernel.bus import make_bus
     from kernel.config import load_settings
 
@@ -82,6 +82,7 @@ async def serve_hotline(
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
     await component.start()
+    settle_heap()  # as hotline/runtime.py serve_forever does once started
     _mark(ready, len(getattr(component, "children", ())) + 1)  # the processes serving
     await done.wait()
     await component.stop()

@@ -76,8 +76,15 @@ def parse_reply(line: str) -> AgiReply:
 
 def quote(text: str) -> str:
     """An AGI argument in double quotes (quotes and backslashes escaped, no newlines)."""
+    known = _QUOTED.get(text)
+    if known is not None:
+        return known
     clean = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
     return f'"{clean}"'
+
+
+_QUOTED: dict[str, str] = {}
+_QUOTED.update((text, quote(text)) for text in ("", ALL_KEYS))  # every prompt's escape keys
 
 
 class AgiSession(Protocol):
@@ -275,6 +282,7 @@ class AgiConnection:
         # One timer per session checks it, re-armed only when it fires early: a timeout
         # context per command cost 5 us of a 30 us command (bench/ivr_fastagi.py).
         self._deadline = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None  # the session's, at its first command
         self._watch: asyncio.TimerHandle | None = None
         self._expired = False
 
@@ -341,7 +349,9 @@ class AgiConnection:
         return reply
 
     def _arm(self, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         self._deadline = loop.time() + seconds
         if self._watch is None:
             self._watch = loop.call_at(self._deadline, self._check, loop)
@@ -425,14 +435,17 @@ class AgiConnection:
 
     async def _key(self, reply: AgiReply) -> str:
         """result=<ascii code of the key>, 0 for none, -1 for failure or hangup."""
-        if reply.result == "-1":
+        result = reply.result
+        if result == "0":  # played to the end: nearly every prompt
+            return ""
+        if result == "-1":
             await self._alive()  # raises AgiHangup when the caller is gone
             return ""
-        with contextlib.suppress(ValueError):
-            code = int(reply.result)
-            if code > 0:
-                return chr(code)
-        return ""
+        try:  # not contextlib.suppress: a context manager per prompt shows under load
+            code = int(result)
+        except ValueError:
+            return ""
+        return chr(code) if code > 0 else ""
 
     async def _alive(self) -> None:
         # CHANNEL STATUS is refused on a dead channel (511), so it tells a hangup apart

@@ -43,6 +43,24 @@ class RenderedFiles:
     def __init__(self, ttl: float = 30.0) -> None:
         self._ttl = ttl
         self._seen: dict[str, tuple[bool, float]] = {}
+        # (local dir, Asterisk's dir, prompt, language) -> the file Asterisk plays
+        self._files: dict[tuple[str, str, str, str], tuple[str, float]] = {}
+
+    def prompt_file(self, local: str, remote: str, name: str, language: str) -> str:
+        """AgiChannel.prompt_file's answer, kept as long as the existence checks: a
+        prompt is looked up a few times per call, every call."""
+        key = (local, remote, name, language)
+        now = time.monotonic()
+        known = self._files.get(key)
+        if known is not None and now - known[1] < self._ttl:
+            return known[0]
+        found = FALLBACK_SOUND
+        for lang in (language, "zh" if language == "en" else "en"):
+            if self.exists(f"{local}/{lang}/{name}.wav"):
+                found = f"{remote}/{lang}/{name}"
+                break
+        self._files[key] = (found, now)
+        return found
 
     def exists(self, path: str) -> bool:
         now = time.monotonic()
@@ -65,7 +83,7 @@ class AgiChannel:
         found: RenderedFiles | None = None,
     ) -> None:
         self._agi = agi
-        self._local = Path(sounds_dir)
+        self._local_dir = str(Path(sounds_dir))
         self._remote = asterisk_sounds_dir.rstrip("/")
         self._renderer = renderer
         self._found = found or RenderedFiles()
@@ -165,11 +183,9 @@ class AgiChannel:
         return key or await self._agi.say_digits(f"{cents % 100:02d}", ALL_KEYS)
 
     def prompt_file(self, name: str, language: str) -> str:
-        """The file Asterisk plays for a prompt (no extension), with fallbacks."""
-        for lang in (language, "zh" if language == "en" else "en"):
-            if self._found.exists(f"{self._local}/{lang}/{name}.wav"):
-                return f"{self._remote}/{lang}/{name}"
-        return FALLBACK_SOUND
+        """The file Asterisk plays for a prompt (no extension), with fallbacks: the
+        call's language, the other one, else a beep."""
+        return self._found.prompt_file(self._local_dir, self._remote, name, language)
 
     async def _render(self, text: str, language: str) -> str | None:
         if self._renderer is None:

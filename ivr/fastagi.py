@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -100,9 +99,6 @@ class IvrFastAgiServer:
             self._port,
             reuse_port=self._shared_port or None,
         )
-        # What exists now (modules, the menu, settings) lives as long as the process: out
-        # of the collector's way, so its full collections no longer walk it under load.
-        gc.freeze()
         log.info("IVR FastAGI on %s:%s", self._host, self._port)
 
     async def stop_accepting(self) -> None:
