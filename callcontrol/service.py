@@ -299,17 +299,25 @@ class CallControl:
         if not agent.offerable:
             raise TargetNotFree(f"agent {target} cannot take a call now ({agent.state.value})")
 
-    async def _drop_agent_leg(self, call: AgentCall) -> None:
+    async def _drop_agent_leg(self, call: AgentCall, joined: ChannelInfo | None = None) -> None:
         """The transferring agent's leg, once the caller has left it: a leg held in
-        [hotline-hold] would otherwise wait for its caller."""
+        [hotline-hold] would otherwise wait for its caller. After an attended transfer
+        (`joined`: the consulted agent's leg, still in the agent's bridge) only once the
+        caller's Bridge() has taken that leg: hung up earlier, the agent's leg ends its
+        bridge and the consulted leg with it (the consulted agent was left with nobody,
+        while the router counted it on the call)."""
         deadline = time.monotonic() + SETTLE_SECONDS
-        while time.monotonic() < deadline:
+        while True:
             channels = {c.uniqueid: c for c in await self._pbx.channels()}
             agent = channels.get(call.agent.uniqueid)
             if agent is None:
                 return  # its bridge ended with the caller's leaving: hung up already
             caller = channels.get(call.caller.uniqueid) if call.caller else None
-            if caller is None or not caller.bridge_id or caller.bridge_id != agent.bridge_id:
+            left = caller is None or not caller.bridge_id or caller.bridge_id != agent.bridge_id
+            if joined is not None and caller is not None:
+                peer = channels.get(joined.uniqueid)
+                left = peer is None or bool(caller.bridge_id and caller.bridge_id == peer.bridge_id)
+            if left or time.monotonic() > deadline:
                 with contextlib.suppress(PbxError):
                     await self._node(call).hangup(agent.channel)
                 return
@@ -346,7 +354,7 @@ class CallControl:
         routing = self._routing()
         if routing is not None:
             await routing.hand_over(call.linkedid, target, queue)
-        await self._drop_agent_leg(call)
+        await self._drop_agent_leg(call, joined=call.consult)
         return {"call_id": call.linkedid, "state": "transferred", "target": f"agent:{target}"}
 
     async def _cancel(self, extension: str, args: dict[str, Any]) -> dict[str, Any]:
