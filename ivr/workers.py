@@ -12,8 +12,10 @@ SO_REUSEPORT. The kernel spreads Asterisk's connections over them; one caller's 
 is one TCP session, so it stays in one process from its first command to its last.
 
 - Children are started with the `spawn` method (a fresh interpreter: no event loop,
-  socket or database connection is inherited) and get the Settings; each one sets an
-  Event once it listens, and `start()` returns when all have (or fails, bounded).
+  socket or database connection is inherited) and get the Settings; each one says
+  `Ready` once it listens, and `start()` returns when all have (or fails, bounded: a
+  child that exits or does not listen within START_SECONDS is named with its exit
+  code; the SIGTERM that follows ends a start in progress at once).
 - Their events (a fault ticket's `ticket.*`, a campaign answer) must reach the other
   processes: workers > 1 needs the shared bus (`redis.url`), checked at start.
 - A configuration reload starts a new set of children with the new settings, then
@@ -86,7 +88,7 @@ class IvrWorkers:
         started: list[tuple[BaseProcess, Any]] = []
         try:
             for index in range(1, self.count):
-                ready = ctx.Event()
+                ready = Ready(ctx)
                 child = ctx.Process(
                     target=self._main,
                     args=(settings, index, ready),
@@ -101,6 +103,28 @@ class IvrWorkers:
             raise
         log.info("IVR workers: %d processes on one FastAGI port", self.count)
         return [c for c, _ in started]
+
+
+class Ready:
+    """A worker's "I am listening" to its parent (`set` in the worker, `wait` in the
+    parent). Not a multiprocessing.Event: Event.set() waits until every process waiting
+    in Event.wait() has woken up (Condition.notify_all), so a parent killed while it
+    waited left its worker blocked in set() for ever -- still listening on the FastAGI
+    port, its event loop stopped, the connections the kernel gave it never answered (the
+    `--workers 2` benchmark's hang: its server was killed by a stray SIGUSR1 during the
+    start). A semaphore's release never waits for anyone."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._semaphore = ctx.Semaphore(0)
+
+    def set(self) -> None:
+        self._semaphore.release()
+
+    def wait(self, timeout: float) -> bool:
+        if not self._semaphore.acquire(timeout=timeout):
+            return False
+        self._semaphore.release()  # stays set for the next wait
+        return True
 
 
 def _wait_ready(started: list[tuple[BaseProcess, Any]], timeout: float) -> None:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 PARENT = """
 import multiprocessing, sys, time
-from ivr.workers import serve_worker
+from ivr.workers import Ready, serve_worker
 
 class Nothing:
     async def stop(self) -> None:
@@ -29,7 +29,7 @@ def body(ready):
 
 if __name__ == "__main__":
     ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
+    ready = Ready(ctx)
     child = ctx.Process(target=body, args=(ready,))
     child.start()
     assert ready.wait(30)
@@ -81,7 +81,7 @@ def test_given_a_worker_when_its_parent_is_killed_then_it_stops(tmp_path: Path) 
 
 STUCK = """
 import asyncio, multiprocessing, sys, time
-from ivr.workers import _terminate, _wait_ready, serve_worker
+from ivr.workers import Ready, _terminate, _wait_ready, serve_worker
 
 async def make_stuck():
     await asyncio.Event().wait()  # a start that never ends (a database that never answers)
@@ -98,7 +98,7 @@ def broken(ready):
 if __name__ == "__main__":
     ctx = multiprocessing.get_context("spawn")
     for body, wait in ((stuck, 3.0), (broken, 60.0)):  # broken: exits once imported
-        ready = ctx.Event()
+        ready = Ready(ctx)
         child = ctx.Process(target=body, args=(ready,))
         child.start()
         try:
@@ -136,3 +136,49 @@ def test_given_a_worker_that_never_gets_ready_then_the_parent_fails_and_sigterm_
     assert float(seconds) < 5, lines
     assert "exited at start (1)" in lines[2]
     assert "cannot open the database" in done.stderr
+
+
+WAITER = """
+import multiprocessing, sys, threading
+from ivr.workers import Ready
+
+def waits(started, ready):
+    rounds = 0
+    while not ready.wait(0.1):  # what the parent does while its workers start
+        rounds += 1
+        if rounds == 3:  # from now on nearly always inside wait()
+            started.set()
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    started, ready = Ready(ctx), Ready(ctx)
+    waiter = ctx.Process(target=waits, args=(started, ready))
+    waiter.start()
+    assert started.wait(60)
+    waiter.kill()  # killed inside wait(), as a parent killed while its workers start
+    waiter.join(10)
+    setting = threading.Thread(target=ready.set, daemon=True)
+    setting.start()
+    setting.join(10)
+    print("blocked" if setting.is_alive() else "set", flush=True)
+"""
+
+
+def test_given_a_parent_killed_while_waiting_then_the_worker_still_says_ready(
+    tmp_path: Path,
+) -> None:
+    """The worker's "ready" never waits for the parent: with a multiprocessing.Event, a
+    parent killed inside wait() left the worker blocked in set() for ever, listening on
+    the FastAGI port without serving it (the benchmark's `--workers 2` hang)."""
+    script = tmp_path / "waiter.py"
+    script.write_text(WAITER)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["set"]
