@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import shutil
 import signal
 import sys
@@ -73,13 +72,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.capacity_ramp import SIDES, ramp, step_line, sustained  # noqa: E402
+from bench.capacity_ramp import SIDES, pool_size, ramp, step_line, sustained  # noqa: E402
 from bench.capacity_report import summary  # noqa: E402
 from bench.capacity_rig import rig  # noqa: E402
 from bench.capacity_soak import soak, soak_lines  # noqa: E402
 
 QUICK_LEVELS = [2.0, 4.0, 8.0]
-FULL_LEVELS = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0]
+FULL_LEVELS = [4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0]
 
 
 def parse() -> argparse.Namespace:
@@ -106,8 +105,8 @@ async def main() -> int:
         levels = [x for x in levels if x < args.max_cps] + [args.max_cps]
     seconds = args.seconds or (15.0 if args.quick else 60.0)
     talk = tuple(args.talk) if args.talk else ((3, 6) if args.quick else (10, 30))
-    top = max(levels[-1], (args.cps or 0) * 0.7)
-    agents = args.agents or max(20, math.ceil(top * (sum(talk) / 2 + 8)))
+    top = (args.cps or 0) * 0.7 if args.soak and args.cps else levels[-1]
+    agents = args.agents or max(20, pool_size(top, (talk[0], talk[1])))
     tmp = Path(tempfile.mkdtemp(prefix="hotline-capacity-"))
     url = args.db_url or f"sqlite:///{tmp}/capacity.db"
     print(

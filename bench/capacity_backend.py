@@ -11,7 +11,9 @@ first-ext.., skills billing and general) and N customers (a phone each, English,
 balance of 25 yuan, no PIN), signs every agent in ready, and stands in for the agents'
 desktops (answers each offer with offer.delivered on the bus, as the desk does when its
 screen-pop arrives). Prints one JSON line {"ready": true, "http": base URL} on stdout,
-then runs until SIGTERM.
+then runs until SIGTERM. A line `pool N` on stdin leaves the first N agents signed in
+ready and signs the others out (the ramp sizes the agent pool to each rate); it answers
+{"pool": N, "ready": agents signed in} on stdout.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -85,6 +88,26 @@ async def desktops(bus: EventBus) -> None:
             )
 
 
+async def pool_control(routing: Any, bench: list[str]) -> None:
+    """`pool N` lines on stdin: the first N agents (by extension) signed in ready, the
+    others signed out. Asked between steps, when no call is up."""
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        words = line.decode().split()
+        if len(words) != 2 or words[0] != "pool":
+            continue
+        want = set(bench[: int(words[1])])
+        for agent in routing.agents():
+            if agent["extension"] in want:
+                await routing.login(agent["agent_id"], ready=True)
+            else:
+                await routing.logout(agent["agent_id"])
+        ready = sum(1 for a in routing.agents() if a["state"] != "logged_out")
+        print(json.dumps({"pool": len(want), "ready": ready}), flush=True)
+
+
 async def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--instance", required=True)
@@ -109,6 +132,7 @@ async def main() -> int:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     desk = asyncio.create_task(desktops(services.bus))
+    control: asyncio.Task[None] | None = None
     try:
         agents = [str(args.first_ext + n) for n in range(args.agents)]
         phones = [str(args.first_phone + n) for n in range(args.customers)]
@@ -120,9 +144,12 @@ async def main() -> int:
             await routing.login(agent["agent_id"], ready=True)
         base = f"http://{settings.http.host}:{settings.http.port}"
         print(json.dumps({"ready": True, "http": base}), flush=True)
+        control = asyncio.create_task(pool_control(routing, agents))
         await stop.wait()
     finally:
         desk.cancel()
+        if control is not None:
+            control.cancel()
         await asyncio.wait_for(runtime.stop(), 60)
     return 0
 

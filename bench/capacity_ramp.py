@@ -1,14 +1,22 @@
-"""bench/capacity.py's ramp: steps of N seconds at 1, 2, 3, ... calls per second, each
-side (Hotline, plain dialplan) in turn at each rate, on the same Asterisk, until a side
-fails a step: more than 1 % of its calls fail (never reached an agent, or SIPp counted
-them failed) or a caller waits more than 2 s for the IVR's first prompt (Asterisk's
+"""bench/capacity.py's ramp: steps of N seconds at rising calls per second, each side
+(Hotline, plain dialplan) in turn at each rate, on the same Asterisk, until a side fails
+a step: more than 1 % of its calls fail (never reached an agent, or SIPp counted them
+failed) or a caller waits more than 2 s for the IVR's first prompt (Asterisk's
 Newchannel, i.e. the INVITE, to the first AGI command that plays or asks / the first
-Playback or Read). Each step waits for its last calls to end before the next begins.
+Playback or Read).
+
+Fair to both sides: before each side's step Asterisk must have no channel left from the
+previous step (bounded wait; the ramp fails loud if it never drains); the side that goes
+first alternates from rate to rate; each rate has its own agent pool, the same for both
+sides, sized to the rate (rate x (mean talk + 2 s) x 1.2 + 5: enough for the offered
+load, not hundreds of idle static members): the plain queue's static members and the
+agents Hotline has signed in ready.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -19,6 +27,16 @@ from bench.capacity_rig import CallerLeg, Rig, cpu_seconds, rss_mb
 MAX_FAILED = 0.01
 MAX_PROMPT_SECONDS = 2.0
 SIDES = ("hotline", "plain")
+POOL_MARGIN = 1.2
+DRAIN_SECONDS = 180.0
+
+
+def pool_size(cps: float, talk: tuple[int, int]) -> int:
+    """Agents for a rate: the offered load (calls/s x mean seconds an agent is busy: the
+    talk plus ~2 s of ringing and setup) with a 20 % margin, plus 5."""
+    return math.ceil(cps * ((talk[0] + talk[1]) / 2 + 2) * POOL_MARGIN) + 5
+
+
 NUMBERS = {"hotline": plain.HOTLINE_NUMBER, "plain": plain.PLAIN_NUMBER}
 
 
@@ -37,6 +55,8 @@ class Step:
     backend_cpu: float  # % of one core, while calls were placed
     backend_rss: float  # MB, highest seen
     asterisk_cpu: float
+    agents: int = 0  # the step's agent pool
+    drained: float = 0.0  # seconds waited for Asterisk to be empty before the step
     lag: list[tuple[float, int]] = field(default_factory=list)  # bridge event lag, delta
 
     @property
@@ -152,19 +172,25 @@ def step_line(s: Step) -> str:
         f"simultaneous {s.peak_calls:4d}  backend CPU {s.backend_cpu:5.1f} % "
         f"RSS {s.backend_rss:6.1f} MB  Asterisk CPU {s.asterisk_cpu:5.1f} %  "
         f"bridge lag p50 {hist_pct(s.lag, 50) * 1000:6.1f} p99 "
-        f"{hist_pct(s.lag, 99) * 1000:6.1f} ms  {'ok' if s.ok else 'FAILED'}"
+        f"{hist_pct(s.lag, 99) * 1000:6.1f} ms  agents {s.agents}  "
+        f"{'ok' if s.ok else 'FAILED'}"
     )
 
 
 async def ramp(
     rig: Rig, levels: list[float], seconds: float, sides: tuple[str, ...] = SIDES
 ) -> dict[str, list[Step]]:
-    """Each side at each level in turn until it fails a step; prints each step."""
+    """Each side at each level in turn (the first side alternates) until it fails a
+    step, on an empty Asterisk and the level's agent pool; prints each step."""
     steps: dict[str, list[Step]] = {side: [] for side in sides}
     alive = list(sides)
     for n, cps in enumerate(levels):
-        for side in list(alive):
+        order = alive if n % 2 == 0 else alive[::-1]
+        for side in list(order):
+            drained = await rig.drain(DRAIN_SECONDS)
+            await rig.set_pool(pool_size(cps, rig.talk))
             step = await run_step(rig, side, cps, seconds, f"ramp-{side}-{n}")
+            step.agents, step.drained = rig.pool, drained
             print(step_line(step), flush=True)
             steps[side].append(step)
             if not step.ok:

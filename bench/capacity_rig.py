@@ -258,6 +258,8 @@ class Rig:
         self.watch = Watch()
         self.ami: AmiClient | None = None
         self._agents_proc: asyncio.subprocess.Process | None = None
+        self._queues_conf = ""
+        self.pool = agents
 
     @property
     def work(self) -> Path:
@@ -281,8 +283,10 @@ class Rig:
         etc = pbx.etc_dir
         with (etc / "pjsip.conf").open("a", encoding="utf-8") as f:
             f.write(plain.pjsip(self.agents, self.password))
-        with (etc / "queues.conf").open("a", encoding="utf-8") as f:
-            f.write(plain.queues(self.agents))
+        self._queues_conf = (etc / "queues.conf").read_text(encoding="utf-8")
+        (etc / "queues.conf").write_text(
+            self._queues_conf + plain.queues(self.agents), encoding="utf-8"
+        )
         with (etc / "extensions.conf").open("a", encoding="utf-8") as f:
             f.write(plain.EXTENSIONS)
         pbx.cli("module reload res_pjsip.so")
@@ -401,6 +405,7 @@ class Rig:
             *("--agents", str(self.n_agents), "--first-ext", str(FIRST_EXT)),
             *("--customers", str(self.n_customers), "--first-phone", str(FIRST_PHONE)),
             cwd=str(REPO),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
         assert self.backend.stdout is not None
@@ -444,6 +449,75 @@ class Rig:
         return sorted(sums.items())
 
     # -- all of it ---------------------------------------------------------------------------
+
+    async def set_pool(self, n: int) -> None:
+        """The agent pool of the next step, the same for both sides: the first n agents
+        are the plain queue's static members (queues.conf rewritten, app_queue reloaded)
+        and the agents Hotline's router has signed in ready (the others signed out). Only
+        between steps, with no call up."""
+        assert self.pbx is not None
+        assert self.backend is not None
+        n = min(n, self.n_agents)
+        if n == self.pool:
+            return
+        pbx = self.pbx
+        (pbx.etc_dir / "queues.conf").write_text(
+            self._queues_conf + plain.queues(self.agents[:n]), encoding="utf-8"
+        )
+        await asyncio.to_thread(pbx.cli, "module reload app_queue.so")
+        deadline = time.monotonic() + 15
+        while True:
+            out = await asyncio.to_thread(pbx.cli, f"queue show {plain.PLAIN_QUEUE}")
+            members = len(re.findall(r"\(PJSIP/2\d{3}\)", out))
+            if members == n:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"plain queue: {members} static members after reload, not {n}")
+            await asyncio.sleep(0.5)
+        backend = self.backend
+        assert backend.stdin is not None
+        assert backend.stdout is not None
+        backend.stdin.write(f"pool {n}\n".encode())
+        await backend.stdin.drain()
+        deadline = time.monotonic() + 60
+        while True:  # its answer (anything else the backend prints on stdout is skipped)
+            line = await asyncio.wait_for(backend.stdout.readline(), deadline - time.monotonic())
+            if not line:
+                raise RuntimeError("the backend exited")
+            with contextlib.suppress(ValueError):
+                reply = json.loads(line)
+                if isinstance(reply, dict) and "pool" in reply:
+                    break
+        if reply.get("ready") != n:
+            raise RuntimeError(f"backend: {reply.get('ready')} agents signed in, not {n}")
+        self.pool = n
+
+    async def channels(self) -> int:
+        """Channels up on Asterisk (callers' and agents' legs, anything)."""
+        assert self.pbx is not None
+        out = await asyncio.to_thread(self.pbx.cli, "core show channels count")
+        m = re.search(r"(\d+) active channels?", out)
+        if m is None:
+            raise RuntimeError(f"core show channels count: {out!r}")
+        return int(m.group(1))
+
+    async def drain(self, timeout: float = 180) -> float:
+        """Wait until Asterisk has no channel at all (the previous step's callers and
+        agents all hung up); raise if it never drains within timeout. Returns the wait."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        while True:
+            left = await self.channels()
+            if left == 0 and self.watch.active == 0:
+                return time.monotonic() - t0
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"Asterisk did not drain in {timeout:g} s: {left} channels up, "
+                    f"{self.watch.active} caller legs seen up"
+                )
+            self.watch.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.watch.changed.wait(), 1)
 
     async def wait_idle(self, timeout: float = 120) -> None:
         """No caller leg left on Asterisk."""
