@@ -11,6 +11,8 @@ a short "transferring you"; the holding queue; an agent.
 
 from __future__ import annotations
 
+from bench.sandbox_pbx import static_queue
+
 HOTLINE_NUMBER = "95777"  # center.hotline_numbers[0]: [hotline-inbound] -> Hotline's IVR
 PLAIN_NUMBER = "95000"  # [bench-plain]: the same menu in plain dialplan
 CALLER_ENDPOINT = "bench-callers"
@@ -56,21 +58,12 @@ def pjsip(agents: list[str], password: str) -> str:
 
 
 def queues(agents: list[str]) -> str:
-    members = "".join(f"member => PJSIP/{ext},0,Agent {ext}\n" for ext in agents)
-    return f"""
-[{PLAIN_QUEUE}]
-; bench/capacity.py only: the plain dialplan's queue, the SIPp agents as static members.
-strategy = rrmemory
-joinempty = yes
-leavewhenempty = no
-ringinuse = no
-timeout = 15
-retry = 1
-wrapuptime = 0
-announce-frequency = 0
-announce-position = no
-announce-holdtime = no
-{members}"""
+    return static_queue(
+        PLAIN_QUEUE,
+        "bench/capacity.py only: the plain dialplan's queue, the SIPp agents as static members.",
+        "rrmemory",
+        [(f"PJSIP/{ext}", f"Agent {ext}") for ext in agents],
+    )
 
 
 EXTENSIONS = f"""

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import capacity_plain as plain
+from bench import sandbox_pbx
 from cti.ami.client import AmiClient
-from devtools.services.asterisk import AsteriskInstance, free_udp_port, start_instance
-from devtools.services.net import free_port
-from kernel.config import load_settings
+from devtools.services.asterisk import AsteriskInstance, free_udp_port
 
 REPO = Path(__file__).resolve().parents[1]
 SIPP_DIR = REPO / "bench" / "sipp"
@@ -147,13 +146,11 @@ class Watch:
 
 
 async def watch_asterisk(pbx: AsteriskInstance, watch: Watch) -> AmiClient:
-    client = AmiClient(
-        host=pbx.ami_host,
-        port=pbx.ami_port,
+    client = sandbox_pbx.listener(
+        pbx,
+        watch.on_frame,
+        {"Newchannel", "AGIExecStart", "Newexten", "DialEnd", "Hangup"},
         username="hotline-trace",  # the sandbox's read-all user (cti/pbx_config.py)
-        secret=pbx.ami_secret,
-        on_event=watch.on_frame,
-        wanted_events={"Newchannel", "AGIExecStart", "Newexten", "DialEnd", "Hangup"},
     )
     client.start()
     await client.wait_ready(15)
@@ -269,30 +266,15 @@ class Rig:
     # -- Asterisk --------------------------------------------------------------------------
 
     def start_pbx(self) -> AsteriskInstance:
-        base = load_settings(REPO / "config.yaml", env={})
-        pbx = start_instance(
-            f"bench-capacity-{os.getpid()}",
-            settings=base,
-            ami_port=free_port(),
-            sip_port=free_udp_port(),
-            fastagi_port=free_port(),
-            ami_secret=secrets.token_hex(16),
-            sip_password=secrets.token_hex(8),
-        )
+        pbx = sandbox_pbx.start("capacity", sip_password=secrets.token_hex(8))
         self.pbx = pbx
-        etc = pbx.etc_dir
-        with (etc / "pjsip.conf").open("a", encoding="utf-8") as f:
-            f.write(plain.pjsip(self.agents, self.password))
-        self._queues_conf = (etc / "queues.conf").read_text(encoding="utf-8")
-        (etc / "queues.conf").write_text(
-            self._queues_conf + plain.queues(self.agents), encoding="utf-8"
+        self._queues_conf = (pbx.etc_dir / "queues.conf").read_text(encoding="utf-8")
+        sandbox_pbx.extend(
+            pbx,
+            pjsip=plain.pjsip(self.agents, self.password),
+            queues=plain.queues(self.agents),
+            extensions=plain.EXTENSIONS,
         )
-        with (etc / "extensions.conf").open("a", encoding="utf-8") as f:
-            f.write(plain.EXTENSIONS)
-        pbx.cli("module reload res_pjsip.so")
-        pbx.cli("module reload app_queue.so")
-        pbx.cli("dialplan reload")
-        pbx.cli("core set verbose 0")  # as in production: no per-step verbose logging
         self._write_work_files()
         return pbx
 
@@ -415,15 +397,8 @@ class Rig:
         self.http = json.loads(line)["http"]
 
     async def stop_backend(self) -> None:
-        proc = self.backend
-        if proc is None or proc.returncode is not None:
-            return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 60)
-        except TimeoutError:
-            proc.kill()
-            await asyncio.wait_for(proc.wait(), 10)
+        if self.backend is not None:
+            await sandbox_pbx.end_process(self.backend, 60)
 
     @property
     def backend_pid(self) -> int:
@@ -531,18 +506,10 @@ class Rig:
         if self.ami is not None:
             await self.ami.close()
         await self.stop_backend()
-        proc = self._agents_proc
-        if proc is not None and proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await asyncio.wait_for(proc.wait(), 10)
+        if self._agents_proc is not None:
+            await sandbox_pbx.end_process(self._agents_proc, 10)
         if self.pbx is not None:
-            self.pbx.stop()
-            if not os.environ.get("BENCH_KEEP"):
-                shutil.rmtree(self.pbx.dir, ignore_errors=True)
+            sandbox_pbx.stop(self.pbx)
 
 
 @contextlib.asynccontextmanager

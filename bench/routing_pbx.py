@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import secrets
 import shutil
 import statistics
 import tempfile
@@ -30,7 +28,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cti.ami.client import AmiClient
+from bench import sandbox_pbx
+from bench.sandbox_pbx import static_queue
 from cti.bridge import CtiBridge
 from cti.commands import OriginatePurpose
 from db.engine import async_session_factory, make_async_engine
@@ -39,10 +38,7 @@ from db.models import AgentSkill, User
 from devtools.services.asterisk import (
     TEST_AGENT_ENDPOINT,
     AsteriskInstance,
-    free_udp_port,
-    start_instance,
 )
-from devtools.services.net import free_port
 from hotline.services import Features, Services
 from kernel.bus.memory import MemoryBus
 from kernel.clock import SystemClock
@@ -53,20 +49,12 @@ from tests.integration.routing.stack import prompting_ivr
 
 REPO = Path(__file__).resolve().parents[1]
 AGENTS = ("1001", "1002", "1003")
-APPQUEUE = """
-[bench-appqueue]
-; bench/routing_pbx.py only: app_queue deciding by itself, for comparison.
-strategy = leastrecent
-joinempty = yes
-leavewhenempty = no
-ringinuse = no
-timeout = 15
-retry = 1
-wrapuptime = 0
-announce-frequency = 0
-announce-position = no
-announce-holdtime = no
-""" + "".join(f"member => Local/{ext}@hotline-test-agent,0,Agent {ext}\n" for ext in AGENTS)
+APPQUEUE = static_queue(
+    "bench-appqueue",
+    "bench/routing_pbx.py only: app_queue deciding by itself, for comparison.",
+    "leastrecent",
+    [(f"Local/{ext}@hotline-test-agent", f"Agent {ext}") for ext in AGENTS],
+)
 APPQUEUE_CONTEXT = """
 [bench-appqueue-entry]
 exten => s,1,Answer()
@@ -136,18 +124,6 @@ class Watch:
                 raise TimeoutError(f"{linkedid}: not answered")
 
 
-def _extend_config(pbx: AsteriskInstance) -> None:
-    etc = pbx.etc_dir
-    with (etc / "queues.conf").open("a", encoding="utf-8") as f:
-        f.write(APPQUEUE)
-    with (etc / "extensions.conf").open("a", encoding="utf-8") as f:
-        f.write(APPQUEUE_CONTEXT)
-    pbx.cli("module reload app_queue.so")
-    pbx.cli("dialplan reload")
-    # As in production: no per-step verbose logging (it would bill every dialplan step).
-    pbx.cli("core set verbose 0")
-
-
 async def _agents(sessions: Any) -> None:
     async with sessions() as session:
         for ext in AGENTS:
@@ -200,20 +176,11 @@ async def _call(bridge: CtiBridge, target: str) -> str:
 
 
 async def pbx_bench(calls: int) -> bool:
-    base = load_settings(REPO / "config.yaml", env={})
-    pbx = start_instance(
-        f"bench-routing-{os.getpid()}",
-        settings=base,
-        ami_port=free_port(),
-        sip_port=free_udp_port(),
-        fastagi_port=free_port(),
-        ami_secret=secrets.token_hex(16),
-        agent_endpoint=TEST_AGENT_ENDPOINT,
-    )
+    pbx = sandbox_pbx.start("routing", agent_endpoint=TEST_AGENT_ENDPOINT)
     tmp = tempfile.mkdtemp(prefix="hotline-bench-")
     url = f"sqlite:///{tmp}/bench.db"
     try:
-        _extend_config(pbx)
+        sandbox_pbx.extend(pbx, queues=APPQUEUE, extensions=APPQUEUE_CONTEXT)
         await asyncio.to_thread(upgrade, url)
         s = load_settings(
             REPO / "config.yaml", env={**pbx.settings_env(), "HOTLINE_DATABASE__URL": url}
@@ -222,9 +189,7 @@ async def pbx_bench(calls: int) -> bool:
         s = s.model_copy(update={"queues": queues})
         return await _run(pbx, s, url, calls)
     finally:
-        pbx.stop()
-        if not os.environ.get("BENCH_KEEP"):
-            shutil.rmtree(pbx.dir, ignore_errors=True)
+        sandbox_pbx.stop(pbx)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -234,13 +199,8 @@ async def _run(pbx: AsteriskInstance, s: Any, url: str, calls: int) -> bool:
     sessions = async_session_factory(engine)
     await _agents(sessions)
     watch = Watch()
-    listener = AmiClient(
-        host=pbx.ami_host,
-        port=pbx.ami_port,
-        username=pbx.ami_username,
-        secret=pbx.ami_secret,
-        on_event=watch.on_frame,
-        wanted_events={"QueueCallerJoin", "DialBegin", "DialEnd", "UserEvent"},
+    listener = sandbox_pbx.listener(
+        pbx, watch.on_frame, {"QueueCallerJoin", "DialBegin", "DialEnd", "UserEvent"}
     )
     secret = pbx.ami_secret
     bridge = CtiBridge(s.pbx.ami, s.pbx.dialplan, bus, secret=secret)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import secrets
 import shutil
 import statistics
@@ -47,17 +46,15 @@ sys.path.insert(0, str(REPO))
 
 from playwright.async_api import Page, expect  # noqa: E402
 
+from bench import sandbox_pbx  # noqa: E402
 from cti.ami.client import AmiClient  # noqa: E402
 from cti.ami.errors import AmiError  # noqa: E402
 from devtools.services.asterisk import (  # noqa: E402
     TEST_AGENT_ENDPOINT,
     AsteriskInstance,
     free_udp_port,
-    start_instance,
 )
-from devtools.services.net import free_port  # noqa: E402
 from hotline.runtime import Runtime  # noqa: E402
-from kernel.config import load_settings  # noqa: E402
 from tests.browser.softphone_support import (  # noqa: E402
     desk_page,
     fake_mic_chromium,
@@ -224,13 +221,7 @@ async def sipp_phone(pbx: AsteriskInstance) -> AsyncIterator[asyncio.subprocess.
     try:
         yield proc
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
-                proc.kill()
-                await asyncio.wait_for(proc.wait(), 5)
+        await sandbox_pbx.end_process(proc, 5)
 
 
 async def registered(pbx: AsteriskInstance, aor: str) -> None:
@@ -251,14 +242,7 @@ async def run(pbx: AsteriskInstance, calls: int, tmp: Path) -> dict[str, dict[st
     results: dict[str, dict[str, list[float]]] = {s: {k: [] for k in STEPS} for s in SIDES}
     runtime = Runtime(settings)
     await asyncio.wait_for(runtime.start(), 60)
-    ami = AmiClient(
-        host=pbx.ami_host,
-        port=pbx.ami_port,
-        username=pbx.ami_username,
-        secret=pbx.ami_secret,
-        on_event=events.on_frame,
-        wanted_events={"Newstate", "Hangup"},
-    )
+    ami = sandbox_pbx.listener(pbx, events.on_frame, {"Newstate", "Hangup"})
     errors: list[str] = []
     try:
         services = runtime.services
@@ -323,24 +307,14 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20)
     args = parser.parse_args()
-    base = load_settings(REPO / "config.yaml", env={})
-    pbx = start_instance(
-        f"bench-softphone-{os.getpid()}",
-        settings=base,
-        ami_port=free_port(),
-        sip_port=free_udp_port(),
-        fastagi_port=free_port(),
-        ami_secret=secrets.token_hex(16),
-        sip_password=secrets.token_hex(8),
-        agent_endpoint=TEST_AGENT_ENDPOINT,
+    pbx = sandbox_pbx.start(
+        "softphone", sip_password=secrets.token_hex(8), agent_endpoint=TEST_AGENT_ENDPOINT
     )
     tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     try:
         results = await run(pbx, args.calls, tmp)
     finally:
-        pbx.stop()
-        if not os.environ.get("BENCH_KEEP"):
-            shutil.rmtree(pbx.dir, ignore_errors=True)
+        sandbox_pbx.stop(pbx)
         shutil.rmtree(tmp, ignore_errors=True)
     report(results)
     return 0
