@@ -20,10 +20,15 @@ serve` runs it, in a process of its own: bench/capacity_backend.py; SQLite, or
   PCMA, RFC 2833 key presses (RTP events from pcaps the rig writes): identified by caller
   ID, 1 = balance (said as a number), 1 = an agent; the holding queue; the agent.
   The plain dialplan does the same menu with Playback()/Read()/SayNumber() and Queue().
-Ramp: each rate (1, 2, 3, ... calls/s; quick 2, 4, 8) for a step of N seconds (60;
-quick 15), Hotline then plain, until a side fails a step: > 1 % of its calls fail (never
-reached an agent) or a caller waits > 2 s for the IVR's first prompt (Asterisk's
-Newchannel -> the first AGI command that plays or asks / the first Playback or Read).
+Ramp: each rate (4, 6, 8, 10, 12, 14, 16 calls/s; quick 2, 4, 8) for a step of N
+seconds (60; quick 15), both sides at each rate, the side that goes first alternating
+from rate to rate, until a side fails a step: > 1 % of its calls fail (never reached an
+agent) or a caller waits > 2 s for the IVR's first prompt (Asterisk's Newchannel -> the
+first AGI command that plays or asks / the first Playback or Read). Fair to both: every
+step starts on an empty Asterisk (no channel left from the step before; a bounded wait
+that fails the run loud), and each rate has one agent pool for both sides, sized to the
+offered load (rate x (mean talk + 2 s) x 1.2 + 5): the plain queue's static members and
+the agents Hotline has signed in ready (the rest signed out), never hundreds idle.
 Per step: simultaneous calls (caller legs on Asterisk), the backend's CPU (its process
 tree, /proc, while calls are placed) and RSS, Asterisk's CPU, and the CTI bridge's event
 lag (Asterisk's event Timestamp -> handled by the bridge, the backend's /metrics
@@ -33,30 +38,42 @@ Soak (--soak): Hotline at 70 % of --cps, or of the rate a ramp of Hotline alone 
 first, for --minutes (15); the backend's RSS flat after warm-up (<= +5 %), SIPp's
 successful calls == call records (none lost or duplicated), bridge lag p99.
 
-Last figures (2-core machine, SQLite, Asterisk 22.10.1, 4 Dec 2026):
-`--quick` (50 agents, talk 3-6 s, 15 s steps at 1, 2, 4 cps; before the quick levels
-became 2, 4, 8), no side failed:
-  hotline 4.0 cps  calls 60  failed 0.0 %  first prompt p50 26 ms p99 44 max 45 ms
-    simultaneous 60  backend CPU 32.1 %  RSS 173.5 MB  Asterisk CPU 20.3 %
-    bridge lag p50 1.5 p99 9.8 ms
-  plain   4.0 cps  calls 60  failed 0.0 %  first prompt p50 15 ms p99 25 max 26 ms
-    simultaneous 50  Asterisk CPU 19.5 %
-  ratio 1.00x (both at the ramp's top: no ceiling found)
-`--levels 5 10 15 20 --seconds 30 --agents 400` (talk 10-30 s):
-  hotline  5 cps ok: 150 calls, first prompt p99 50 ms, 120 simultaneous, backend CPU
-    43.8 %, RSS 176.5 MB, Asterisk CPU 37.2 %, bridge lag p50 1.5 p99 10.0 ms
-  plain    5 cps ok: 150 calls, first prompt p99 19 ms, 120 simultaneous, Asterisk 41.3 %
-  hotline 10 cps ok: 300 calls, first prompt p50 29 p99 432 max 647 ms, 240 simultaneous,
-    backend CPU 69.7 %, RSS 192.4 MB, Asterisk CPU 70.7 %, bridge lag p50 1.9 p99 77.6 ms
-  plain   10 cps FAILED: 73 of 300 reached an agent, first prompt p50 19.9 s (Asterisk
-    CPU only 25.8 %: app_queue with 400 static members stalls, not the CPU)
-  hotline 15 cps FAILED: 123 of 450 reached an agent, first prompt p50 5.6 s, RSS 544 MB,
-    bridge lag p99 218 ms (the router logged thousands of "redirect ... refused: channel
-    not up" retries for callers that had gone)
-  Hotline sustained 10 cps (240 simultaneous), plain 5 cps (120): ratio 2.00x (target
-  >= 0.8x: met) -- but the plain ceiling is app_queue's with 400 static members on a
-  2-core box, not Asterisk's; a finer ramp (6, 8 cps) would place both ceilings better.
-The soak (`--soak`) was written but not run yet.
+Last figures (2-core machine shared with other jobs, SQLite, Asterisk 22.10.1, 4 Dec
+2026, after the router fix a5478f8):
+`--levels 6 8 10 12 14 --seconds 30` (talk 10-30 s; drained Asterisk before every step,
+first side alternating, agent pool per rate):
+  hotline   6.0 cps  calls  180  answered  180  failed   0.0 %  first prompt p50 27 ms
+    p99 87 max 123 ms  simultaneous 144  backend CPU 47.1 % RSS 178.0 MB  Asterisk CPU
+    40.7 %  bridge lag p50 1.1 p99 9.9 ms  agents 164  ok
+  plain     6.0 cps  calls  180  answered  180  failed   0.0 %  first prompt p50 14 ms
+    p99 34 max 50 ms  simultaneous 144  Asterisk CPU 47.3 %  agents 164  ok
+  plain     8.0 cps  calls  240  answered  238  failed   0.8 %  first prompt p50 93 ms
+    p99 20295 max 30451 ms  simultaneous 183  Asterisk CPU 28.5 %  agents 217  FAILED
+    (SIPp: 135 of 238 callers got Asterisk's 200 OK only after >= 2 s, mean 9.5 s, on a
+    drained Asterisk at 28.5 % CPU: Asterisk stalls without being CPU-bound; the suspect
+    is app_queue with 217 static PJSIP members, not measured further)
+  hotline   8.0 cps  calls  240  answered  240  failed   0.0 %  first prompt p50 27 ms
+    p99 80 max 224 ms  simultaneous 192  backend CPU 60.8 % RSS 195.2 MB  Asterisk CPU
+    54.6 %  bridge lag p50 1.1 p99 14.0 ms  agents 217  ok
+  hotline  10.0 cps  calls  300  answered  300  failed   0.0 %  first prompt p50 29 ms
+    p99 439 max 845 ms  simultaneous 240  backend CPU 74.3 % RSS 203.6 MB  Asterisk CPU
+    68.9 %  bridge lag p50 2.1 p99 107.3 ms  agents 269  ok
+  hotline  12.0 cps  calls  360  answered  360  failed   0.0 %  first prompt p50 73 ms
+    p99 15550 max 25958 ms  simultaneous 288  backend CPU 69.9 % RSS 226.4 MB  Asterisk
+    CPU 83.3 %  bridge lag p50 4.8 p99 215.2 ms  agents 322  FAILED
+  Hotline: sustained 10 cps, 240 simultaneous calls, first prompt p99 439 ms, backend
+    CPU 74.3 % of a core, RSS 203.6 MB, Asterisk CPU 68.9 %, bridge lag p50 2.1 ms p99
+    107.3 ms
+  plain dialplan: sustained 6 cps, 144 simultaneous calls, first prompt p99 34 ms,
+    Asterisk CPU 47.3 %
+  ratio Hotline/plain sustained cps 1.67x (target >= 0.8x: met)
+  The router's "redirect ... refused: channel not up" retries are gone (0 lines; ~24,000
+  at 15 cps before a5478f8); at 12 cps Asterisk itself falls behind (first prompts up
+  to 26 s) and the router gave up 14 offers whose outcome Asterisk never reported in
+  time ("no outcome, given up"); every caller still reached an agent.
+The soak at 70 % of 10 cps: (being run; see the commit after this one)
+Earlier, before the ramp was fair (plain right after Hotline's step on the same
+Asterisk, 400 static members): Hotline 10 cps, plain 5 cps, "2.00x".
 """
 
 from __future__ import annotations
@@ -109,9 +126,14 @@ async def main() -> int:
     agents = args.agents or max(20, pool_size(top, (talk[0], talk[1])))
     tmp = Path(tempfile.mkdtemp(prefix="hotline-capacity-"))
     url = args.db_url or f"sqlite:///{tmp}/capacity.db"
+    plan = (
+        f"soak of {args.minutes:g} min at 70 % of {args.cps:g} cps"
+        if args.soak and args.cps
+        else f"steps of {seconds:g} s at {', '.join(f'{x:g}' for x in levels)} cps"
+    )
     print(
-        f"capacity: {agents} SIPp agents, talk {talk[0]}-{talk[1]} s, steps of {seconds:g} s "
-        f"at {', '.join(f'{x:g}' for x in levels)} cps, database {url.split(':', 1)[0]}",
+        f"capacity: {agents} SIPp agents, talk {talk[0]}-{talk[1]} s, {plan}, "
+        f"database {url.split(':', 1)[0]}",
         flush=True,
     )
     try:
