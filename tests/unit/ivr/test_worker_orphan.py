@@ -83,24 +83,27 @@ STUCK = """
 import asyncio, multiprocessing, sys, time
 from ivr.workers import Ready, _terminate, _wait_ready, serve_worker
 
-async def make_stuck():
-    await asyncio.Event().wait()  # a start that never ends (a database that never answers)
+def stuck(ready, starting):
+    async def make():
+        starting.set()  # inside the start, its signal handlers in place
+        await asyncio.Event().wait()  # a start that never ends (a database that never answers)
 
-async def make_broken():
-    raise RuntimeError("cannot open the database")
+    serve_worker(make, ready)
 
-def stuck(ready):
-    serve_worker(make_stuck, ready)
+def broken(ready, starting):
+    async def make():
+        raise RuntimeError("cannot open the database")
 
-def broken(ready):
-    serve_worker(make_broken, ready)
+    serve_worker(make, ready)
 
 if __name__ == "__main__":
     ctx = multiprocessing.get_context("spawn")
     for body, wait in ((stuck, 3.0), (broken, 60.0)):  # broken: exits once imported
-        ready = Ready(ctx)
-        child = ctx.Process(target=body, args=(ready,))
+        ready, starting = Ready(ctx), Ready(ctx)
+        child = ctx.Process(target=body, args=(ready, starting))
         child.start()
+        if body is stuck:
+            assert starting.wait(60)  # imported and starting: not a SIGTERM at import time
         try:
             _wait_ready([(child, ready)], wait)
             print("ready?!", flush=True)
