@@ -14,6 +14,10 @@ screen-pop arrives). Prints one JSON line {"ready": true, "http": base URL} on s
 then runs until SIGTERM. A line `pool N` on stdin leaves the first N agents signed in
 ready and signs the others out (the ramp sizes the agent pool to each rate); it answers
 {"pool": N, "ready": agents signed in} on stdout.
+
+BENCH_TRACEMALLOC=S (a leak hunt, not a measurement: tracing slows the backend): Python
+allocations traced from the start, a snapshot S seconds after ready, and at the stop the
+allocations that grew most since then, by line and by call stack, on stderr.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
+import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -108,6 +114,29 @@ async def pool_control(routing: Any, bench: list[str]) -> None:
         print(json.dumps({"pool": len(want), "ready": ready}), flush=True)
 
 
+def traced() -> float | None:
+    """BENCH_TRACEMALLOC's seconds, tracing started; None when not asked for."""
+    value = os.environ.get("BENCH_TRACEMALLOC")
+    if not value:
+        return None
+    tracemalloc.start(12)
+    return float(value)
+
+
+def growth_report(base: tracemalloc.Snapshot) -> None:
+    now = tracemalloc.take_snapshot()
+    out = sys.stderr
+    print("tracemalloc: growth since the snapshot, by line", file=out)
+    for stat in now.compare_to(base, "lineno")[:15]:
+        print(f"  {stat}", file=out)
+    print("tracemalloc: growth by call stack (top 5)", file=out)
+    for stat in now.compare_to(base, "traceback")[:5]:
+        print(f"  {stat.size_diff / 1024:.0f} KiB in {stat.count_diff:+d} blocks", file=out)
+        for line in stat.traceback.format()[-16:]:
+            print(f"    {line}", file=out)
+    out.flush()
+
+
 async def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--instance", required=True)
@@ -117,6 +146,8 @@ async def main() -> int:
     p.add_argument("--customers", type=int, required=True)
     p.add_argument("--first-phone", type=int, default=13900000000)
     args = p.parse_args()
+    trace_after = traced()
+    snapshots: list[tracemalloc.Snapshot] = []
     pbx = attach_instance(args.instance)
     if pbx is None:
         raise SystemExit(f"no sandbox instance {args.instance}")
@@ -145,7 +176,11 @@ async def main() -> int:
         base = f"http://{settings.http.host}:{settings.http.port}"
         print(json.dumps({"ready": True, "http": base}), flush=True)
         control = asyncio.create_task(pool_control(routing, agents))
+        if trace_after is not None:
+            loop.call_later(trace_after, lambda: snapshots.append(tracemalloc.take_snapshot()))
         await stop.wait()
+        if snapshots:
+            growth_report(snapshots[0])
     finally:
         desk.cancel()
         if control is not None:
