@@ -27,31 +27,56 @@ against the ORM directory) and as timed inside the server under load.
 Targets (issue 17, same run as the floor): saturated calls/s >= 0.5x the floor; paced
 step p99 <= 2x the floor and <= 5 ms; lookup by phone p99 <= 1 ms in the server.
 
-Last figures (2 cores shared with another benchmark running at the same time -- a SIPp
-capacity run with its own Asterisk and backend -- so the absolute times are noisy, the
-ratios less so; 1,000,000 customers; one IVR process):
-  SQLite      paced      floor 49.3 calls/s, step p50 1.20 / p99 5.12 ms
-                         Hotline 48.8 calls/s, step p50 2.40 / p99 10.56 ms (2.1x)
-              saturated  floor 574.6 calls/s; Hotline 236.7 calls/s (0.41x)
-              lookup by phone p99: 0.118 ms alone (ORM directory 5.1 ms); 1.005 ms in
-              the server while paced
-  PostgreSQL  paced      floor 49.3 calls/s, step p50 1.41 / p99 9.80 ms
-                         Hotline 48.7 calls/s, step p50 3.54 / p99 26.76 ms (2.7x)
-              saturated  floor 853.6 calls/s; Hotline 281.4 calls/s (0.33x)
-              lookup by phone p99: 0.621 ms alone (ORM directory 6.2 ms); 5.4 ms in
-              the server while paced
+Last figures (2 cores; each run alone on the machine, under the shared benchmark lock;
+1,000,000 customers; a step's times are server time per step, to the next question):
+  SQLite, one IVR process
+    paced      floor 49.3 calls/s, step p50 1.08 / p99 5.43 ms
+               Hotline 48.9 calls/s, step p50 2.10 / p99 8.36 ms (1.5x)
+    saturated  floor 1,653.2 calls/s (p99 58.20 ms); Hotline 647.7 calls/s (0.39x,
+               p99 157.38 ms)
+    lookup by phone p99: 0.111 ms alone (ORM directory 15.208 ms); 1.572 ms in the
+               server while paced (p50 0.095, p90 0.244; 87 of 6,000 over 1 ms)
+  SQLite, --workers 2 (the parent and one worker process; the load client, the floor
+  and Redis on the same 2 cores)
+    paced      floor 49.3 calls/s, step p50 0.85 / p99 3.42 ms
+               Hotline 48.9 calls/s, step p50 1.48 / p99 8.38 ms (2.5x)
+    saturated  floor 1,559.4 calls/s (p99 64.60 ms); Hotline 795.5 calls/s (0.51x,
+               p99 140.46 ms)
+    lookup by phone p99 (parent process only): 1.110 ms alone, 2.344 ms in the server
+  PostgreSQL, one IVR process, 2 reader connections (the run before the last change,
+  PG_CONNECTIONS 2 -> 8, which is not measured yet)
+    paced      floor 49.3 calls/s, step p50 1.27 / p99 6.06 ms
+               Hotline 48.8 calls/s, step p50 2.94 / p99 11.48 ms (1.9x)
+    saturated  floor 1,213.3 calls/s (p99 95.59 ms); Hotline 369.4 calls/s (0.30x,
+               p99 752.57 ms: callers queued for the reader's two connections)
+    lookup by phone p99: 0.443 ms alone (ORM directory 6.981 ms); 2.870 ms in the
+               server while paced
   Before the fast path (issue 17, SQLite, quiet machine): paced p99 9.28 vs 3.14 ms
   (3.0x), saturated 348.6 vs 1,652.7 calls/s (0.21x), lookup 1.54 ms in the server.
-  What changed: lookups and the calendar check inline on SQLite (no thread hop: the
-  thread waited for the GIL) or on the reader's own psycopg connections, no aiosqlite
-  round trip per call for the calendar, one timer per AGI session instead of a timeout
-  context per command, no task per lookup, replies parsed by hand.
-  Where the rest goes (py-spy and cProfile, saturated): 2.5 ms of CPU per call against
-  0.7 ms for the floor, spread over the layers (the send syscall of the 29 commands is a
-  quarter; parsing, the channel, the interpreter, the menu's dataclasses the rest); no
-  single hot spot is left. `--workers 2` is not measured yet: one quick run (not this
-  benchmark) gave 343 calls/s against 313-420 with one process on these 2 cores, where
-  the load client and the workers share the same cores; a full run hung and is open.
+  Targets: saturated >= 0.5x is met with 2 worker processes (0.51x), not by one process
+  (0.39x on SQLite, 0.30x on PostgreSQL). One process is CPU-bound: about 2.2 ms of
+  CPU per call against 0.75 ms for the floor (two rounds each, /proc CPU time, same run),
+  the asyncio machinery of the 26-31 AGI round trips spread over the layers (cProfile:
+  the send syscalls about a sixth, the event loop's handles and futures, command(), the
+  interpreter's generators); no single hot spot. Paced step p99 <= 2x the floor: met on
+  SQLite with one process (1.5x) and on PostgreSQL (1.9x), not with 2 workers (2.5x,
+  the floor's own p99 was lower in that run). <= 5 ms: not met (8.36 ms); the floor
+  itself printed 5.43 ms p99 in the same run. Lookup by phone <= 1 ms in the server: not
+  met (1.572 ms SQLite); the lookup is about 0.1 ms of CPU and never waits (inline
+  on the loop), and the slow ones come in bursts (36 of the 87 over 1 ms within 460
+  consecutive lookups, about 6 s of a paced round): most likely time when the process
+  was off its core, not the query.
+  What changed since the first fast-path figures: each connection an AgiStream (a
+  plain protocol, no StreamReader/StreamWriter), gc.freeze once started (settle_heap),
+  prompt files resolved once per 30 s, no context manager per key read; PostgreSQL: up
+  to 8 lookups in flight instead of 2. CPU per call before / after the AgiStream and
+  gc.freeze, in one run, two rounds each: 2.48 / 1.97 ms before, 2.21 / 2.19 ms after --
+  within the noise of this machine, so no gain is claimed.
+  `--workers 2` hung before: a SIGUSR1 reached the server before its handler (the start
+  waits for the workers), killed it, and its worker, blocked for ever in
+  multiprocessing.Event.set() for the dead parent, kept the FastAGI port without
+  serving it (ivr/workers.py Ready; the benchmark now waits for a ready file, bounds
+  every call and checks that its servers live).
 """
 
 from __future__ import annotations
