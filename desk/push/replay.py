@@ -45,6 +45,11 @@ class ReplayBuffer:
         self.last_seq = frame.seq
         while len(self.frames) > self.max_frames:
             self.frames.popleft()
+        # Pruned by age here too, not only when a desktop reconnects: an agent who
+        # stays connected never asks, and each of hundreds of agents kept its newest
+        # 512 frames (screen-pops with the customer's file) for good -- the backend's
+        # memory grew ~5 MB a minute in bench/capacity.py's soak.
+        self.prune(frame.at)
 
     def next_seq(self) -> int:
         return self.last_seq + 1

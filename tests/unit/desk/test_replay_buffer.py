@@ -55,3 +55,11 @@ async def test_given_a_lazy_frame_when_sent_then_rendered_once() -> None:
     assert await frame.payload() == "pop"
     assert await frame.payload() == "pop"
     assert calls == 1
+
+
+def test_given_a_connected_agent_who_never_resumes_then_old_frames_still_leave() -> None:
+    # Only new frames arrive (no reconnect asks for a replay): the window by age holds
+    # anyway, so hundreds of agents do not each keep max_frames screen-pops for good.
+    ring = filled(1000, max_frames=512, max_age=10.0)
+    assert [f.seq for f in ring.frames] == list(range(990, 1001))
+    assert ring.next_seq() == 1001
