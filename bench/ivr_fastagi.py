@@ -43,14 +43,18 @@ Last figures (2 cores; each run alone on the machine, under the shared benchmark
     saturated  floor 1,559.4 calls/s (p99 64.60 ms); Hotline 795.5 calls/s (0.51x,
                p99 140.46 ms)
     lookup by phone p99 (parent process only): 1.110 ms alone, 2.344 ms in the server
-  PostgreSQL, one IVR process, 2 reader connections (the run before the last change,
-  PG_CONNECTIONS 2 -> 8, which is not measured yet)
+  PostgreSQL, one IVR process, 2 reader connections
     paced      floor 49.3 calls/s, step p50 1.27 / p99 6.06 ms
                Hotline 48.8 calls/s, step p50 2.94 / p99 11.48 ms (1.9x)
     saturated  floor 1,213.3 calls/s (p99 95.59 ms); Hotline 369.4 calls/s (0.30x,
                p99 752.57 ms: callers queued for the reader's two connections)
     lookup by phone p99: 0.443 ms alone (ORM directory 6.981 ms); 2.870 ms in the
                server while paced
+    tried: 8 reader connections instead of 2 -- saturated floor 1,325.9, Hotline 386.2
+               calls/s (0.29x, step p99 832.17 ms), paced p99 9.49 vs 4.95 ms (1.9x),
+               lookup 0.514 alone / 1.931 ms in the server: no gain, reverted (the
+               callers do not wait for a connection; where PostgreSQL's p99 goes
+               under saturation is open)
   Before the fast path (issue 17, SQLite, quiet machine): paced p99 9.28 vs 3.14 ms
   (3.0x), saturated 348.6 vs 1,652.7 calls/s (0.21x), lookup 1.54 ms in the server.
   Targets: saturated >= 0.5x is met with 2 worker processes (0.51x), not by one process
@@ -68,10 +72,10 @@ Last figures (2 cores; each run alone on the machine, under the shared benchmark
   was off its core, not the query.
   What changed since the first fast-path figures: each connection an AgiStream (a
   plain protocol, no StreamReader/StreamWriter), gc.freeze once started (settle_heap),
-  prompt files resolved once per 30 s, no context manager per key read; PostgreSQL: up
-  to 8 lookups in flight instead of 2. CPU per call before / after the AgiStream and
-  gc.freeze, in one run, two rounds each: 2.48 / 1.97 ms before, 2.21 / 2.19 ms after --
-  within the noise of this machine, so no gain is claimed.
+  prompt files resolved once per 30 s, no context manager per key read. CPU per call
+  before / after the AgiStream and gc.freeze, in one run, two rounds each: 2.48 / 1.97
+  ms before, 2.21 / 2.19 ms after -- within the noise of this machine, so no gain is
+  claimed.
   `--workers 2` hung before: a SIGUSR1 reached the server before its handler (the start
   waits for the workers), killed it, and its worker, blocked for ever in
   multiprocessing.Event.set() for the dead parent, kept the FastAGI port without

