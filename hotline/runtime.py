@@ -243,6 +243,9 @@ async def serve_forever(runtime: Runtime, ready: Callable[[Services], Any] | Non
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGHUP, hang_up)
     services = await runtime.start()
+    from ivr.workers import settle_heap  # gc.freeze: start-up objects out of the collector's way
+
+    settle_heap()
     try:
         if ready is not None:
             result = ready(services)
