@@ -35,9 +35,10 @@ async def serve_hotline(
     from ivr.driver import CallContext
     from ivr.fastagi import IvrFastAgiServer
     from ivr.script import Answer, Query, QueryKind
-    from ivr.workers import IvrWorkers, settle_heap
+    from ivr.workers import IvrWorkers
     from kernel.bus import make_bus
     from kernel.config import load_settings
+    from kernel.lifecycle import settle_heap
 
     sounds = tempfile.mkdtemp(prefix="bench-ivr-sounds-")  # nothing rendered: beeps
     env = {

@@ -34,7 +34,7 @@ from kernel.bus import make_bus
 from kernel.bus.port import EventBus
 from kernel.clock import Clock, SystemClock
 from kernel.config import Settings
-from kernel.lifecycle import Component, stop_within
+from kernel.lifecycle import Component, settle_heap, stop_within
 from privacy.logs import LogMasking
 
 log = logging.getLogger("hotline")
@@ -243,9 +243,7 @@ async def serve_forever(runtime: Runtime, ready: Callable[[Services], Any] | Non
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGHUP, hang_up)
     services = await runtime.start()
-    from ivr.workers import settle_heap  # gc.freeze: start-up objects out of the collector's way
-
-    settle_heap()
+    settle_heap()  # gc.freeze: start-up objects out of the collector's way
     try:
         if ready is not None:
             result = ready(services)

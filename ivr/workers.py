@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import multiprocessing
 import os
@@ -40,6 +39,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
 from ivr.fastagi import IvrFastAgiServer
+from kernel.lifecycle import settle_heap
 
 log = logging.getLogger("hotline.ivr.workers")
 START_SECONDS = 60.0  # a child imports Hotline and opens its database: seconds
@@ -148,15 +148,6 @@ def _terminate(children: list[BaseProcess], timeout: float = STOP_SECONDS) -> No
             log.warning("IVR worker %s did not stop in %.0f s: killed", child.name, timeout)
             child.kill()
             child.join(5)
-
-
-def settle_heap() -> None:
-    """Once a process has started (hotline/runtime.py serve_forever, an IVR worker): what
-    exists now (modules, settings, the menu) lives as long as the process, so it is put
-    out of the collector's way (gc.freeze, after one collection so that no garbage is
-    kept): the full collections that a busy IVR triggers no longer walk all of it."""
-    gc.collect()
-    gc.freeze()
 
 
 def serve_worker(make: Callable[[], Awaitable[_Started]], ready: Any) -> None:

@@ -180,3 +180,13 @@ async def run_when_due(
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=delay)
+
+
+def settle_heap() -> None:
+    """Once a process has started (hotline/runtime.py serve_forever, an IVR worker in
+    ivr/workers.py): what exists now (modules, settings, the menu) lives as long as the
+    process, so it is put out of the collector's way (gc.freeze, after one collection so
+    that no garbage is kept): the full collections that a busy IVR triggers no longer
+    walk all of it."""
+    gc.collect()
+    gc.freeze()

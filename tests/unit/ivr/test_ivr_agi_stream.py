@@ -19,15 +19,25 @@ def _free_port() -> int:
         return port
 
 
+Connected = tuple[asyncio.StreamReader, asyncio.StreamWriter, AgiStream]
+
+
 @pytest.fixture
-async def streams() -> AsyncIterator[tuple[asyncio.Queue[AgiStream], int]]:
-    """A server whose connections are AgiStreams, queued for the test."""
+async def connected() -> AsyncIterator[Connected]:
+    """One client connected to a server whose connections are AgiStreams: the client's
+    reader and writer (Asterisk's side) and the server's stream."""
     accepted: asyncio.Queue[AgiStream] = asyncio.Queue()
     port = _free_port()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: AgiStream(_hold(accepted)), "127.0.0.1", port)
     try:
-        yield accepted, port
+        async with asyncio.timeout(5):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            stream = await accepted.get()
+        try:
+            yield reader, writer, stream
+        finally:
+            writer.close()
     finally:
         server.close()
         async with asyncio.timeout(5):
@@ -41,13 +51,9 @@ def _hold(accepted: asyncio.Queue[AgiStream]) -> OnConnect:
     return on_connect
 
 
-async def test_lines_split_over_packets_and_the_rest_at_the_end(
-    streams: tuple[asyncio.Queue[AgiStream], int],
-) -> None:
-    accepted, port = streams
-    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def test_lines_split_over_packets_and_the_rest_at_the_end(connected: Connected) -> None:
+    _reader, writer, stream = connected
     async with asyncio.timeout(5):
-        stream = await accepted.get()
         for part in (b"agi_network_script: i", b"vr\nagi_callerid: ", "张三\n\n200 re".encode()):
             writer.write(part)
             await writer.drain()
@@ -59,16 +65,11 @@ async def test_lines_split_over_packets_and_the_rest_at_the_end(
         assert await stream.readline() == b"200 re"  # what is left, as StreamReader does
         assert await stream.readline() == b""
         await stream.wait_closed()
-    writer.close()
 
 
-async def test_a_session_over_a_stream_and_its_hangup(
-    streams: tuple[asyncio.Queue[AgiStream], int],
-) -> None:
-    accepted, port = streams
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def test_a_session_over_a_stream_and_its_hangup(connected: Connected) -> None:
+    reader, writer, stream = connected
     async with asyncio.timeout(5):
-        stream = await accepted.get()
         agi = AgiConnection(stream, stream, timeout=2)
         writer.write(b"agi_network_script: ivr\nagi_arg_1: 95777\n\n")
         await agi.read_env()
@@ -83,13 +84,9 @@ async def test_a_session_over_a_stream_and_its_hangup(
         await agi.close()
 
 
-async def test_an_oversized_line_is_refused(
-    streams: tuple[asyncio.Queue[AgiStream], int],
-) -> None:
-    accepted, port = streams
-    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def test_an_oversized_line_is_refused(connected: Connected) -> None:
+    _reader, writer, stream = connected
     async with asyncio.timeout(5):
-        stream = await accepted.get()
         writer.write(b"x" * (LINE_LIMIT + 10))
         await writer.drain()
         with pytest.raises(ValueError, match="over the limit"):
@@ -98,4 +95,3 @@ async def test_an_oversized_line_is_refused(
         await stream.wait_closed()
         with pytest.raises(ConnectionResetError):
             await stream.drain()
-    writer.close()

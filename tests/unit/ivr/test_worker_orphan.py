@@ -48,6 +48,20 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def run_script(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess[str]:
+    """Run `text` as a script of its own (spawned workers import it as __main__), bounded."""
+    script = tmp_path / name
+    script.write_text(text)
+    return subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+
+
 def test_given_a_worker_when_its_parent_is_killed_then_it_stops(tmp_path: Path) -> None:
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
@@ -121,16 +135,7 @@ def test_given_a_worker_that_never_gets_ready_then_the_parent_fails_and_sigterm_
     """A worker stuck in its start fails the parent's wait (bounded, named), and the
     SIGTERM that follows ends the start at once (exit 0, not the kill after 10 s); a
     start that raises is reported with the worker's exit code."""
-    script = tmp_path / "stuck.py"
-    script.write_text(STUCK)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=100,
-    )
+    done = run_script(tmp_path, "stuck.py", STUCK)
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stderr
     assert "not listening after 3 s" in lines[0]
@@ -173,15 +178,6 @@ def test_given_a_parent_killed_while_waiting_then_the_worker_still_says_ready(
     """The worker's "ready" never waits for the parent: with a multiprocessing.Event, a
     parent killed inside wait() left the worker blocked in set() for ever, listening on
     the FastAGI port without serving it (the benchmark's `--workers 2` hang)."""
-    script = tmp_path / "waiter.py"
-    script.write_text(WAITER)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=100,
-    )
+    done = run_script(tmp_path, "waiter.py", WAITER)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["set"]
