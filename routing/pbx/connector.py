@@ -199,8 +199,13 @@ class Connector:
         expired: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         """If Asterisk never reports how the offer ended, give up after the ring time:
-        `expired()` if given (a callback attempt: nobody's fault), else the agent did not
-        answer (offer_failed)."""
+        `expired()` if given (a callback attempt), else the caller goes back to the head of
+        its line, not to this agent again. Either way it is nobody's fault: Asterisk's Dial
+        always ends with an outcome (NOANSWER after the ring time), so silence means a
+        PBX too busy to report in time, not an agent who did not answer. Counting it as
+        the agent's no-answer paused agent after agent exactly when the PBX was
+        overloaded, and the line collapsed (bench/capacity.py soak: 58 of 153 agents
+        paused)."""
         delay = self.ctx.settings.routing.offer_timeout_seconds + WATCHDOG_MARGIN + extra
         if e.kind is CallKind.CALLBACK:
             delay += self.ctx.settings.routing.callback.ring_seconds
@@ -212,7 +217,9 @@ class Connector:
                 action = (
                     expired()
                     if expired is not None
-                    else self.ctx.run(self.ctx.router.offer_failed, e.call_id)
+                    else self.ctx.run(
+                        self.ctx.router.offer_cancelled, e.call_id, requeue=True, decline=True
+                    )
                 )
                 self.ctx.spawn(action, "offer-expired")
 
