@@ -9,7 +9,8 @@ production:
   (campaigns/agi_store.py: answered_at, and the outcome), then the call ends answered;
 - busy, no answer, failed: the call ends unanswered with Asterisk's hangup cause (17, 19,
   34; campaigns/outcomes.py reads them);
-and the end is `engine.call_ended(linkedid, call)`, what its call.ended listener calls.
+and the ends of a round's calls reach `engine.calls_ended(batch)` in batches of at most
+END_BATCH, as its call.ended listener coalesces them.
 Only the engine's calls are timed; the FastAGI route's writes are timed apart.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.campaign_data import Outcomes
-from campaigns.engine import CampaignEngine
+from campaigns.engine import END_BATCH, CampaignEngine
 from campaigns.rules import DialingRules
 from cti.commands import Originated, OriginatePurpose
 from cti.fake_pbx import FakePbx
@@ -144,9 +145,13 @@ class Drive:
                     result.flow_seconds += perf() - t0
                     t0 = perf()
                     spent = result.seconds
-                    for linkedid, call in self._ends(ends, clock.now()):
-                        await campaigns.call_ended(linkedid, call)
-                        result.scheduled += 1
+                    # The calls of a round end together: the engine's call.ended
+                    # listener coalesces them into batches of at most END_BATCH.
+                    ended = self._ends(ends, clock.now())
+                    for first in range(0, len(ended), END_BATCH):
+                        batch = ended[first : first + END_BATCH]
+                        await campaigns.calls_ended(batch)
+                        result.scheduled += len(batch)
                         if max_seconds is not None and spent + perf() - t0 >= max_seconds:
                             result.partial = True
                             break

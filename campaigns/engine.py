@@ -3,12 +3,21 @@ the contacts of running message, survey and appointment campaigns.
 
 Each round (woken by campaign.changed, a campaign call's end, or its own timer):
 1. attempts whose call the call log saw end, or that never reported within ring time
-   plus the longest call, are finished (a restarted leader finishes what its
-   predecessor left: nothing stays DIALING);
+   plus the longest call, are finished, all in one transaction (a restarted leader
+   finishes what its predecessor left: nothing stays DIALING);
 2. for each running campaign inside its calling window (campaigns/rules.py), the due
    contacts are dialled, never more calls in flight than campaigns.trunk_channels (and
    the campaign's own rules.max_channels), never faster than campaigns.calls_per_second
-   (campaigns/pacing.py); a number on the do-not-call list is opted out, never dialled:
+   (campaigns/pacing.py); a number on the do-not-call list is opted out, never dialled.
+   A campaign's dials are a batch: as many due contacts as the pacer allows at that
+   moment are claimed in ONE transaction (campaigns/attempts.py start_attempts, the
+   same conditional claim as start_attempt), originated one by one (the window checked
+   again at each dial; a PbxError/PbxUnavailable finishes only that attempt FAILED),
+   then the calls are recorded in ONE transaction (call records marked outbound of the
+   campaign, failed Originates finished, claims never dialled because the window
+   closed given back: release_attempts). Stopped mid-batch, the dialled calls are
+   recorded and the undialled claims given back; the one Originate cut short stays
+   open for finish_stale:
 
     AMI Originate  Channel=Local/<number>@hotline-campaign-dial  (campaigns.dial_context)
                    Context=hotline-campaign Exten=s  ChannelId=hlcp-<random>
@@ -20,31 +29,43 @@ When the customer answers, [hotline-campaign] runs the call flow (campaigns/agi.
 writes the attempt's outcome; when the call ends (bus call.ended of the hlcp- Linkedid)
 the engine finishes the attempt (campaigns/attempts.py): the flow's outcome, or busy / no
 answer / failed from the hangup cause (campaigns/outcomes.py), and the dialing rules move
-the contact. The call record is an outbound call with calls.campaign_id. Everything is in
-the database: a restart or another leader loses nothing.
+the contact. The ends are coalesced: the listener queues them and one task finishes what
+is queued (at most END_BATCH) in one transaction, so ends that arrive while a batch is
+being written go together in the next; what is queued when the engine stops is in the
+call log, and finish_stale takes it up. The call record is an outbound call with
+calls.campaign_id. Everything is in the database: a restart or another leader loses
+nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import secrets
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from campaigns import engine_store as store
 from campaigns.agi import amd_settings, channel_vars
-from campaigns.attempts import finish_attempt, start_attempt
+from campaigns.attempts import (
+    Claim,
+    Claimed,
+    Ending,
+    Finished,
+    finish_attempts,
+    release_attempts,
+    start_attempts,
+)
 from campaigns.outcomes import classify_end
 from campaigns.pacing import Pacer, campaign_room, free_channels
 from campaigns.rules import DialingRules
-from cti.calllog.writer import ensure_call
 from cti.commands import OriginatePurpose, PbxError, PbxUnavailable
 from db.models.campaigns import (
     AttemptOutcome,
     Campaign,
-    CampaignAttempt,
     CampaignContact,
     ContactState,
 )
@@ -60,6 +81,7 @@ log = logging.getLogger(__name__)
 LONGEST_CALL_SECONDS = 900.0  # an answered campaign call never lasts longer than this
 ENDED_GRACE_SECONDS = 5.0  # the call log saw the end: the bus's call.ended should follow
 PROGRESS_EVERY_SECONDS = 1.0
+END_BATCH = 500  # call ends finished in one transaction at most
 
 
 class CampaignEngine:
@@ -78,6 +100,8 @@ class CampaignEngine:
         self._overrides_checked: float | None = None
         self._progress_sent: dict[int, float] = {}
         self._paced_until: dt.datetime | None = None
+        self._ended: dict[str, dict[str, Any]] = {}  # call.ended not yet finished
+        self._ended_ready = asyncio.Event()
         self.dialled = 0
         self.finished = 0
 
@@ -89,12 +113,14 @@ class CampaignEngine:
         self._tasks = [
             asyncio.create_task(self._listen(self._subs[0]), name="campaign-changes"),
             asyncio.create_task(self._listen(self._subs[1]), name="campaign-calls"),
+            asyncio.create_task(self._finish_ended(), name="campaign-call-ends"),
             asyncio.create_task(self._run(), name="campaign-engine"),
         ]
 
     async def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+        self._ended_ready.set()
         await stop_tasks(self._tasks, self._subs)
         self._tasks, self._subs = [], []
 
@@ -126,27 +152,18 @@ class CampaignEngine:
             async with self._services.sessions() as session:
                 due = await store.due_contacts(session, campaign.id, now, room)
                 blocked = await store.blocked_numbers(session, (c.number for c in due))
-            for contact in due:
-                if contact.number in blocked:
-                    await self._opt_out(contact, now)
-                    continue
-                # The window again at each dial, on the clock of this instant: a round
-                # begun just before the window's end (or before the clock moved) places
-                # nothing after it.
+                opted = [c.id for c in due if c.number in blocked and c.id is not None]
+                if opted:  # on the do-not-call list: opted out, never dialled
+                    await store.opt_out(session, opted, now)
+                    await session.commit()
+            dials = [c for c in due if c.number not in blocked]
+            if dials:
+                batch = await self._dial_batch(campaign, rules, dials)
+                placed += batch
+                free -= batch
                 now = self._clock.now()
-                if not rules.may_call(now):
-                    break
-                # Pacing is about the trunk in real time, whatever the scheduling clock says.
-                moment = time.monotonic()
-                if not self._pacer.take(moment):
-                    wait = self._pacer.next_at(moment) - moment
-                    self._paced_until = self._clock.now() + dt.timedelta(seconds=wait)
-                    break
-                if await self._dial(campaign, contact, now):
-                    placed += 1
-                    free -= 1
             await self._progress(campaign.id)
-            if self._paced_until is not None:
+            if self._paced():  # the pacer stopped this batch: the next round goes on
                 break
         self.dialled += placed
         return placed
@@ -177,37 +194,58 @@ class CampaignEngine:
         return min(times) if times else None
 
     async def finish_stale(self, now: dt.datetime) -> int:
-        """Attempts whose call ended without the bus telling us, or past their deadline."""
+        """Attempts whose call ended without the bus telling us, or past their deadline,
+        finished together in one transaction."""
         async with self._services.sessions() as session:
             attempts = await store.open_attempts(session)
-        finished = 0
-        for attempt, ended_at, answered_at, cause in attempts:
-            age = (now - _aware(attempt.started_at)).total_seconds()
-            if ended_at is not None and age >= ENDED_GRACE_SECONDS:
-                outcome = classify_end(answered=answered_at is not None, cause=cause)
-            elif age >= self._deadline():
-                outcome = AttemptOutcome.FAILED
-                cause = cause or "no outcome from the PBX"
-            else:
-                continue
-            assert attempt.id is not None
-            if await self._finish(attempt.id, attempt.campaign_id, outcome, cause=cause):
-                finished += 1
-        return finished
+            ends: list[tuple[int, str, AttemptOutcome, str | None]] = []
+            for attempt, ended_at, answered_at, cause in attempts:
+                age = (now - _aware(attempt.started_at)).total_seconds()
+                if ended_at is not None and age >= ENDED_GRACE_SECONDS:
+                    outcome = classify_end(answered=answered_at is not None, cause=cause)
+                elif age >= self._deadline():
+                    outcome = AttemptOutcome.FAILED
+                    cause = cause or "no outcome from the PBX"
+                else:
+                    continue
+                assert attempt.id is not None
+                ends.append((attempt.id, attempt.linkedid, outcome, cause))
+            if not ends:
+                return 0
+            finished = await self._finish_in(session, ends)
+            await session.commit()
+        return await self._finished(finished)
 
-    async def call_ended(self, linkedid: str, call: dict[str, Any]) -> None:
+    async def call_ended(self, linkedid: str, call: Mapping[str, Any]) -> None:
         """A campaign call ended (bus call.ended): its attempt is finished now."""
+        await self.calls_ended([(linkedid, call)])
+
+    async def calls_ended(self, ended: Sequence[tuple[str, Mapping[str, Any]]]) -> int:
+        """Campaign calls that ended (bus call.ended, coalesced by the listener): their
+        attempts finished in one transaction; returns how many moved."""
+        if not ended:
+            return 0
         async with self._services.sessions() as session:
-            attempt = await store.attempt_by_linkedid(session, linkedid)
-        if attempt is None or attempt.id is None or attempt.ended_at is not None:
-            return
-        answered = call.get("answered_at") is not None
-        cause = call.get("hangup_cause")
-        outcome = classify_end(answered=answered, cause=None if cause is None else str(cause))
-        await self._finish(attempt.id, attempt.campaign_id, outcome, cause=cause)
+            open_ = await store.open_by_linkedid(session, (linkedid for linkedid, _ in ended))
+            ends: list[tuple[int, str, AttemptOutcome, str | None]] = []
+            for linkedid, call in ended:
+                if linkedid not in open_:
+                    continue  # not a campaign attempt, or finished before
+                answered = call.get("answered_at") is not None
+                raw = call.get("hangup_cause")
+                cause = None if raw is None else str(raw)
+                outcome = classify_end(answered=answered, cause=cause)
+                ends.append((open_[linkedid][0], linkedid, outcome, cause))
+            finished = await self._finish_in(session, ends)
+            await session.commit()
+        moved = await self._finished(finished)
         self.poke()
+        return moved
 
     # -- the parts ---------------------------------------------------------------------------
+
+    def _paced(self) -> bool:
+        return self._paced_until is not None
 
     def _deadline(self) -> float:
         return self._cfg.ring_seconds + 10.0 + LONGEST_CALL_SECONDS
@@ -224,89 +262,158 @@ class CampaignEngine:
                 self._overrides_version = version
         return DialingRules.of(self._services.settings, self._overrides, campaign.rules)
 
-    async def _opt_out(self, contact: CampaignContact, now: dt.datetime) -> None:
-        assert contact.id is not None
-        async with self._services.sessions() as session:
-            await store.opt_out(session, contact.id, now)
-            await session.commit()
-
-    async def _dial(self, campaign: Campaign, contact: CampaignContact, now: dt.datetime) -> bool:
+    async def _dial_batch(
+        self, campaign: Campaign, rules: DialingRules, contacts: Sequence[CampaignContact]
+    ) -> int:
+        """Dial a round's due contacts of one campaign: as many as the pacer allows now are
+        claimed in one transaction, originated one by one (the window checked again at
+        each dial), and the calls recorded in one transaction with the failed Originates
+        finished and the claims never dialled given back. Returns the calls placed."""
         pbx = self._services.pbx
         assert pbx is not None
         assert campaign.id is not None
-        assert contact.id is not None
-        linkedid = f"{OriginatePurpose.CAMPAIGN.value}{secrets.token_hex(10)}"
+        # Pacing is about the trunk in real time, whatever the scheduling clock says.
+        moment = time.monotonic()
+        allowed = self._pacer.take_up_to(moment, len(contacts))
+        if allowed < len(contacts):
+            wait = self._pacer.next_at(moment) - moment
+            self._paced_until = self._clock.now() + dt.timedelta(seconds=wait)
+        if allowed == 0:
+            return 0
+        now = self._clock.now()
+        if not rules.may_call(now):
+            self._pacer.give_back(allowed)
+            return 0
+        claims = [
+            Claim(c.id, c.attempts, f"{OriginatePurpose.CAMPAIGN.value}{secrets.token_hex(10)}")
+            for c in contacts[:allowed]
+            if c.id is not None
+        ]
         async with self._services.sessions() as session:
-            attempt_id = await start_attempt(
-                session, contact.id, expected_attempts=contact.attempts, linkedid=linkedid, now=now
-            )
+            claimed = await start_attempts(session, claims, now=now)
             await session.commit()
-        if attempt_id is None:
-            return False  # another dialer took it, or it was cancelled meanwhile
+        # another dialer took a contact, or it was cancelled meanwhile
+        self._pacer.give_back(allowed - len(claimed))
+        of = {c.id: c for c in contacts}
+        dialled: list[tuple[Claimed, float]] = []
+        failed: list[Claimed] = []
+        released: list[Claimed] = []
+        try:
+            for i, claim in enumerate(claimed):
+                # The window again at each dial, on the clock of this instant: a batch
+                # begun just before the window's end (or before the clock moved) places
+                # nothing after it.
+                if not rules.may_call(self._clock.now()):
+                    released = list(claimed[i:])
+                    break
+                try:
+                    await pbx.originate(**self._originate(campaign, of[claim.contact_id], claim))
+                except (PbxUnavailable, PbxError) as exc:
+                    log.warning(
+                        "campaign %s contact %s: originate failed: %s",
+                        campaign.id,
+                        claim.contact_id,
+                        exc,
+                    )
+                    failed.append(claim)
+                    continue
+                dialled.append((claim, self._clock.timestamp()))
+        except asyncio.CancelledError:
+            # Stopped mid-batch: what was dialled is recorded and the claims not yet
+            # dialled are given back; the one Originate cut short is left open (its call
+            # may be up): finish_stale decides it from the call log.
+            done = {c.attempt_id for c, _ in dialled} | {c.attempt_id for c in failed}
+            cut = next((c for c in claimed if c.attempt_id not in done), None)
+            released = [c for c in claimed if c.attempt_id not in done and c is not cut]
+            await self._record(campaign.id, dialled, failed, released)
+            raise
+        await self._record(campaign.id, dialled, failed, released)
+        self._pacer.give_back(len(released) + len(failed))
+        return len(dialled)
+
+    def _originate(
+        self, campaign: Campaign, contact: CampaignContact, claim: Claimed
+    ) -> dict[str, Any]:
         cfg = self._cfg
         caller_id = campaign.caller_id or cfg.caller_id
         variables = {
             "HOTLINE_CAMPAIGN_ID": str(campaign.id),
             "HOTLINE_CONTACT_ID": str(contact.id),
-            "HOTLINE_ATTEMPT_ID": str(attempt_id),
+            "HOTLINE_ATTEMPT_ID": str(claim.attempt_id),
             "HOTLINE_CUSTOMER_ID": str(contact.customer_id or ""),
             "HOTLINE_CAMPAIGN_RING_SECONDS": str(cfg.ring_seconds),
             **channel_vars(amd_settings(cfg.amd, campaign.rules)),
         }
         if caller_id:
             variables["HOTLINE_CALLBACK_CALLERID"] = caller_id
-        try:
-            await pbx.originate(
-                f"Local/{contact.number}@{cfg.dial_context}",
-                purpose=OriginatePurpose.CAMPAIGN,
-                context=cfg.context,
-                exten="s",
-                caller_id=caller_id,
-                variables=variables,
-                timeout_seconds=cfg.ring_seconds + 5,
-                uniqueid=linkedid,
-            )
-        except (PbxUnavailable, PbxError) as exc:
-            log.warning(
-                "campaign %s contact %s: originate failed: %s", campaign.id, contact.id, exc
-            )
-            await self._finish(attempt_id, campaign.id, AttemptOutcome.FAILED, cause="originate")
-            return False
-        async with self._services.sessions() as session:
-            call_id = await ensure_call(session, linkedid, started_at=self._clock.timestamp())
-            await store.mark_call(session, call_id, campaign.id, attempt_id)
-            await session.commit()
-        return True
+        return {
+            "endpoint": f"Local/{contact.number}@{cfg.dial_context}",
+            "purpose": OriginatePurpose.CAMPAIGN,
+            "context": cfg.context,
+            "exten": "s",
+            "caller_id": caller_id,
+            "variables": variables,
+            "timeout_seconds": cfg.ring_seconds + 5,
+            "uniqueid": claim.linkedid,
+        }
 
-    async def _finish(
-        self, attempt_id: int, campaign_id: int, outcome: AttemptOutcome, *, cause: Any = None
-    ) -> bool:
+    async def _record(
+        self,
+        campaign_id: int,
+        dialled: Sequence[tuple[Claimed, float]],
+        failed: Sequence[Claimed],
+        released: Sequence[Claimed],
+    ) -> None:
+        """One transaction after a batch's Originates: each placed call's record (an
+        outbound call of the campaign, the attempt pointing to it), the failed Originates
+        finished FAILED, the claims never dialled given back."""
         async with self._services.sessions() as session:
-            campaign = await session.get(Campaign, campaign_id)
-            if campaign is None:
-                return False
-            attempt_row = await session.get(CampaignAttempt, attempt_id)
-            if attempt_row is None or attempt_row.ended_at is not None:
-                return False
-            call_id = await store.call_id_of(session, attempt_row.linkedid)
-            rules = await self._rules(campaign)
-            state = await finish_attempt(
-                session,
-                attempt_id,
-                outcome,
-                rules=rules,
-                now=self._clock.now(),
-                cause=None if cause is None else str(cause)[:16],
-                call_id=call_id,
-            )
-            contact = await session.get(CampaignContact, attempt_row.contact_id)
-            sms_id = contact.sms_id if contact is not None else None
+            ids = await store.ensure_calls(session, {c.linkedid: at for c, at in dialled})
+            calls = {c.attempt_id: ids[c.linkedid] for c, _ in dialled}
+            await store.mark_calls(session, campaign_id, calls)
+            await release_attempts(session, released, now=self._clock.now())
+            ends = [(c.attempt_id, c.linkedid, AttemptOutcome.FAILED, "originate") for c in failed]
+            finished = await self._finish_in(session, ends)
             await session.commit()
-        self.finished += 1
-        if state == ContactState.FAILED and sms_id is not None:
-            await self._services.bus.publish(topics.SMS, sms_queued(sms_id))
-        await self._progress(campaign_id)
-        return True
+        await self._finished(finished)
+
+    async def _finish_in(
+        self, session: Any, ends: Sequence[tuple[int, str, AttemptOutcome, str | None]]
+    ) -> list[Finished]:
+        """Attempts (id, linkedid, outcome, cause) finished in the session's transaction,
+        each with its call record (marked as the campaign's outbound call if an engine
+        stopped before marking it)."""
+        if not ends:
+            return []
+        call_ids = await store.call_ids_of(session, (linkedid for _, linkedid, _, _ in ends))
+        endings = [
+            Ending(aid, outcome, None if cause is None else cause[:16], call_ids.get(linkedid))
+            for aid, linkedid, outcome, cause in ends
+        ]
+        finished = await finish_attempts(
+            session, endings, rules_of=self._rules, now=self._clock.now()
+        )
+        campaign_of = {aid: f.campaign_id for f in finished for aid in [f.attempt_id]}
+        await store.mark_unmarked(
+            session,
+            {
+                e.call_id: campaign_of[e.attempt_id]
+                for e in endings
+                if e.call_id is not None and e.attempt_id in campaign_of
+            },
+        )
+        return finished
+
+    async def _finished(self, finished: Sequence[Finished]) -> int:
+        """After the commit: texts to the gateway, progress for the page."""
+        moved = [f for f in finished if f.moved]
+        self.finished += len(moved)
+        for f in moved:
+            if f.state == ContactState.FAILED and f.sms_id is not None:
+                await self._services.bus.publish(topics.SMS, sms_queued(f.sms_id))
+        for campaign_id in sorted({f.campaign_id for f in moved}):
+            await self._progress(campaign_id)
+        return len(moved)
 
     async def _progress(self, campaign_id: int) -> None:
         """campaign.progress for the page, at most once a second per campaign (real
@@ -358,13 +465,32 @@ class CampaignEngine:
                 elif kind == "call.ended":
                     linkedid = str(data.get("call_id", ""))
                     if linkedid.startswith(OriginatePurpose.CAMPAIGN.value):
-                        try:
-                            await self.call_ended(linkedid, dict(data.get("call") or {}))
-                        except Exception:
-                            log.exception("campaign call %s: finishing failed", linkedid)
-                            self.poke()  # the round's finish_stale takes it up
+                        # Coalesced: the ends that arrive while a batch is being
+                        # finished go together in the next one.
+                        self._ended[linkedid] = dict(data.get("call") or {})
+                        self._ended_ready.set()
         finally:
             await sub.close()
+
+    async def _finish_ended(self) -> None:
+        """Drains the call.ended queue, a batch (at most END_BATCH) per transaction. What
+        is still queued when the engine stops is in the call log: the next round's
+        finish_stale (or a new leader's) finishes it."""
+        while True:
+            await self._ended_ready.wait()
+            if self._stopping.is_set():
+                return
+            self._ended_ready.clear()
+            batch = list(itertools.islice(self._ended.items(), END_BATCH))
+            for linkedid, _ in batch:
+                del self._ended[linkedid]
+            if self._ended:
+                self._ended_ready.set()
+            try:
+                await self.calls_ended(batch)
+            except Exception:
+                log.exception("campaign calls %s...: finishing failed", batch[0][0])
+                self.poke()  # the round's finish_stale takes them up
 
 
 def _max_channels(campaign: Campaign) -> int | None:

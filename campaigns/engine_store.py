@@ -4,10 +4,12 @@ calls in flight, the do-not-call list, attempts whose calls ended or never repor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,10 +23,13 @@ from db.models.campaigns import (
     ContactState,
     DoNotCall,
 )
+from kernel.clock import from_timestamp
+from kernel.config.pbx import DEFAULT_NODE
 
 # The kinds this engine dials itself; agents' lists go through the router
 # (campaigns/agent_dialer.py).
 ENGINE_KINDS = (CampaignKind.MESSAGE, CampaignKind.SURVEY, CampaignKind.APPOINTMENT)
+CHUNK = 500  # ids per IN (...) list
 
 
 async def running(session: AsyncSession) -> list[Campaign]:
@@ -114,15 +119,20 @@ async def blocked_numbers(session: AsyncSession, numbers: Iterable[str]) -> set[
     return set(rows.all())
 
 
-async def opt_out(session: AsyncSession, contact_id: int, now: dt.datetime) -> None:
-    """A pending contact whose number went on the do-not-call list: never dialled."""
+async def opt_out(session: AsyncSession, contact_ids: Iterable[int], now: dt.datetime) -> None:
+    """Pending contacts whose number went on the do-not-call list: never dialled."""
     table = CampaignContact.__table__  # type: ignore[attr-defined]
+    ids = sorted(set(contact_ids))
     conn = await session.connection()
-    await conn.execute(
-        sa.update(table)
-        .where(table.c.id == contact_id, table.c.state == ContactState.PENDING.value)
-        .values(state=ContactState.OPTED_OUT.value, next_attempt_at=None, updated_at=now)
-    )
+    for first in range(0, len(ids), CHUNK):
+        await conn.execute(
+            sa.update(table)
+            .where(
+                table.c.id.in_(ids[first : first + CHUNK]),
+                table.c.state == ContactState.PENDING.value,
+            )
+            .values(state=ContactState.OPTED_OUT.value, next_attempt_at=None, updated_at=now)
+        )
 
 
 async def open_attempts(session: AsyncSession) -> list[tuple[CampaignAttempt, Any, Any, Any]]:
@@ -143,32 +153,105 @@ async def open_attempts(session: AsyncSession) -> list[tuple[CampaignAttempt, An
     return [(a, ended, answered, cause) for a, ended, answered, cause in rows.all()]
 
 
-async def attempt_by_linkedid(session: AsyncSession, linkedid: str) -> CampaignAttempt | None:
-    rows = await session.exec(
-        select(CampaignAttempt).where(col(CampaignAttempt.linkedid) == linkedid)
-    )
-    return rows.first()
-
-
-async def call_id_of(session: AsyncSession, linkedid: str) -> int | None:
-    rows = await session.exec(select(Call.id).where(col(Call.linkedid) == linkedid))
-    found = rows.first()
-    return int(found) if found is not None else None
-
-
-async def mark_call(session: AsyncSession, call_id: int, campaign_id: int, attempt_id: int) -> None:
-    """The call record is an outbound call of this campaign; the attempt points to it."""
-    calls = Call.__table__  # type: ignore[attr-defined]
-    attempts = CampaignAttempt.__table__  # type: ignore[attr-defined]
+async def open_by_linkedid(session: AsyncSession, linkedids: Iterable[str]) -> dict[str, Any]:
+    """{linkedid: (attempt id, campaign id)} of the attempts of these Linkedids not ended."""
+    table = CampaignAttempt.__table__  # type: ignore[attr-defined]
+    wanted = sorted(set(linkedids))
     conn = await session.connection()
+    out: dict[str, Any] = {}
+    for first in range(0, len(wanted), CHUNK):
+        rows = await conn.execute(
+            sa.select(table.c.linkedid, table.c.id, table.c.campaign_id).where(
+                table.c.linkedid.in_(wanted[first : first + CHUNK]), table.c.ended_at.is_(None)
+            )
+        )
+        out.update({str(lid): (int(aid), int(cid)) for lid, aid, cid in rows.all()})
+    return out
+
+
+async def call_ids_of(session: AsyncSession, linkedids: Iterable[str]) -> dict[str, int]:
+    """{linkedid: call id} of the call records of these Linkedids (the first of each)."""
+    wanted = sorted(set(linkedids))
+    out: dict[str, int] = {}
+    for first in range(0, len(wanted), CHUNK):
+        rows = await session.exec(
+            select(Call.linkedid, func.min(col(Call.id)))
+            .where(col(Call.linkedid).in_(wanted[first : first + CHUNK]))
+            .group_by(col(Call.linkedid))
+        )
+        out.update({str(lid): int(cid) for lid, cid in rows.all() if cid is not None})
+    return out
+
+
+async def ensure_calls(session: AsyncSession, started: Mapping[str, float]) -> dict[str, int]:
+    """cti/calllog/writer.py ensure_call for many Linkedids at once {linkedid: started
+    (timestamp)}: the id of each one's call record (any node's), a minimal one made on
+    the default node where the call log has not written it yet; {linkedid: call id}."""
+    found = await call_ids_of(session, started)
+    missing = [linkedid for linkedid in started if linkedid not in found]
+    if not missing:
+        return found
+    table = Call.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    stamp = from_timestamp(time.time())
+    for first in range(0, len(missing), CHUNK):
+        await conn.execute(
+            insert.on_conflict_do_nothing(index_elements=["pbx_node", "linkedid"]),
+            [
+                {
+                    "pbx_node": DEFAULT_NODE,
+                    "linkedid": linkedid,
+                    "started_at": from_timestamp(started[linkedid]),
+                    "ivr_path": [],
+                    "agents": [],
+                    "updated_at": stamp,
+                }
+                for linkedid in missing[first : first + CHUNK]
+            ],
+        )
+    found.update(await call_ids_of(session, missing))
+    return found
+
+
+async def mark_calls(session: AsyncSession, campaign_id: int, calls: Mapping[int, int]) -> None:
+    """The call records {attempt id: call id} are outbound calls of this campaign; each
+    attempt points to its call."""
+    table = Call.__table__  # type: ignore[attr-defined]
+    attempts = CampaignAttempt.__table__  # type: ignore[attr-defined]
+    if not calls:
+        return
+    conn = await session.connection()
+    ids = sorted(set(calls.values()))
+    for first in range(0, len(ids), CHUNK):
+        await conn.execute(
+            sa.update(table)
+            .where(table.c.id.in_(ids[first : first + CHUNK]))
+            .values(campaign_id=campaign_id, direction="out")
+        )
     await conn.execute(
-        sa.update(calls)
-        .where(calls.c.id == call_id)
-        .values(campaign_id=campaign_id, direction="out")
+        sa.update(attempts)
+        .where(attempts.c.id == sa.bindparam("attempt_id"))
+        .values(call_id=sa.bindparam("call")),
+        [{"attempt_id": a, "call": c} for a, c in calls.items()],
     )
-    await conn.execute(
-        sa.update(attempts).where(attempts.c.id == attempt_id).values(call_id=call_id)
-    )
+
+
+async def mark_unmarked(session: AsyncSession, campaign_of: Mapping[int, int]) -> None:
+    """Call records {call id: campaign id} not yet marked as a campaign's (an engine that
+    stopped between its Originate and recording the call): outbound of their campaign."""
+    table = Call.__table__  # type: ignore[attr-defined]
+    by_campaign: dict[int, list[int]] = {}
+    for call_id, campaign_id in campaign_of.items():
+        by_campaign.setdefault(campaign_id, []).append(call_id)
+    conn = await session.connection()
+    for campaign_id, ids in by_campaign.items():
+        for first in range(0, len(ids), CHUNK):
+            await conn.execute(
+                sa.update(table)
+                .where(table.c.id.in_(ids[first : first + CHUNK]), table.c.campaign_id.is_(None))
+                .values(campaign_id=campaign_id, direction="out")
+            )
 
 
 async def counts(session: AsyncSession, campaign_id: int) -> dict[str, int]:

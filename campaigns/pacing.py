@@ -51,6 +51,17 @@ class Pacer:
             return True
         return False
 
+    def take_up_to(self, now: float, wanted: int) -> int:
+        """As many dials as may go now, at most `wanted` (their tokens spent)."""
+        self._refill(now)
+        granted = max(0, min(wanted, int(self.tokens)))
+        self.tokens -= granted
+        return granted
+
+    def give_back(self, dials: int) -> None:
+        """Tokens of dials taken but not placed (a claim lost, the window closed)."""
+        self.tokens = min(self.burst, self.tokens + max(0, dials))
+
     def next_at(self, now: float) -> float:
         """When the next dial may go."""
         self._refill(now)

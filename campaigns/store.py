@@ -87,11 +87,17 @@ async def outcome_counts(conn: AsyncConnection, campaign_id: int) -> dict[str, i
     return {str(o): int(n) for o, n in await conn.execute(stmt)}
 
 
+def dialled() -> Any:
+    """Attempts that were dialled: not a claim given back before its dial (closed with no
+    outcome, campaigns/attempts.py release_attempts), which is not an attempt."""
+    return sa.or_(ATTEMPTS.c.outcome.is_not(None), ATTEMPTS.c.ended_at.is_(None))
+
+
 async def attempts_by_outcome(conn: AsyncConnection, campaign_id: int) -> dict[str, int]:
-    outcome = sa.func.coalesce(ATTEMPTS.c.outcome, "in_progress")
+    outcome = sa.func.coalesce(ATTEMPTS.c.outcome, "in_progress", type_=sa.String)
     stmt = (
         sa.select(outcome, sa.func.count())
-        .where(ATTEMPTS.c.campaign_id == campaign_id)
+        .where(ATTEMPTS.c.campaign_id == campaign_id, dialled())
         .group_by(outcome)
     )
     return {str(o): int(n) for o, n in await conn.execute(stmt)}
@@ -264,7 +270,7 @@ async def attempts_between(
     stmt = (
         sa.select(a.campaign_id, a.started_at, a.outcome, CONTACTS.c.confirmed)
         .select_from(ATTEMPTS.join(CONTACTS, CONTACTS.c.id == a.contact_id))
-        .where(a.started_at >= start, a.started_at < end)
+        .where(a.started_at >= start, a.started_at < end, dialled())
     )
     if campaign_id is not None:
         stmt = stmt.where(a.campaign_id == campaign_id)

@@ -61,3 +61,34 @@ def test_given_how_a_call_ended_then_the_outcome_is_busy_no_answer_failed_or_han
     }
     for (answered, cause), outcome in cases.items():
         assert classify_end(answered=answered, cause=cause) is outcome, (answered, cause)
+
+
+def test_given_a_batch_then_it_takes_what_the_bucket_holds_and_gets_unused_dials_back() -> None:
+    pacer = Pacer(5.0)
+    assert pacer.take_up_to(100.0, 12) == 5  # a batch: at most one second of dials
+    assert pacer.take_up_to(100.0, 3) == 0
+    assert pacer.next_at(100.0) == 100.2
+    pacer.give_back(2)  # two claims lost to another dialer
+    assert pacer.take_up_to(100.0, 3) == 2
+    pacer.give_back(50)  # never more than one burst back
+    assert pacer.take_up_to(100.0, 50) == 5
+    assert pacer.take_up_to(100.0, 0) == 0
+
+
+@given(
+    rate=st.floats(min_value=0.1, max_value=50),
+    steps=st.lists(
+        st.tuples(st.floats(min_value=0, max_value=3), st.integers(0, 60)), min_size=1, max_size=200
+    ),
+)
+def test_given_any_batches_then_dials_never_exceed_the_rate_plus_one_burst(
+    rate: float, steps: list[tuple[float, int]]
+) -> None:
+    pacer = Pacer(rate)
+    now, taken = 0.0, 0
+    for step, wanted in steps:
+        now += step
+        got = pacer.take_up_to(now, wanted)
+        assert 0 <= got <= wanted
+        taken += got
+    assert taken <= rate * now + max(1.0, rate) + 1e-6
