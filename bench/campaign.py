@@ -17,6 +17,23 @@ plain SQL pass (one set-based UPDATE per wave of attempts over the same contacts
 the same outcomes, bench/campaign_data.py sql_floor) and the ratio; and the memory the
 engine held (tracemalloc peak, RSS growth) per 100,000 contacts. Both runs end with the
 same counts of done/failed contacts and attempts, checked.
+
+Last figures (SQLite, seed 1, shared 2-core machine, each run alone under the lock):
+
+    before batching (a transaction per claim, per call record, per end; ~30 ms an attempt):
+      2,000 contacts    31 contacts scheduled/s, 31 calls placed/s; plain SQL 60,778/s: 1,933x
+      100,000 contacts  31 scheduled/s, 41 placed/s; plain SQL 59,981/s: 1,960x (98 s, partial)
+    batched (campaigns/README.md "Batching"):
+      2,000 contacts    261 scheduled/s, 261 placed/s; plain SQL 67,979/s: 260x;
+                        done/failed/attempts 1818/182/3319 both sides
+      10,000 contacts   620 scheduled/s, 620 placed/s (26.7 s, 374 rounds); plain SQL
+                        86,399/s: 139x; 9122/878/16535 both sides; RSS +18.4 MiB per 100k
+      100,000 contacts  794 contacts scheduled/s, 794 calls placed/s (complete run: 208 s of
+                        engine time, 616 rounds, 6 h 50 min simulated); plain SQL 90,007/s:
+                        113x; done/failed/attempts 90953/9047/165167 both sides and as
+                        expected; never outside the window; RSS +32.7 MiB per 100,000
+PostgreSQL (--db postgresql) was not run this session (the machine's lock was taken by
+other benchmarks until the deadline).
 """
 
 from __future__ import annotations
