@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cti.calllog.writer import ensure_call
 from db.models import RecordingState, metadata
+from db.unit_of_work import retry_locked
 from kernel.audit import Actor, audit_row, write_audit
 
 RECORDINGS = metadata.tables["recordings"]
@@ -82,6 +83,22 @@ class RecordingStore:
         path: str,
         fmt: str,
         node: str | None = None,
+        agent_id: int | None,
+        started_at: dt.datetime,
+        call_started: float | None,
+    ) -> int:
+        # Asterisk is already recording: the row must be written, so a SQLite writer that
+        # found the database locked tries again (db/unit_of_work.py).
+        return await retry_locked(
+            lambda: self._create(linkedid, path, fmt, node, agent_id, started_at, call_started)
+        )
+
+    async def _create(
+        self,
+        linkedid: str,
+        path: str,
+        fmt: str,
+        node: str | None,
         agent_id: int | None,
         started_at: dt.datetime,
         call_started: float | None,

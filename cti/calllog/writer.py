@@ -7,7 +7,9 @@ than the row's `last_seq` is ignored and timeline rows are unique per (call, seq
 Resynced and recovered snapshots merge instead of replacing (cti/calllog/upsert.py).
 
 Events waiting on the bus are written together, up to BATCH_MAX in one transaction
-(one commit), in their order, and acknowledged once committed. One event per
+(one commit), in their order, and acknowledged once committed; the batch's reads (the
+customer and agent of each call) come before its first write, so the write lock is held
+for the writes only. One event per
 transaction kept up with about 100 events/s on SQLite: at 5.6 calls/s the soak's
 backlog grew by ~7 events a second, held in memory, and the records came minutes late.
 A batch that fails is written again one event at a time, each retried until written.
@@ -38,7 +40,11 @@ from kernel.lifecycle import cancel_and_wait
 log = logging.getLogger(__name__)
 GROUP = "calllog"
 SEEN_CALLS_KEPT = 10_000
-BATCH_MAX = 200  # events in one transaction: a commit's cost shared, a short lock held
+# Events in one transaction: a commit's cost shared, and SQLite's single write lock held
+# only briefly. Every statement is a turn of the busy event loop (aiosqlite), so 200
+# events (~800 statements) held the lock for seconds under load: other writers (a
+# recording's row) waited past busy_timeout and failed "database is locked".
+BATCH_MAX = 32
 CALLS: sa.Table = metadata.tables["calls"]
 CALL_EVENTS: sa.Table = metadata.tables["call_events"]
 
@@ -180,10 +186,19 @@ class CallLogWriter:
         firsts: list[str] = []
         calls = 0
         async with self._sessions() as session:
+            # Reads first (no write lock yet), then the writes.
+            refs: list[tuple[int | None, int | None]] = []
             for event in events:
                 snapshot = event.get("call")
                 if isinstance(snapshot, dict) and "call_id" in event:
-                    await self._apply_call(session, event, snapshot, firsts)
+                    customer_id = await self._customer(session, snapshot.get("customer_id"))
+                    agent_id = await self._agent(session, snapshot.get("agent"))
+                    refs.append((customer_id, agent_id))
+            found = iter(refs)
+            for event in events:
+                snapshot = event.get("call")
+                if isinstance(snapshot, dict) and "call_id" in event:
+                    await self._apply_call(session, event, snapshot, next(found), firsts)
                     calls += 1
                 elif event.get("type") == "call.wrapped":
                     await self._apply_wrap(session, event)
@@ -197,12 +212,12 @@ class CallLogWriter:
         session: AsyncSession,
         event: dict[str, Any],
         snapshot: dict[str, Any],
+        refs: tuple[int | None, int | None],
         firsts: list[str],
     ) -> None:
         seq = int(event.get("seq") or 0)
         node = self._node_of(event)
-        customer_id = await self._customer(session, snapshot.get("customer_id"))
-        agent_id = await self._agent(session, snapshot.get("agent"))
+        customer_id, agent_id = refs
         conn = await session.connection()
         linkedid = str(event["call_id"])
         if node != DEFAULT_NODE and linkedid not in self._seen and linkedid not in firsts:

@@ -5,32 +5,19 @@ in-process bus: the same group delivery as Redis)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cti.calllog import writer as writer_module
 from cti.calllog.writer import CALLS, CallLogWriter
-from db.engine import make_async_engine
-from db.models import metadata
 from kernel import topics
 from kernel.bus.memory import MemoryBus
 from tests.support import eventually
 
 T0 = 1_763_800_000.0
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[AsyncEngine]:
-    engine = make_async_engine("sqlite+aiosqlite://")
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    yield engine
-    await engine.dispose()
 
 
 def event(linkedid: str, seq: int, kind: str, **call: Any) -> dict[str, Any]:
@@ -49,6 +36,19 @@ def lifecycle(linkedid: str) -> list[dict[str, Any]]:
         event(linkedid, 2, "call.answered", answered_at=T0 + 2),
         event(linkedid, 3, "call.ended", answered_at=T0 + 2, ended_at=T0 + 3),
     ]
+
+
+async def play(bus: MemoryBus, writer: CallLogWriter, *, calls: int) -> None:
+    """Start the writer (its group exists from then on, so what is published waits for
+    it), publish each call's three events, wait until all are written, stop."""
+    await writer.start()
+    try:
+        for n in range(calls):
+            for e in lifecycle(f"c-{n}"):
+                await bus.publish(topics.CALL, e)
+        await eventually(lambda: writer.applied == 3 * calls, 10, "the events written")
+    finally:
+        await writer.stop()
 
 
 async def records(engine: AsyncEngine) -> dict[str, tuple[int, bool]]:
@@ -72,14 +72,7 @@ async def test_given_events_waiting_then_they_are_written_together_in_order(
         await batch(events)
 
     writer.apply_batch = counted  # type: ignore[method-assign]
-    await writer.start()  # the group exists from here: events published now wait for it
-    try:
-        for n in range(100):
-            for e in lifecycle(f"c-{n}"):
-                await bus.publish(topics.CALL, e)
-        await eventually(lambda: writer.applied == 300, 10, "the 300 events written")
-    finally:
-        await writer.stop()
+    await play(bus, writer, calls=100)
     assert sum(sizes) == 300
     assert max(sizes) > 1, sizes  # together, not one transaction per event
     assert max(sizes) <= writer_module.BATCH_MAX
@@ -104,14 +97,7 @@ async def test_given_a_batch_that_fails_then_each_event_is_written_on_its_own(
 
     bus = MemoryBus()
     writer = CallLogWriter(bus, sessions)  # type: ignore[arg-type]
-    await writer.start()
-    try:
-        for n in range(5):
-            for e in lifecycle(f"c-{n}"):
-                await bus.publish(topics.CALL, e)
-        await eventually(lambda: writer.applied == 15, 10, "the 15 events written")
-    finally:
-        await writer.stop()
+    await play(bus, writer, calls=5)
     assert failures == 0
     assert set((await records(engine)).values()) == {(3, True)}
     assert len(await records(engine)) == 5

@@ -4,29 +4,16 @@ node) becomes that call's row, never a second record."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cti.calllog.writer import CALLS, CallLogWriter, ensure_call
-from db.engine import make_async_engine
-from db.models import metadata
 from kernel.bus.memory import MemoryBus
 
 T0 = 1_763_800_000.0
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[AsyncEngine]:
-    engine = make_async_engine("sqlite+aiosqlite://")
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    yield engine
-    await engine.dispose()
 
 
 def started(linkedid: str, node: str | None) -> dict[str, Any]:
