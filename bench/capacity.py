@@ -38,43 +38,54 @@ Soak (--soak): Hotline at 70 % of --cps, or of the rate a ramp of Hotline alone 
 first, for --minutes (15); the backend's RSS flat after warm-up (<= +5 %), SIPp's
 successful calls == call records (none lost or duplicated), bridge lag p99.
 
-Last figures (2-core machine, SQLite, Asterisk 22.10.1, 4 Dec 2026, SIPp without the
--l cap, after the router fix a5478f8 and the desk replay fix b5dff25), `--levels 4 6 8
-10 --seconds 30` (talk 10-30 s, drained Asterisk before every step, first side
-alternating, one agent pool per rate):
-  hotline  4 cps  120 calls, 120 answered, first prompt p50 36 p99 179 ms, 120
-    simultaneous, backend CPU 59.0 %, RSS 176.4 MB, Asterisk 45.4 %, lag p99 21.3 ms  ok
-  plain    4 cps  120 answered, first prompt p99 35 ms, 103 simultaneous, Asterisk
-    44.2 %  ok
-  plain    6 cps  180 answered, first prompt p99 37 ms, 160 simultaneous, Asterisk
-    59.0 %  ok
-  hotline  6 cps  180 answered, first prompt p99 359 ms, 180 simultaneous, backend CPU
-    70.6 %, RSS 190.2 MB, Asterisk 58.4 %, lag p99 43.1 ms  ok
+Last figures (2-core machine, SQLite, Asterisk 22.10.1, 4-5 Dec 2026, SIPp without the
+-l cap; talk 10-30 s, Asterisk drained before every step, first side alternating, one
+agent pool per rate).
+
+Ramp with 30 s steps, `--levels 4 6 8 10 --seconds 30` (agents at skill level 5, see
+below):
   hotline  8 cps  240 answered, first prompt p99 281 ms, 240 simultaneous, backend CPU
     69.5 %, RSS 196.8 MB, Asterisk 70.9 %, lag p50 2.5 p99 597.1 ms  ok
   plain    8 cps  205 of 240 answered (14.6 % failed), first prompt p50 5.1 s p99 51 s,
     Asterisk only 35.9 %  FAILED (app_queue with 217 static PJSIP members stalls
-    without being CPU-bound, as in the run before)
-  hotline 10 cps  152 of 300 answered (62.7 % failed), first prompt p99 545 ms: the IVR
-    kept up, the connection to agents did not -- 391 "offer ... no outcome, given up"
-    (the router's watchdog: Asterisk never reported how the agent's dial ended in
-    time, and a given-up offer counts as the agent's no-answer)  FAILED
-  Hotline: sustained 8 cps (240 simultaneous); plain dialplan: sustained 6 cps (160);
-  ratio Hotline/plain 1.33x (target >= 0.8x: met).
-The run before (SIPp's default -l capped every step at 24 x rate simultaneous calls, so
-rates were nominal): Hotline 10 cps, plain 6 cps, 1.67x.
-Soak: `--soak --minutes 15 --cps 10` with the -l cap (~3.6 cps actual), stopped at 17
-min: 3,686 calls placed = 3,686 call records (3,686 distinct Linkedids), none lost or
-duplicated; bridge lag p99 ~45 ms; backend RSS 195.8 MB after the warm-up, 280.6 MB at
-17 min (+43 %, target <= +5 %: NOT met). What grew (gc counts at 17 min): 32,963
-desk.push.replay.Frame -- each agent's replay window kept its newest 512 frames because
-frames were pruned by age only when a desktop reconnected (fixed in b5dff25: pruned as
-they arrive); 3,883 supervisor.live_calls.CallEntry + reports.metrics.CallFacts (every
-call of the day, by design: the live board and today's figures); 3,681
-desk.push.hub.CallAccess (a customer's file stays open to its agent for
-auth.on_call_grace_seconds, 600 s, after the call). An 8-minute soak at 7 cps without
-the cap was overloaded (hundreds of "no outcome" offers, as at 10 cps above) and
-stopped: the soak must run at 70 % of the uncapped 8 cps, about 5.6 cps (not run yet).
+    without being CPU-bound)
+  hotline 10 cps  152 of 300 answered (62.7 % failed): the IVR kept up (first prompt
+    p99 545 ms), the connection to agents did not -- 391 "offer ... no outcome, given
+    up", each counted as the agent's no-answer (fixed since: 7ddcdd9)  FAILED
+  Hotline sustained 8 cps, plain dialplan 6 cps: ratio 1.33x (target >= 0.8x: met).
+A 30 s step is shorter than a call (IVR ~8 s, talk 10-30 s), so it never reaches
+steady state. With 90 s steps, `--levels 4 5 6 --seconds 90`:
+  hotline 4 / 5 / 6 cps: 0 % failed, first prompt p99 52 / 68 / 215 ms, 198 / 242 / 292
+    simultaneous, backend CPU 48.7 / 57.3 / 66.3 %, RSS 181 / 203 / 224 MB, Asterisk
+    43.6 / 51.0 / 62.7 %, lag p99 14.3 / 13.4 / 43.9 ms
+  plain   4 / 5 / 6 cps: 0 % failed, first prompt p99 26 / 19 / 59 ms, 120 / 143 / 175
+    simultaneous, Asterisk 36.1 / 44.3 / 55.8 %
+  both sustained 6 cps (neither failed: the ceiling is above): ratio 1.00x.
+Both ramps ran with the agents at skill level 5, below the billing queue's first step
+(config.yaml ">= 7" for 20 s): every Hotline caller waited those 20 s in its holding
+queue with agents free (hence ~120 more simultaneous calls than plain). The agents are
+at level 8 since (1fe653f): in the soak below, 172 simultaneous at 5.6 cps.
+
+Soak, `--soak --minutes 15 --cps 8` (70 % of the 30 s ramp's 8 cps: 5.6 cps, agents at
+level 8, the call log writer batching, 2074253):
+  5,040 calls placed, SIPp 5,040 successful, 0 failed, all answered by an agent; 5,040
+  call records (5,040 distinct Linkedids, 0 unfinished): none lost, none duplicated;
+  172 simultaneous at most; bridge event lag p50 1.8 ms, p99 24.0 ms over 105,668 events.
+  Backend RSS 213.7 MB after the 180 s warm-up, 287.5 MB at the end: +34.6 % (target
+  <= +5 %: NOT met).
+The same soak before the writer batched (and agents at level 5): the same counts (5,040
+= 5,040), lag p99 63 ms, RSS +55.5 %. What the backend holds (SIGUSR2 to
+bench/capacity_backend.py prints it): before, the call log's bus group backlog grew
+~7 events/s (1,912 events at 6.5 min: one commit per event on SQLite kept up with ~100
+events/s); now it stays under 50. What still grows is anonymous memory, ~10 MB/min in
+the first 5-6 minutes and slower after: each agent's desk replay window filling to its
+5 minutes (17,000 frames, screen-pops kept unrendered since the bench's agents have no
+desktop open), the customer-file grants kept 600 s after each call, and today's calls
+in the supervisors' live view (one entry per call of the day, by design). A soak longer
+than those windows (`--minutes 60`) is the next measurement.
+Earlier, an uncapped soak at 5.6 cps collapsed after ~3 minutes while a test suite ran
+beside it: Asterisk's PJSIP queues backed up, offers went unreported, and 58 of 153
+agents were paused for "no-answers" that were the PBX's silence (fixed: 7ddcdd9).
 """
 
 from __future__ import annotations

@@ -207,6 +207,13 @@ def held_report(services: Services) -> None:
     for topic, subs in sorted(getattr(bus, "_fanout", {}).items()):
         sizes = sorted((len(sub._buffer) for sub in subs), reverse=True)[:5]
         print(f"held: bus fan-out {topic} {len(subs)} subscribers, {sizes}", file=sys.stderr)
+    rollup = Path("/proc/self/smaps_rollup")
+    if rollup.exists():  # anonymous (heap) vs file-backed (SQLite's mmap, libraries)
+        wanted = ("Rss:", "Anonymous:", "Shared_Clean:", "Private_Clean:", "Private_Dirty:")
+        for line in rollup.read_text().splitlines():
+            if line.startswith(wanted):
+                print(f"held: {line}", file=sys.stderr)
+    print(f"held: {sys.getallocatedblocks()} blocks from Python's allocator", file=sys.stderr)
     counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
     for name, n in counts.most_common(25):
         print(f"held: {n:>9} {name}", file=sys.stderr)
