@@ -17,6 +17,7 @@ from cti.commands import (
     Originated,
     OriginatePurpose,
     PbxError,
+    PbxUnavailable,
     QueueEntry,
     SpyMode,
 )
@@ -30,9 +31,15 @@ class FakePbx:
     variables: dict[tuple[str, str], str] = field(default_factory=dict)
     entries: list[QueueEntry] = field(default_factory=list)
     live: list[ChannelInfo] = field(default_factory=list)
+    away: bool = False  # the PBX does not answer: every command raises PbxUnavailable
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
+    def _reachable(self) -> None:
+        if self.away:
+            raise PbxUnavailable("no AMI session (fake PBX away)")
+
     def _record(self, command: str, channel: str | None = None, **args: Any) -> None:
+        self._reachable()
         if self.fail_next is not None:
             exc, self.fail_next = self.fail_next, None
             raise exc
@@ -152,9 +159,11 @@ class FakePbx:
         self._record("queue_pause", interface=interface, paused=paused, queue=queue)
 
     async def queue_entries(self, queue: str | None = None) -> list[QueueEntry]:
+        self._reachable()
         return [e for e in self.entries if queue is None or e.queue == queue]
 
     async def channels(self) -> list[ChannelInfo]:
+        self._reachable()
         return list(self.live)
 
     async def user_event(self, name: str, headers: Mapping[str, str]) -> None:

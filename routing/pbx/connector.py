@@ -79,18 +79,26 @@ class Connector:
 
     async def _preroute(self, e: Offer, linkedid: str, token: object) -> None:
         preset = self._presets[e.call_id] = _Preset(e, linkedid, token)
-        channel = await self.channel(linkedid, fresh=True)
-        if channel is not None and self.d.current(e, token):
-            endpoint = self.ctx.settings.pbx.dialplan.agent_endpoint
-            dial = self.ctx.agent_dial(e.extension, self.ctx.live.get(linkedid).node)
-            try:
+        try:
+            channel = await self._find_channel(linkedid, fresh=True)
+            if channel is not None and self.d.current(e, token):
+                endpoint = self.ctx.settings.pbx.dialplan.agent_endpoint
+                dial = self.ctx.agent_dial(e.extension, self.ctx.live.get(linkedid).node)
                 await self.ctx.call_pbx(linkedid).set_var(
                     channel,
                     "HOTLINE_AGENT_ENDPOINT",
                     dial or endpoint.replace("{extension}", e.extension),
                 )
-            except PbxError as exc:
-                log.debug("pre-routing %s: %s (the holding queue will do)", linkedid, exc)
+        except PbxUnavailable as exc:
+            # The caller's node does not answer while others do: the agent must not stay
+            # reserved for the pre-routing margin (a minute and more) for a caller no
+            # one can move; the node's holding queue serves it, its resync brings it back.
+            log.debug("pre-routing %s: %s", linkedid, exc)
+            if not self.d.current(e, token) or await self._node_away(e, linkedid):
+                self._presets.pop(e.call_id, None)
+                return
+        except PbxError as exc:
+            log.debug("pre-routing %s: %s (the holding queue will do)", linkedid, exc)
         # Without a channel (or a variable) the caller still reaches its holding queue,
         # and call.queued brings it here again.
         self.watch(e, token, extra=PREROUTE_MARGIN)
@@ -143,13 +151,17 @@ class Connector:
     async def channel(self, linkedid: str, *, fresh: bool = False) -> str | None:
         """The caller's channel: from call.queued, else Asterisk's channel list (the leg
         in a holding queue, else the one in the IVR)."""
+        try:
+            return await self._find_channel(linkedid, fresh=fresh)
+        except PbxError:
+            return None
+
+    async def _find_channel(self, linkedid: str, *, fresh: bool) -> str | None:
+        """`channel`, raising what the PBX raised (PbxUnavailable: its node is away)."""
         live = self.ctx.live.get(linkedid)
         if live.channel and not fresh:
             return live.channel
-        try:
-            channels = await self.ctx.call_pbx(linkedid).channels()
-        except PbxError:
-            return None
+        channels = await self.ctx.call_pbx(linkedid).channels()
         ranked = sorted(
             (rank, i)
             for i, c in enumerate(channels)

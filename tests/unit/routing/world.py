@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from cti.commands import PbxCommands
 from cti.fake_pbx import FakePbx
 from db.models import AgentSkill, CallbackRequest
 from hotline.runtime import Infrastructure, Runtime
@@ -49,15 +50,23 @@ class World:
 
 
 @contextlib.asynccontextmanager
-async def world(db_url: str, **routing: Any) -> AsyncIterator[World]:
-    env = {f"HOTLINE_ROUTING__{k.upper()}": str(v) for k, v in routing.items()}
+async def world(
+    db_url: str,
+    *,
+    pbx: PbxCommands | None = None,
+    env: dict[str, str] | None = None,
+    **routing: Any,
+) -> AsyncIterator[World]:
+    """The router on `pbx` (default: a FakePbx, World.pbx; unused when `pbx` is given),
+    with routing.* settings from keywords and any other HOTLINE_* from `env`."""
+    env = {**(env or {}), **{f"HOTLINE_ROUTING__{k.upper()}": str(v) for k, v in routing.items()}}
+    fake = FakePbx()
     async with api_services(db_url, clock=SystemClock(), env=env) as services:
         user = await add_user(services, "agent01", extension="1001")
         assert user.id is not None
         async with services.sessions() as session:
             session.add(AgentSkill(user_id=user.id, skill="billing", level=8))
             await session.commit()
-        pbx = FakePbx()
         # The real Runtime, with the prepared database and bus, runs only the router.
         runtime = Runtime(
             services.settings,
@@ -65,7 +74,7 @@ async def world(db_url: str, **routing: Any) -> AsyncIterator[World]:
             only={"routing"},
             migrate=False,
             infrastructure=Infrastructure(
-                services.bus, services.engine, services.sessions, services.clock, pbx=pbx
+                services.bus, services.engine, services.sessions, services.clock, pbx=pbx or fake
             ),
         )
         running = await runtime.start()
@@ -75,6 +84,6 @@ async def world(db_url: str, **routing: Any) -> AsyncIterator[World]:
             # As after a real start: the first rebuild from the PBX (here: nothing
             # holding) is done before the test plays the bridge's events.
             await eventually(lambda: router.intake.rebuilder.rebuilds >= 1, 5, "the first rebuild")
-            yield World(running, pbx, router, user.id)
+            yield World(running, fake, router, user.id)
         finally:
             await runtime.stop()
