@@ -64,6 +64,7 @@ class Claim:
     contact_id: int
     expected_attempts: int
     linkedid: str
+    agent_id: int | None = None  # the agent the call is for (agents' lists); kept if None
 
 
 @dataclass(frozen=True)
@@ -108,38 +109,11 @@ async def start_attempt(
     agent_id: int | None = None,
 ) -> int | None:
     """The attempt's id, or None when the contact is no longer PENDING with
-    `expected_attempts` (another dialer took it, or it was cancelled)."""
-    conn = await session.connection()
-    claimed = await conn.execute(
-        sa.update(CONTACTS)
-        .where(
-            CONTACTS.c.id == contact_id,
-            CONTACTS.c.state == ContactState.PENDING.value,
-            CONTACTS.c.attempts == expected_attempts,
-        )
-        .values(
-            state=ContactState.DIALING.value,
-            attempts=expected_attempts + 1,
-            updated_at=now,
-            agent_id=agent_id if agent_id is not None else CONTACTS.c.agent_id,
-        )
+    `expected_attempts` (another dialer took it, or it was cancelled): a claim of one."""
+    won = await start_attempts(
+        session, [Claim(contact_id, expected_attempts, linkedid, agent_id)], now=now
     )
-    if claimed.rowcount != 1:
-        return None
-    contact = await session.get(CampaignContact, contact_id, populate_existing=True)
-    assert contact is not None
-    attempt = CampaignAttempt(
-        campaign_id=contact.campaign_id,
-        contact_id=contact_id,
-        attempt=expected_attempts + 1,
-        linkedid=linkedid,
-        started_at=now,
-        agent_id=agent_id,
-    )
-    session.add(attempt)
-    await session.flush()
-    assert attempt.id is not None
-    return attempt.id
+    return won[0].attempt_id if won else None
 
 
 async def start_attempts(
@@ -154,10 +128,11 @@ async def start_attempts(
     conn = await session.connection()
     won: set[int] = set()
     by_contact_campaign: dict[int, int] = {}
-    by_expected: dict[int, list[int]] = {}
+    by_expected: dict[tuple[int, int | None], list[int]] = {}
     for claim in claims:
-        by_expected.setdefault(claim.expected_attempts, []).append(claim.contact_id)
-    for expected, ids in by_expected.items():
+        key = (claim.expected_attempts, claim.agent_id)
+        by_expected.setdefault(key, []).append(claim.contact_id)
+    for (expected, agent_id), ids in by_expected.items():
         for chunk in _chunks(ids):
             rows = await conn.execute(
                 sa.update(CONTACTS)
@@ -166,7 +141,12 @@ async def start_attempts(
                     CONTACTS.c.state == ContactState.PENDING.value,
                     CONTACTS.c.attempts == expected,
                 )
-                .values(state=ContactState.DIALING.value, attempts=expected + 1, updated_at=now)
+                .values(
+                    state=ContactState.DIALING.value,
+                    attempts=expected + 1,
+                    updated_at=now,
+                    agent_id=agent_id if agent_id is not None else CONTACTS.c.agent_id,
+                )
                 .returning(CONTACTS.c.id, CONTACTS.c.campaign_id)
             )
             campaign_of = {int(cid): int(camp) for cid, camp in rows.all()}
@@ -184,6 +164,7 @@ async def start_attempts(
                 "attempt": c.expected_attempts + 1,
                 "linkedid": c.linkedid,
                 "started_at": now,
+                "agent_id": c.agent_id,
             }
             for c in winners
         ],
