@@ -44,6 +44,7 @@ from devtools.services.asterisk import attach_instance  # noqa: E402
 from hotline.runtime import Runtime  # noqa: E402
 from hotline.services import Services  # noqa: E402
 from kernel import topics  # noqa: E402
+from kernel.bus.memory import MemoryBus  # noqa: E402
 from kernel.bus.port import EventBus  # noqa: E402
 from tests.integration.hotline.support import restart_settings  # noqa: E402
 
@@ -200,13 +201,12 @@ def held_report(services: Services) -> None:
     """SIGUSR2 (a leak hunt, cheap enough to run under load): what the in-process bus
     holds (each consumer group's backlog, each subscriber's buffer) and the most numerous
     live objects by type, on stderr."""
-    bus = services.bus
-    groups = getattr(bus, "_groups", {})
-    for (topic, group), g in sorted(groups.items()):
-        print(f"held: bus group {topic}/{group} backlog {len(g.backlog)}", file=sys.stderr)
-    for topic, subs in sorted(getattr(bus, "_fanout", {}).items()):
-        sizes = sorted((len(sub._buffer) for sub in subs), reverse=True)[:5]
-        print(f"held: bus fan-out {topic} {len(subs)} subscribers, {sizes}", file=sys.stderr)
+    bus, out = services.bus, sys.stderr
+    if isinstance(bus, MemoryBus):
+        for (topic, group), n in sorted(bus.backlogs().items()):
+            print(f"held: bus group {topic}/{group} backlog {n}", file=out)
+        for topic, sizes in sorted(bus.buffered().items()):
+            print(f"held: bus fan-out {topic} {len(sizes)} subscribers, {sizes[:5]}", file=out)
     rollup = Path("/proc/self/smaps_rollup")
     if rollup.exists():  # anonymous (heap) vs file-backed (SQLite's mmap, libraries)
         wanted = ("Rss:", "Anonymous:", "Shared_Clean:", "Private_Clean:", "Private_Dirty:")

@@ -9,7 +9,8 @@ Each process reports what it has:
 - an HTTP process: the live view's callers waiting per queue when there is no router
   here, the bus lag it sees (an event's time -> heard), screen-pops sent;
 - every process: its part in the cluster (leading or standby, term, ops/leader.py) and,
-  on the Redis bus, the bus lag where its subscribers read (publish -> read).
+  on the Redis bus, the bus lag where its subscribers read (publish -> read); on the
+  in-process bus, each consumer group's backlog (events not yet taken).
 A registry per app (not the module-global one), so several runtimes in one test process
 do not collide.
 """
@@ -105,6 +106,16 @@ class HotlineCollector(Collector):
                 "Published (Redis's time) to read by a subscriber in this process",
                 consume_lag,
             )
+        backlogs = getattr(self._services.bus, "backlogs", None)  # the in-process bus only
+        if callable(backlogs):
+            backlog = GaugeMetricFamily(
+                "hotline_bus_backlog",
+                "Events published and not yet taken by a consumer group (a consumer behind)",
+                labels=["topic", "group"],
+            )
+            for (topic, group), n in sorted(backlogs().items()):
+                backlog.add_metric([topic, group], float(n))
+            yield backlog
         if features.bridges:
             yield from self._bridges(features.bridges)
         routing = features.routing

@@ -130,6 +130,18 @@ class MemoryBus:
     def _group(self, topic: str, group: str) -> _Group:
         return self._groups.setdefault((topic, group), _Group())
 
+    def backlogs(self) -> dict[tuple[str, str], int]:
+        """(topic, group) -> messages published and not yet taken by the group: a
+        consumer falling behind shows here first (ops/metrics.py hotline_bus_backlog)."""
+        return {key: len(g.backlog) for key, g in self._groups.items()}
+
+    def buffered(self) -> dict[str, list[int]]:
+        """Topic -> the fan-out subscribers' buffered messages, largest first."""
+        return {
+            topic: sorted((len(sub._buffer) for sub in subs), reverse=True)
+            for topic, subs in self._fanout.items()
+        }
+
     def _fanout_remove(self, sub: MemorySubscription) -> None:
         for subs in self._fanout.values():
             subs.discard(sub)
