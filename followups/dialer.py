@@ -17,7 +17,9 @@ forward by a short grace, so a survey still being written wins. A task still in
 progress at its deadline was not reached: it is retried after retry_minutes (within
 business hours if so configured) and, after max_attempts, handed to an agent (method
 agent, outcome "unreachable"). Everything lives in the database, so a restart or
-another process loses nothing.
+another process loses nothing. A dialer that dies between its claim and its Originate
+leaves the task in progress until that deadline (the ring time and SURVEY_SECONDS): it is
+then retried, the unplaced attempt counted as not reached, never dropped.
 """
 
 from __future__ import annotations
