@@ -323,27 +323,26 @@ async def resolve(http: httpx.AsyncClient, board: Desk, number: str) -> str:
     return number
 
 
-async def follow_up_attempts(services: Services, number: str) -> int:
+async def follow_up_values(services: Services, number: str, column: Any) -> list[Any]:
+    """`column` of the follow-ups of ticket `number`."""
     tickets = metadata.tables["tickets"]
     async with services.engine.connect() as conn:
         found = await conn.execute(
-            sa.select(FOLLOW_UPS.c.attempts)
+            sa.select(column)
             .join(tickets, tickets.c.id == FOLLOW_UPS.c.ticket_id)
             .where(tickets.c.number == number)
         )
-        return sum(int(a or 0) for (a,) in found.all())
+        return [value for (value,) in found.all()]
+
+
+async def follow_up_attempts(services: Services, number: str) -> int:
+    return sum(int(a or 0) for a in await follow_up_values(services, number, FOLLOW_UPS.c.attempts))
 
 
 async def placed(services: Services, number: str) -> bool:
     """The follow-up of ticket `number` was dialled and its call record linked."""
-    tickets = metadata.tables["tickets"]
-    async with services.engine.connect() as conn:
-        found = await conn.execute(
-            sa.select(FOLLOW_UPS.c.call_id)
-            .join(tickets, tickets.c.id == FOLLOW_UPS.c.ticket_id)
-            .where(tickets.c.number == number, FOLLOW_UPS.c.call_id.is_not(None))
-        )
-        return found.first() is not None
+    calls = await follow_up_values(services, number, FOLLOW_UPS.c.call_id)
+    return any(call_id is not None for call_id in calls)
 
 
 async def follow_up_calls(services: Services) -> int:
