@@ -21,7 +21,10 @@ from tests.harness.http_app import add_customer, add_user, api_client, api_servi
 CONTACTS = metadata.tables["campaign_contacts"]
 ATTEMPTS = metadata.tables["campaign_attempts"]
 AUDIT = metadata.tables["audit_log"]
-MESSAGE = {"text": "{name}您好，您的欠费为{arrears}，请及时缴纳。"}
+TEXT = "{name}您好，您的欠费为{arrears}，请及时缴纳。"
+MESSAGE = {"text": TEXT}
+SH = dt.timezone(dt.timedelta(hours=8))
+T = dt.datetime(2026, 12, 8, 10, 0, tzinfo=SH)  # a Tuesday inside the calling window
 
 
 @dataclass

@@ -27,10 +27,7 @@ from db.models.campaigns import (
 )
 from hotline.services import Services
 from tests.harness.http_app import api_services
-
-SH = dt.timezone(dt.timedelta(hours=8))
-T = dt.datetime(2026, 12, 8, 10, 0, tzinfo=SH)  # a Tuesday inside the calling window
-TEXT = "{name}您好，您的欠费为{arrears}，请及时缴纳。"
+from tests.integration.campaigns.campaigns_support import SH, TEXT, T
 
 
 @pytest.fixture

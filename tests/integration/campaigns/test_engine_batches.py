@@ -36,14 +36,10 @@ from hotline.services import Services
 from kernel import topics
 from kernel.clock import FakeClock
 from tests.harness.http_app import api_services
+from tests.integration.campaigns.campaigns_support import ATTEMPTS, CONTACTS, SH, TEXT, T
 from tests.support import eventually
 
-SH = dt.timezone(dt.timedelta(hours=8))
-T = dt.datetime(2026, 12, 8, 10, 0, tzinfo=SH)  # a Tuesday inside the calling window
 CLOSING = dt.datetime(2026, 12, 8, 19, 59, 59, tzinfo=SH)  # one second before 20:00
-TEXT = "{name}您好，您的欠费为{arrears}，请及时缴纳。"
-CONTACTS = metadata.tables["campaign_contacts"]
-ATTEMPTS = metadata.tables["campaign_attempts"]
 CALLS = metadata.tables["calls"]
 ENV = {"HOTLINE_CAMPAIGNS__CALLS_PER_SECOND": "100", "HOTLINE_CAMPAIGNS__TRUNK_CHANNELS": "50"}
 
@@ -290,12 +286,17 @@ async def dialled(services: Services, engine: CampaignEngine) -> dict[int, Any]:
     return {index[a.contact_id]: a for a in await attempts(services)}
 
 
+async def every_case_dialled(services: Services) -> tuple[CampaignEngine, dict[int, Any]]:
+    """A campaign of every case, one round dialled: the engine and the attempts."""
+    await campaign_with(services, len(CASES))
+    engine = CampaignEngine(services)
+    return engine, await dialled(services, engine)
+
+
 async def test_call_ends_together_are_finished_in_one_transaction(
     services: Services, clock: FakeClock
 ) -> None:
-    await campaign_with(services, len(CASES))
-    engine = CampaignEngine(services)
-    tried = await dialled(services, engine)
+    engine, tried = await every_case_dialled(services)
     for i, (flow, _, _, _) in CASES.items():
         if flow is not None:
             await write_flow(services, tried[i].id, flow)
@@ -364,9 +365,7 @@ async def test_call_ended_events_on_the_bus_are_coalesced(
 async def test_finish_stale_finishes_its_list_in_one_transaction(
     services: Services, clock: FakeClock
 ) -> None:
-    await campaign_with(services, len(CASES))
-    engine = CampaignEngine(services)
-    tried = await dialled(services, engine)
+    engine, tried = await every_case_dialled(services)
     ended_at = T + dt.timedelta(seconds=30)
     async with services.engine.begin() as conn:  # the call log saw the calls end; no bus
         for i, (flow, end, _, _) in CASES.items():
