@@ -132,33 +132,42 @@ class RecordingStore:
         await self.update(recording_id, state=state)
 
     async def update(self, recording_id: int, **values: Any) -> None:
-        async with self._sessions() as session:
-            conn = await session.connection()
-            await conn.execute(
-                sa.update(RECORDINGS).where(RECORDINGS.c.id == recording_id).values(**values)
-            )
-            await session.commit()
+        async def work() -> None:
+            async with self._sessions() as session:
+                conn = await session.connection()
+                await conn.execute(
+                    sa.update(RECORDINGS).where(RECORDINGS.c.id == recording_id).values(**values)
+                )
+                await session.commit()
+
+        await retry_locked(work)
 
     async def complete(self, recording_id: int, ended_at: dt.datetime, **facts: Any) -> None:
-        """Store the file's facts and link the call to its (first) recording."""
-        async with self._sessions() as session:
-            conn = await session.connection()
-            await conn.execute(
-                sa.update(RECORDINGS)
-                .where(RECORDINGS.c.id == recording_id)
-                .values(ended_at=ended_at, **facts)
-            )
-            call_id = (
+        """Store the file's facts and link the call to its (first) recording. Retried when
+        SQLite reports the database locked: the file exists, its row must say so (the
+        capacity soak lost such writes under load)."""
+
+        async def work() -> None:
+            async with self._sessions() as session:
+                conn = await session.connection()
                 await conn.execute(
-                    sa.select(RECORDINGS.c.call_id).where(RECORDINGS.c.id == recording_id)
+                    sa.update(RECORDINGS)
+                    .where(RECORDINGS.c.id == recording_id)
+                    .values(ended_at=ended_at, **facts)
                 )
-            ).scalar_one()
-            await conn.execute(
-                sa.update(CALLS)
-                .where(CALLS.c.id == call_id, CALLS.c.recording_id.is_(None))
-                .values(recording_id=recording_id)
-            )
-            await session.commit()
+                call_id = (
+                    await conn.execute(
+                        sa.select(RECORDINGS.c.call_id).where(RECORDINGS.c.id == recording_id)
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    sa.update(CALLS)
+                    .where(CALLS.c.id == call_id, CALLS.c.recording_id.is_(None))
+                    .values(recording_id=recording_id)
+                )
+                await session.commit()
+
+        await retry_locked(work)
 
     async def get(self, recording_id: int) -> dict[str, Any] | None:
         async with self._sessions() as session:
@@ -171,10 +180,13 @@ class RecordingStore:
     async def audit(
         self, actor: Actor, action: str, recording_id: int | None, now: dt.datetime, **detail: Any
     ) -> None:
-        async with self._sessions() as session:
-            conn = await session.connection()
-            await audit(conn, actor, action, recording_id, now, **detail)
-            await session.commit()
+        async def work() -> None:
+            async with self._sessions() as session:
+                conn = await session.connection()
+                await audit(conn, actor, action, recording_id, now, **detail)
+                await session.commit()
+
+        await retry_locked(work)  # the audit trail must not lose an entry to a busy SQLite
 
     async def set_legal_hold(
         self, recording_id: int, hold: bool, actor: Actor, reason: str | None, now: dt.datetime
