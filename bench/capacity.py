@@ -83,6 +83,24 @@ the first 5-6 minutes and slower after: each agent's desk replay window filling 
 desktop open), the customer-file grants kept 600 s after each call, and today's calls
 in the supervisors' live view (one entry per call of the day, by design). A soak longer
 than those windows (`--minutes 60`) is the next measurement.
+Two more soaks (same command, 4be93ad/8e42047, machine otherwise idle), with the
+backend's held objects printed every 2 minutes (SIGUSR2):
+  default allocator: 5,040 = 5,040 records, 0 failed, lag p99 34.1 ms; RSS 214.3 MB
+    after the 180 s warm-up, 286.7 MB at the end: +33.8 % (NOT met).
+  MALLOC_ARENA_MAX=2 (glibc's per-thread arenas capped: aiosqlite's threads): 5,040 =
+    5,040, 0 failed, lag p99 24.9 ms; RSS 198.9 -> 255.5 MB: +28.4 % (NOT met); 30 MB
+    lower throughout, the same shape.
+  What the object counts say: the desk's replay Frames grow to 17,200 by 5 min and stay
+  there (and their closures, `cell`, 33,000); the file grants (CallAccess) to ~3,470 by
+  10 min and stay; the live view's CallEntry/CallFacts grow by one per call (4,634 at
+  the end; ~1 KB each, ~5 MB per 15 min at this rate). Python's allocated blocks grew
+  1.298 M -> 1.360 M (+62,000, a few MB) over the last 6 minutes while anonymous memory
+  grew 21 MB, in steps (+26 MB at ~5 min, +14 MB at ~10.5 min in the second run): not
+  Python objects held; most likely allocator fragmentation as the windows begin to
+  expire, or SQLite's page caches (one per pooled connection) filling. Still open.
+  Both runs also showed 'database is locked' on SQLite under this load for a recording's
+  completion and its audit row (4 errors in the second run; fixed: aed0f17, retried like
+  its creation).
 Earlier, an uncapped soak at 5.6 cps collapsed after ~3 minutes while a test suite ran
 beside it: Asterisk's PJSIP queues backed up, offers went unreported, and 58 of 153
 agents were paused for "no-answers" that were the PBX's silence (fixed: 7ddcdd9).
