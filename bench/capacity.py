@@ -98,9 +98,9 @@ backend's held objects printed every 2 minutes (SIGUSR2):
   grew 21 MB, in steps (+26 MB at ~5 min, +14 MB at ~10.5 min in the second run): not
   Python objects held; most likely allocator fragmentation as the windows begin to
   expire, or SQLite's page caches (one per pooled connection) filling. Still open.
-  Both runs also showed 'database is locked' on SQLite under this load for a recording's
-  completion and its audit row (4 errors in the second run; fixed: aed0f17, retried like
-  its creation).
+  The second run lost two recording writes to SQLite's 'database is locked' under this
+  load (a completion, a recording.start audit row; fixed: aed0f17, retried like its
+  creation); the first, one agent-state write, which its writer retried.
 Earlier, an uncapped soak at 5.6 cps collapsed after ~3 minutes while a test suite ran
 beside it: Asterisk's PJSIP queues backed up, offers went unreported, and 58 of 153
 agents were paused for "no-answers" that were the PBX's silence (fixed: 7ddcdd9).
