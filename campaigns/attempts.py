@@ -247,6 +247,19 @@ async def finish_attempts(
     campaign completed when its last contact is final."""
     if not endings:
         return []
+    # Claimed first, by the same kind of conditional UPDATE as a start: a stale sweep and
+    # a late call end finishing one attempt at once (two transactions) must not both move
+    # its contact (both queued the unreached a text, CI). Only the attempts won here move.
+    conn = await session.connection()
+    won: set[int] = set()
+    for chunk in _chunks(sorted({e.attempt_id for e in endings})):
+        rows = await conn.execute(
+            sa.update(ATTEMPTS)
+            .where(ATTEMPTS.c.id.in_(chunk), ATTEMPTS.c.ended_at.is_(None))
+            .values(ended_at=now)
+            .returning(ATTEMPTS.c.id)
+        )
+        won.update(int(aid) for (aid,) in rows.all())
     attempts = {
         a.id: a for a in await _load(session, CampaignAttempt, (e.attempt_id for e in endings))
     }
@@ -269,9 +282,10 @@ async def finish_attempts(
         assert attempt.id is not None
         assert contact.id is not None
         assert campaign.id is not None
-        if attempt.ended_at is not None:  # finished before: nothing moves twice
+        if attempt.id not in won:  # finished before (or by another): nothing moves twice
             out.append(Finished(attempt.id, campaign.id, contact.id, contact.state, False))
             continue
+        won.discard(attempt.id)  # an attempt named twice in `endings` moves once
         final_outcome = attempt.outcome or ending.outcome  # the call flow's word wins
         attempt.outcome = final_outcome
         attempt.ended_at = now
