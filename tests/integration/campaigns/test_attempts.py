@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from campaigns.attempts import finish_attempt, start_attempt
+from campaigns.attempts import Ending, finish_attempt, finish_attempts, start_attempt
 from campaigns.rules import DialingRules
 from db.models.campaigns import (
     AttemptOutcome,
@@ -206,3 +206,33 @@ async def test_given_a_cancelled_contact_then_no_attempt_starts(services: Servic
         s.add(row)
         await s.commit()
     assert await start(services, cid, 0, "a") is None
+
+
+async def test_given_two_finishes_of_the_same_attempts_at_once_then_each_contact_moves_once(
+    services: Services,
+) -> None:
+    # A stale sweep and the bus's late call ends finish the same attempts in two
+    # transactions at once (CI): each unreached contact gets one text, not two.
+    numbers = [f"139000001{n:02d}" for n in range(12)]
+    _, cids = await campaign_with(services, numbers, sms_fallback=True, max_attempts=1)
+    attempts = [await start(services, cid, 0, f"t{cid}") for cid in cids]
+    endings = [Ending(a, AttemptOutcome.NO_ANSWER, "19") for a in attempts if a is not None]
+    assert len(endings) == len(cids)
+
+    async def rules(_campaign: Campaign) -> DialingRules:
+        return rules_of(services, max_attempts=1)
+
+    async def sweep(order: list[Ending]) -> list[bool]:
+        async with services.sessions() as s:
+            done = await finish_attempts(s, order, rules_of=rules, now=T)
+            await s.commit()
+            return [f.moved for f in done]
+
+    first, second = await asyncio.gather(sweep(endings), sweep(endings[::-1]))
+    assert first.count(True) + second.count(True) == len(cids)
+    async with services.sessions() as s:
+        texts = (await s.exec(select(SmsMessage))).all()
+        rows = (await s.exec(select(CampaignContact))).all()
+    assert sorted(t.number for t in texts) == numbers
+    assert {r.state for r in rows} == {ContactState.FAILED}
+    assert {r.sms_id for r in rows} == {t.id for t in texts}
