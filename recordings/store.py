@@ -7,7 +7,8 @@ Every read of a recording and every change (hold, purge) writes an audit_log ent
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
@@ -24,6 +25,7 @@ USERS = metadata.tables["users"]
 
 
 SYSTEM = Actor()
+T = TypeVar("T")
 
 
 async def audit(
@@ -76,6 +78,20 @@ class RecordingStore:
             )
             return int(n.scalar_one())
 
+    async def _write(self, body: Callable[[AsyncSession, AsyncConnection], Awaitable[T]]) -> T:
+        """One write transaction, tried again when SQLite reports the database locked
+        (db/unit_of_work.py): every write here records a fact that already happened (a
+        file being recorded, a file finished, a read of it), so none may be lost to a busy
+        writer (the capacity soak lost such writes under load)."""
+
+        async def work() -> T:
+            async with self._sessions() as session:
+                result = await body(session, await session.connection())
+                await session.commit()
+                return result
+
+        return await retry_locked(work)
+
     async def create(
         self,
         *,
@@ -87,32 +103,17 @@ class RecordingStore:
         started_at: dt.datetime,
         call_started: float | None,
     ) -> int:
-        # Asterisk is already recording: the row must be written, so a SQLite writer that
-        # found the database locked tries again (db/unit_of_work.py).
-        return await retry_locked(
-            lambda: self._create(linkedid, path, fmt, node, agent_id, started_at, call_started)
-        )
+        pbx_node = node or self._node
 
-    async def _create(
-        self,
-        linkedid: str,
-        path: str,
-        fmt: str,
-        node: str | None,
-        agent_id: int | None,
-        started_at: dt.datetime,
-        call_started: float | None,
-    ) -> int:
-        async with self._sessions() as session:
+        async def body(session: AsyncSession, conn: AsyncConnection) -> int:
             call_id = await ensure_call(
-                session, linkedid, pbx_node=node or self._node, started_at=call_started
+                session, linkedid, pbx_node=pbx_node, started_at=call_started
             )
-            conn = await session.connection()
             result = await conn.execute(
                 sa.insert(RECORDINGS)
                 .values(
                     call_id=call_id,
-                    pbx_node=node or self._node,
+                    pbx_node=pbx_node,
                     linkedid=linkedid,
                     agent_id=agent_id,
                     path=path,
@@ -124,50 +125,42 @@ class RecordingStore:
                 )
                 .returning(RECORDINGS.c.id)
             )
-            recording_id = int(result.scalar_one())
-            await session.commit()
-        return recording_id
+            return int(result.scalar_one())
+
+        return await self._write(body)
 
     async def set_state(self, recording_id: int, state: RecordingState) -> None:
         await self.update(recording_id, state=state)
 
     async def update(self, recording_id: int, **values: Any) -> None:
-        async def work() -> None:
-            async with self._sessions() as session:
-                conn = await session.connection()
-                await conn.execute(
-                    sa.update(RECORDINGS).where(RECORDINGS.c.id == recording_id).values(**values)
-                )
-                await session.commit()
+        async def body(_session: AsyncSession, conn: AsyncConnection) -> None:
+            await conn.execute(
+                sa.update(RECORDINGS).where(RECORDINGS.c.id == recording_id).values(**values)
+            )
 
-        await retry_locked(work)
+        await self._write(body)
 
     async def complete(self, recording_id: int, ended_at: dt.datetime, **facts: Any) -> None:
-        """Store the file's facts and link the call to its (first) recording. Retried when
-        SQLite reports the database locked: the file exists, its row must say so (the
-        capacity soak lost such writes under load)."""
+        """Store the file's facts and link the call to its (first) recording."""
 
-        async def work() -> None:
-            async with self._sessions() as session:
-                conn = await session.connection()
+        async def body(_session: AsyncSession, conn: AsyncConnection) -> None:
+            await conn.execute(
+                sa.update(RECORDINGS)
+                .where(RECORDINGS.c.id == recording_id)
+                .values(ended_at=ended_at, **facts)
+            )
+            call_id = (
                 await conn.execute(
-                    sa.update(RECORDINGS)
-                    .where(RECORDINGS.c.id == recording_id)
-                    .values(ended_at=ended_at, **facts)
+                    sa.select(RECORDINGS.c.call_id).where(RECORDINGS.c.id == recording_id)
                 )
-                call_id = (
-                    await conn.execute(
-                        sa.select(RECORDINGS.c.call_id).where(RECORDINGS.c.id == recording_id)
-                    )
-                ).scalar_one()
-                await conn.execute(
-                    sa.update(CALLS)
-                    .where(CALLS.c.id == call_id, CALLS.c.recording_id.is_(None))
-                    .values(recording_id=recording_id)
-                )
-                await session.commit()
+            ).scalar_one()
+            await conn.execute(
+                sa.update(CALLS)
+                .where(CALLS.c.id == call_id, CALLS.c.recording_id.is_(None))
+                .values(recording_id=recording_id)
+            )
 
-        await retry_locked(work)
+        await self._write(body)
 
     async def get(self, recording_id: int) -> dict[str, Any] | None:
         async with self._sessions() as session:
@@ -180,13 +173,10 @@ class RecordingStore:
     async def audit(
         self, actor: Actor, action: str, recording_id: int | None, now: dt.datetime, **detail: Any
     ) -> None:
-        async def work() -> None:
-            async with self._sessions() as session:
-                conn = await session.connection()
-                await audit(conn, actor, action, recording_id, now, **detail)
-                await session.commit()
+        async def body(_session: AsyncSession, conn: AsyncConnection) -> None:
+            await audit(conn, actor, action, recording_id, now, **detail)
 
-        await retry_locked(work)  # the audit trail must not lose an entry to a busy SQLite
+        await self._write(body)
 
     async def set_legal_hold(
         self, recording_id: int, hold: bool, actor: Actor, reason: str | None, now: dt.datetime
