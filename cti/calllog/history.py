@@ -48,6 +48,20 @@ class SqlCallHistory:
             found.update(await self._snapshots(query))
         return found
 
+    async def logged(self, linkedids: Collection[str]) -> set[str]:
+        ids = sorted(set(linkedids))
+        found: set[str] = set()
+        async with self._sessions() as session:
+            conn = await session.connection()
+            for i in range(0, len(ids), _CHUNK):
+                rows = await conn.execute(
+                    sa.select(CALLS.c.linkedid).where(
+                        CALLS.c.pbx_node == self._node, CALLS.c.linkedid.in_(ids[i : i + _CHUNK])
+                    )
+                )
+                found.update(str(k) for (k,) in rows.all())
+        return found
+
     async def cursor(self) -> tuple[str, int] | None:
         async with self._sessions() as session:
             conn = await session.connection()

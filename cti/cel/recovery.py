@@ -32,7 +32,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cti.cel.record import CelRow, call_from_cel, group_by_call, has_ended, started_in
+from cti.cel.record import (
+    CallSpans,
+    CelRow,
+    call_from_cel,
+    group_by_call,
+    has_ended,
+    started_in,
+)
 from cti.cel.store import CelStore, CelUnavailable
 from cti.events import CallEventType, is_twilio_call
 from cti.sequence import SPAN, compose
@@ -66,6 +73,10 @@ class CallHistory(Protocol):
 
     async def calls(self, linkedids: Collection[str]) -> dict[str, dict[str, Any]]: ...
 
+    async def logged(self, linkedids: Collection[str]) -> set[str]:
+        """Which of these calls the log holds (their Linkedids only)."""
+        ...
+
     async def cursor(self) -> tuple[str, int] | None: ...
 
     async def save_cursor(self, store: str, last_id: int) -> None: ...
@@ -88,6 +99,8 @@ class RecoverySettings:
     # CEL times and ours, rows still being written): those rows are read again next time.
     margin_seconds: float = 30.0
     batch: int = 20_000
+    # The cursor's pass reads its rows this many at a time and keeps none of them.
+    cursor_batch: int = 2_000
     # How far back (in CEL rows) the whole story of a call still open in the log is
     # looked for: a bound on the scan (an SQLite CEL table has no index on linkedid).
     lookback_rows: int = 500_000
@@ -185,17 +198,21 @@ async def advance_cursor(
     if saved is None or saved[0] != store.identity:
         return None
     cursor = saved[1]
-    rows: list[CelRow] = []
-    while True:
-        batch = await store.rows_after(rows[-1].id if rows else cursor, settings.batch)
-        rows += batch
-        if len(batch) < settings.batch:
+    spans = CallSpans()
+    cutoff = now - settings.margin_seconds
+    after = last = cursor
+    while True:  # a batch at a time: only each call's span is kept, not its rows
+        batch = await store.rows_after(after, settings.cursor_batch)
+        spans.feed(batch)
+        for row in batch:
+            if row.eventtime <= cutoff and row.id > last:
+                last = row.id
+        if len(batch) < settings.cursor_batch:
             break
-    groups = {k: g for k, g in group_by_call(rows).items() if has_ended(g) and not tracker.knows(k)}
-    logged = await history.calls(groups) if groups else {}
-    unknown = [min(r.id for r in g) for k, g in groups.items() if k not in logged]
-    done = [r.id for r in rows if r.eventtime <= now - settings.margin_seconds]
-    last = max([cursor, *done])
+        after = batch[-1].id
+    ended = {k: first for k, first in spans.ended().items() if not tracker.knows(k)}
+    logged = await history.logged(ended) if ended else set()
+    unknown = [first for k, first in ended.items() if k not in logged]
     if unknown:
         last = min(last, min(unknown) - 1)
     if last <= cursor:

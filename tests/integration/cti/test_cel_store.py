@@ -7,44 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from cti.cel.record import call_from_cel
-from cti.cel.store import CEL_PGSQL_DDL, COLUMNS, CelUnavailable, SqlCelStore
-from db.engine import make_sync_engine
+from cti.cel.store import CelUnavailable, SqlCelStore
+from tests.integration.cti.cel_support import fill_cel
 from tests.unit.cti.cel_scenario import fixture
-
-# The statement cel_sqlite3_custom ran in the sandbox (deploy/asterisk/cel_sqlite3_custom.conf).
-ASTERISK_SQLITE_DDL = (
-    "CREATE TABLE cel (AcctId INTEGER PRIMARY KEY, eventtype,eventtime,cid_name,cid_num,"
-    "cid_ani,cid_dnid,exten,context,channame,appname,appdata,uniqueid,linkedid,peer,"
-    "userdeftype,extra)"
-)
-
-
-def _fill(url: str) -> None:
-    rows = fixture("answered") + fixture("callback")
-    engine = make_sync_engine(url)
-    try:
-        with engine.begin() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            for ddl in (ASTERISK_SQLITE_DDL,) if sqlite else CEL_PGSQL_DDL:
-                conn.execute(sa.text(ddl))
-            names = ", ".join(COLUMNS)
-            marks = ", ".join(f":{c}" for c in COLUMNS)
-            for r in rows:
-                values = {c: getattr(r, c) for c in COLUMNS}
-                if sqlite:  # Asterisk writes every value as quoted text
-                    values["eventtime"] = f"{r.eventtime:.6f}"
-                conn.execute(sa.text(f"INSERT INTO cel ({names}) VALUES ({marks})"), values)
-    finally:
-        engine.dispose()
 
 
 async def test_given_either_store_then_rows_read_back_make_the_same_calls(
     empty_db_url: str,
 ) -> None:
-    _fill(empty_db_url)
+    fill_cel(empty_db_url)
     store = SqlCelStore(empty_db_url)
     try:
         assert await store.last_id() == 40

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from cti.cel.record import call_from_cel, group_by_call, started_in
+from cti.cel.record import CallSpans, CelRow, call_from_cel, group_by_call, has_ended, started_in
 from tests.unit.cti.cel_scenario import T0, fixture, parse
 
 # fixture: (disposition, skill, agent, ivr_outcome, callback, offers, no_answers)
@@ -104,6 +106,37 @@ def test_given_a_channel_whose_linkedid_changed_then_both_ids_make_one_call() ->
     groups = group_by_call(rows)
     assert list(groups) == ["x1"]
     assert len(groups["x1"]) == 5
+
+
+@pytest.mark.parametrize("batch", [1, 2, 7, 10_000])
+def test_given_rows_a_batch_at_a_time_then_the_spans_match_the_groups(batch: int) -> None:
+    # The cursor's pass (CallSpans) must see the same ended calls, with the same first
+    # row, as group_by_call over all the rows at once, however the rows are batched.
+    linked = parse(
+        """
+        0  CHAN_START   x1 x1 channame=PJSIP/trunk-02 cid_num=1390
+        1  CHAN_START   y1 y1 channame=PJSIP/1007-00000001
+        2  BRIDGE_ENTER y1 x1 channame=PJSIP/1007-00000001 peer=PJSIP/trunk-02
+        5  HANGUP       x1 x1 channame=PJSIP/trunk-02
+        5  LINKEDID_END y1 x1 channame=PJSIP/1007-00000001
+        """
+    )
+    open_call = [r for r in fixture("answered") if r.eventtype != "LINKEDID_END"]
+    calls = [fixture(n) for n in sorted(SCENARIOS)] + [linked]
+    rows: list[CelRow] = []
+    for n, call in enumerate(calls):
+        for r in call:
+            rows.append(replace(r, id=len(rows) + 1, eventtime=r.eventtime + n * 60))
+    rows += [
+        replace(r, id=len(rows) + i + 1, linkedid="open", uniqueid=f"o{r.uniqueid}")
+        for i, r in enumerate(open_call)
+    ]
+    expected = {k: min(r.id for r in g) for k, g in group_by_call(rows).items() if has_ended(g)}
+    spans = CallSpans()
+    for i in range(0, len(rows), batch):
+        spans.feed(rows[i : i + batch])
+    assert spans.ended() == expected
+    assert set(expected) == {f"fx-{n}" for n in SCENARIOS} | {"x1"}
 
 
 def test_given_an_outbound_callback_that_nobody_answered_then_it_failed() -> None:

@@ -4,9 +4,12 @@ databases in tests/integration/cti/test_calllog_*.py)."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
+
+import pytest
 
 from cti.cel.record import CelRow
 from cti.cel.recovery import FROM_CEL, UNOBSERVED, RecoverySettings, advance_cursor, recover
@@ -34,6 +37,9 @@ class FakeHistory:
 
     async def calls(self, linkedids: Collection[str]) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.rows.items() if k in linkedids}
+
+    async def logged(self, linkedids: Collection[str]) -> set[str]:
+        return set(self.rows) & set(linkedids)
 
     async def cursor(self) -> tuple[str, int] | None:
         return self.saved
@@ -201,15 +207,55 @@ async def test_given_recent_rows_then_the_cursor_stays_behind_by_the_margin() ->
     assert history.saved == (STORE, rows[-1].id)
 
 
-async def test_given_the_bridge_stayed_connected_then_the_cursor_moves_over_what_it_saw() -> None:
+@pytest.mark.parametrize("batch", [1, 5, 2_000])
+async def test_given_the_bridge_stayed_connected_then_the_cursor_moves_over_what_it_saw(
+    batch: int,
+) -> None:
+    settings = RecoverySettings(cursor_batch=batch)
     rows = cel("answered", "backendaway")
     t = tracker()
     run("0 Newchannel fx-answered fx-answered CallerIDNum=1", t)  # seen live
     history = FakeHistory({}, (STORE, 100))
     late = rows[-1].eventtime + 60
     # fx-backendaway is in neither the tracker nor the log: a recovery not yet written.
-    assert await advance_cursor(t, history, FakeStore(rows), late) == 125
+    assert await advance_cursor(t, history, FakeStore(rows), late, settings) == 125
     history.rows["fx-backendaway"] = {"disposition": "abandoned_queue"}
-    assert await advance_cursor(t, history, FakeStore(rows), late) == rows[-1].id
-    assert await advance_cursor(t, history, FakeStore(rows), late) is None
+    assert await advance_cursor(t, history, FakeStore(rows), late, settings) == rows[-1].id
+    assert await advance_cursor(t, history, FakeStore(rows), late, settings) is None
     assert history.saved == (STORE, rows[-1].id)
+
+
+class GeneratedStore(FakeStore):
+    """`calls` ended calls of `per_call` rows each, made as they are read (not held)."""
+
+    def __init__(self, calls: int, per_call: int) -> None:
+        super().__init__([])
+        self.total, self.per_call = calls * per_call, per_call
+
+    async def rows_after(self, last_id: int, limit: int) -> list[CelRow]:
+        return [self._row(i) for i in range(last_id + 1, min(last_id + limit, self.total) + 1)]
+
+    def _row(self, i: int) -> CelRow:
+        call, step = divmod(i - 1, self.per_call)
+        kind = "LINKEDID_END" if step == self.per_call - 1 else "CHAN_START"
+        linkedid = f"1733000000.{call}"
+        return CelRow(
+            id=i, eventtype=kind, eventtime=T0 + i * 0.01, uniqueid=f"{linkedid}-{step % 4}",
+            linkedid=linkedid, channame=f"PJSIP/agent-{call:08x}", appname="AGI",
+            appdata="agi://127.0.0.1:4573/hotline,lang=zh", extra='{"hangupcause":16}',
+        )  # fmt: skip
+
+
+async def test_given_a_busy_node_then_the_cursor_pass_does_not_hold_its_rows() -> None:
+    # 100,000 rows (5 minutes of a busy node): every call logged, so the cursor moves to
+    # the end; the pass keeps a span per call (6 MB), not the rows (48 MB at once before).
+    store = GeneratedStore(calls=5_000, per_call=20)
+    history = FakeHistory({f"1733000000.{c}": {} for c in range(5_000)}, (STORE, 0))
+    tracemalloc.start()
+    try:
+        moved = await advance_cursor(CallTracker(), history, store, T0 + 10_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert moved == store.total
+    assert peak < 12_000_000, f"peak {peak / 1e6:.1f} MB"
