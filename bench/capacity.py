@@ -101,6 +101,18 @@ backend's held objects printed every 2 minutes (SIGUSR2):
   The second run lost two recording writes to SQLite's 'database is locked' under this
   load (a completion, a recording.start audit row; fixed: aed0f17, retried like its
   creation); the first, one agent-state write, which its writer retried.
+The steps were the CEL cursor's pass (cti/cel/recovery.py advance_cursor), every 300 s
+while the AMI link stays up: it read every CEL row since the last pass into memory at
+once (five minutes of a busy node: ~100,000 rows, 48 MB in tests/unit/cti's bound test),
+and the heap kept the high-water mark. It now streams them 2,000 at a time and keeps one
+span per call (6 MB for the same 100,000 rows). The same soak after it (6abdd43,
+default allocator, machine otherwise idle):
+  5,040 = 5,040 records, 0 failed, lag p99 24.5 ms over 105,672 events; RSS 217.2 MB
+    after the 180 s warm-up, 264.1 MB at the end: +21.6 % (target <= +5 %: NOT met;
+    +33.8 % before). No step at 300 s (228 -> 237 MB from 290 to 340 s, smooth); small
+    ones at the later passes (+3.7 MB at ~610 s, +2.6 MB at ~910 s). Between 5.5 and 15
+    min RSS still grows ~3 MB a minute, steadily; the live view's entries account for
+    ~0.35 MB a minute of it. The rest is open.
 Earlier, an uncapped soak at 5.6 cps collapsed after ~3 minutes while a test suite ran
 beside it: Asterisk's PJSIP queues backed up, offers went unreported, and 58 of 153
 agents were paused for "no-answers" that were the PBX's silence (fixed: 7ddcdd9).
