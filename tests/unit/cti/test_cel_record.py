@@ -93,16 +93,18 @@ def test_given_the_caller_bridged_first_then_the_agent_is_the_one_who_joined() -
     assert snap["ivr_ended_at"] == T0 + 5
 
 
+# A channel (y1) whose Linkedid changed: bridged with an older call (x1).
+LINKED = """
+    0  CHAN_START   x1 x1 channame=PJSIP/trunk-02 cid_num=1390
+    1  CHAN_START   y1 y1 channame=PJSIP/1007-00000001
+    2  BRIDGE_ENTER y1 x1 channame=PJSIP/1007-00000001 peer=PJSIP/trunk-02
+    5  HANGUP       x1 x1 channame=PJSIP/trunk-02
+    5  LINKEDID_END y1 x1 channame=PJSIP/1007-00000001
+    """
+
+
 def test_given_a_channel_whose_linkedid_changed_then_both_ids_make_one_call() -> None:
-    rows = parse(
-        """
-        0  CHAN_START   x1 x1 channame=PJSIP/trunk-02 cid_num=1390
-        1  CHAN_START   y1 y1 channame=PJSIP/1007-00000001
-        2  BRIDGE_ENTER y1 x1 channame=PJSIP/1007-00000001 peer=PJSIP/trunk-02
-        5  HANGUP       x1 x1 channame=PJSIP/trunk-02
-        5  LINKEDID_END y1 x1 channame=PJSIP/1007-00000001
-        """
-    )
+    rows = parse(LINKED)
     groups = group_by_call(rows)
     assert list(groups) == ["x1"]
     assert len(groups["x1"]) == 5
@@ -112,15 +114,7 @@ def test_given_a_channel_whose_linkedid_changed_then_both_ids_make_one_call() ->
 def test_given_rows_a_batch_at_a_time_then_the_spans_match_the_groups(batch: int) -> None:
     # The cursor's pass (CallSpans) must see the same ended calls, with the same first
     # row, as group_by_call over all the rows at once, however the rows are batched.
-    linked = parse(
-        """
-        0  CHAN_START   x1 x1 channame=PJSIP/trunk-02 cid_num=1390
-        1  CHAN_START   y1 y1 channame=PJSIP/1007-00000001
-        2  BRIDGE_ENTER y1 x1 channame=PJSIP/1007-00000001 peer=PJSIP/trunk-02
-        5  HANGUP       x1 x1 channame=PJSIP/trunk-02
-        5  LINKEDID_END y1 x1 channame=PJSIP/1007-00000001
-        """
-    )
+    linked = parse(LINKED)
     open_call = [r for r in fixture("answered") if r.eventtype != "LINKEDID_END"]
     calls = [fixture(n) for n in sorted(SCENARIOS)] + [linked]
     rows: list[CelRow] = []
