@@ -4,15 +4,14 @@ calls in flight, the do-not-call list, attempts whose calls ended or never repor
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from cti.calllog.writer import ensure_placeholders
 from db.models import Call
 from db.models.campaigns import (
     Campaign,
@@ -23,8 +22,6 @@ from db.models.campaigns import (
     ContactState,
     DoNotCall,
 )
-from kernel.clock import from_timestamp
-from kernel.config.pbx import DEFAULT_NODE
 
 # The kinds this engine dials itself; agents' lists go through the router
 # (campaigns/agent_dialer.py).
@@ -188,29 +185,9 @@ async def ensure_calls(session: AsyncSession, started: Mapping[str, float]) -> d
     (timestamp)}: the id of each one's call record (any node's), a minimal one made on
     the default node where the call log has not written it yet; {linkedid: call id}."""
     found = await call_ids_of(session, started)
-    missing = [linkedid for linkedid in started if linkedid not in found]
-    if not missing:
-        return found
-    table = Call.__table__  # type: ignore[attr-defined]
-    conn = await session.connection()
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-    stamp = from_timestamp(time.time())
-    for first in range(0, len(missing), CHUNK):
-        await conn.execute(
-            insert.on_conflict_do_nothing(index_elements=["pbx_node", "linkedid"]),
-            [
-                {
-                    "pbx_node": DEFAULT_NODE,
-                    "linkedid": linkedid,
-                    "started_at": from_timestamp(started[linkedid]),
-                    "ivr_path": [],
-                    "agents": [],
-                    "updated_at": stamp,
-                }
-                for linkedid in missing[first : first + CHUNK]
-            ],
-        )
-    found.update(await call_ids_of(session, missing))
+    missing = {linkedid: at for linkedid, at in started.items() if linkedid not in found}
+    if missing:
+        found.update(await ensure_placeholders(await session.connection(), missing))
     return found
 
 

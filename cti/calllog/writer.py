@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +48,8 @@ SEEN_CALLS_KEPT = 10_000
 BATCH_MAX = 32
 CALLS: sa.Table = metadata.tables["calls"]
 CALL_EVENTS: sa.Table = metadata.tables["call_events"]
+CHUNK = 500  # Linkedids per IN (...): under every backend's parameter limit
+LINK_LOCKS = 0x43414C4C  # the advisory-lock namespace of calls' Linkedids ("CALL")
 
 
 def _insert(dialect: str, table: Any) -> Any:
@@ -69,23 +72,11 @@ async def ensure_call(
     and the call log writer moves it to the call's node (`claim_placeholder`)."""
     conn = await session.connection()  # Core statements: SQLModel's execute() warns
     if pbx_node is None:
-        found = await conn.execute(
-            sa.select(CALLS.c.id).where(CALLS.c.linkedid == linkedid).order_by(CALLS.c.id).limit(1)
-        )
-        existing = found.scalar_one_or_none()
-        if existing is not None:
-            return int(existing)
-        pbx_node = DEFAULT_NODE
+        found = await ensure_placeholders(conn, {linkedid: started_at or time.time()})
+        return found[linkedid]
     stmt = (
         _insert(conn.dialect.name, CALLS)
-        .values(
-            pbx_node=pbx_node,
-            linkedid=linkedid,
-            started_at=from_timestamp(started_at or time.time()),
-            ivr_path=[],
-            agents=[],
-            updated_at=from_timestamp(time.time()),
-        )
+        .values(_placeholder(pbx_node, linkedid, started_at or time.time()))
         .on_conflict_do_nothing(index_elements=["pbx_node", "linkedid"])
     )
     await conn.execute(stmt)
@@ -93,6 +84,70 @@ async def ensure_call(
         sa.select(CALLS.c.id).where(CALLS.c.pbx_node == pbx_node, CALLS.c.linkedid == linkedid)
     )
     return int(row.scalar_one())
+
+
+def _placeholder(node: str, linkedid: str, started_at: float) -> dict[str, Any]:
+    return {
+        "pbx_node": node,
+        "linkedid": linkedid,
+        "started_at": from_timestamp(started_at),
+        "ivr_path": [],
+        "agents": [],
+        "updated_at": from_timestamp(time.time()),
+    }
+
+
+async def hold_linkedids(conn: Any, linkedids: Iterable[str]) -> None:
+    """Serialize, until this transaction ends, with every other transaction that makes
+    or claims a placeholder for one of these calls. Without it a ticket's placeholder
+    and the writer's first row of the same call, in two transactions neither sees
+    (PostgreSQL, read committed), made two records of one call: seen in the cluster
+    demo while a new leader's writer caught up after a failover. SQLite needs none: its
+    one writer at a time and `ensure_placeholders`' single statement do it. Taken in
+    sorted order, so two transactions holding several never wait on each other."""
+    if conn.dialect.name != "postgresql":
+        return
+    for linkedid in sorted(set(linkedids)):
+        await conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(LINK_LOCKS, sa.func.hashtext(linkedid)))
+        )
+
+
+async def ensure_placeholders(conn: Any, started: Mapping[str, float]) -> dict[str, int]:
+    """`ensure_call` without a node for many Linkedids {linkedid: started (timestamp)}:
+    the id of each one's call record on any node (the first), a placeholder on the
+    default node made where there is none; {linkedid: call id}."""
+    await hold_linkedids(conn, started)
+    found = await _first_rows(conn, started)
+    for linkedid in sorted(set(started) - set(found)):
+        # One statement, so on SQLite nothing is written between the look and the insert.
+        values = _placeholder(DEFAULT_NODE, linkedid, started[linkedid])
+        await conn.execute(
+            _insert(conn.dialect.name, CALLS)
+            .from_select(
+                list(values),
+                sa.select(*(sa.literal(v, CALLS.c[k].type) for k, v in values.items())).where(
+                    ~sa.exists().where(CALLS.c.linkedid == linkedid)
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=["pbx_node", "linkedid"])
+        )
+    if len(found) < len(set(started)):
+        found.update(await _first_rows(conn, set(started) - set(found)))
+    return found
+
+
+async def _first_rows(conn: Any, linkedids: Iterable[str]) -> dict[str, int]:
+    ids = sorted(set(linkedids))
+    found: dict[str, int] = {}
+    for first in range(0, len(ids), CHUNK):
+        rows = await conn.execute(
+            sa.select(CALLS.c.linkedid, sa.func.min(CALLS.c.id))
+            .where(CALLS.c.linkedid.in_(ids[first : first + CHUNK]))
+            .group_by(CALLS.c.linkedid)
+        )
+        found.update({str(lid): int(cid) for lid, cid in rows.all()})
+    return found
 
 
 async def claim_placeholder(conn: Any, node: str, linkedid: str) -> None:
@@ -194,6 +249,16 @@ class CallLogWriter:
                     customer_id = await self._customer(session, snapshot.get("customer_id"))
                     agent_id = await self._agent(session, snapshot.get("agent"))
                     refs.append((customer_id, agent_id))
+            # A call first seen here may have a placeholder being made right now.
+            fresh = {
+                str(e["call_id"])
+                for e in events
+                if isinstance(e.get("call"), dict)
+                and "call_id" in e
+                and self._node_of(e) != DEFAULT_NODE
+                and str(e["call_id"]) not in self._seen
+            }
+            await hold_linkedids(await session.connection(), fresh)
             found = iter(refs)
             for event in events:
                 snapshot = event.get("call")
