@@ -113,6 +113,16 @@ default allocator, machine otherwise idle):
     ones at the later passes (+3.7 MB at ~610 s, +2.6 MB at ~910 s). Between 5.5 and 15
     min RSS still grows ~3 MB a minute, steadily; the live view's entries account for
     ~0.35 MB a minute of it. The rest is open.
+On PostgreSQL (`--db-url`, 0b05383, machine otherwise idle): 15 min: 5,040 = 5,040
+records, 0 failed, lag p99 22.8 ms; RSS 205.1 -> 229.2 MB: +11.7 % (SQLite, same run
+length: +21.6 %: about half the growth is in-process SQLite, its page and statement
+caches per pooled connection and their threads' arenas). 60 min (`--minutes 60`, warm-up
+720 s, longer than every bounded window): 20,160 calls placed, 20,160 records (20,160
+distinct, 0 unfinished, none lost or duplicated), SIPp 20,069 successful and 91 failed
+(offers "no outcome, given up": the router's watchdog, as at 10 cps in the ramp); lag
+p99 24.0 ms over 422,307 events; RSS 229.3 -> 251.4 MB: +9.6 % (NOT met), ~0.45 MB a
+minute from 20 min on, most of it the live view's one entry per call of the day
+(~0.35 MB a minute at 5.6 cps, dropped at midnight).
 Earlier, an uncapped soak at 5.6 cps collapsed after ~3 minutes while a test suite ran
 beside it: Asterisk's PJSIP queues backed up, offers went unreported, and 58 of 153
 agents were paused for "no-answers" that were the PBX's silence (fixed: 7ddcdd9).
