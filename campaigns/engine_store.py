@@ -167,7 +167,10 @@ async def open_by_linkedid(session: AsyncSession, linkedids: Iterable[str]) -> d
 
 
 async def call_ids_of(session: AsyncSession, linkedids: Iterable[str]) -> dict[str, int]:
-    """{linkedid: call id} of the call records of these Linkedids (the first of each)."""
+    """{linkedid: call id} of the call records of these Linkedids (the first of each).
+    An ORM query on purpose, not cti/calllog/writer.py's Core twin: its autoflush writes
+    the session's pending changes first, and without it the engine's rounds deadlocked
+    with the call log writer on PostgreSQL (a different lock order)."""
     wanted = sorted(set(linkedids))
     out: dict[str, int] = {}
     for first in range(0, len(wanted), CHUNK):

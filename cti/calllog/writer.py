@@ -104,7 +104,8 @@ async def hold_linkedids(conn: Any, linkedids: Iterable[str]) -> None:
     (PostgreSQL, read committed), made two records of one call: seen in the cluster
     demo while a new leader's writer caught up after a failover. SQLite needs none: its
     one writer at a time and `ensure_placeholders`' single statement do it. Taken in
-    sorted order, so two transactions holding several never wait on each other."""
+    sorted order, so two transactions taking several cannot deadlock on these locks
+    alone (row locks taken in another order still can: the caller's retry covers it)."""
     if conn.dialect.name != "postgresql":
         return
     for linkedid in sorted(set(linkedids)):
