@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cti.calllog.writer import ensure_placeholders
+from cti.calllog.writer import ensure_placeholders, hold_linkedids
 from db.models import Call
 from db.models.campaigns import (
     Campaign,
@@ -187,7 +187,11 @@ async def ensure_calls(session: AsyncSession, started: Mapping[str, float]) -> d
     """cti/calllog/writer.py ensure_call for many Linkedids at once {linkedid: started
     (timestamp)}: the id of each one's call record (any node's), a minimal one made on
     the default node where the call log has not written it yet; {linkedid: call id}."""
-    found = await call_ids_of(session, started)
+    found = await call_ids_of(session, started)  # its autoflush first: see call_ids_of
+    # Every call held before the first row is written, found ones too (mark_calls updates
+    # them next): the call log writer holds its batch's calls the same way, so the two
+    # wait for each other instead of deadlocking (writer.py hold_linkedids).
+    await hold_linkedids(await session.connection(), started)
     missing = {linkedid: at for linkedid, at in started.items() if linkedid not in found}
     if missing:
         found.update(await ensure_placeholders(await session.connection(), missing))

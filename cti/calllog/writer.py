@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -50,6 +51,17 @@ CALLS: sa.Table = metadata.tables["calls"]
 CALL_EVENTS: sa.Table = metadata.tables["call_events"]
 CHUNK = 500  # Linkedids per IN (...): under every backend's parameter limit
 LINK_LOCKS = 0x43414C4C  # the advisory-lock namespace of calls' Linkedids ("CALL")
+
+
+def _linkedids_of(events: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The calls a batch writes: snapshots' call ids, wrap-ups' Linkedids."""
+    out = set()
+    for e in events:
+        if isinstance(e.get("call"), dict) and "call_id" in e:
+            out.add(str(e["call_id"]))
+        elif e.get("type") == "call.wrapped" and (e.get("linkedid") or e.get("call_ref")):
+            out.add(str(e.get("linkedid") or e.get("call_ref")))
+    return out
 
 
 def _insert(dialect: str, table: Any) -> Any:
@@ -97,21 +109,43 @@ def _placeholder(node: str, linkedid: str, started_at: float) -> dict[str, Any]:
     }
 
 
+def link_lock_keys(linkedids: Iterable[str]) -> list[int]:
+    """The advisory-lock keys (int4, namespace LINK_LOCKS) of these Linkedids, sorted:
+    every transaction takes its keys in this one order. Computed here, not with
+    PostgreSQL's hashtext, so that the order is the keys' own (two Linkedids sorted by
+    text can hash in the other order, and then two transactions could take the same two
+    keys in opposite orders)."""
+    return sorted({zlib.crc32(str(x).encode()) - 2**31 for x in linkedids})
+
+
 async def hold_linkedids(conn: Any, linkedids: Iterable[str]) -> None:
-    """Serialize, until this transaction ends, with every other transaction that makes
-    or claims a placeholder for one of these calls. Without it a ticket's placeholder
-    and the writer's first row of the same call, in two transactions neither sees
-    (PostgreSQL, read committed), made two records of one call: seen in the cluster
-    demo while a new leader's writer caught up after a failover. SQLite needs none: its
-    one writer at a time and `ensure_placeholders`' single statement do it. Taken in
-    sorted order, so two transactions taking several cannot deadlock on these locks
-    alone (row locks taken in another order still can: the caller's retry covers it)."""
+    """Serialize, until this transaction ends, with every other transaction that holds
+    one of these calls: take it before touching any of their rows.
+
+    - Placeholders: a ticket's placeholder and the writer's first row of the same call,
+      made in two transactions neither sees (PostgreSQL, read committed), made two
+      records of one call (the cluster demo, while a new leader's writer caught up after
+      a failover).
+    - Deadlocks: the call log writer upserts a batch's calls in the events' order, the
+      campaign engine its round's placeholders in sorted order; two transactions
+      inserting the same two calls in opposite orders each waited for the other's
+      uncommitted row (seen in tests/integration/campaigns' message campaign run, about
+      1 run in 10). Taken in one order (`link_lock_keys`) before any row, these locks
+      leave nothing to wait on in a cycle among the rows of the calls held.
+
+    One statement: the keys, in order (a function scan yields its rows in array order).
+    SQLite needs none: one writer at a time, and `ensure_placeholders`' single statement."""
     if conn.dialect.name != "postgresql":
         return
-    for linkedid in sorted(set(linkedids)):
-        await conn.execute(
-            sa.select(sa.func.pg_advisory_xact_lock(LINK_LOCKS, sa.func.hashtext(linkedid)))
-        )
+    keys = link_lock_keys(linkedids)
+    if keys:
+        await conn.execute(_HOLD, {"space": LINK_LOCKS, "keys": keys})
+
+
+_HOLD = sa.text(
+    "SELECT count(pg_advisory_xact_lock(CAST(:space AS integer), k)) "
+    "FROM unnest(CAST(:keys AS integer[])) AS t(k)"
+)
 
 
 async def ensure_placeholders(conn: Any, started: Mapping[str, float]) -> dict[str, int]:
@@ -250,16 +284,10 @@ class CallLogWriter:
                     customer_id = await self._customer(session, snapshot.get("customer_id"))
                     agent_id = await self._agent(session, snapshot.get("agent"))
                     refs.append((customer_id, agent_id))
-            # A call first seen here may have a placeholder being made right now.
-            fresh = {
-                str(e["call_id"])
-                for e in events
-                if isinstance(e.get("call"), dict)
-                and "call_id" in e
-                and self._node_of(e) != DEFAULT_NODE
-                and str(e["call_id"]) not in self._seen
-            }
-            await hold_linkedids(await session.connection(), fresh)
+            # Every call of the batch held before its first write (`hold_linkedids`): a
+            # call first seen here may have a placeholder being made right now, and
+            # the campaign engine writes its round's calls in another order.
+            await hold_linkedids(await session.connection(), _linkedids_of(events))
             found = iter(refs)
             for event in events:
                 snapshot = event.get("call")

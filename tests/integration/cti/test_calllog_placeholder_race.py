@@ -145,3 +145,29 @@ async def test_given_the_writer_s_rows_uncommitted_then_a_campaign_links_them(
     _, linked = await held_while(db_engine, writer_first, campaign, "INSERT INTO calls")
     for linkedid in linkedids:
         assert await rows_of(db_engine, linkedid) == [(linked[linkedid], "na")]
+
+
+async def test_the_writer_and_a_campaign_round_writing_the_same_calls_in_opposite_orders(
+    db_engine: AsyncEngine,
+) -> None:
+    """The message campaign's run deadlocked about once in ten on PostgreSQL: its round
+    made placeholders in sorted order while the call log writer upserted the same calls
+    in its events' order, each waiting for the other's uncommitted row. Opposite orders,
+    at the same moment: both finish, one record per call."""
+    plain = async_sessionmaker(db_engine, class_=AsyncSession, expire_on_commit=False)
+    for round_ in range(6):
+        linkedids = [f"hlcp-{round_}-{i:02d}" for i in range(12)]
+
+        async def writer(linkedids: list[str] = linkedids) -> None:
+            events = [started(linkedid, None) for linkedid in reversed(linkedids)]
+            await CallLogWriter(MemoryBus(), plain).apply_batch(events)
+
+        async def campaign(linkedids: list[str] = linkedids) -> dict[str, int]:
+            async with plain() as session:
+                ids = await ensure_calls(session, {linkedid: 1.0 for linkedid in linkedids})
+                await session.commit()
+            return ids
+
+        _, ids = await asyncio.wait_for(asyncio.gather(writer(), campaign()), 30)
+        for linkedid in linkedids:
+            assert await rows_of(db_engine, linkedid) == [(ids[linkedid], "default")]
