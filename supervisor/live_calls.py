@@ -22,17 +22,16 @@ import dataclasses
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from cti.calllog.mapping import call_row_values
 from reports.metrics import Aggregates, CallFacts, Thresholds, call_aggregates
+from supervisor.call_entry import IN_PROGRESS, CallEntry
+from supervisor.ended_calls import EndedCalls
 from supervisor.live_resync import carry_over, is_twilio_call, new_generation
 
-IN_PROGRESS = "in_progress"
-# Dispositions of a call that left the line without being answered but may linger in
-# progress (a callback capture, an overflow to voicemail): not waiting any more.
-NOT_WAITING = frozenset({"callback_requested", "overflowed"})
+__all__ = ["CallEntry", "DayCalls", "entry_from_row", "facts_from_row"]
+
 MAX_REMEMBERED = 10_000  # pending wrap-ups and dropped calls kept, each
 
 
@@ -59,38 +58,6 @@ def minus(a: Aggregates, b: Aggregates) -> Aggregates:
     )
 
 
-@dataclass(slots=True)
-class CallEntry:
-    linkedid: str
-    seq: int
-    facts: CallFacts
-    ended: bool
-    queued_at: dt.datetime | None = None
-    answered_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    caller_number: str = ""
-    agents: list[str] = field(default_factory=list)
-    # In progress: Asterisk has the call (an event or a resync said so since this view
-    # started); False for rows read from the database until then.
-    confirmed: bool = True
-    lost: bool = False  # in progress in the call log, but Asterisk has no such call
-    node: str | None = None  # the Asterisk node (calls.pbx_node); None: not said
-
-    @property
-    def live(self) -> bool:
-        """A call going on now, as far as Asterisk says."""
-        return not self.ended and not self.lost
-
-    @property
-    def waiting(self) -> bool:
-        return (
-            self.live
-            and self.queued_at is not None
-            and self.answered_at is None
-            and self.facts.disposition not in NOT_WAITING
-        )
-
-
 def entry_from_row(linkedid: str, row: Mapping[str, Any], seq: int) -> CallEntry:
     disposition = str(row.get("disposition") or IN_PROGRESS)
     return CallEntry(
@@ -108,17 +75,26 @@ def entry_from_row(linkedid: str, row: Mapping[str, Any], seq: int) -> CallEntry
 
 class DayCalls:
     """Calls that started on one local day, plus every call still in progress (a caller
-    who started waiting before midnight still waits)."""
+    who started waiting before midnight still waits). `calls` holds the calls in progress,
+    `ended` today's ended ones, packed (supervisor/ended_calls.py): a snapshot reads only
+    the first, and the second is kept small because it grows with every call of the day."""
 
     def __init__(self, thresholds: Thresholds, day_start: dt.datetime) -> None:
         self.thresholds = thresholds
         self.day_start = day_start
         self.calls: dict[str, CallEntry] = {}
+        self.ended = EndedCalls()
         self._ended_totals: dict[str, Aggregates] = {}  # queue ("" = none) -> sums
+        self._ended_handled: dict[str, int] = {}  # extension -> today's ended calls answered
         self._wraps: OrderedDict[str, float] = OrderedDict()  # wrap-ups seen before the call
         # Yesterday's calls that ended today (not counted, dropped): their last seq, so a
         # redelivered older event does not bring one back as a caller still waiting.
         self._gone: OrderedDict[str, int] = OrderedDict()
+
+    def get(self, linkedid: str) -> CallEntry | None:
+        """The call, in progress or ended today."""
+        entry = self.calls.get(linkedid)
+        return entry if entry is not None else self.ended.get(linkedid)
 
     # -- input ---------------------------------------------------------------------------
 
@@ -140,7 +116,7 @@ class DayCalls:
             return False
         linkedid = str(event["call_id"])
         seq = int(event.get("seq") or 0)
-        old = self.calls.get(linkedid)
+        old = self.get(linkedid)
         if old is not None and old.seq >= seq and not new_generation(event, old):
             return False  # redelivered or out of order: the call log ignores it too
         if seq <= self._gone.get(linkedid, -1):
@@ -155,7 +131,7 @@ class DayCalls:
         wrap = self._wraps.pop(linkedid, None)
         if wrap is not None:
             entry.facts = dataclasses.replace(entry.facts, wrap_seconds=wrap)
-        self._put(entry)
+        self._put(entry, old)
         return True
 
     def _wrapped(self, event: Mapping[str, Any]) -> bool:
@@ -163,35 +139,46 @@ class DayCalls:
         if not linkedid:
             return False
         wrap = float(event.get("wrap_seconds") or 0)
-        entry = self.calls.get(linkedid)
+        entry = self.get(linkedid)
         if entry is None:
             self._wraps[linkedid] = wrap
             while len(self._wraps) > MAX_REMEMBERED:
                 self._wraps.popitem(last=False)
             return False
         new = dataclasses.replace(entry, facts=dataclasses.replace(entry.facts, wrap_seconds=wrap))
-        self._put(new)
+        self._put(new, entry)
         return True
 
-    def _put(self, entry: CallEntry) -> None:
-        old = self.calls.get(entry.linkedid)
+    def _put(self, entry: CallEntry, old: CallEntry | None = None) -> None:
+        """`old`: the call as held before, if the caller has it (read otherwise)."""
+        linkedid = entry.linkedid
+        if old is None:
+            old = self.get(linkedid)
         if old is not None and old.ended and self.counts(old):
             self._add(old, subtract=True)
-        self.calls[entry.linkedid] = entry
-        if entry.ended:
-            if self.counts(entry):
-                self._add(entry)
-            elif entry.facts.started_at < self.day_start:
-                del self.calls[entry.linkedid]  # yesterday's call, now over
-                self._gone[entry.linkedid] = entry.seq
-                while len(self._gone) > MAX_REMEMBERED:
-                    self._gone.popitem(last=False)
+        if not entry.ended:
+            self.ended.pop(linkedid)
+            self.calls[linkedid] = entry
+            return
+        self.calls.pop(linkedid, None)
+        if self.counts(entry):
+            self.ended.put(entry)
+            self._add(entry)
+        else:  # yesterday's call, now over
+            self.ended.pop(linkedid)
+            self._gone[linkedid] = entry.seq
+            while len(self._gone) > MAX_REMEMBERED:
+                self._gone.popitem(last=False)
 
     def _add(self, entry: CallEntry, *, subtract: bool = False) -> None:
+        """Add (or take out) an ended call's share of the day: totals, agents' handled."""
         key = entry.facts.queue or ""
         share = call_aggregates(entry.facts, self.thresholds)
         current = self._ended_totals.get(key, Aggregates())
         self._ended_totals[key] = minus(current, share) if subtract else current + share
+        if entry.answered_at is not None:
+            for ext in set(entry.agents):
+                self._ended_handled[ext] = self._ended_handled.get(ext, 0) + (-1 if subtract else 1)
 
     def reconcile(self, live: Collection[str], node: str | None = None) -> list[str]:
         """Asterisk's calls (Linkedids) right after a resync. A call in progress here
@@ -201,7 +188,7 @@ class DayCalls:
         others' calls are not in its list. Returns the Linkedids found lost."""
         lost = []
         for entry in self.calls.values():
-            if entry.ended or is_twilio_call(entry.linkedid):
+            if is_twilio_call(entry.linkedid):
                 continue
             if node is not None and entry.node is not None and entry.node != node:
                 continue
@@ -218,7 +205,8 @@ class DayCalls:
         """A new local day: ended calls go, calls in progress stay (not counted)."""
         self.day_start = day_start
         self._ended_totals.clear()
-        self.calls = {k: e for k, e in self.calls.items() if not e.ended}
+        self._ended_handled.clear()
+        self.ended.clear()
 
     # -- output --------------------------------------------------------------------------
 
@@ -226,7 +214,7 @@ class DayCalls:
         """Per queue ("" = calls without one) for today: what the day report shows."""
         out = dict(self._ended_totals)
         for entry in self.calls.values():
-            if not entry.ended and self.counts(entry):
+            if self.counts(entry):
                 key = entry.facts.queue or ""
                 out[key] = out.get(key, Aggregates()) + call_aggregates(
                     entry.facts, self.thresholds
@@ -252,7 +240,7 @@ class DayCalls:
 
     def handled(self) -> dict[str, int]:
         """Extension -> today's calls the agent answered (any leg of them)."""
-        out: dict[str, int] = {}
+        out = {ext: n for ext, n in self._ended_handled.items() if n}
         for e in self.calls.values():
             if self.counts(e) and e.answered_at is not None:
                 for ext in set(e.agents):

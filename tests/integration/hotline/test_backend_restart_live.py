@@ -162,7 +162,8 @@ async def test_given_calls_across_a_backend_restart_then_live_view_equals_asteri
                     # The live view closed the call with its agent and first answer (its
                     # disposition is the restarted bridge's: cti/tracking/resync.py).
                     assert second.services.features.live is not None
-                    live = second.services.features.live.model.calls.calls[calls["a"]]
+                    live = second.services.features.live.model.calls.get(calls["a"])
+                    assert live is not None
                     assert (live.ended, live.agents) == (True, ["1001"])
                     assert live.answered_at is not None
                     assert live.answered_at.timestamp() < before["stopped_at"]

@@ -90,19 +90,22 @@ def test_a_restarted_bridge_counts_seq_from_one_and_keeps_what_the_row_knew() ->
     m.apply("call", event("waiting", 2, "answered", answered), NOW)
     q = billing(m)
     assert (q["waiting"], q["metrics"]["answered"]) == (2, 2)
-    entry = m.calls.calls["waiting"]
+    entry = m.calls.calls["waiting"]  # still in progress
     assert (entry.queued_at, entry.facts.started_at) == (at(T + 3), at(T))
     assert entry.facts.wait_seconds == 57.0  # from the first queue entry
     # A talking call ends: its first answer and agent are kept.
     ended = snap(T + 1, skill=None, answered_at=40, ended_at=100, agent="1001", agents=["1001"])
     ended["disposition"] = "answered"
     m.apply("call", event("talking", 2, "ended", ended), NOW)
-    entry = m.calls.calls["talking"]
+    ended_entry = m.calls.get("talking")  # ended: read back from the packed store
+    assert ended_entry is not None
+    entry = ended_entry
     assert (entry.ended, entry.answered_at, entry.agents) == (True, at(T + 20), ["1001"])
     assert entry.facts.wait_seconds == 17.0
     # An older event of the same generation still changes nothing.
     m.apply("call", event("talking", 1, "answered", answered), NOW)
-    assert m.calls.calls["talking"].ended
+    assert (e := m.calls.get("talking")) is not None
+    assert e.ended
 
 
 def test_database_counts_add_tickets_surveys_and_pending_callbacks() -> None:
