@@ -144,7 +144,7 @@ sys.path.insert(0, str(REPO))
 from bench.capacity_ramp import SIDES, pool_size, ramp, step_line, sustained  # noqa: E402
 from bench.capacity_report import summary  # noqa: E402
 from bench.capacity_rig import rig  # noqa: E402
-from bench.capacity_soak import soak, soak_lines  # noqa: E402
+from bench.capacity_soak import WARMUP_SECONDS, soak, soak_lines  # noqa: E402
 
 QUICK_LEVELS = [2.0, 4.0, 8.0]
 FULL_LEVELS = [4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0]
@@ -157,7 +157,15 @@ def parse() -> argparse.Namespace:
     p.add_argument("--max-cps", type=float, help="highest rate of the ramp")
     p.add_argument("--levels", type=float, nargs="+", help="the ramp's rates, calls/s")
     p.add_argument("--soak", action="store_true")
-    p.add_argument("--minutes", type=float, default=15.0, help="soak length (60: long mode)")
+    p.add_argument(
+        "--minutes", type=float, default=15.0, help="soak length after warm-up (60: long mode)"
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=WARMUP_SECONDS,
+        help="soak: seconds before RSS is measured (default: past every bounded window)",
+    )
     p.add_argument("--cps", type=float, help="soak: the capacity to take 70 %% of")
     p.add_argument("--agents", type=int, help="SIPp agents (default: enough for the ramp)")
     p.add_argument("--talk", type=int, nargs=2, metavar=("MIN", "MAX"), help="talk seconds")
@@ -204,7 +212,7 @@ async def main() -> int:
                     return 1
                 cps = best.cps
                 print(step_line(best))
-            result = await soak(r, cps * 0.7, args.minutes)
+            result = await soak(r, cps * 0.7, args.minutes, args.warmup)
             for line in soak_lines(result):
                 print(line)
             return 0
