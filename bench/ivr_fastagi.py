@@ -27,8 +27,31 @@ against the ORM directory) and as timed inside the server under load.
 Targets (issue 17, same run as the floor): saturated calls/s >= 0.5x the floor; paced
 step p99 <= 2x the floor and <= 5 ms; lookup by phone p99 <= 1 ms in the server.
 
-Last figures (2 cores; each run alone on the machine, under the shared benchmark lock;
-1,000,000 customers; a step's times are server time per step, to the next question):
+Last figures (5 Dec 2026, 2 cores, a fresh machine with a faster floor than the runs
+below; each run alone under the shared benchmark lock; 1,000,000 customers; server time
+per step, to the next question). "Lookups in the server" splits the slow ones: CPU
+used by the server's thread during the lookup (on SQLite the lookup itself, run inline;
+on PostgreSQL the other callers' work the loop did while the reply waited), and page
+faults (bench/ivr_fastagi_servers.py Timed):
+  SQLite, one process: paced floor p99 2.41 ms, Hotline 4.28 ms (1.8x; <= 5 ms met);
+    saturated 2,431.1 vs 1,055.8 calls/s (0.43x, NOT met by one process); lookup p99
+    0.047 ms alone, 0.610 ms in the server (met; 26 of 6,000 over 1 ms, 25 of them
+    CPU-bound, 3 with a major page fault)
+  SQLite, --workers 2: paced 2.57 vs 4.60 ms (1.8x, met); saturated 1,773.2 vs 888.4
+    calls/s (0.50x, met); lookup 0.052 alone, 0.670 ms in the parent (met). Every
+    SQLite target is met with two worker processes.
+  PostgreSQL, one process: paced 2.70 vs 5.82 ms (2.2x: NOT met); saturated 1,806.1 vs
+    597.1 calls/s (0.33x, p99 515.60 ms); lookup 0.266 ms alone, 1.295 ms in the server
+    (NOT met; 118 over 1 ms, 112 of them with the loop busy over 0.5 ms on other
+    callers while the reply waited)
+  PostgreSQL, --workers 2: paced 2.78 vs 5.14 ms (1.9x; <= 5 ms NOT met by 0.14 ms);
+    saturated 1,835.5 vs 860.3 calls/s (0.47x, NOT met); lookup 0.289 alone, 1.388 ms
+    in the parent (NOT met).
+  What is left on PostgreSQL is the round trip's wait on a loop that serves 200 calls:
+  the reply is there and the loop is on other callers. Running the select blocking on
+  the loop (as SQLite does) would end that wait, but a PostgreSQL that stalls (a lock,
+  a failover) would then freeze every caller of the process: not done.
+Earlier figures (another machine, slower floor):
   SQLite, one IVR process
     paced      floor 49.3 calls/s, step p50 1.08 / p99 5.43 ms
                Hotline 48.9 calls/s, step p50 2.10 / p99 8.36 ms (1.5x)
@@ -412,7 +435,8 @@ async def _bench(
                         alive(hotline, "Hotline")
                         alive(echo, "echo")
                 if mode == "paced":
-                    under_load = await asyncio.to_thread(lookup_times, hotline, stats)
+                    timed = await asyncio.to_thread(lookup_times, hotline, stats)
+                    under_load = p99([t[0] for t in timed])
         finally:
             echo.send_signal(signal.SIGTERM)
             echo.wait(30)
@@ -447,17 +471,32 @@ async def _bench(
         f" the server while paced (ORM directory alone: {alone['orm']:.3f} ms);"
         f" target <= 1 ms: {_met(max(alone['reader'], under_load) <= 1)}"
     )
+    for line in lookup_lines(timed):
+        print(line)
 
 
-def lookup_times(server: subprocess.Popen[bytes], stats: Path) -> float:
-    """The p99 of the lookups by phone the server timed since the last SIGUSR1."""
+def lookup_times(server: subprocess.Popen[bytes], stats: Path) -> list[list[float]]:
+    """The lookups by phone the server timed since the last SIGUSR1: [wall s, CPU s,
+    major faults, minor faults] each."""
     stats.unlink(missing_ok=True)
     server.send_signal(signal.SIGUSR1)
     for _ in range(500):
         if stats.exists():
-            return p99(json.loads(stats.read_text())["lookups"])
+            return list(json.loads(stats.read_text())["lookups"])
         time.sleep(0.02)
     raise RuntimeError("the server did not write its lookup times")
+
+
+def lookup_lines(timed: list[list[float]]) -> list[str]:
+    """Where the slow lookups' time went: CPU, page faults, or neither (the process was
+    off its core: another process ran)."""
+    slow = [t for t in timed if t[0] > 0.001]
+    return [
+        f"  lookups in the server: {len(timed):,}; CPU p99 {p99([t[1] for t in timed]):.3f} ms;"
+        f" {len(slow)} over 1 ms wall, of which {sum(1 for t in slow if t[1] > 0.0005)} used"
+        f" over 0.5 ms of CPU and {sum(1 for t in slow if t[2] > 0)} had a major page fault;"
+        f" {sum(1 for t in timed if t[2] > 0)} lookups in all had one",
+    ]
 
 
 def _met(ok: bool) -> str:
