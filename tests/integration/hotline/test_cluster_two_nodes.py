@@ -275,7 +275,7 @@ async def test_given_two_nodes_and_the_leader_killed_then_every_caller_is_served
         assert crossed > 0
 
         await duties_ran_once(setup, first, second)
-        await delivered_once_each(hooks, [before, after])
+        await delivered_once_each(hooks, [before, after], setup)
         for number in (resolved_before, resolved_after):
             assert await follow_up_attempts(setup, number) == 1, f"{number}: one follow-up call"
 
