@@ -13,10 +13,10 @@ import pytest
 
 from db.models import Call, Disposition
 from hotline.services import Services
-from kernel.clock import SystemClock
 from routing.callback_store import CallbackStore
 from supervisor.live_service import LiveService
 from tests.harness.http_app import api_services
+from tests.integration.supervisor.support_midnight import ShiftedClock, clear_of_midnight
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ def billing(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 async def waiting_row(services: Services, linkedid: str, waited: float) -> None:
-    queued = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=waited)
+    queued = services.clock.now() - dt.timedelta(seconds=waited)
     async with services.sessions() as s:
         s.add(
             Call(
@@ -48,7 +48,9 @@ async def waiting_row(services: Services, linkedid: str, waited: float) -> None:
 async def test_given_an_api_worker_then_a_bridge_resync_removes_lost_callers_and_counts_follow(
     db_url: str,
 ) -> None:
-    async with api_services(db_url, clock=SystemClock()) as services:
+    now = time.time()
+    clock = ShiftedClock(clear_of_midnight(now, 320) - now)  # started 320 s ago: today's
+    async with api_services(db_url, clock=clock) as services:
         await waiting_row(services, "still-there", 60)
         await waiting_row(services, "hung-up-meanwhile", 300)
         live = LiveService(services, min_interval=0.05)
@@ -58,7 +60,12 @@ async def test_given_an_api_worker_then_a_bridge_resync_removes_lost_callers_and
             assert (q["waiting"], q["longest_wait_seconds"]) == (2, pytest.approx(300, abs=2))
             assert live.snapshot()["pbx_synced_at"] is None
             await services.bus.publish(
-                "pbx", {"type": "pbx.connected", "at": time.time(), "call_ids": ["still-there"]}
+                "pbx",
+                {
+                    "type": "pbx.connected",
+                    "at": services.clock.timestamp(),
+                    "call_ids": ["still-there"],
+                },
             )
 
             async def reconciled() -> bool:
@@ -77,7 +84,7 @@ async def test_given_an_api_worker_then_a_bridge_resync_removes_lost_callers_and
                 priority=10,
                 language="zh",
                 customer_id=None,
-                enqueued_at=time.time(),
+                enqueued_at=services.clock.timestamp(),
             )
             await store.open_ticket(  # the router's tickets: nothing on the bus
                 category="inquiry",

@@ -32,6 +32,7 @@ from tests.harness.http_app import (
     issuer_for,
     login,
 )
+from tests.integration.supervisor.support_midnight import clear_of_midnight
 from tests.integration.tickets.support import add_user as ticket_user
 from tests.integration.tickets.support import local
 from tickets.records import TicketDraft
@@ -53,7 +54,7 @@ class Env:
 
 @pytest.fixture
 async def env(db_url: str) -> AsyncIterator[Env]:
-    clock = FakeClock(time.time())
+    clock = FakeClock(clear_of_midnight(time.time(), 60))  # calls started 40 s ago: today's
     async with api_services(db_url, clock=clock) as services:
         agent = await add_user(services, "agent01", Role.AGENT, "1001", display_name="王芳")
         await add_user(services, "sup", Role.SUPERVISOR, "1901")
