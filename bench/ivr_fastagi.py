@@ -427,7 +427,8 @@ async def _bench(
             for target in (port, echo_port):  # warm-up
                 await load(target, people, 400, args.concurrency, (0.0, 0.0))
             for mode, pace in modes.items():
-                hotline.send_signal(signal.SIGUSR1)  # lookups timed from here on
+                if mode == "paced":
+                    hotline.send_signal(signal.SIGUSR1)  # lookups timed from here on
                 for _ in range(args.rounds if mode == "paced" else 1):
                     for name, target in (("echo", echo_port), ("hotline", port)):
                         got = await load(target, people, args.sessions, args.concurrency, pace)
@@ -476,10 +477,10 @@ async def _bench(
 
 
 def lookup_times(server: subprocess.Popen[bytes], stats: Path) -> list[list[float]]:
-    """The lookups by phone the server timed since the last SIGUSR1: [wall s, CPU s,
-    major faults, minor faults] each."""
+    """The lookups by phone the server timed since SIGUSR1: [wall s, CPU s, major
+    faults, minor faults] each. Timing stops (SIGUSR2)."""
     stats.unlink(missing_ok=True)
-    server.send_signal(signal.SIGUSR1)
+    server.send_signal(signal.SIGUSR2)
     for _ in range(500):
         if stats.exists():
             return list(json.loads(stats.read_text())["lookups"])

@@ -3,8 +3,12 @@ directory (ivr/directory.py) answers, on SQLite and PostgreSQL, and sees changes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from decimal import Decimal
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -86,5 +90,94 @@ async def test_reader_sees_a_committed_change_at_once(db_url: str, db_engine: As
             Decimal("12.30"),
             Decimal("0.00"),
         )
+    finally:
+        await reader.close()
+
+
+# -- PostgreSQL: the reply waited for on the loop's thread, bounded ----------------------
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+async def test_pg_reader_through_the_loop_answers_the_same(
+    db_url: str, db_engine: AsyncEngine
+) -> None:
+    """With no inline wait every reply is read through the event loop (the path a slow
+    PostgreSQL takes): the same answers as the inline reader."""
+    services = await _services(db_url, db_engine)
+    await _add(services)
+    inline, looped = CustomerReader(services), CustomerReader(services, pg_inline_wait=0)
+    try:
+        for number in (ZHANG_PHONE, "0596-2612 3456", "13800000000"):
+            assert await looped.by_phone(number) == await inline.by_phone(number)
+        for account in (ZHANG.account_number, LI.account_number, "999"):
+            assert await looped.by_account(account) == await inline.by_account(account)
+        assert await looped.calendar_version() == await inline.calendar_version()
+    finally:
+        await inline.close()
+        await looped.close()
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+async def test_pg_reader_stalled_by_a_lock_does_not_freeze_the_loop(
+    db_url: str, db_engine: AsyncEngine
+) -> None:
+    """A lookup that PostgreSQL holds (here behind a table lock) is waited for on the
+    loop's thread only for the inline budget: the loop goes on serving other work, and
+    the lookup completes once the lock goes."""
+    services = await _services(db_url, db_engine)
+    await _add(services)
+    reader = CustomerReader(services)
+    held = 0.4
+    try:
+        assert await reader.by_phone(ZHANG_PHONE) is not None  # connected, statements ready
+        gaps: list[float] = []
+        async with db_engine.connect() as locker:
+            await locker.execute(sa.text("BEGIN"))
+            await locker.execute(sa.text("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE"))
+            lookup = asyncio.ensure_future(reader.by_phone(ZHANG_PHONE))
+            last = time.perf_counter()
+            deadline = last + held
+            while time.perf_counter() < deadline:
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+            assert not lookup.done()  # held by the lock all that time
+            await locker.execute(sa.text("COMMIT"))
+        found = await asyncio.wait_for(lookup, 10)
+        assert found is not None
+        assert found.name == "张伟"
+        # The loop ticked all along: no gap near the time the lock was held.
+        assert len(gaps) > 20
+        assert max(gaps) < 0.1, max(gaps)
+    finally:
+        await reader.close()
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"])
+async def test_pg_reader_reconnects_after_losing_its_connection(
+    db_url: str, db_engine: AsyncEngine
+) -> None:
+    """A connection the server dropped fails at most the lookup that found it dead, with
+    psycopg's OperationalError; the next lookup opens a new one."""
+    services = await _services(db_url, db_engine)
+    await _add(services)
+    reader = CustomerReader(services, pg_connections=1)
+    try:
+        assert await reader.by_phone(ZHANG_PHONE) is not None
+        async with db_engine.connect() as admin:
+            killed = await admin.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND application_name = ''"
+                )
+            )
+            assert any(row[0] for row in killed)
+        with contextlib.suppress(psycopg.OperationalError):
+            await reader.by_phone(ZHANG_PHONE)
+        again = await reader.by_phone(ZHANG_PHONE)
+        assert again is not None
+        assert again.name == "张伟"
     finally:
         await reader.close()
