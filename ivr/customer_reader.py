@@ -81,9 +81,18 @@ _SQL = {
     " calendar_days), (SELECT count(*) FROM calendar_weeks), (SELECT max(updated_at) FROM"
     " calendar_weeks)",
 }
+PHONE_AND_CALENDAR = "phone+calendar"
+_CALENDAR_COLUMNS = 4
 _CORE = {kind: sa.text(sql.replace("?", ":key")) for kind, sql in _SQL.items()}
 _NO_KEY: tuple[str, ...] = ()
 _PG_NUMBERED = {kind: sql.replace("?", "$1") for kind, sql in _SQL.items()}
+# PostgreSQL: the caller-ID lookup and the calendar's version in one round trip, since
+# the IVR asks both at the start of every call (ReaderDirectory). Always one row: the
+# version, then the customer's columns (NULL when no one has that number).
+_PG_NUMBERED[PHONE_AND_CALENDAR] = (
+    f"SELECT v.*, x.* FROM ({_SQL['calendar']}) v"
+    f" LEFT JOIN LATERAL ({_PG_NUMBERED['phone']}) x ON true"
+)
 PG_CONNECTIONS = 2  # lookups are one short round trip each; two keep a slow one from queueing
 INLINE_WAIT = 0.001  # seconds a PostgreSQL reply is waited for on the loop's thread
 RETRY_INLINE_AFTER = 1.0  # seconds of waiting through the loop once an inline wait ran out
@@ -129,6 +138,22 @@ class CustomerReader:
             return None
         row = await self._backend.one("account", (account,))
         return _info(row) if row is not None else None
+
+    async def by_phone_and_calendar(
+        self, number: str
+    ) -> tuple[CustomerInfo | None, tuple[str, ...] | None]:
+        """by_phone, and on PostgreSQL the calendar's version (as calendar_version)
+        read in the same round trip; None elsewhere, where calendar_version() is an
+        inline select."""
+        phone = normalize_phone(number)
+        if not phone or not isinstance(self._backend, _PgReader):
+            return await self.by_phone(number), None
+        row = await self._backend.one(PHONE_AND_CALENDAR, (phone,))
+        if row is None:  # cannot happen: the version's row is always there
+            return None, None
+        version, customer = row[:_CALENDAR_COLUMNS], row[_CALENDAR_COLUMNS:]
+        found = _info(customer) if customer[0] is not None else None
+        return found, tuple(str(v) for v in version)
 
     async def calendar_version(self) -> tuple[str, ...]:
         """Changes whenever a calendar row is added, edited or removed."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ivr.directory import DbDirectory
+from ivr.directory import DbDirectory, ReaderDirectory
 from ivr.driver import CallContext
 from ivr.script import Query, QueryKind
 from tests.integration.admin.support import admin_app
@@ -46,6 +46,39 @@ async def test_given_the_ivr_running_when_an_admin_makes_a_day_a_holiday_then_it
         r = await app.client.delete("/api/admin/calendar/days/2027-03-01", headers=app.admin)
         assert r.status_code == 204
         assert await ivr.answer(is_open, _call()) is True
+
+
+async def test_given_the_fastagi_directory_when_a_day_becomes_a_holiday_then_the_next_call_is_closed(
+    db_url: str,
+) -> None:
+    """The FastAGI server's directory reads the calendar's version with each call's
+    caller-ID lookup (one round trip on PostgreSQL) and uses it for that call's hours
+    check: an edit made between two calls is seen by the second."""
+    async with admin_app(db_url, MONDAY_10) as app:
+        ivr = ReaderDirectory(app.services)
+        is_open = Query(QueryKind.IS_OPEN)
+        try:
+            for n, (edit, expected) in enumerate(
+                ((None, True), ("put", False), ("delete", True), (None, True))
+            ):
+                if edit == "put":
+                    r = await app.client.put(
+                        "/api/admin/calendar/days/2027-03-01",
+                        json={"kind": "holiday", "note": "国庆"},
+                        headers=app.admin,
+                    )
+                    assert r.status_code == 200, r.text
+                elif edit == "delete":
+                    r = await app.client.delete(
+                        "/api/admin/calendar/days/2027-03-01", headers=app.admin
+                    )
+                    assert r.status_code == 204
+                call = CallContext(call_id=f"1700000000.{n}", caller_number="13900000000")
+                by_phone = Query(QueryKind.CUSTOMER_BY_PHONE, (("number", call.caller_number),))
+                assert await ivr.answer(by_phone, call) is None  # nobody has that number
+                assert await ivr.answer(is_open, call) is expected, (n, edit)
+        finally:
+            await ivr.reader.close()
 
 
 async def test_given_next_years_hours_when_set_then_the_ivr_follows_them_from_that_date(

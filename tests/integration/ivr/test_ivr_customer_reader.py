@@ -46,6 +46,13 @@ async def test_reader_and_orm_directory_agree(db_url: str, db_engine: AsyncEngin
             assert await reader.by_phone(number) == await orm.customer_by_phone(number)
         for account in (ZHANG.account_number, LI.account_number, "999", ""):
             assert await reader.by_account(account) == await orm.customer_by_account(account)
+        # With the calendar's version: in one round trip on PostgreSQL, none elsewhere.
+        version = await reader.calendar_version()
+        for number in (ZHANG_PHONE, "13800000000", ""):
+            found, read = await reader.by_phone_and_calendar(number)
+            assert found == await orm.customer_by_phone(number)
+            on_pg = db_url.startswith("postgresql") and number != ""
+            assert read == (version if on_pg else None)
         zhang = await reader.by_phone(ZHANG_PHONE)
         assert zhang is not None
         assert (zhang.id, zhang.name, zhang.tier, zhang.language) == (
