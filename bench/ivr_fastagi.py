@@ -28,30 +28,33 @@ against the ORM directory) and as timed inside the server under load.
 Targets (issue 17, same run as the floor): saturated calls/s >= 0.5x the floor; paced
 step p99 <= 2x the floor and <= 5 ms; lookup by phone p99 <= 1 ms in the server.
 
-Last figures (5 Dec 2026, 2 cores, a fresh machine with a faster floor than the runs
-below; each run alone under the shared benchmark lock; 1,000,000 customers; server time
-per step, to the next question). "Lookups in the server" splits the slow ones: CPU
-used by the server's thread during the lookup (on SQLite the lookup itself, run inline;
-on PostgreSQL the other callers' work the loop did while the reply waited), and page
-faults (bench/ivr_fastagi_servers.py Timed):
-  SQLite, one process: paced floor p99 2.41 ms, Hotline 4.28 ms (1.8x; <= 5 ms met);
-    saturated 2,431.1 vs 1,055.8 calls/s (0.43x, NOT met by one process); lookup p99
-    0.047 ms alone, 0.610 ms in the server (met; 26 of 6,000 over 1 ms, 25 of them
-    CPU-bound, 3 with a major page fault)
-  SQLite, --workers 2: paced 2.57 vs 4.60 ms (1.8x, met); saturated 1,773.2 vs 888.4
-    calls/s (0.50x, met); lookup 0.052 alone, 0.670 ms in the parent (met). Every
-    SQLite target is met with two worker processes.
-  PostgreSQL, one process: paced 2.70 vs 5.82 ms (2.2x: NOT met); saturated 1,806.1 vs
-    597.1 calls/s (0.33x, p99 515.60 ms); lookup 0.266 ms alone, 1.295 ms in the server
-    (NOT met; 118 over 1 ms, 112 of them with the loop busy over 0.5 ms on other
-    callers while the reply waited)
-  PostgreSQL, --workers 2: paced 2.78 vs 5.14 ms (1.9x; <= 5 ms NOT met by 0.14 ms);
-    saturated 1,835.5 vs 860.3 calls/s (0.47x, NOT met); lookup 0.289 alone, 1.388 ms
-    in the parent (NOT met).
-  What is left on PostgreSQL is the round trip's wait on a loop that serves 200 calls:
-  the reply is there and the loop is on other callers. Running the select blocking on
-  the loop (as SQLite does) would end that wait, but a PostgreSQL that stalls (a lock,
-  a failover) would then freeze every caller of the process: not done.
+Last figures (5 Dec 2026, 2 cores, each run alone under the shared benchmark lock;
+1,000,000 customers; server time per step, to the next question; saturated: medians of
+5 alternating rounds). PostgreSQL's reader speaks libpq and waits for its reply on the
+loop's thread up to 1 ms (ivr/customer_reader.py), the caller-ID lookup reads the
+calendar's version in the same round trip, and the saturated rounds no longer pay for
+the lookup timing (getrusage, 8 % of the server's samples in py-spy):
+  PostgreSQL, --workers 2: paced floor p99 2.31 ms, Hotline 4.22 ms (1.8x, <= 5 ms:
+    met); saturated 2,092.2 vs 1,060.9 calls/s (0.51x, met; single-round runs
+    printed 0.51x before the calendar fold, 0.53x after); lookup p99 0.272 ms alone, 0.832 ms
+    in the parent (met). Every PostgreSQL target is met with two worker processes.
+  PostgreSQL, one process: paced 2.36 vs 4.04 ms (1.7x, met); saturated 2,249.4 vs
+    887.8 calls/s (0.39x, NOT met by one process); lookup 0.207 alone, 0.650 ms in the
+    server (met; before the libpq reader: 5.82 ms paced, 0.33x, lookup 1.295 ms)
+  SQLite, --workers 2: paced 2.26 vs 3.57 ms (1.6x, met); saturated 2,485.8 vs 1,331.4
+    calls/s (0.54x, met); lookup 0.047 alone, 0.554 ms in the parent (met).
+  SQLite, one process: paced 2.36 vs 4.82 ms (2.0x, met); saturated 2,349.3 vs 1,042.6
+    calls/s (0.44x, NOT met by one process); lookup 0.048 alone, 0.605 ms (met; 41 of
+    6,000 over 1 ms, 40 of them CPU-bound, 27 with a major page fault).
+  So one process is not enough for 0.5x on either database; two are (the issue allows
+  worker processes behind one port: ivr/workers.py).
+Before (same day, single saturated rounds, PostgreSQL through psycopg's async
+connection, the reply waited for through the loop):
+  SQLite, one process: paced 2.41 / 4.28 ms (1.8x), saturated 0.43x, lookup 0.610 ms;
+    --workers 2: 2.57 / 4.60 ms, 0.50x, 0.670 ms
+  PostgreSQL, one process: 2.70 / 5.82 ms (2.2x), 0.33x, lookup 1.295 ms (118 over 1
+    ms, 112 of them with the loop busy over 0.5 ms on other callers while the reply
+    waited); --workers 2: 2.78 / 5.14 ms, 0.47x, 1.388 ms
 Earlier figures (another machine, slower floor):
   SQLite, one IVR process
     paced      floor 49.3 calls/s, step p50 1.08 / p99 5.43 ms
