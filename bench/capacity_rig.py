@@ -199,12 +199,14 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK_TCK
 
 
-def rss_mb(pid: int) -> float:
-    total = 0
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """The process tree's resident memory (MB): VmRSS, or one of its parts (RssAnon:
+    the heap; RssFile: mapped files, such as the IVR reader's memory-mapped SQLite)."""
+    total, key = 0, f"{field}:"
     for p in _tree(pid):
         with contextlib.suppress(OSError, ValueError), open(f"/proc/{p}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     total += int(line.split()[1])
     return total / 1024
 

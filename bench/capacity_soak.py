@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -42,17 +42,32 @@ class SoakResult:
     warmup: float
     lag: list[tuple[float, int]]
     peak_calls: int
+    # (seconds since start, RssAnon MB, RssFile MB): what grew, the heap or mapped files
+    rss_parts: list[tuple[float, float, float]] = field(default_factory=list)
 
-    def _median(self, lo: float, hi: float) -> float:
-        vals = [mb for t, mb in self.rss if lo <= t <= hi]
+    def _median(self, lo: float, hi: float, series: list[tuple[float, float]]) -> float:
+        vals = [mb for t, mb in series if lo <= t <= hi]
         return statistics.median(vals) if vals else float("nan")
+
+    def _ends(self, series: list[tuple[float, float]]) -> tuple[float, float]:
+        end = self.rss[-1][0]
+        tenth = max(10.0, (end - self.warmup) / 10)
+        return (
+            self._median(self.warmup, self.warmup + tenth, series),
+            self._median(end - tenth, end, series),
+        )
 
     @property
     def rss_ends(self) -> tuple[float, float]:
         """Median RSS of the tenth just after the warm-up, and of the last tenth (MB)."""
-        end = self.rss[-1][0]
-        tenth = max(10.0, (end - self.warmup) / 10)
-        return self._median(self.warmup, self.warmup + tenth), self._median(end - tenth, end)
+        return self._ends(self.rss)
+
+    @property
+    def parts_ends(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """rss_ends of RssAnon and of RssFile."""
+        anon = [(t, a) for t, a, _ in self.rss_parts]
+        files = [(t, f) for t, _, f in self.rss_parts]
+        return self._ends(anon), self._ends(files)
 
     @property
     def rss_growth(self) -> float:
@@ -110,10 +125,13 @@ async def soak(rig: Rig, cps: float, minutes: float, warmup: float = WARMUP_SECO
     lag0 = await rig.bridge_lag()
     pid, t0 = rig.backend_pid, time.monotonic()
     rss: list[tuple[float, float]] = []
+    parts: list[tuple[float, float, float]] = []
 
     async def sample() -> None:
         while True:
-            rss.append((time.monotonic() - t0, rss_mb(pid)))
+            t = time.monotonic() - t0
+            rss.append((t, rss_mb(pid)))
+            parts.append((t, rss_mb(pid, "RssAnon"), rss_mb(pid, "RssFile")))
             await asyncio.sleep(5)
 
     sampler = asyncio.create_task(sample())
@@ -148,6 +166,7 @@ async def soak(rig: Rig, cps: float, minutes: float, warmup: float = WARMUP_SECO
         warmup=warmup,
         lag=hist_delta(lag0, lag1),
         peak_calls=rig.watch.peak,
+        rss_parts=parts,
     )
 
 
@@ -168,6 +187,8 @@ def soak_lines(r: SoakResult) -> list[str]:
         f"{last:.1f} MB: {growth * 100:+.1f} % (target <= +{MAX_RSS_GROWTH * 100:.0f} %: "
         f"{'met' if growth <= MAX_RSS_GROWTH else 'NOT met'}); {lo:.1f}-{hi:.1f} MB "
         "after the warm-up",
+        "  of which the heap (RssAnon) {:.1f} -> {:.1f} MB, mapped files (RssFile) {:.1f} -> "
+        "{:.1f} MB".format(*r.parts_ends[0], *r.parts_ends[1]),
         f"  bridge event lag p50 {hist_pct(r.lag, 50) * 1000:.1f} ms, p99 "
         f"{hist_pct(r.lag, 99) * 1000:.1f} ms, over {r.lag[-1][1] if r.lag else 0} events",
     ]
