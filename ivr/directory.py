@@ -15,6 +15,7 @@ one select each, no ORM, no session.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -104,6 +105,7 @@ class DbDirectory:
 
 
 REMEMBERED_CALLS = 2000  # calls between a caller-ID lookup and the hours check, at most
+CALL_VERSION_SECONDS = 30.0  # a version read with the lookup serves the call this long
 
 
 class ReaderDirectory(DbDirectory):
@@ -119,21 +121,27 @@ class ReaderDirectory(DbDirectory):
         # Calendar versions read with a call's caller-ID lookup, for that call's hours
         # check (one round trip less per call on PostgreSQL). Read during the call, so
         # an edit is still seen at the next call. A call that hangs up in between
-        # leaves its entry: the oldest go past REMEMBERED_CALLS.
-        self._call_versions: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        # leaves its entry: the oldest go past REMEMBERED_CALLS, and one older than
+        # CALL_VERSION_SECONDS is not used (a menu without an hours node, the same
+        # Linkedid back in the IVR later: its version could predate an edit).
+        self._call_versions: OrderedDict[str, tuple[float, tuple[str, ...]]] = OrderedDict()
 
     async def answer(self, query: Query, call: CallContext) -> Answer:
         if query.kind is QueryKind.IS_OPEN:
-            calendar = await self.calendar(self._call_versions.pop(call.call_id, None))
+            calendar = await self.calendar(self._call_version(call.call_id))
             return calendar.is_open(self._services.clock.now())
         if query.kind is QueryKind.CUSTOMER_BY_PHONE:
             found, version = await self.reader.by_phone_and_calendar(query.arg("number"))
             if version is not None and call.call_id:
-                self._call_versions[call.call_id] = version
+                self._call_versions[call.call_id] = (time.monotonic(), version)
                 if len(self._call_versions) > REMEMBERED_CALLS:
                     self._call_versions.popitem(last=False)
             return found
         return await super().answer(query, call)
+
+    def _call_version(self, call_id: str) -> tuple[str, ...] | None:
+        read_at, version = self._call_versions.pop(call_id, (0.0, None))
+        return version if time.monotonic() - read_at <= CALL_VERSION_SECONDS else None
 
     async def customer_by_phone(self, number: str) -> CustomerInfo | None:
         return await self.reader.by_phone(number)

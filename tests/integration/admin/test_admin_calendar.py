@@ -3,11 +3,14 @@ call, without a restart (ivr/directory.py's LiveCalendar), on SQLite and Postgre
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from ivr import directory
 from ivr.directory import DbDirectory, ReaderDirectory
 from ivr.driver import CallContext
 from ivr.script import Query, QueryKind
@@ -77,6 +80,35 @@ async def test_given_the_fastagi_directory_when_a_day_becomes_a_holiday_then_the
                 by_phone = Query(QueryKind.CUSTOMER_BY_PHONE, (("number", call.caller_number),))
                 assert await ivr.answer(by_phone, call) is None  # nobody has that number
                 assert await ivr.answer(is_open, call) is expected, (n, edit)
+        finally:
+            await ivr.reader.close()
+
+
+async def test_given_a_version_read_long_before_the_hours_check_then_it_is_read_again(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A calendar version kept from a caller-ID lookup too long ago (here: any age) is
+    not used: a holiday added since is seen, though no other call read the new version."""
+    monkeypatch.setattr(directory, "CALL_VERSION_SECONDS", 0.0)
+    async with admin_app(db_url, MONDAY_10) as app:
+        ivr = ReaderDirectory(app.services)
+        is_open = Query(QueryKind.IS_OPEN)
+        try:
+            first, late = (
+                CallContext(call_id=f"1.{n}", caller_number="13900000000") for n in (1, 2)
+            )
+            by_phone = Query(QueryKind.CUSTOMER_BY_PHONE, (("number", "13900000000"),))
+            for call in (first, late):
+                await ivr.answer(by_phone, call)
+            assert await ivr.answer(is_open, first) is True  # the calendar as it was
+            r = await app.client.put(
+                "/api/admin/calendar/days/2027-03-01",
+                json={"kind": "holiday", "note": "春节"},
+                headers=app.admin,
+            )
+            assert r.status_code == 200, r.text
+            await asyncio.sleep(0.01)
+            assert await ivr.answer(is_open, late) is False
         finally:
             await ivr.reader.close()
 
