@@ -286,7 +286,11 @@ class _PgConn:
     back as text, which _info converts as it does SQLite's."""
 
     def __init__(self, owner: Any) -> None:
+        from psycopg import pq  # here, once per connection: SQLite installs never load it
+
         self._owner = owner  # the psycopg AsyncConnection: it opened and closes the socket
+        self._rows_ok = pq.ExecStatus.TUPLES_OK
+        self._command_ok = pq.ExecStatus.COMMAND_OK
         self._pg = owner.pgconn
         self._encoding = owner.info.encoding
         self._poll = select.poll()
@@ -369,12 +373,10 @@ class _PgConn:
         return tuple(None if v is None else v.decode(enc) for v in values)
 
     def _result(self, *, expect_rows: bool) -> Any:
-        from psycopg import pq
-
         res = self._pg.get_result()
         while self._pg.get_result() is not None:  # the end of this query's results
             pass
-        ok = pq.ExecStatus.TUPLES_OK if expect_rows else pq.ExecStatus.COMMAND_OK
+        ok = self._rows_ok if expect_rows else self._command_ok
         if res is None or res.status != ok:
             message = res.error_message.decode(self._encoding, "replace") if res else ""
             raise _pq_error(message or "no result")
