@@ -16,6 +16,7 @@ import json
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -101,6 +102,7 @@ class AsteriskRoot:
             proc = self.path / "proc"
             if not _is_mounted(proc):
                 _run(["mount", "-t", "proc", "proc", str(proc)])
+            local_names(self.path, socket.gethostname())
             yield
 
     def release(self) -> None:
@@ -112,6 +114,41 @@ class AsteriskRoot:
             idle = _is_mounted(proc) and not pids_in_root(self.path)
             if idle and subprocess.run(["umount", str(proc)], capture_output=True).returncode:
                 subprocess.run(["umount", "-l", str(proc)], capture_output=True)
+
+
+def local_names(root: Path, hostname: str) -> None:
+    """Name lookups inside the root stay on the machine: its /etc/hosts has the host's
+    name (a root built elsewhere, or before a rename, would not), and names are looked
+    up in files only.
+
+    Asterisk resolves the host's name for every call leg's RTCP when RTP listens on any
+    address (res_rtp_asterisk: ast_find_ourip), and A.ROOT-SERVERS.NET when that fails,
+    on the PJSIP thread that sets the call up. With the host's resolver that was two DNS
+    queries per leg sent off the machine, and once the resolver slowed down, PJSIP tasks
+    waited 5-10 s each: the capacity benchmark's Asterisk stalled at 7 calls/s, Hotline
+    and the plain dialplan alike, with its CPU idle."""
+    hosts = root / "etc" / "hosts"
+    wanted = f"127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    _write_if_changed(hosts, wanted)
+    nsswitch = root / "etc" / "nsswitch.conf"
+    try:
+        lines = nsswitch.read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    kept = [line for line in lines if line.split(":")[0].strip() != "hosts"]
+    _write_if_changed(nsswitch, "\n".join([*kept, "hosts: files"]) + "\n")
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    try:
+        if path.read_text() == text:
+            return
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text)
+    tmp.chmod(0o644)
+    tmp.replace(path)
 
 
 def ensure_root(*, prefer_installed: bool = True, progress: Progress | None = None) -> AsteriskRoot:

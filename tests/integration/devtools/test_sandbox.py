@@ -12,6 +12,8 @@ import contextlib
 import itertools
 import json
 import os
+import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -144,6 +146,30 @@ async def test_login_as_hotline_with_least_privilege(asterisk: AsteriskInstance)
         await ami.close()
     with pytest.raises(PermissionError):
         await RawAmi.connect(asterisk, secret="wrong-secret")
+
+
+def test_names_inside_the_sandbox_never_reach_a_dns_server(asterisk: AsteriskInstance) -> None:
+    """Asterisk looks the host's name up for every call leg (RTCP, ast_find_ourip), then
+    A.ROOT-SERVERS.NET: inside the root the first answers from /etc/hosts at once, and a
+    name that is not there fails at once instead of asking the host's resolver."""
+    if not asterisk.root.chrooted:
+        pytest.skip("an Asterisk installed on the host uses the host's own resolver")
+    host = subprocess.run(
+        asterisk.root.command(["getent", "ahostsv4", socket.gethostname()]),
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert host.returncode == 0, host
+    assert host.stdout.split()[0] == "127.0.0.1", host
+    started = time.monotonic()
+    root_server = subprocess.run(
+        asterisk.root.command(["getent", "hosts", "A.ROOT-SERVERS.NET"]),
+        capture_output=True,
+        timeout=10,
+    )
+    assert root_server.returncode == 2  # not found, without asking anyone
+    assert time.monotonic() - started < 1.0
 
 
 async def test_caller_waits_in_holding_queue_when_backend_is_away(

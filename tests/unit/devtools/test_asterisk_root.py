@@ -96,3 +96,25 @@ def test_paths_translate_between_host_and_chroot(tmp_path: Path) -> None:
     assert plain.host_path("/var/spool/x") == Path("/var/spool/x")
     assert plain.command(["asterisk", "-V"]) == ["asterisk", "-V"]
     assert root.command(["asterisk", "-V"]) == ["chroot", str(tmp_path), "asterisk", "-V"]
+
+
+def test_names_inside_the_root_resolve_from_its_files_only(tmp_path: Path) -> None:
+    """Asterisk resolves the host's name for every call leg (RTCP): inside the root that
+    name is in /etc/hosts, and no lookup goes to a DNS server."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "hosts").write_text("127.0.0.1\tlocalhost\n")
+    (etc / "nsswitch.conf").write_text(
+        "passwd:         files\nhosts:          files dns\nnetworks:       files\n"
+    )
+    asterisk_root.local_names(tmp_path, "pbx-7")
+    assert "127.0.0.1\tlocalhost pbx-7\n" in (etc / "hosts").read_text()
+    nsswitch = (etc / "nsswitch.conf").read_text().splitlines()
+    assert [line for line in nsswitch if line.startswith("hosts")] == ["hosts: files"]
+    assert "passwd:         files" in nsswitch and "networks:       files" in nsswitch
+    before = {p.name: p.stat().st_mtime_ns for p in etc.iterdir()}
+    time.sleep(0.01)
+    asterisk_root.local_names(tmp_path, "pbx-7")  # as every instance start does
+    assert {p.name: p.stat().st_mtime_ns for p in etc.iterdir()} == before
+    asterisk_root.local_names(tmp_path, "pbx-8")  # the machine was renamed
+    assert "localhost pbx-8\n" in (etc / "hosts").read_text()
