@@ -6,6 +6,8 @@ final state gives, whatever the order of ends, corrections and wrap-ups."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import random
 import sys
 import tracemalloc
 from zoneinfo import ZoneInfo
@@ -121,6 +123,98 @@ def test_a_packed_call_costs_a_fraction_of_a_call_entry() -> None:
     # its dict slot, which both pay): well under half.
     assert per_call < 200, per_call
     assert per_call < full / 2, (per_call, full)
+
+
+def test_the_calls_of_a_day_make_no_python_object_each() -> None:
+    """Each kept call as a Python object (a key and a bytes, say) would pin the
+    allocator's page it was made in for the rest of the day: the store holds its calls
+    in a few buffers whatever their number."""
+    entries = [ended_entry(n) for n in range(5_000)]
+    store = EndedCalls()
+    store.put(entries[0])
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for e in entries[1:]:
+        store.put(e)
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 100, sys.getallocatedblocks() - before
+    assert len(store) == 5_000
+    assert store.get(entries[4_321].linkedid) == entries[4_321]
+
+
+def test_dropped_and_replaced_calls_give_their_room_back() -> None:
+    store = EndedCalls()
+    entries = [ended_entry(n) for n in range(3_000)]
+    for e in entries:
+        store.put(e)
+    full = store.footprint
+    for _ in range(5):  # corrections: every call written again, five times
+        for e in entries:
+            store.put(e)
+    assert store.footprint < full * 2.5, (store.footprint, full)
+    for e in entries[:2_990]:
+        store.pop(e.linkedid)
+    assert len(store) == 10
+    assert store.footprint < full / 4, (store.footprint, full)
+    assert list(store) == [e.linkedid for e in entries[2_990:]]
+    assert all(store.get(e.linkedid) == e for e in entries[2_990:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["put", "put", "put", "pop", "get", "clear"]),
+            st.integers(min_value=0, max_value=40),
+            st.integers(min_value=0, max_value=3),
+        ),
+        max_size=400,
+    )
+)
+def test_the_store_answers_as_a_dict_would(ops: list[tuple[str, int, int]]) -> None:
+    """Puts, replacements, drops and a new day in any order, against a dict: the same
+    calls come back, through the table's growth, its dropped slots and compaction."""
+    # A small table and a low compaction mark: growth, reuse of dropped slots, shrinking
+    # and compaction all happen within a few hundred operations.
+    store, model = EndedCalls(min_slots=4, compact_after=512), dict[str, CallEntry]()
+    for op, n, version in ops:
+        linkedid = f"1764921600.{n}"
+        if op == "put":
+            entry = ended_entry(n, seq=version, caller_number="9" * (version * 40))
+            store.put(entry)
+            model[linkedid] = entry
+        elif op == "pop":
+            store.pop(linkedid)
+            model.pop(linkedid, None)
+        elif op == "get":
+            assert store.get(linkedid) == model.get(linkedid)
+        else:
+            store.clear()
+            model.clear()
+        assert len(store) == len(model)
+    assert sorted(store) == sorted(model)
+    assert all(store.get(k) == v for k, v in model.items())
+    assert all((k in store) == (k in model) for k in (f"1764921600.{n}" for n in range(41)))
+
+
+def test_a_long_day_of_puts_and_drops_answers_as_a_dict_would() -> None:
+    """Many more operations than the property test draws, over enough calls that probe
+    chains cross dropped slots between rebuilds."""
+    rng = random.Random(20261205)
+    entries = [ended_entry(n) for n in range(600)]
+    store, model = EndedCalls(min_slots=4, compact_after=4096), dict[str, CallEntry]()
+    for step in range(30_000):
+        e = rng.choice(entries)
+        if rng.random() < 0.55:
+            store.put(e)
+            model[e.linkedid] = e
+        else:
+            store.pop(e.linkedid)
+            model.pop(e.linkedid, None)
+        probe = rng.choice(entries).linkedid
+        assert (probe in store) == (probe in model), step
+    assert len(store) == len(model)
+    assert all(store.get(e.linkedid) == model.get(e.linkedid) for e in entries)
 
 
 @st.composite
