@@ -38,9 +38,43 @@ Soak (--soak): Hotline at 70 % of --cps, or of the rate a ramp of Hotline alone 
 first, for --minutes (15); the backend's RSS flat after warm-up (<= +5 %), SIPp's
 successful calls == call records (none lost or duplicated), bridge lag p99.
 
-Last figures (2-core machine, SQLite, Asterisk 22.10.1, 4-5 Dec 2026, SIPp without the
--l cap; talk 10-30 s, Asterisk drained before every step, first side alternating, one
-agent pool per rate).
+Last figures (2-core machine, SQLite, Asterisk 22.10.1, 5 Dec 2026, f14d17a), steady
+state, `--levels 6 7 8 9 10 11 12 --seconds 90` (90 s steps, longer than a call):
+  hotline  6 / 7 / 8 / 9 / 10 / 11 / 12 cps: 0 % failed at every rate; at 12: 1,080
+    calls, 355 simultaneous, first prompt p50 46 ms p99 428 ms, backend CPU 83.4 %, RSS
+    291 MB, Asterisk 80.4 %, bridge lag p50 5.0 ms p99 319.6 ms (at 9: 77.6 %, lag p99
+    48 ms; the first step, 1 min after start, had a first prompt p99 of 1.1 s and a
+    lag p99 of 4.3 s, later steps none)
+  plain    6 .. 12 cps: 0 % failed; at 12: 355 simultaneous, first prompt p99 158 ms,
+    Asterisk 92.4 %
+  both sustained 12 cps, the ramp's top (neither failed): ratio 1.00x (target >= 0.8x:
+    met); at 12 the two cores are nearly full (backend + Asterisk + SIPp).
+Soak at 70 % of that, `--soak --minutes 15 --cps 12` (8.4 cps, SQLite, b1a89ff):
+  13,608 calls placed, SIPp 13,608 successful, 0 failed; 250 simultaneous at most; lag
+  p50 1.8 ms, p99 75.2 ms over 284,207 events; 13,608 call records (distinct), but 496
+  still unfinished when counted: the call log writer falls behind at this rate (its
+  bus group backlog 10,166 events at 13 min, 13,730 at 18 min: ~164 events/s written
+  of ~176 coming in; aiosqlite makes every statement a turn of the busy event loop).
+  RSS 319.8 -> 416.5 MB, +30.2 % (NOT met), all of it heap (pymalloc's live blocks
+  167 -> 186 MB with 3.7 MB free in its pools: held objects, the backlog, not
+  fragmentation). The writer's throughput on SQLite is what limits the soak now.
+Every figure below is from before f14d17a, whose sandbox had a ceiling that was neither
+Asterisk's nor Hotline's: Asterisk looks the host's name up for every call leg's RTCP
+(res_rtp_asterisk: ast_find_ourip, RTP bound to any address), then A.ROOT-SERVERS.NET
+when the name is unknown, and the sandbox root had neither name in its /etc/hosts: two
+DNS queries per leg went to the host's resolver, on the PJSIP thread setting the call
+up. Once the resolver slowed, PJSIP tasks waited 5-10 s (`core show taskprocessors`:
+high time 5,012,515-10,012,701 us; gdb: threads in getaddrinfo under
+ast_sockaddr_resolve, channel threads in ast_call waiting for them) and Asterisk stalled
+with its CPU idle: in a ramp on the code before f14d17a both sides failed at 7 cps
+(plain 71 % of calls, Hotline 89 %, first prompts p50 60-80 s, Asterisk at 12 % CPU).
+The failures below (plain "stalling" at 8 cps with Asterisk at 36 %, Hotline's "no
+outcome, given up" at 10 cps and in the 60-min soak) have that shape and were most
+likely the same stall. The root now resolves names from its files only
+(devtools/services/asterisk_root.py local_names).
+
+Older figures (4-5 Dec 2026, SIPp without the -l cap; talk 10-30 s, Asterisk drained
+before every step, first side alternating, one agent pool per rate).
 
 Ramp with 30 s steps, `--levels 4 6 8 10 --seconds 30` (agents at skill level 5, see
 below):
