@@ -111,7 +111,8 @@ def test_names_inside_the_root_resolve_from_its_files_only(tmp_path: Path) -> No
     assert "127.0.0.1\tlocalhost pbx-7\n" in (etc / "hosts").read_text()
     nsswitch = (etc / "nsswitch.conf").read_text().splitlines()
     assert [line for line in nsswitch if line.startswith("hosts")] == ["hosts: files"]
-    assert "passwd:         files" in nsswitch and "networks:       files" in nsswitch
+    assert "passwd:         files" in nsswitch
+    assert "networks:       files" in nsswitch
     before = {p.name: p.stat().st_mtime_ns for p in etc.iterdir()}
     time.sleep(0.01)
     asterisk_root.local_names(tmp_path, "pbx-7")  # as every instance start does
