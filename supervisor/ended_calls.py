@@ -77,9 +77,10 @@ class EndedCalls:
     arrays (record offsets and the Linkedids' hashes). A record that is replaced or
     dropped leaves dead bytes, compacted away once they are half of the buffer.
     Why not a dict of bytes: those two small objects per call live all day among the
-    many short-lived ones a call makes, and each pins the allocator's page it sits in
-    (pymalloc frees an arena only when all of it is free): the SQLite soak's heap kept
-    growing after every bounded window had filled, with Python's block count flat.
+    many short-lived ones a call makes, and each can keep the allocator's page it sits
+    in from being given back (pymalloc frees an arena only when all of it is free). The
+    SQLite soak's heap kept growing after every bounded window had filled, with Python's
+    block count flat; how much of that these objects caused is not measured.
     """
 
     def __init__(self, *, min_slots: int = _MIN_SLOTS, compact_after: int = _COMPACT_AFTER) -> None:
