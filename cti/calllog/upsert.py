@@ -96,7 +96,7 @@ def _merged_disposition(table: sa.Table, excluded: Any) -> Any:
     new, c = excluded.disposition, table.c
     return sa.case(
         (
-            sa.and_(new.in_(_UNANSWERED), c.answered_at.is_not(None)),
+            sa.and_(_one_of(new, _UNANSWERED), c.answered_at.is_not(None)),
             Disposition.ANSWERED.value,
         ),
         (
@@ -110,9 +110,15 @@ def _merged_disposition(table: sa.Table, excluded: Any) -> Any:
 def update_where(table: sa.Table, excluded: Any, *, recovered: bool) -> Any:
     """Which existing rows the snapshot may update."""
     if recovered:
-        return table.c.disposition.in_(_OPEN)
+        return _one_of(table.c.disposition, _OPEN)
     unobserved = Disposition.ENDED_UNOBSERVED.value
     return sa.or_(
         table.c.last_seq < excluded.last_seq,
-        sa.and_(table.c.disposition == unobserved, excluded.disposition.not_in(_OPEN)),
+        sa.and_(table.c.disposition == unobserved, sa.not_(_one_of(excluded.disposition, _OPEN))),
     )
+
+
+def _one_of(column: Any, values: tuple[str, ...]) -> Any:
+    """`column IN (values)` as plain comparisons: an IN list is an "expanding" parameter,
+    which an executemany (the writer's upserts) cannot take."""
+    return sa.or_(*(column == v for v in values))

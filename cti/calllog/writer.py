@@ -9,9 +9,12 @@ Resynced and recovered snapshots merge instead of replacing (cti/calllog/upsert.
 Events waiting on the bus are written together, up to BATCH_MAX in one transaction
 (one commit), in their order, and acknowledged once committed; the batch's reads (the
 customer and agent of each call) come before its first write, so the write lock is held
-for the writes only. One event per
-transaction kept up with about 100 events/s on SQLite: at 5.6 calls/s the soak's
-backlog grew by ~7 events a second, held in memory, and the records came minutes late.
+for the writes only. A batch is a handful of statements whatever its size: one
+executemany per run of alike upserts, one for the timeline rows, one select of the
+calls' ids. Every statement is a turn of the event loop (aiosqlite answers from its
+thread), and with four statements per event the writer did ~164 events/s on SQLite
+against ~176 coming in at 8.4 calls/s: the backlog grew in memory (+30 % RSS in the
+soak) and records came minutes late. One event per transaction had done ~100 events/s.
 A batch that fails is written again one event at a time, each retried until written.
 """
 
@@ -27,12 +30,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cti.calllog.mapping import call_row_values, customer_ref, timeline_data
 from cti.calllog.upsert import update_set, update_where
-from db.models import Customer, User, metadata
+from db.models import metadata
 from kernel import topics
 from kernel.bus.port import BusClosed, EventBus
 from kernel.clock import from_timestamp
@@ -43,12 +45,13 @@ log = logging.getLogger(__name__)
 GROUP = "calllog"
 SEEN_CALLS_KEPT = 10_000
 # Events in one transaction: a commit's cost shared, and SQLite's single write lock held
-# only briefly. Every statement is a turn of the busy event loop (aiosqlite), so 200
-# events (~800 statements) held the lock for seconds under load: other writers (a
-# recording's row) waited past busy_timeout and failed "database is locked".
-BATCH_MAX = 32
+# only briefly (a few statements, not a few per event: once 200 events held it for
+# seconds, and a recording's row waited past busy_timeout: "database is locked").
+BATCH_MAX = 128
 CALLS: sa.Table = metadata.tables["calls"]
 CALL_EVENTS: sa.Table = metadata.tables["call_events"]
+CUSTOMERS: sa.Table = metadata.tables["customers"]
+USERS: sa.Table = metadata.tables["users"]
 CHUNK = 500  # Linkedids per IN (...): under every backend's parameter limit
 LINK_LOCKS = 0x43414C4C  # the advisory-lock namespace of calls' Linkedids ("CALL")
 
@@ -81,7 +84,7 @@ async def ensure_call(
     Without `pbx_node` (a ticket, a survey: they do not know the Asterisk node) the row
     of that Linkedid on any node is taken (Linkedids differ across nodes: asterisk.conf
     systemname); a placeholder made before the call's own events is on the default node,
-    and the call log writer moves it to the call's node (`claim_placeholder`)."""
+    and the call log writer moves it to the call's node (`claim_placeholders`)."""
     conn = await session.connection()  # Core statements: SQLModel's execute() warns
     if pbx_node is None:
         found = await ensure_placeholders(conn, {linkedid: started_at or time.time()})
@@ -185,18 +188,106 @@ async def _first_rows(conn: Any, linkedids: Iterable[str]) -> dict[str, int]:
     return found
 
 
-async def claim_placeholder(conn: Any, node: str, linkedid: str) -> None:
-    """A row made by `ensure_call` before this call's first event (on the default node)
-    becomes the call's row on its node, unless the node has one already."""
+async def claim_placeholders(conn: Any, claims: list[dict[str, str]]) -> None:
+    """A row made by `ensure_call` before a call's first event (on the default node)
+    becomes the call's row on its node, unless the node has one already; claims are
+    {"to_node", "claimed" (the Linkedid)}, one statement for them all (bound names that
+    are not columns': an UPDATE reserves those)."""
+    if not claims:
+        return
     mine = CALLS.alias("mine")
     await conn.execute(
         sa.update(CALLS)
         .where(
             CALLS.c.pbx_node == DEFAULT_NODE,
-            CALLS.c.linkedid == linkedid,
-            ~sa.exists().where(mine.c.pbx_node == node, mine.c.linkedid == linkedid),
+            CALLS.c.linkedid == sa.bindparam("claimed"),
+            ~sa.exists().where(
+                mine.c.pbx_node == sa.bindparam("to_node"),
+                mine.c.linkedid == sa.bindparam("claimed"),
+            ),
         )
-        .values(pbx_node=node)
+        .values(pbx_node=sa.bindparam("to_node")),
+        claims,
+    )
+
+
+async def _known_ids(conn: Any, column: Any, wanted: Iterable[int | None]) -> set[int]:
+    """Those of the wanted ids that `column` has."""
+    ids = sorted({x for x in wanted if x is not None})
+    found: set[int] = set()
+    for first in range(0, len(ids), CHUNK):
+        rows = await conn.execute(sa.select(column).where(column.in_(ids[first : first + CHUNK])))
+        found.update(int(x) for x in rows.scalars())
+    return found
+
+
+_UPSERTS: dict[tuple[str, bool, bool, tuple[str, ...]], Any] = {}
+
+
+async def _upsert_calls(
+    conn: Any, rows: list[dict[str, Any]], shape: tuple[bool, bool] | None
+) -> None:
+    """One executemany for a run of snapshots that update a row alike ((merge,
+    recovered), cti/calllog/upsert.py). Both drivers run an executemany row after row, in
+    order (neither folds it into one multi-row INSERT without RETURNING), so a call twice
+    in a run is upserted twice, the later after the earlier, as one by one."""
+    if not rows or shape is None:
+        return
+    merge, recovered = shape
+    dialect = conn.dialect.name
+    columns = tuple(k for k in rows[0] if k not in ("pbx_node", "linkedid"))
+    key = (dialect, merge, recovered, columns)
+    stmt = _UPSERTS.get(key)
+    if stmt is None:  # built once per shape: the SET clause is dozens of expressions
+        insert = _insert(dialect, CALLS)
+        stmt = _UPSERTS[key] = insert.on_conflict_do_update(
+            index_elements=["pbx_node", "linkedid"],
+            set_=update_set(CALLS, insert.excluded, list(columns), dialect, merge=merge),
+            where=update_where(CALLS, insert.excluded, recovered=recovered),
+        )
+    await conn.execute(stmt, rows)
+
+
+async def _call_ids(conn: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """{(node, Linkedid): the call row's id} of calls just upserted."""
+    linkedids = sorted({lid for _, lid in keys})
+    out: dict[tuple[str, str], int] = {}
+    for first in range(0, len(linkedids), CHUNK):
+        rows = await conn.execute(
+            sa.select(CALLS.c.pbx_node, CALLS.c.linkedid, CALLS.c.id).where(
+                CALLS.c.linkedid.in_(linkedids[first : first + CHUNK])
+            )
+        )
+        out.update({(str(n), str(lid)): int(cid) for n, lid, cid in rows.all()})
+    return out
+
+
+def _timeline_row(event: dict[str, Any]) -> dict[str, Any]:
+    """A `call_events` row of an event, but its call's id."""
+    return {
+        "seq": int(event.get("seq") or 0),
+        "kind": str(event.get("type", ""))[:40],
+        "at": from_timestamp(float(event.get("at") or time.time())),
+        "data": timeline_data(event),
+    }
+
+
+async def _apply_wrap(conn: Any, event: dict[str, Any]) -> None:
+    linkedid = event.get("linkedid") or event.get("call_ref")
+    if not linkedid:
+        return
+    await conn.execute(
+        sa.update(CALLS)
+        .where(
+            # The router's wrap-up names no node: Linkedids differ across nodes
+            # (asterisk.conf systemname), so the Linkedid alone finds the call.
+            *([CALLS.c.pbx_node == str(event["pbx_node"])] if event.get("pbx_node") else []),
+            CALLS.c.linkedid == linkedid,
+        )
+        .values(
+            wrap_seconds=float(event.get("wrap_seconds") or 0),
+            wrap_code=(event.get("wrap_code") or None),
+        )
     )
 
 
@@ -258,7 +349,9 @@ class CallLogWriter:
                 log.exception("call log write failed; retrying")
                 await asyncio.sleep(1.0)
             else:
-                log.warning("call log batch of %d failed; writing one by one", len(batch))
+                log.warning(
+                    "call log batch of %d failed; writing one by one", len(batch), exc_info=True
+                )
         for msg in batch:
             while True:
                 try:
@@ -272,113 +365,95 @@ class CallLogWriter:
         await self.apply_batch([event])
 
     async def apply_batch(self, events: list[dict[str, Any]]) -> None:
-        """Write the events in order in one transaction."""
+        """Write the events in order in one transaction, in a handful of statements
+        whatever the batch's size (module docstring): the reads, the claims, the upserts
+        (one executemany per run of alike snapshots), the calls' ids, the timeline."""
+        snapshots = [
+            (e, e["call"]) for e in events if isinstance(e.get("call"), dict) and "call_id" in e
+        ]
         firsts: list[str] = []
-        calls = 0
         async with self._sessions() as session:
+            conn = await session.connection()  # Core statements: SQLModel's execute() warns
             # Reads first (no write lock yet), then the writes.
-            refs: list[tuple[int | None, int | None]] = []
-            for event in events:
-                snapshot = event.get("call")
-                if isinstance(snapshot, dict) and "call_id" in event:
-                    customer_id = await self._customer(session, snapshot.get("customer_id"))
-                    agent_id = await self._agent(session, snapshot.get("agent"))
-                    refs.append((customer_id, agent_id))
+            customers = await _known_ids(
+                conn, CUSTOMERS.c.id, {customer_ref(s.get("customer_id")) for _, s in snapshots}
+            )
+            agents = {str(s["agent"]) for _, s in snapshots if s.get("agent")}
+            await self._learn_agents(conn, agents)
             # Every call of the batch held before its first write (`hold_linkedids`): a
             # call first seen here may have a placeholder being made right now, and
             # the campaign engine writes its round's calls in another order.
-            await hold_linkedids(await session.connection(), _linkedids_of(events))
-            found = iter(refs)
+            await hold_linkedids(conn, _linkedids_of(events))
+            claims: list[dict[str, str]] = []
+            for event, _ in snapshots:
+                node, linkedid = self._node_of(event), str(event["call_id"])
+                if node != DEFAULT_NODE and linkedid not in self._seen and linkedid not in firsts:
+                    firsts.append(linkedid)
+                    claims.append({"to_node": node, "claimed": linkedid})
+            await claim_placeholders(conn, claims)
+            run: list[dict[str, Any]] = []
+            shape: tuple[bool, bool] | None = None
+            timeline: list[tuple[str, str, dict[str, Any]]] = []
             for event in events:
                 snapshot = event.get("call")
                 if isinstance(snapshot, dict) and "call_id" in event:
-                    await self._apply_call(session, event, snapshot, next(found), firsts)
-                    calls += 1
+                    row, this = self._call_row(event, snapshot, customers)
+                    if this != shape:
+                        await _upsert_calls(conn, run, shape)
+                        run, shape = [], this
+                    run.append(row)
+                    timeline.append((row["pbx_node"], row["linkedid"], _timeline_row(event)))
                 elif event.get("type") == "call.wrapped":
-                    await self._apply_wrap(session, event)
+                    await _upsert_calls(conn, run, shape)
+                    run, shape = [], None
+                    await _apply_wrap(conn, event)
+            await _upsert_calls(conn, run, shape)
+            if timeline:
+                ids = await _call_ids(conn, {(node, lid) for node, lid, _ in timeline})
+                await conn.execute(
+                    _insert(conn.dialect.name, CALL_EVENTS).on_conflict_do_nothing(),
+                    [{"call_id": ids[(node, lid)], **row} for node, lid, row in timeline],
+                )
             await session.commit()
         for linkedid in firsts:  # claimed for good only once committed
             self._first_seen(linkedid)
-        self.applied += calls  # call snapshots written (wrap-ups are not counted)
+        self.applied += len(snapshots)  # call snapshots written (wrap-ups are not counted)
 
-    async def _apply_call(
-        self,
-        session: AsyncSession,
-        event: dict[str, Any],
-        snapshot: dict[str, Any],
-        refs: tuple[int | None, int | None],
-        firsts: list[str],
-    ) -> None:
-        seq = int(event.get("seq") or 0)
-        node = self._node_of(event)
-        customer_id, agent_id = refs
-        conn = await session.connection()
-        linkedid = str(event["call_id"])
-        if node != DEFAULT_NODE and linkedid not in self._seen and linkedid not in firsts:
-            firsts.append(linkedid)
-            await claim_placeholder(conn, node, linkedid)
-        values = call_row_values(snapshot, seq=seq, customer_id=customer_id, agent_id=agent_id)
+    def _call_row(
+        self, event: dict[str, Any], snapshot: dict[str, Any], customers: set[int]
+    ) -> tuple[dict[str, Any], tuple[bool, bool]]:
+        """The `calls` row of a snapshot, and how it updates an existing one: (merge,
+        recovered) (cti/calllog/upsert.py)."""
+        ref = customer_ref(snapshot.get("customer_id"))
+        agent = snapshot.get("agent")
+        values = call_row_values(
+            snapshot,
+            seq=int(event.get("seq") or 0),
+            customer_id=ref if ref in customers else None,
+            agent_id=self._agents.get(str(agent)) if agent else None,
+        )
         values.update(
-            pbx_node=node,
-            linkedid=event["call_id"],
+            pbx_node=self._node_of(event),
+            linkedid=str(event["call_id"]),
             updated_at=from_timestamp(time.time()),
         )
-        table = CALLS
-        dialect = conn.dialect.name
         recovered = bool(event.get("recovered"))
-        stmt = _insert(dialect, table).values(**values)
-        columns = [k for k in values if k not in ("pbx_node", "linkedid")]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["pbx_node", "linkedid"],
-            set_=update_set(
-                table,
-                stmt.excluded,
-                columns,
-                dialect,
-                merge=recovered or bool(snapshot.get("resynced")),
-            ),
-            where=update_where(table, stmt.excluded, recovered=recovered),
-        )
-        await conn.execute(stmt)
-        call_id = (
-            await conn.execute(
-                sa.select(table.c.id).where(
-                    table.c.pbx_node == node, table.c.linkedid == event["call_id"]
-                )
-            )
-        ).scalar_one()
-        ev = (
-            _insert(dialect, CALL_EVENTS)
-            .values(
-                call_id=call_id,
-                seq=seq,
-                kind=str(event.get("type", ""))[:40],
-                at=from_timestamp(float(event.get("at") or time.time())),
-                data=timeline_data(event),
-            )
-            .on_conflict_do_nothing()
-        )
-        await conn.execute(ev)
+        return values, (recovered or bool(snapshot.get("resynced")), recovered)
 
-    async def _apply_wrap(self, session: AsyncSession, event: dict[str, Any]) -> None:
-        linkedid = event.get("linkedid") or event.get("call_ref")
-        if not linkedid:
+    async def _learn_agents(self, conn: Any, extensions: set[str]) -> None:
+        """The user id of each agent extension not yet known (kept: extensions are few)."""
+        unknown = sorted(extensions - set(self._agents))
+        if not unknown:
             return
-        table = CALLS
-        conn = await session.connection()
-        await conn.execute(
-            sa.update(table)
-            .where(
-                # The router's wrap-up names no node: Linkedids differ across nodes
-                # (asterisk.conf systemname), so the Linkedid alone finds the call.
-                *([table.c.pbx_node == str(event["pbx_node"])] if event.get("pbx_node") else []),
-                table.c.linkedid == linkedid,
-            )
-            .values(
-                wrap_seconds=float(event.get("wrap_seconds") or 0),
-                wrap_code=(event.get("wrap_code") or None),
-            )
+        rows = await conn.execute(
+            sa.select(USERS.c.extension, USERS.c.id)
+            .where(USERS.c.extension.in_(unknown))
+            .order_by(USERS.c.id)
         )
+        for ext, user_id in rows.all():
+            self._agents.setdefault(str(ext), int(user_id))
+        for ext in unknown:
+            self._agents.setdefault(ext, None)
 
     def _first_seen(self, linkedid: str) -> bool:
         """The first event of this call this writer applies (bounded memory: a call
@@ -394,19 +469,3 @@ class CallLogWriter:
         """The Asterisk the event comes from (cti/bridge.py tags each); Twilio's calls and
         events from before nodes existed: this writer's node."""
         return str(event.get("pbx_node") or self._node)
-
-    async def _customer(self, session: AsyncSession, value: Any) -> int | None:
-        ref = customer_ref(value)
-        if ref is None:
-            return None
-        found = await session.get(Customer, ref)
-        return ref if found is not None else None
-
-    async def _agent(self, session: AsyncSession, extension: Any) -> int | None:
-        if not extension:
-            return None
-        ext = str(extension)
-        if ext not in self._agents:
-            row = await session.exec(select(User.id).where(User.extension == ext))
-            self._agents[ext] = row.first()
-        return self._agents[ext]

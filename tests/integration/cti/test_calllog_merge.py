@@ -119,3 +119,69 @@ async def _snapshot(engine: AsyncEngine) -> dict[str, Any]:
     from cti.calllog.mapping import snapshot_from_row
 
     return snapshot_from_row(await row(engine))
+
+
+def _story(linkedid: str) -> list[dict[str, Any]]:
+    """A call's events as the bus may deliver them: a restart in the middle (resynced
+    snapshots that merge), the old session's last one late, one event twice, a wrap-up,
+    and for the calls ending in 2 no live end but a recovered one (an open row closed)."""
+    known = {"caller_number": "13800000001", "skill": "repair", "priority": 7, "tier": "A"}
+    known |= {"customer_id": "99999", "ivr_path": ["main", "fault"], "queued_at": T0 + 20}
+    resynced = {"resynced": True, "queued_at": T0 + 21, "agents": ["1003"], "agent": "1003"}
+
+    def ev(seq: int, **fields: Any) -> dict[str, Any]:
+        got = live(seq, **fields)
+        return {**got, "call_id": linkedid, "call": {**got["call"], "call_id": linkedid}}
+
+    started = ev(compose(OLD, 5), **known)
+    end = {} if linkedid.endswith("2") else {"ended_at": T0 + 90, "disposition": "answered"}
+    events = [
+        ev(compose(OLD, 1), caller_number="13800000001"),
+        started,
+        ev(compose(NEW, 2), **resynced, answered_at=T0 + 30),
+        started,  # redelivered
+        ev(compose(NEW, 3), **resynced, answered_at=T0 + 30, **end),
+        {"type": "call.wrapped", "linkedid": linkedid, "wrap_seconds": 12, "wrap_code": "修好"},
+        ev(compose(OLD, 6), **known),
+    ]
+    if linkedid.endswith("2"):
+        closed = {**started["call"], "ended_at": T0 + 300, "disposition": "ended_unobserved"}
+        seq = compose(NEW + 1, SPAN - 1)
+        events.append({**ev(seq), "recovered": "unobserved", "call": closed})
+    return events
+
+
+async def test_a_batch_writes_what_its_events_one_by_one_write(db_engine: AsyncEngine) -> None:
+    """The writer's batch is a few executemany statements (one per run of alike upserts):
+    calls interleaved, merging and plain snapshots, a wrap-up between them and the same
+    call twice in one run end as the same rows and timeline as one event at a time."""
+    writer = CallLogWriter(MemoryBus(), async_session_factory(db_engine))
+    stories = {n: (_story(f"one-{n}"), _story(f"all-{n}")) for n in range(3)}
+    for one, _ in stories.values():
+        for e in one:
+            await writer.apply(e)
+    batch = [all_ for _, all_ in stories.values()]
+    shortest = min(len(x) for x in batch)
+    interleaved = [e for step in zip(*(x[:shortest] for x in batch), strict=True) for e in step]
+    interleaved += [e for x in batch for e in x[shortest:]]
+    await writer.apply_batch(interleaved)
+
+    async with db_engine.connect() as conn:
+        rows = (await conn.execute(sa.select(CALLS))).mappings().all()
+        timeline = (
+            await conn.execute(
+                sa.select(CALLS.c.linkedid, CALL_EVENTS.c.seq, CALL_EVENTS.c.kind).join(
+                    CALLS, CALLS.c.id == CALL_EVENTS.c.call_id
+                )
+            )
+        ).all()
+    kept = ("id", "linkedid", "updated_at")
+    by_call = {r["linkedid"]: {k: v for k, v in r.items() if k not in kept} for r in rows}
+    for n in range(3):
+        assert by_call[f"all-{n}"] == by_call[f"one-{n}"]
+        mine = sorted((s, k) for lid, s, k in timeline if lid == f"all-{n}")
+        assert mine == sorted((s, k) for lid, s, k in timeline if lid == f"one-{n}")
+        assert len(mine) == len({e.get("seq") for e in stories[n][0] if "call" in e})
+    assert by_call["all-1"]["wrap_code"] == "修好"
+    assert str(by_call["all-2"]["disposition"].value) == "ended_unobserved"
+    assert str(by_call["all-0"]["disposition"].value) == "answered"
