@@ -49,15 +49,19 @@ state, `--levels 6 7 8 9 10 11 12 --seconds 90` (90 s steps, longer than a call)
     Asterisk 92.4 %
   both sustained 12 cps, the ramp's top (neither failed): ratio 1.00x (target >= 0.8x:
     met); at 12 the two cores are nearly full (backend + Asterisk + SIPp).
-Soak at 70 % of that, `--soak --minutes 15 --cps 12` (8.4 cps, SQLite, b1a89ff):
-  13,608 calls placed, SIPp 13,608 successful, 0 failed; 250 simultaneous at most; lag
-  p50 1.8 ms, p99 75.2 ms over 284,207 events; 13,608 call records (distinct), but 496
-  still unfinished when counted: the call log writer falls behind at this rate (its
-  bus group backlog 10,166 events at 13 min, 13,730 at 18 min: ~164 events/s written
-  of ~176 coming in; aiosqlite makes every statement a turn of the busy event loop).
-  RSS 319.8 -> 416.5 MB, +30.2 % (NOT met), all of it heap (pymalloc's live blocks
-  167 -> 186 MB with 3.7 MB free in its pools: held objects, the backlog, not
-  fragmentation). The writer's throughput on SQLite is what limits the soak now.
+Soak at 70 % of that, `--soak --minutes 15 --cps 12` (8.4 cps, 6 Dec 2026, cf9a680:
+the call log writer stores a batch in a few statements, bench/calllog_writer.py):
+  SQLite: 13,608 calls placed, SIPp 13,608 successful, 0 failed; 250 simultaneous at
+  most; 13,608 call records (13,608 distinct, 0 unfinished): none lost or duplicated;
+  lag p50 1.9 ms, p99 37.7 ms over 285,416 events; RSS 270.1 -> 282.3 MB, +4.5 %
+  (target <= +5 %: met); the writer's bus backlog 0-6 events when sampled.
+  PostgreSQL (--db-url): 13,608 = 13,608 records, 0 failed, 251 simultaneous; lag p99
+  53.4 ms over 284,626 events; RSS 247.2 -> 252.6 MB, +2.2 % (met).
+Before cf9a680 (b1a89ff, SQLite) the same soak placed the same 13,608 calls, but the
+writer made four statements per event, each a turn of the busy event loop (aiosqlite):
+~164 events/s written of ~176 coming in, a bus backlog of 13,730 events at 18 min, 496
+records still unfinished when counted, RSS 319.8 -> 416.5 MB (+30.2 %, all of it held
+objects: pymalloc's live blocks 167 -> 186 MB).
 Every figure below is from before f14d17a, whose sandbox had a ceiling that was neither
 Asterisk's nor Hotline's: Asterisk looks the host's name up for every call leg's RTCP
 (res_rtp_asterisk: ast_find_ourip, RTP bound to any address), then A.ROOT-SERVERS.NET
